@@ -1,0 +1,1 @@
+"""Subcommands of `druid-sim`; each module exposes `register(subparsers)`."""
