@@ -1,0 +1,87 @@
+"""The simulator's ASGI application: the control API under ``/__sim/``, Druid routes everywhere else.
+
+Druid routes pass through a chain of plain ASGI middlewares (access log, then whatever extensions
+install: journal, faults) before the Druid handlers. ``/__sim/`` never goes through that chain, so
+faults can never break the control API.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
+from simulator.druid.routes import DruidApp
+from simulator.runtime import Simulation
+
+access_logger = logging.getLogger("simulator.access")
+CONTROL_PREFIX = "/__sim"
+
+#: A function that wraps the Druid app in one more middleware.
+Middleware = Callable[[ASGIApp], ASGIApp]
+
+
+class AccessLog:
+    """One line per request: client, method, path and query, status, real milliseconds taken."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        status = 0
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            query = scope.get("query_string", b"")
+            target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
+            client = scope.get("client") or ("-", 0)
+            elapsed = (time.perf_counter() - started) * 1000
+            access_logger.info('%s "%s %s" %s %.1fms', client[0], scope["method"], target, status or "-", elapsed)
+
+
+class SimulatorApp:
+    """Top-level dispatch by path prefix, plus the ASGI lifespan protocol."""
+
+    def __init__(
+        self,
+        simulation: Simulation,
+        control: ASGIApp | None = None,
+        middlewares: list[Middleware] | None = None,
+        access_log: bool = True,
+    ) -> None:
+        self.simulation = simulation
+        self.control = control
+        druid: ASGIApp = DruidApp(simulation)
+        for middleware in middlewares or []:
+            druid = middleware(druid)
+        if access_log:
+            druid = AccessLog(druid)
+        self.druid = druid
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if self.control is not None and (path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")):
+                await self.control(scope, receive, send)
+                return
+            await self.druid(scope, receive, send)
+        elif kind == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        else:  # websockets: Druid has none
+            raise RuntimeError(f"unsupported ASGI scope type {kind!r}")
