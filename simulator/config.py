@@ -1,4 +1,4 @@
-"""What ``druid-sim serve`` was asked to run, and building the simulation from it."""
+"""What ``druid-sim serve`` was asked to run, and building (and rebuilding) the simulation from it."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class ServeConfig:
     time_scale: float = 1.0
     start_ms: int | None = None
     scenario: str | None = "demo"
+    cassette: str | None = None
     access_log: bool = True
 
     @property
@@ -31,12 +32,35 @@ class ServeConfig:
         return f"http://{host}:{self.port}"
 
 
-def build_simulation(config: ServeConfig, clock: Clock | None = None) -> Simulation:
-    """A fresh simulation for ``config``: clock, model, and the starting cluster."""
-    clock = clock or Clock(config.start_ms, config.time_scale)
+def fresh_overlord(config: ServeConfig, clock: Clock) -> Overlord:
+    """The model as the configuration starts it: workers, behaviours and the starting cluster."""
     pools = fake_pools(config.seed)
     workers = WorkerPool(hosts=pools.middle_managers, capacity=9)
     overlord = Overlord(clock, seed=config.seed, workers=workers)
     if config.scenario == "demo":
         seed_demo(overlord, pools, config.seed)
-    return Simulation(clock, overlord, TaskLogs(pools), pools, Leadership(config.self_url))
+    return overlord
+
+
+def build_simulation(config: ServeConfig, clock: Clock | None = None) -> Simulation:
+    """A fresh simulation for ``config``: clock, model, and the starting cluster."""
+    clock = clock or Clock(config.start_ms, config.time_scale)
+    pools = fake_pools(config.seed)
+    return Simulation(
+        config=config,
+        clock=clock,
+        overlord=fresh_overlord(config, clock),
+        logs=TaskLogs(pools),
+        pools=pools,
+        leadership=Leadership(config.self_url),
+    )
+
+
+def reset_simulation(simulation: Simulation) -> None:
+    """Back to the start: clock, tasks, then every extension's own reset hook."""
+    simulation.clock.reset()
+    simulation.overlord = fresh_overlord(simulation.config, simulation.clock)
+    simulation.logs = TaskLogs(simulation.pools)
+    simulation.leadership.leader_url = None
+    for hook in simulation.on_reset:
+        hook()

@@ -1,15 +1,28 @@
-"""The running simulation: one clock, one Overlord model, its logs, and who leads the cluster."""
+"""The running simulation: one clock, one Overlord model, its logs, who leads, and what extends them.
+
+Every part of the server reads the current model through a :class:`Simulation` at request time
+(``simulation.overlord``, never a copy), so a reset can swap in a fresh model without restarting.
+Extensions (faults, replay cursors, the journal) register a reset hook in ``on_reset``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from simulator.clock import Clock
 from simulator.overlord.fakes import FakePools
 from simulator.overlord.logs import TaskLogs
 from simulator.overlord.overlord import Overlord
 
+if TYPE_CHECKING:
+    from simulator.config import ServeConfig
+
 DRUID_VERSION = "35.0.0"
+
+#: ASGI scope key naming what answered a Druid request: "model", "replay" or "fault".
+ANSWERED_BY = "druid_sim.answered_by"
 
 
 @dataclass(slots=True)
@@ -30,11 +43,18 @@ class Leadership:
 
 @dataclass(slots=True)
 class Simulation:
-    """Everything the Druid routes answer from."""
+    """Everything the Druid routes answer from.
 
+    ``extensions`` holds the state of optional parts by name (``"faults"``, ``"replay"``,
+    ``"journal"``, ``"scenario"``), so each part owns its own type without this module knowing it.
+    """
+
+    config: ServeConfig
     clock: Clock
     overlord: Overlord
     logs: TaskLogs
     pools: FakePools
-    leadership: Leadership = field(default_factory=lambda: Leadership("http://127.0.0.1:8888"))
+    leadership: Leadership
     druid_version: str = DRUID_VERSION
+    extensions: dict[str, Any] = field(default_factory=dict)
+    on_reset: list[Callable[[], None]] = field(default_factory=list)

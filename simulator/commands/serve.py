@@ -41,7 +41,7 @@ def _instant(value: str) -> int:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from simulator.app import SimulatorApp
+    from simulator.assembly import build_app
     from simulator.config import ServeConfig, build_simulation
 
     if args.time_scale < 0:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     simulation = build_simulation(config)
-    app = SimulatorApp(simulation, access_log=config.access_log)
+    app = build_app(simulation)
     print(f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks (Ctrl-C stops)", flush=True)
     uvicorn.run(
         app,

@@ -32,7 +32,7 @@ from simulator.overlord.ids import invalid_id_reason
 from simulator.overlord.overlord import STATES, DuplicateTaskError, QueueFullError, TaskQuery
 from simulator.overlord.reports import completion_report, live_report, reports_exist
 from simulator.overlord.task import Phase, Task
-from simulator.runtime import Simulation
+from simulator.runtime import ANSWERED_BY, Simulation
 
 PREFIX = "/druid/indexer/v1"
 Handler = Callable[[Simulation, DruidRequest], Awaitable[DruidResponse]]
@@ -422,6 +422,7 @@ class DruidApp:
         self.simulation = simulation
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[ANSWERED_BY] = "model"
         response = await self.respond(scope, receive)
         if scope["method"] == "HEAD":
             response.stream = None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import uvicorn
 
 from simulator.app import SimulatorApp
+from simulator.assembly import build_app
 from simulator.config import ServeConfig, build_simulation
 from simulator.runtime import Simulation
 
@@ -51,7 +52,7 @@ def live_server(config: ServeConfig | None = None, app_factory=None) -> Iterator
     base = config or ServeConfig(scenario=None, time_scale=0, start_ms=START_MS)
     base = replace(base, port=port, access_log=False)
     simulation = build_simulation(base)
-    app = app_factory(simulation) if app_factory else SimulatorApp(simulation, access_log=False)
+    app = app_factory(simulation) if app_factory else build_app(simulation, access_log=False)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

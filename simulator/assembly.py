@@ -1,0 +1,38 @@
+"""Putting the server together: which middlewares wrap the Druid routes, and the control API.
+
+The order matters and is fixed here, innermost first:
+
+1. the Druid handlers (the Overlord model);
+2. replay, when a cassette is loaded: answers recorded requests, hands misses to the model;
+3. faults: latency, errors, resets, leader redirects, applied to whatever answers;
+4. the journal: records every Druid request and what answered it (faults included);
+5. the access log.
+
+``/__sim/`` (the control API) is dispatched before all of these, so no fault can touch it.
+"""
+
+from __future__ import annotations
+
+from simulator.app import Middleware, SimulatorApp
+from simulator.asgi import ASGIApp
+from simulator.runtime import Simulation
+
+
+def druid_middlewares(simulation: Simulation) -> list[Middleware]:
+    """The middlewares around the Druid handlers, innermost first."""
+    return []
+
+
+def control_app(simulation: Simulation) -> ASGIApp | None:
+    """The ``/__sim/`` control API, if built."""
+    return None
+
+
+def build_app(simulation: Simulation, access_log: bool | None = None) -> SimulatorApp:
+    """The whole ASGI application for ``simulation``."""
+    return SimulatorApp(
+        simulation,
+        control=control_app(simulation),
+        middlewares=druid_middlewares(simulation),
+        access_log=simulation.config.access_log if access_log is None else access_log,
+    )
