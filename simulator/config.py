@@ -25,6 +25,8 @@ class ServeConfig:
     scenario: str | None = "demo"
     cassette: str | None = None
     access_log: bool = True
+    control_token: str | None = None  # Bearer token the /__sim/ control API requires (None: open)
+    journal_size: int = 10_000  # how many requests the journal keeps
 
     @property
     def self_url(self) -> str:

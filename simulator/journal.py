@@ -1,0 +1,211 @@
+"""The request journal: a bounded ring of the Druid requests received and what answered them.
+
+Tests use it to check what the code under test sent ("exactly one shutdown, after three polls"), and
+people use it to see what a tool is doing. It sits outermost in the Druid middleware chain (after the
+fault layer), so requests that a fault answered, delayed or cut off are journaled too.
+
+It is on the hot path of every Druid request, so recording costs a few attribute stores: the raw query
+bytes are kept as they came and decoded only when someone reads the journal, and nothing is encoded
+as JSON per request. The ring is a :class:`collections.deque` with ``maxlen``: it never grows past its
+size, the oldest entries fall off, and :attr:`Journal.dropped` says how many did.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
+from simulator.clock import Clock, format_instant
+from simulator.runtime import ANSWERED_BY, Simulation
+
+#: How many requests the journal keeps unless told otherwise (``--journal-size``).
+DEFAULT_JOURNAL_SIZE = 10_000
+
+#: ASGI scope key the fault layer sets to the name of the fault it applied.
+FAULT = "druid_sim.fault"
+
+#: The key of the journal in ``Simulation.extensions``.
+EXTENSION = "journal"
+
+
+class JournalEntry:
+    """One received request. Mutable until its response starts: the status arrives after the request."""
+
+    __slots__ = ("answered_by", "fault", "method", "path", "query", "seq", "status", "time_ms")
+
+    def __init__(self, seq: int, time_ms: int, method: str, path: str, query: bytes) -> None:
+        self.seq = seq
+        self.time_ms = time_ms
+        self.method = method
+        self.path = path
+        self.query = query
+        self.status: int | None = None  # None: no response started (yet, or a fault cut the connection)
+        self.answered_by: str | None = None
+        self.fault: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the control API shows it (built only when someone reads the journal)."""
+        return {
+            "seq": self.seq,
+            "time": format_instant(self.time_ms),
+            "timeMillis": self.time_ms,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query.decode("latin-1"),
+            "status": self.status,
+            "answeredBy": self.answered_by,
+            "fault": self.fault,
+        }
+
+    def __repr__(self) -> str:
+        query = "?" + self.query.decode("latin-1") if self.query else ""
+        by = self.answered_by or "-"
+        if self.fault:
+            by += f" ({self.fault})"
+        return f"#{self.seq} {format_instant(self.time_ms)} {self.method} {self.path}{query} -> {self.status or '-'} by {by}"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFilter:
+    """Which entries to select. Every given criterion must hold; None matches anything.
+
+    ``path`` is a glob (``fnmatch``: ``*`` also crosses ``/``), matched against the decoded path.
+    """
+
+    method: str | None = None
+    path: str | None = None
+    status: int | None = None
+    answered_by: str | None = None
+    fault: str | None = None
+    since: int | None = None  # only entries with seq > since
+
+    def compile(self) -> Callable[[JournalEntry], bool]:
+        method = self.method.upper() if self.method else None
+        path = re.compile(fnmatch.translate(self.path)).match if self.path else None
+        status, answered_by, fault, since = self.status, self.answered_by, self.fault, self.since
+
+        def matches(entry: JournalEntry) -> bool:
+            return (
+                (method is None or entry.method == method)
+                and (path is None or path(entry.path) is not None)
+                and (status is None or entry.status == status)
+                and (answered_by is None or entry.answered_by == answered_by)
+                and (fault is None or entry.fault == fault)
+                and (since is None or entry.seq > since)
+            )
+
+        return matches
+
+
+class Journal:
+    """The ring itself: append, select, count, clear."""
+
+    def __init__(self, clock: Clock, size: int = DEFAULT_JOURNAL_SIZE) -> None:
+        if size < 1:
+            raise ValueError(f"the journal size must be at least 1, got {size}; use --journal-size 10000")
+        self.clock = clock
+        self.size = size
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._seq = 0
+
+    def record(self, method: str, path: str, query: bytes) -> JournalEntry:
+        """Append an entry for a request just received, stamped with the virtual time."""
+        self._seq += 1
+        entry = JournalEntry(self._seq, self.clock.now_ms(), method, path, query)
+        self._entries.append(entry)
+        return entry
+
+    @property
+    def total(self) -> int:
+        """Requests recorded since the last clear, including those that fell off the ring."""
+        return self._seq
+
+    @property
+    def dropped(self) -> int:
+        """Requests that fell off the ring because it was full."""
+        return self._seq - len(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return iter(list(self._entries))
+
+    def select(self, where: JournalFilter | None = None, limit: int | None = None) -> list[JournalEntry]:
+        """Matching entries, oldest first; with ``limit``, only the newest ``limit`` of them."""
+        entries: Iterable[JournalEntry] = list(self._entries)
+        if where is not None:
+            entries = filter(where.compile(), entries)
+        selected = list(entries)
+        if limit is not None:
+            selected = selected[-limit:] if limit > 0 else []
+        return selected
+
+    def count(self, where: JournalFilter | None = None) -> int:
+        if where is None:
+            return len(self._entries)
+        return sum(1 for _ in filter(where.compile(), list(self._entries)))
+
+    def clear(self) -> int:
+        """Forget every entry (and restart numbering); returns how many were held."""
+        held = len(self._entries)
+        self._entries.clear()
+        self._seq = 0
+        return held
+
+
+class JournalMiddleware:
+    """Plain ASGI middleware: journal each request on arrival, then fill in who answered and how.
+
+    The entry is appended before the request is handed on, so a request that a fault hangs shows up at
+    once with ``status: null``.
+    """
+
+    def __init__(self, app: ASGIApp, journal: Journal) -> None:
+        self.app = app
+        self.journal = journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        entry = self.journal.record(scope["method"], scope["path"], scope.get("query_string", b""))
+
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry.status = message["status"]
+                entry.answered_by = scope.get(ANSWERED_BY)
+                entry.fault = scope.get(FAULT)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            # A fault may end the exchange without a response (reset, hang cut short): note it anyway.
+            if entry.answered_by is None:
+                entry.answered_by = scope.get(ANSWERED_BY)
+            if entry.fault is None:
+                entry.fault = scope.get(FAULT)
+
+
+def journal_of(simulation: Simulation) -> Journal:
+    """The simulation's journal, created (and hooked to reset) on first use."""
+    journal = simulation.extensions.get(EXTENSION)
+    if journal is None:
+        size = getattr(simulation.config, "journal_size", DEFAULT_JOURNAL_SIZE)
+        journal = Journal(simulation.clock, size)
+        simulation.extensions[EXTENSION] = journal
+        simulation.on_reset.append(journal.clear)
+    assert isinstance(journal, Journal)
+    return journal
+
+
+def journal_middleware(simulation: Simulation) -> Callable[[ASGIApp], ASGIApp]:
+    """The middleware factory ``simulator.assembly.druid_middlewares`` lists (outermost of the chain)."""
+    journal = journal_of(simulation)
+    return lambda app: JournalMiddleware(app, journal)
