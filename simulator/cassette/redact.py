@@ -1,0 +1,374 @@
+"""Redaction: replace credentials with stable placeholders before anything reaches the disk.
+
+What is redacted by default (see `secrets.py` for the exact names and patterns):
+
+* request and response headers that carry credentials (Authorization, Cookie, Set-Cookie,
+  Proxy-Authorization, anything token-, key-, secret- or session-like); the auth scheme and cookie names
+  stay readable;
+* query parameters with credential-like names;
+* in JSON bodies (ingestion specs), the values of credential-like keys at any depth: Druid password
+  providers (`{"type": "default", "password": ...}`; an environment provider only names a variable and
+  stays), S3/Azure/GCS keys, JDBC `connectorConfig.password`, Kafka/Kinesis `consumerProperties`
+  (`sasl.jaas.config`, `ssl.*.password`, ...), Azure `properties.key`;
+* in text (task logs, error messages, strings inside specs): private keys, JWTs, AWS key ids,
+  passwords in URLs, `Authorization:` lines and `name=value` pairs with credential-like names.
+
+A placeholder is `<redacted:HEX>` where HEX is the first 12 hex digits of HMAC-SHA256(salt, secret) and
+the salt is random per cassette and stored in its header. So one secret always maps to one placeholder
+within a cassette (matching still works, and a replayer can redact a live request the same way), while
+precomputed tables are useless and the same secret looks different in two cassettes. The salt is not
+secret: a short password could still be brute-forced from a committed cassette, which is why redaction
+replaces values instead of hiding them better, and why `druid-sim cassette check` exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets as _secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+
+from simulator.cassette.body import body_from_bytes
+from simulator.cassette.model import Body, CassetteMeta, Interaction, Pair, Redaction, Request, Response
+from simulator.cassette.secrets import (
+    PLACEHOLDER_RE,
+    STRONG_NAME_PARTS,
+    TEXT_PATTERNS,
+    is_placeholder_only,
+    is_secret_header,
+    is_secret_name,
+    is_weak_secret_name,
+    looks_random,
+)
+
+SCHEME = "hmac-sha256-48"
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "aws4-hmac-sha256"})
+#: Places where a key named exactly `key` is a storage account key (Druid's Azure input source).
+BUILTIN_JSON_PATHS: tuple[tuple[str, ...], ...] = (("properties", "key"),)
+
+
+class RuleError(ValueError):
+    """A user redaction rule cannot be parsed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RedactionRules:
+    """Which names and patterns to redact: the built-in deny-list plus the user's own rules.
+
+    Build from rule strings with `RedactionRules.from_specs`:
+    `header:NAME`, `query:NAME`, `json:KEY` (a key at any depth, case-insensitive), `json:a/b/key`
+    (a key under that path), `regex:PATTERN` (on text and JSON strings; the group named `secret`, else
+    group 1, else the whole match is replaced).
+    """
+
+    builtin: bool = True
+    headers: frozenset[str] = frozenset()
+    query_params: frozenset[str] = frozenset()
+    json_keys: frozenset[str] = frozenset()
+    json_paths: tuple[tuple[str, ...], ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    @classmethod
+    def from_specs(cls, specs: Iterable[str], builtin: bool = True) -> RedactionRules:
+        """Parse user rules, raising RuleError with a hint on a bad one."""
+        headers: set[str] = set()
+        params: set[str] = set()
+        keys: set[str] = set()
+        paths: list[tuple[str, ...]] = []
+        patterns: list[re.Pattern[str]] = []
+        for spec in specs:
+            kind, sep, value = spec.partition(":")
+            kind = kind.strip().lower()
+            if not sep or not value:
+                raise RuleError(
+                    f"redaction rule {spec!r} must look like KIND:VALUE with KIND one of header, query, json, regex "
+                    "(e.g. header:X-Druid-Token, json:connectorConfig/password, regex:sk_live_[0-9a-z]+)"
+                )
+            if kind == "header":
+                headers.add(value.lower())
+            elif kind == "query":
+                params.add(value.lower())
+            elif kind == "json":
+                if "/" in value:
+                    paths.append(tuple(p.lower() for p in value.strip("/").split("/")))
+                else:
+                    keys.add(value.lower())
+            elif kind == "regex":
+                try:
+                    patterns.append(re.compile(value))
+                except re.error as exc:
+                    raise RuleError(f"redaction rule {spec!r}: invalid regular expression ({exc})") from None
+            else:
+                raise RuleError(f"redaction rule {spec!r}: unknown kind {kind!r}; use header, query, json or regex")
+        return cls(builtin, frozenset(headers), frozenset(params), frozenset(keys), tuple(paths), tuple(patterns))
+
+
+def new_salt() -> str:
+    """A fresh random salt for a new cassette."""
+    return _secrets.token_hex(16)
+
+
+@dataclass(slots=True)
+class _Known:
+    """Secrets seen so far, so an echo of one elsewhere (a task log) can be replaced too."""
+
+    by_encoded: dict[bytes, bytes] = field(default_factory=dict)
+
+
+class Redactor:
+    """Replaces secrets in interactions with stable placeholders.
+
+    One instance serves a whole recording: it remembers the secrets it has replaced and scrubs their
+    later echoes from whole cassette lines (`scrub_line`).
+    """
+
+    def __init__(self, salt: str, rules: RedactionRules | None = None) -> None:
+        self.salt = salt
+        self.rules = rules or RedactionRules()
+        self._key = salt.encode("utf-8")
+        self._known = _Known()
+        self._json_parts: tuple[str, ...] = (STRONG_NAME_PARTS if self.rules.builtin else ()) + tuple(
+            self.rules.json_keys
+        )
+        self._json_paths = (BUILTIN_JSON_PATHS if self.rules.builtin else ()) + self.rules.json_paths
+        self._patterns: tuple[re.Pattern[str], ...] = (
+            tuple(p for _, p in TEXT_PATTERNS) if self.rules.builtin else ()
+        ) + self.rules.patterns
+
+    @classmethod
+    def for_meta(cls, meta: CassetteMeta, rules: RedactionRules | None = None) -> Redactor:
+        """The redactor a cassette was recorded with (same salt, so the same placeholders)."""
+        if meta.redaction is None:
+            raise ValueError("this cassette was recorded without redaction; it has no salt")
+        return cls(meta.redaction.salt, rules)
+
+    @property
+    def redaction(self) -> Redaction:
+        """What to store in the cassette header."""
+        return Redaction(SCHEME, self.salt)
+
+    # -- placeholders ---------------------------------------------------------------------------------
+
+    def placeholder(self, secret: str) -> str:
+        """The placeholder for `secret`; remembers the secret so `scrub_line` can catch its echoes."""
+        digest = hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
+        ph = f"<redacted:{digest}>"
+        if (len(secret) >= 8 and not secret.isalpha()) or looks_random(secret):
+            encoded = orjson.dumps(secret)[1:-1]
+            if encoded not in self._known.by_encoded:
+                self._known.by_encoded[encoded] = ph.encode("ascii")
+                self._known.by_encoded = dict(sorted(self._known.by_encoded.items(), key=lambda kv: -len(kv[0])))
+        return ph
+
+    def _value(self, value: str) -> str:
+        if not value or is_placeholder_only(value):
+            return value
+        return self.placeholder(value)
+
+    # -- interactions ---------------------------------------------------------------------------------
+
+    def redact_interaction(self, interaction: Interaction) -> Interaction:
+        """A copy of `interaction` with every secret replaced (request first, so its secrets are known)."""
+        request = self.redact_request(interaction.request)
+        response = self.redact_response(interaction.response)
+        return replace(interaction, request=request, response=response)
+
+    def redact_request(self, request: Request) -> Request:
+        """A redacted copy of a request."""
+        return replace(
+            request,
+            query=self.redact_query(request.query),
+            headers=self.redact_headers(request.headers),
+            body=self.redact_body(request.body),
+        )
+
+    def redact_response(self, response: Response) -> Response:
+        """A redacted copy of a response."""
+        return replace(response, headers=self.redact_headers(response.headers), body=self.redact_body(response.body))
+
+    def scrub_line(self, line: bytes) -> bytes:
+        """Last pass over an encoded cassette line: replace any echo of a secret seen earlier."""
+        for encoded, ph in self._known.by_encoded.items():
+            if encoded in line:
+                line = line.replace(encoded, ph)
+        return line
+
+    # -- headers and query ----------------------------------------------------------------------------
+
+    def redact_headers(self, headers: list[Pair]) -> list[Pair]:
+        """Redact credential headers, keeping auth schemes and cookie names readable."""
+        out: list[Pair] = []
+        for name, value in headers:
+            lname = name.lower()
+            if lname in self.rules.headers or (self.rules.builtin and is_secret_header(name)):
+                if lname == "cookie":
+                    value = "; ".join(self._cookie_pair(p) for p in value.split(";"))
+                elif lname == "set-cookie":
+                    first, sep, attrs = value.partition(";")
+                    value = self._cookie_pair(first) + sep + attrs
+                else:
+                    value = self._credential(value)
+            out.append((name, value))
+        return out
+
+    def _cookie_pair(self, pair: str) -> str:
+        name, sep, value = pair.strip().partition("=")
+        return f"{name}={self._value(value)}" if sep else self._value(name)
+
+    def _credential(self, value: str) -> str:
+        scheme, sep, token = value.strip().partition(" ")
+        if sep and scheme.lower() in _AUTH_SCHEMES and token:
+            if scheme.lower() == "basic":
+                self._remember_basic(token)
+            return f"{scheme} {self._value(token.strip())}"
+        return self._value(value)
+
+    def _remember_basic(self, token: str) -> None:
+        try:
+            decoded = base64.b64decode(token, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return
+        _, sep, password = decoded.partition(":")
+        if sep and password:
+            self.placeholder(password)
+
+    def redact_query(self, query: list[Pair]) -> list[Pair]:
+        """Redact query parameters with credential-like names."""
+        out: list[Pair] = []
+        for name, value in query:
+            lname = name.lower()
+            secret = lname in self.rules.query_params or (
+                self.rules.builtin and (is_secret_name(name) or is_weak_secret_name(name))
+            )
+            out.append((name, self._value(value) if secret else self.redact_text(value)))
+        return out
+
+    def redact_url(self, url: str) -> str:
+        """Remove credentials from a URL (userinfo and secret query parameters)."""
+        from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        query = urlencode(self.redact_query(parse_qsl(parts.query, keep_blank_values=True)))
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+    # -- bodies ---------------------------------------------------------------------------------------
+
+    def redact_body(self, body: Body) -> Body:
+        """Redact a body: JSON structurally, text by pattern; formatting is kept wherever possible."""
+        if body.kind == "json":
+            return replace(body, value=self.redact_json(body.value))
+        if body.kind == "text":
+            text = str(body.value)
+            stripped = text.lstrip()
+            if stripped[:1] in ("{", "["):
+                return self._redact_json_text(body, text)
+            return replace(body, value=self.redact_text(text))
+        return body
+
+    def _redact_json_text(self, body: Body, text: str) -> Body:
+        """JSON stored as text (not compact): redact its values in place so the layout survives."""
+        try:
+            original = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return replace(body, value=self.redact_text(text))
+        redacted = self.redact_json(original)
+        if redacted == original:
+            return body
+        new_text = text
+        for secret, ph in _differences(original, redacted):
+            new_text = new_text.replace(orjson.dumps(secret).decode("utf-8"), orjson.dumps(ph).decode("utf-8"))
+        try:
+            if orjson.loads(new_text) == redacted:
+                return replace(body, value=new_text)
+        except orjson.JSONDecodeError:
+            pass
+        fallback = body_from_bytes(orjson.dumps(redacted), "application/json", body.encoding)
+        return fallback
+
+    def redact_text(self, text: str) -> str:
+        """Replace secret-shaped substrings of free text (logs, messages, URLs)."""
+        for pattern in self._patterns:
+            if pattern.search(text) is not None:
+                text = pattern.sub(self._replace_match, text)
+        return text
+
+    def _replace_match(self, match: re.Match[str]) -> str:
+        group: str | int = 0
+        if "secret" in match.re.groupindex:
+            group = "secret"
+        elif match.re.groups >= 1:
+            group = 1
+        secret = match.group(group)
+        if secret is None or PLACEHOLDER_RE.fullmatch(secret):
+            return match.group(0)
+        start, end = match.span(group)
+        offset = match.start(0)
+        whole = match.group(0)
+        return whole[: start - offset] + self.placeholder(secret) + whole[end - offset :]
+
+    def redact_json(self, value: Any) -> Any:
+        """Redact a parsed JSON document: credential-like keys at any depth, secret-shaped strings."""
+        text = orjson.dumps(value).decode("utf-8")
+        lowered = text.lower()
+        keys_needed = any(part in lowered for part in self._json_parts) or (
+            bool(self._json_paths) and any(path[-1] in lowered for path in self._json_paths)
+        )
+        text_needed = any(p.search(text) is not None for p in self._patterns)
+        if not keys_needed and not text_needed:
+            return value
+        return self._walk(value, (), text_needed)
+
+    def _walk(self, value: Any, path: tuple[str, ...], text_needed: bool) -> Any:
+        if isinstance(value, dict):
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                child = (*path, key.lower())
+                if self._secret_key(key, child):
+                    out[key] = self._secret(item, child, text_needed)
+                else:
+                    out[key] = self._walk(item, child, text_needed)
+            return out
+        if isinstance(value, list):
+            return [self._walk(item, path, text_needed) for item in value]
+        if isinstance(value, str) and text_needed:
+            return self.redact_text(value)
+        return value
+
+    def _secret_key(self, key: str, path: tuple[str, ...]) -> bool:
+        lkey = key.lower()
+        if lkey in self.rules.json_keys or (self.rules.builtin and is_secret_name(key)):
+            return True
+        return any(path[-len(p) :] == p for p in self._json_paths)
+
+    def _secret(self, value: Any, path: tuple[str, ...], text_needed: bool) -> Any:
+        if isinstance(value, str):
+            return self._value(value)
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int | float):
+            return self.placeholder(str(value))
+        if isinstance(value, list):
+            return [self._secret(item, path, text_needed) for item in value]
+        return self._walk(value, path, text_needed)
+
+
+def _differences(original: Any, redacted: Any) -> list[tuple[Any, str]]:
+    """Pairs (original scalar, placeholder) where redaction changed a value."""
+    out: list[tuple[Any, str]] = []
+    if isinstance(original, dict) and isinstance(redacted, dict):
+        for key, value in original.items():
+            out.extend(_differences(value, redacted.get(key)))
+    elif isinstance(original, list) and isinstance(redacted, list):
+        for a, b in zip(original, redacted, strict=False):
+            out.extend(_differences(a, b))
+    elif original != redacted and isinstance(redacted, str):
+        out.append((original, redacted))
+    return out

@@ -1,0 +1,125 @@
+"""What a secret looks like: credential-bearing names and secret-shaped values.
+
+Shared by the redactor (which replaces them before anything is written) and by `druid-sim cassette
+check` (which fails when one is still there), so both agree on what counts as a secret.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+#: A redaction placeholder: `<redacted:` + 12 hex digits of HMAC-SHA256 + `>`.
+PLACEHOLDER_RE = re.compile(r"<redacted:[0-9a-f]{12}>")
+
+#: Header names that always carry credentials.
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "x-auth-token",
+        "x-amz-security-token",
+    }
+)
+#: Substrings that make a header name credential-bearing.
+SECRET_HEADER_PARTS = ("token", "key", "secret", "auth", "password", "passwd", "session", "credential", "signature")
+#: Headers that match a part above but carry no secret (a challenge, not a credential).
+PUBLIC_HEADERS = frozenset({"www-authenticate", "proxy-authenticate", "keep-alive", "sec-websocket-accept"})
+
+#: Substrings of JSON keys, query parameters and `name=value` pairs whose values are always secret.
+STRONG_NAME_PARTS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "accesskey",
+    "access_key",
+    "accountkey",
+    "account_key",
+    "privatekey",
+    "private_key",
+    "jaas",
+    "credential",
+    "signature",
+)
+#: Exact names whose values are secret (too short or generic to match as substrings).
+STRONG_NAMES = frozenset({"pwd", "pass", "sig", "authorization", "cookie", "auth"})
+#: Names that are secret only in some places: `key` in Azure `properties`, and anything high-entropy.
+WEAK_NAMES = frozenset({"key", "session", "sessionid", "session_id", "code"})
+
+
+def is_secret_header(name: str) -> bool:
+    """True if a header with this name carries credentials."""
+    lname = name.lower()
+    if lname in SECRET_HEADERS:
+        return True
+    if lname in PUBLIC_HEADERS:
+        return False
+    return any(part in lname for part in SECRET_HEADER_PARTS)
+
+
+def is_secret_name(name: str) -> bool:
+    """True if a JSON key or query parameter named `name` holds a secret wherever it appears."""
+    lname = name.lower()
+    return lname in STRONG_NAMES or any(part in lname for part in STRONG_NAME_PARTS)
+
+
+def is_weak_secret_name(name: str) -> bool:
+    """True if `name` may hold a secret (checked by entropy rather than always)."""
+    return name.lower() in WEAK_NAMES
+
+
+_NAME = (
+    r"[A-Za-z0-9_.\-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|credential)"
+    r"[A-Za-z0-9_.\-]*"
+)
+#: Patterns of secrets inside free text (logs, error messages, URLs inside specs). Group "secret" is the
+#: part to replace; the rest stays readable.
+TEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "private key",
+        re.compile(r"(?P<secret>-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)"),
+    ),
+    ("JSON web token", re.compile(r"(?P<secret>\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})")),
+    ("AWS access key id", re.compile(r"(?P<secret>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b)")),
+    ("password in a URL", re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^/\s:@\"'<>]+:(?P<secret>[^@\s/\"'<>]+)@")),
+    (
+        "credential header",
+        re.compile(
+            r"(?i)\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?"
+            r"(?P<secret>[^\s\"',;<>]+)"
+        ),
+    ),
+    (
+        "credential assignment",
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])(?:" + _NAME + r"|pwd|sig)[\"']?\s*[:=]\s*[\"']?(?P<secret>[^\s\"'&;,{}\[\]()<>]+)"
+        ),
+    ),
+)
+
+
+def is_placeholder_only(value: str) -> bool:
+    """True if `value` is empty, a placeholder, or an auth scheme followed by a placeholder."""
+    stripped = PLACEHOLDER_RE.sub("", value).strip()
+    return stripped == "" or stripped.lower() in {"bearer", "basic", "token", "digest", "negotiate"}
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character; random API keys score above ~3.5, words and ids below."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def looks_random(value: str) -> bool:
+    """A long string with high entropy and no spaces: the shape of a generated key or token."""
+    return len(value) >= 16 and " " not in value and shannon_entropy(value) >= 3.5

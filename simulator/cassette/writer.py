@@ -1,0 +1,177 @@
+"""Writing a cassette while recording: one line per finished interaction, flushed at once.
+
+The file is opened unbuffered in append mode and each interaction goes out in a single `write`, so a
+recorder killed with SIGKILL leaves every finished interaction on disk; at worst the line being written
+is cut short, which the loader drops with a warning. Consecutive identical exchanges (a client polling a
+status that did not change) are written once, followed by tiny repeat lines.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from simulator import __version__
+from simulator.cassette.codec import body_to_obj, encode_meta, encode_repeat, request_to_obj
+from simulator.cassette.errors import CassetteExistsError, CassetteFormatError
+from simulator.cassette.loader import read_meta
+from simulator.cassette.model import FORMAT_VERSION, CassetteMeta, Interaction, Redaction
+
+logger = logging.getLogger(__name__)
+
+#: Response headers that change on every poll and are ignored when deciding whether an exchange repeats.
+VOLATILE_HEADERS = frozenset({"date"})
+
+
+class RecordMode(enum.StrEnum):
+    """What to do when the cassette file already exists."""
+
+    REFUSE = "refuse"
+    APPEND = "append"
+    OVERWRITE = "overwrite"
+
+
+def new_meta(upstream: str | None, redaction: Redaction | None, recorder: str = "") -> CassetteMeta:
+    """A header for a cassette recorded now."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return CassetteMeta(FORMAT_VERSION, now, upstream, recorder or f"druid-sim {__version__}", redaction)
+
+
+def recorded_at_epoch(meta: CassetteMeta) -> float:
+    """The header's `recorded_at` as a POSIX timestamp (0 if it cannot be parsed)."""
+    try:
+        return datetime.fromisoformat(meta.recorded_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+class CassetteWriter:
+    """Appends interactions to a cassette file.
+
+    Use `CassetteWriter.open(path, mode, meta)`; in append mode the existing header (and its redaction
+    salt, so placeholders stay the same) is kept and `meta` is ignored.
+    """
+
+    def __init__(self, path: Path, fd: int, meta: CassetteMeta, line_filter: Callable[[bytes], bytes] | None) -> None:
+        self.path = path
+        self.meta = meta
+        self.written = 0
+        self._fd: int | None = fd
+        self._line_filter = line_filter
+        self._last_key: bytes | None = None
+        self._epoch = recorded_at_epoch(meta)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        mode: RecordMode | str,
+        meta: CassetteMeta,
+        line_filter: Callable[[bytes], bytes] | None = None,
+    ) -> CassetteWriter:
+        """Open (or create) a cassette for recording according to `mode`.
+
+        `line_filter`, if given, sees every encoded line just before it is written; the recorder uses it
+        as a last redaction pass.
+        """
+        path = Path(path)
+        mode = RecordMode(mode)
+        exists = path.exists() and path.stat().st_size > 0
+        if exists and mode is RecordMode.REFUSE:
+            raise CassetteExistsError(path)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True)
+        if exists and mode is RecordMode.APPEND:
+            meta = read_meta(path)
+            _drop_partial_last_line(path)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            return cls(path, fd, meta, line_filter)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        writer = cls(path, fd, meta, line_filter)
+        writer._write(encode_meta(meta))
+        return writer
+
+    def at(self, timestamp: float) -> float:
+        """Seconds between the cassette's `recorded_at` and a POSIX `timestamp`."""
+        return max(0.0, timestamp - self._epoch)
+
+    def append(self, interaction: Interaction) -> None:
+        """Write one finished interaction (or a repeat line if it equals the previous one) and flush it."""
+        response = interaction.response
+        req_b = orjson.dumps(request_to_obj(interaction.request))
+        body_b = orjson.dumps(body_to_obj(response.body))
+        stable = [h for h in response.headers if h[0].lower() not in VOLATILE_HEADERS]
+        key = b"%d|%s|%s|%s|%d" % (response.status, req_b, orjson.dumps(stable), body_b, response.chunked)
+        if key == self._last_key:
+            self._write(encode_repeat(interaction.at, interaction.elapsed_ms))
+        else:
+            self._last_key = key
+            resp_b = b'{"status":%d,"headers":%s,%s"body":%s}' % (
+                response.status,
+                orjson.dumps(response.headers),
+                b'"chunked":true,' if response.chunked else b"",
+                body_b,
+            )
+            line = b'{"request":%s,"response":%s,"elapsed_ms":%s,"at":%s}' % (
+                req_b,
+                resp_b,
+                orjson.dumps(round(interaction.elapsed_ms, 3)),
+                orjson.dumps(round(interaction.at, 3)),
+            )
+            self._write(line)
+        self.written += 1
+
+    def _write(self, line: bytes) -> None:
+        if self._fd is None:
+            raise ValueError(f"cassette {self.path} is closed")
+        if self._line_filter is not None:
+            line = self._line_filter(line)
+        data = memoryview(line + b"\n")
+        while data:
+            n = os.write(self._fd, data)
+            data = data[n:]
+
+    def close(self) -> None:
+        """Close the file; every interaction is already on disk."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> CassetteWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """Cut a last line that has no newline (left by a killed recorder) so appended lines stay valid."""
+    with path.open("rb+") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        if size == 0:
+            return
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        chunk = min(size, 1 << 20)
+        pos = size
+        while pos > 0:
+            start = max(0, pos - chunk)
+            f.seek(start)
+            block = f.read(pos - start)
+            nl = block.rfind(b"\n")
+            if nl >= 0:
+                cut = start + nl + 1
+                break
+            pos = start
+        else:
+            raise CassetteFormatError(path, 1, "the file has no complete line", "Delete it or use --mode overwrite")
+        logger.warning("%s: dropping an incomplete last line (%d bytes) before appending", path, size - cut)
+        f.truncate(cut)
