@@ -127,7 +127,9 @@ def test_2_11_missing_spec_and_datasource_are_construct_errors(client: httpx.Cli
 def test_2_11_invalid_id_is_400(client: httpx.Client) -> None:
     response = client.post(f"{V1}/task", json={**SPEC, "id": "a/b"})
     assert response.status_code == 400
-    assert response.json()["error"].endswith("problem: Invalid value for field [task ID]: Value [a/b] cannot contain '/'.")
+    assert response.json()["error"].endswith(
+        "problem: Invalid value for field [task ID]: Value [a/b] cannot contain '/'."
+    )
 
 
 def test_2_11_duplicate_id_is_400_error_response(client: httpx.Client, server: LiveServer) -> None:
@@ -260,7 +262,11 @@ def test_2_12_shutdown_active_task_fails_it_with_user_message(client: httpx.Clie
     response = client.post(f"{V1}/task/{task_id}/shutdown", json={})
     assert response.status_code == 200 and response.content == b'{"task":"%s"}' % task_id.encode()
     status = status_of(client, task_id)
-    assert (status["statusCode"], status["errorMsg"], status["duration"]) == ("FAILED", "Shutdown request from user", -1)
+    assert (status["statusCode"], status["errorMsg"], status["duration"]) == (
+        "FAILED",
+        "Shutdown request from user",
+        -1,
+    )
 
 
 def test_2_12_shutdown_complete_task_is_200_noop(client: httpx.Client, server: LiveServer) -> None:
