@@ -15,17 +15,21 @@ from __future__ import annotations
 
 from simulator.app import Middleware, SimulatorApp
 from simulator.asgi import ASGIApp
+from simulator.control import build_control_app
+from simulator.journal import journal_middleware
 from simulator.runtime import Simulation
 
 
 def druid_middlewares(simulation: Simulation) -> list[Middleware]:
     """The middlewares around the Druid handlers, innermost first."""
-    return []
+    middlewares: list[Middleware] = []
+    middlewares.append(journal_middleware(simulation))  # outermost: faulted requests are journaled too
+    return middlewares
 
 
 def control_app(simulation: Simulation) -> ASGIApp | None:
     """The ``/__sim/`` control API, if built."""
-    return None
+    return build_control_app(simulation)
 
 
 def build_app(simulation: Simulation, access_log: bool | None = None) -> SimulatorApp:

@@ -151,6 +151,10 @@ class Journal:
             return len(self._entries)
         return sum(1 for _ in filter(where.compile(), list(self._entries)))
 
+    def reset(self) -> None:
+        """The ``on_reset`` hook: a reset simulation starts with an empty journal."""
+        self.clear()
+
     def clear(self) -> int:
         """Forget every entry (and restart numbering); returns how many were held."""
         held = len(self._entries)
@@ -200,7 +204,7 @@ def journal_of(simulation: Simulation) -> Journal:
         size = getattr(simulation.config, "journal_size", DEFAULT_JOURNAL_SIZE)
         journal = Journal(simulation.clock, size)
         simulation.extensions[EXTENSION] = journal
-        simulation.on_reset.append(journal.clear)
+        simulation.on_reset.append(journal.reset)
     assert isinstance(journal, Journal)
     return journal
 

@@ -1,0 +1,123 @@
+"""Health, reset and the virtual clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from simulator.clock import parse_duration, parse_instant
+from simulator.config import reset_simulation
+from simulator.control.errors import ControlError, JSONAnswer, json_body
+from simulator.journal import journal_of
+from simulator.runtime import Simulation
+
+CLOCK_FIELDS = {"advance", "to", "freeze", "scale", "speed"}
+
+
+def simulation_of(request: Request) -> Simulation:
+    simulation: Simulation = request.app.state.simulation
+    return simulation
+
+
+def describe_clock(simulation: Simulation) -> dict[str, Any]:
+    clock = simulation.clock
+    return {**clock.describe(), "startMillis": clock.start_ms}
+
+
+async def health(request: Request) -> Response:
+    """``GET /__sim/health``: the server is up; what it serves and where its clock stands."""
+    simulation = simulation_of(request)
+    journal = journal_of(simulation)
+    return JSONAnswer(
+        {
+            "status": "ok",
+            "druidVersion": simulation.druid_version,
+            "scenario": simulation.config.scenario,
+            "cassette": simulation.config.cassette,
+            "seed": simulation.config.seed,
+            "leader": simulation.leadership.current,
+            "clock": describe_clock(simulation),
+            "journal": {"size": journal.size, "held": len(journal)},
+            "extensions": sorted(simulation.extensions),
+        }
+    )
+
+
+async def reset(request: Request) -> Response:
+    """``POST /__sim/reset``: back to the scenario's start (tasks, clock, faults, cursors, journal)."""
+    simulation = simulation_of(request)
+    reset_simulation(simulation)
+    return JSONAnswer({"reset": True, "clock": describe_clock(simulation)})
+
+
+async def get_clock(request: Request) -> Response:
+    """``GET /__sim/clock``."""
+    return JSONAnswer(describe_clock(simulation_of(request)))
+
+
+def _scale(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ControlError(
+            422, f"{field} must be a number of virtual seconds per real second ≥ 0 (0 freezes), not {value!r}"
+        )
+    return float(value)
+
+
+async def post_clock(request: Request) -> Response:
+    """``POST /__sim/clock``: ``{"advance": "5m"|300}``, ``{"to": ISO}``, ``{"freeze": bool}``, ``{"scale": x}``.
+
+    Speed changes apply first, then the step, so ``{"freeze": true, "advance": "1m"}`` stops time and
+    moves it one minute. The clock never goes backwards.
+    """
+    simulation = simulation_of(request)
+    body = await json_body(request, CLOCK_FIELDS)
+    if not body:
+        raise ControlError(
+            422,
+            'say what to do: {"advance": "5m"} or seconds, {"to": "2026-01-01T01:00:00Z"}, {"freeze": true}, {"scale": 60}',
+        )
+    clock = simulation.clock
+    if "scale" in body and "speed" in body:
+        raise ControlError(422, "give scale or its alias speed, not both")
+    scale_field = "scale" if "scale" in body else "speed"
+    scale = _scale(body[scale_field], scale_field) if scale_field in body else None
+    advance: float | None = None
+    if "advance" in body:
+        try:
+            advance = parse_duration(body["advance"])
+        except ValueError as exc:
+            raise ControlError(422, f"advance: {exc}") from None
+    target: int | None = None
+    if "to" in body:
+        if advance is not None:
+            raise ControlError(422, "give advance or to, not both")
+        if not isinstance(body["to"], str):
+            raise ControlError(422, "to must be an ISO-8601 instant such as 2026-01-01T01:00:00Z")
+        try:
+            target = parse_instant(body["to"])
+        except ValueError as exc:
+            raise ControlError(422, f"to: {exc}") from None
+        if target < clock.now_ms():
+            raise ControlError(
+                409,
+                f"the clock is already at {clock.describe()['now']}, past {body['to']}; it only moves forward (reset first)",
+            )
+    if "freeze" in body:
+        freeze = body["freeze"]
+        if not isinstance(freeze, bool):
+            raise ControlError(422, f"freeze must be true or false, not {freeze!r}")
+        if freeze and scale not in (None, 0.0):
+            raise ControlError(422, "freeze: true contradicts a non-zero scale; give one of them")
+        if freeze:
+            scale = 0.0
+        elif scale is None:
+            scale = clock.scale or 1.0
+    if scale is not None:
+        clock.set_scale(scale)
+    if advance is not None:
+        clock.advance(advance)
+    if target is not None:
+        clock.advance(max(0.0, (target - clock.now_ms()) / 1000.0))
+    return JSONAnswer(describe_clock(simulation))

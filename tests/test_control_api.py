@@ -1,0 +1,171 @@
+"""The ``/__sim/`` control API over a real socket: health, reset, clock, journal, errors, OpenAPI."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support.live import START_MS, LiveServer
+
+TASK = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wiki"}}}
+
+
+def submit(client: httpx.Client, task_id: str | None = None) -> str:
+    body = dict(TASK, id=task_id) if task_id else TASK
+    response = client.post("/druid/indexer/v1/task", json=body)
+    assert response.status_code == 200, response.text
+    return str(response.json()["task"])
+
+
+def test_health_reports_what_is_served_and_the_clock(client: httpx.Client) -> None:
+    body = client.get("/__sim/health").json()
+    assert body["status"] == "ok"
+    assert body["druidVersion"] == "35.0.0"
+    assert body["clock"]["nowMillis"] == START_MS and body["clock"]["frozen"] is True
+    assert body["journal"] == {"size": 10_000, "held": 0}
+
+
+def test_clock_advance_accepts_durations_and_seconds(client: httpx.Client) -> None:
+    assert client.post("/__sim/clock", json={"advance": "5m"}).json()["nowMillis"] == START_MS + 300_000
+    assert client.post("/__sim/clock", json={"advance": 1.5}).json()["nowMillis"] == START_MS + 301_500
+    assert client.get("/__sim/clock").json()["now"] == "2026-01-01T00:05:01.500Z"
+
+
+def test_clock_to_an_instant_and_never_backwards(client: httpx.Client) -> None:
+    assert client.post("/__sim/clock", json={"to": "2026-01-01T01:00:00Z"}).json()["now"] == "2026-01-01T01:00:00.000Z"
+    backwards = client.post("/__sim/clock", json={"to": "2026-01-01T00:30:00Z"})
+    assert backwards.status_code == 409
+    assert "only moves forward" in backwards.json()["message"]
+
+
+def test_clock_scale_and_freeze(client: httpx.Client, server: LiveServer) -> None:
+    assert client.post("/__sim/clock", json={"scale": 60}).json()["scale"] == 60
+    assert server.simulation.clock.scale == 60
+    frozen = client.post("/__sim/clock", json={"freeze": True}).json()
+    assert frozen["frozen"] is True and frozen["scale"] == 0
+    assert client.post("/__sim/clock", json={"freeze": False}).json()["scale"] == 1
+    assert client.post("/__sim/clock", json={"speed": 0}).json()["frozen"] is True
+
+
+def test_clock_errors_say_how_to_fix(client: httpx.Client) -> None:
+    cases = [
+        ({"advance": "soon"}, 422, "use seconds"),
+        ({"advance": -1}, 422, "cannot be negative"),
+        ({"scale": -2}, 422, "≥ 0"),
+        ({"freeze": "yes"}, 422, "true or false"),
+        ({"advnce": "5m"}, 422, "unknown field(s) advnce"),
+        ({}, 422, "say what to do"),
+    ]
+    for body, status, fragment in cases:
+        response = client.post("/__sim/clock", json=body)
+        assert response.status_code == status, body
+        assert response.json()["error"] == "invalid"
+        assert fragment in response.json()["message"], (body, response.json())
+    not_json = client.post("/__sim/clock", content=b"{advance", headers={"content-type": "application/json"})
+    assert not_json.status_code == 400 and "not valid JSON" in not_json.json()["message"]
+    a_list = client.post("/__sim/clock", json=["advance"])
+    assert a_list.status_code == 400 and "JSON object" in a_list.json()["message"]
+
+
+def test_unknown_call_and_wrong_method_are_json(client: httpx.Client) -> None:
+    missing = client.get("/__sim/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/json"
+    assert "/__sim/openapi.json" in missing.json()["message"]
+    wrong = client.delete("/__sim/clock")
+    assert wrong.status_code == 405
+    assert set(wrong.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+
+
+def test_reset_brings_back_tasks_clock_and_journal(client: httpx.Client) -> None:
+    submit(client, "before-reset")
+    client.post("/__sim/clock", json={"advance": "1h", "scale": 5})
+    body = client.post("/__sim/reset").json()
+    assert body["reset"] is True
+    assert body["clock"]["nowMillis"] == START_MS and body["clock"]["frozen"] is True
+    assert client.get("/druid/indexer/v1/task/before-reset").status_code == 404
+    # the 404 just above is the only request journaled since the reset
+    assert client.get("/__sim/journal/count").json() == {"count": 1}
+
+
+def test_journal_records_druid_requests_with_virtual_time_and_answerer(client: httpx.Client) -> None:
+    task_id = submit(client, "t1")
+    client.post("/__sim/clock", json={"advance": "10s"})
+    client.get(f"/druid/indexer/v1/task/{task_id}/status")
+    client.get("/druid/indexer/v1/tasks", params={"state": "bogus"})
+    client.get("/__sim/health")  # control calls are not Druid requests: never journaled
+    body = client.get("/__sim/journal").json()
+    assert (body["size"], body["held"], body["total"], body["dropped"], body["count"]) == (10_000, 3, 3, 0, 3)
+    first, second, third = body["entries"]
+    assert first == {
+        "seq": 1,
+        "time": "2026-01-01T00:00:00.000Z",
+        "timeMillis": START_MS,
+        "method": "POST",
+        "path": "/druid/indexer/v1/task",
+        "query": "",
+        "status": 200,
+        "answeredBy": "model",
+        "fault": None,
+    }
+    assert second["time"] == "2026-01-01T00:00:10.000Z" and second["path"] == "/druid/indexer/v1/task/t1/status"
+    assert third["query"] == "state=bogus" and third["status"] == 400
+
+
+def test_journal_filters_by_method_path_glob_status_and_since(client: httpx.Client) -> None:
+    for task_id in ("a", "b"):
+        submit(client, task_id)
+        client.get(f"/druid/indexer/v1/task/{task_id}/status")
+    client.get("/druid/indexer/v1/task/missing/status")
+    journal = "/__sim/journal"
+    assert client.get(journal, params={"method": "post"}).json()["count"] == 2
+    statuses = client.get(journal, params={"path": "/druid/indexer/v1/task/*/status"}).json()
+    assert [entry["path"].split("/")[-2] for entry in statuses["entries"]] == ["a", "b", "missing"]
+    assert client.get(journal, params={"status": 404}).json()["entries"][0]["path"].endswith("/missing/status")
+    assert [entry["seq"] for entry in client.get(journal, params={"since": 3}).json()["entries"]] == [4, 5]
+    assert [entry["seq"] for entry in client.get(journal, params={"limit": 2}).json()["entries"]] == [4, 5]
+    count = client.get("/__sim/journal/count", params={"method": "GET", "groupBy": "status"}).json()
+    assert count == {"count": 3, "groupBy": "status", "groups": {"200": 2, "404": 1}}
+
+
+def test_journal_refuses_unknown_or_malformed_filters(client: httpx.Client) -> None:
+    typo = client.get("/__sim/journal", params={"paht": "/x"})
+    assert typo.status_code == 422 and "paht" in typo.json()["message"]
+    assert client.get("/__sim/journal", params={"status": "ok"}).status_code == 400
+    assert client.get("/__sim/journal", params={"limit": -1}).status_code == 400
+    assert client.get("/__sim/journal/count", params={"groupBy": "colour"}).status_code == 422
+
+
+def test_journal_clear(client: httpx.Client) -> None:
+    submit(client)
+    assert client.delete("/__sim/journal").json() == {"cleared": 1}
+    assert client.get("/__sim/journal").json()["entries"] == []
+
+
+def test_openapi_documents_every_control_call(client: httpx.Client) -> None:
+    from simulator.control.app import ROUTES
+
+    document = client.get("/__sim/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    served = {
+        ("/__sim" + path.replace("{name:path}", "{name}"), method)
+        for path, methods in ROUTES.items()
+        for method in methods
+    }
+    assert served <= documented
+
+
+def test_druid_openapi_documents_every_tasks_api_endpoint(client: httpx.Client) -> None:
+    from simulator.druid.routes import ROUTES, STATUS_ROUTES
+
+    document = client.get("/__sim/druid-openapi.json").json()
+    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    served = set()
+    for pattern, methods in ROUTES:
+        names = iter(["{dataSource}"] if pattern[0] in ("datasources", "pendingSegments") else ["{taskId}"])
+        path = "/druid/indexer/v1/" + "/".join(part if part is not None else next(names) for part in pattern)
+        served |= {(path, method) for method in methods}
+    served |= {("/" + "/".join(pattern), method) for pattern, methods in STATUS_ROUTES.items() for method in methods}
+    assert served == documented
+    unknown = document["paths"]["/druid/indexer/v1/task/{taskId}/status"]["get"]["responses"]["404"]
+    assert unknown == {"$ref": "#/components/responses/UnknownTask"}
