@@ -1,0 +1,214 @@
+"""The druid-sim recorder: a mitmproxy addon that writes faithful, secret-free cassettes.
+
+    mitmdump -s proxy/addon.py --mode reverse:http://ROUTER:8888@8889 --set cassette=run.jsonl
+
+or, with the same options and a friendlier front, `druid-sim record --upstream URL --cassette FILE`.
+Every finished exchange whose path matches `record_path_filter` is redacted, then appended to the
+cassette and flushed, so nothing is lost if the proxy dies. Forward-proxy mode (`--mode regular`) works
+too. Options are described by their help text (`mitmdump -s proxy/addon.py --options`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # loaded by `mitmdump -s` from a checkout that is not pip-installed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mitmproxy import ctx, exceptions, http
+
+from proxy.capture import TEE_KEY, BodyTee, flow_to_interaction, should_tee
+from proxy.upstream import UpstreamGuard, reverse_upstream
+from simulator.cassette import (
+    CassetteError,
+    CassetteWriter,
+    RecordMode,
+    RedactionRules,
+    Redactor,
+    RuleError,
+    new_meta,
+    new_salt,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PATH_FILTER = r"^/(?:druid/indexer/v1|status)(?:/|$)"
+PROGRESS_INTERVAL_S = 1.0
+
+
+class Recorder:
+    """Writes each matching exchange to the cassette as soon as its response has been read."""
+
+    def __init__(self) -> None:
+        self.writer: CassetteWriter | None = None
+        self.redactor: Redactor | None = None
+        self.recorded = 0
+        self._path_filter = re.compile(DEFAULT_PATH_FILTER)
+        self._rules = RedactionRules()
+        self._last_progress = 0.0
+
+    def load(self, loader: object) -> None:
+        add = loader.add_option  # type: ignore[attr-defined]
+        add("cassette", str, "", "Cassette file to record into (JSON Lines, see docs/cassettes.md). Required.")
+        add(
+            "cassette_mode",
+            str,
+            RecordMode.REFUSE.value,
+            "What to do if the cassette exists: 'refuse' (default, never touch it), 'append' (add to it, reusing "
+            "its redaction salt so placeholders stay stable) or 'overwrite'.",
+            choices=[m.value for m in RecordMode],
+        )
+        add(
+            "record_path_filter",
+            str,
+            DEFAULT_PATH_FILTER,
+            "Regular expression on the request path (without query); only matching exchanges are recorded. "
+            "Everything is still proxied. The default records the Tasks API and /status.",
+        )
+        add(
+            "redact_rules",
+            Sequence[str],
+            [],
+            "Extra redaction rules, KIND:VALUE with KIND header, query, json (a key, or a/b/key for a path) or "
+            "regex (group 'secret' or 1 is replaced). Added to the built-in rules.",
+        )
+        add(
+            "redact_builtin",
+            bool,
+            True,
+            "Apply the built-in redaction rules (credential headers, URL credentials, secrets in ingestion "
+            "specs and logs). Turning this off writes secrets to disk; only do it for synthetic traffic.",
+        )
+        add("record_stream_threshold", int, 1024 * 1024, "Tee (stream while recording) bodies larger than this.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "record_path_filter" in updated:
+            try:
+                self._path_filter = re.compile(ctx.options.record_path_filter)
+            except re.error as exc:
+                raise _options_error(f"record_path_filter is not a valid regular expression: {exc}") from exc
+        if "redact_rules" in updated or "redact_builtin" in updated:
+            try:
+                self._rules = RedactionRules.from_specs(ctx.options.redact_rules, ctx.options.redact_builtin)
+            except RuleError as exc:
+                raise _options_error(str(exc)) from exc
+        if "cassette" in updated or "cassette_mode" in updated:
+            path = ctx.options.cassette
+            if not path:
+                raise _options_error("set the cassette to record into: --set cassette=FILE")
+            if ctx.options.cassette_mode == RecordMode.REFUSE and _non_empty(path) and self.writer is None:
+                raise _options_error(
+                    f"{path} already exists and cassette_mode 'refuse' does not overwrite cassettes. Use "
+                    "--set cassette_mode=append to add to it, cassette_mode=overwrite to replace it, or another file."
+                )
+
+    def running(self) -> None:
+        if self.writer is not None:
+            return
+        upstream = reverse_upstream()
+        redactor = Redactor(new_salt(), self._rules)
+        url = redactor.redact_url(upstream[0]) if upstream else None
+        try:
+            writer = CassetteWriter.open(
+                ctx.options.cassette,
+                ctx.options.cassette_mode,
+                new_meta(url, redactor.redaction),
+                line_filter=redactor.scrub_line,
+            )
+        except (CassetteError, OSError) as exc:
+            logger.error("cannot record: %s", exc)
+            ctx.master.shutdown()  # type: ignore[no-untyped-call]
+            return
+        if writer.meta.redaction is not None and writer.meta.redaction.salt != redactor.salt:
+            redactor = Redactor(writer.meta.redaction.salt, self._rules)
+            writer = _rebind(writer, redactor)
+        self.writer, self.redactor = writer, redactor
+        if ctx.options.flow_detail == 0:
+            # With per-flow output off (as `druid-sim record` runs it), the per-connection chatter would
+            # drown the running count; warnings and errors still show.
+            logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
+        listen = _listen_urls()
+        target = url or "whatever host each client asks for (forward proxy)"
+        urls = ", ".join(listen)
+        hint = f"point Druid clients at {urls}" if upstream else f"set HTTP_PROXY={urls}"
+        logger.info("druid-sim: recording %s into %s; %s", target, writer.path, hint)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if self.writer is None or flow.response is None or not self._wanted(flow):
+            return
+        if flow.response.stream:
+            logger.warning(
+                "response to %s is already streamed by another addon; its body may be lost", flow.request.path
+            )
+            return
+        if should_tee(flow.response, ctx.options.record_stream_threshold):
+            tee = BodyTee()
+            flow.metadata[TEE_KEY] = tee
+            flow.response.stream = tee
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        writer, redactor = self.writer, self.redactor
+        if writer is None or redactor is None or flow.response is None or not self._wanted(flow):
+            return
+        interaction = flow_to_interaction(flow, writer.at(flow.request.timestamp_start))
+        writer.append(redactor.redact_interaction(interaction))
+        self.recorded += 1
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL_S:
+            self._last_progress = now
+            logger.info(
+                "druid-sim: %d interaction(s) recorded (last: %s %s → %d)",
+                self.recorded,
+                flow.request.method,
+                flow.request.path.partition("?")[0],
+                flow.response.status_code,
+            )
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        tee = flow.metadata.pop(TEE_KEY, None)
+        if tee is not None:
+            tee.close()
+        if self._wanted(flow):
+            logger.warning("not recorded: %s %s failed: %s", flow.request.method, flow.request.path, flow.error)
+
+    def done(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            logger.info("druid-sim: %d interaction(s) recorded in %s", self.recorded, self.writer.path)
+            self.writer = None
+
+    def _wanted(self, flow: http.HTTPFlow) -> bool:
+        return self._path_filter.search(flow.request.path.partition("?")[0]) is not None
+
+
+def _options_error(message: str) -> Exception:
+    """mitmproxy's OptionsError (untyped upstream); raised from `configure` it stops mitmdump with `message`."""
+    error: Exception = exceptions.OptionsError(message)  # type: ignore[no-untyped-call]
+    return error
+
+
+def _non_empty(path: str) -> bool:
+    p = Path(path)
+    return p.exists() and p.stat().st_size > 0
+
+
+def _rebind(writer: CassetteWriter, redactor: Redactor) -> CassetteWriter:
+    """Appending to an existing cassette: scrub lines with the redactor that owns its salt."""
+    writer._line_filter = redactor.scrub_line
+    return writer
+
+
+def _listen_urls() -> list[str]:
+    try:
+        addrs = ctx.master.addons.get("proxyserver").listen_addrs()  # type: ignore[no-untyped-call]
+    except AttributeError:
+        return []
+    return [f"http://{a[0]}:{a[1]}" if ":" not in a[0] else f"http://[{a[0]}]:{a[1]}" for a in addrs]
+
+
+addons = [UpstreamGuard(), Recorder()]
