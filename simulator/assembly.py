@@ -17,12 +17,14 @@ from simulator.app import Middleware, SimulatorApp
 from simulator.asgi import ASGIApp
 from simulator.control import build_control_app
 from simulator.journal import journal_middleware
+from simulator.replay.wiring import replay_middlewares
 from simulator.runtime import Simulation
 
 
 def druid_middlewares(simulation: Simulation) -> list[Middleware]:
     """The middlewares around the Druid handlers, innermost first."""
     middlewares: list[Middleware] = []
+    middlewares.extend(replay_middlewares(simulation))  # innermost: recorded answers, misses to the model
     middlewares.append(journal_middleware(simulation))  # outermost: faulted requests are journaled too
     return middlewares
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Any
 
 from simulator.clock import parse_instant
+from simulator.replay.command import add_replay_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -26,8 +28,18 @@ def register(subparsers: Any) -> None:
         help="virtual seconds per real second: 60 plays ten minutes in ten seconds, 0 freezes the clock",
     )
     parser.add_argument("--start-time", type=_instant, default=None, help="where the virtual clock starts (ISO-8601)")
-    parser.add_argument("--scenario", default="demo", help="scenario name or file (default demo)")
+    parser.add_argument("--scenario", default=None, help="scenario name or file (default demo; none with --cassette)")
     parser.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
+    parser.add_argument(
+        "--control-token",
+        default=None,
+        help="Bearer token the /__sim/ control API requires (default $DRUID_SIM_CONTROL_TOKEN; generated and "
+        "printed when listening beyond loopback; none needed on loopback)",
+    )
+    parser.add_argument(
+        "--journal-size", type=int, default=10_000, help="how many Druid requests the journal keeps (default 10000)"
+    )
+    add_replay_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -43,23 +55,42 @@ def run(args: argparse.Namespace) -> int:
 
     from simulator.assembly import build_app
     from simulator.config import ServeConfig, build_simulation
+    from simulator.control.auth import TOKEN_ENV, decide_control_token
+    from simulator.replay.command import ReplaySetupError, prepare_replay, replay_settings
+    from simulator.replay.engine import format_unused
+    from simulator.replay.wiring import install_replay
 
     if args.time_scale < 0:
         print("druid-sim serve: --time-scale cannot be negative; use 0 to freeze the clock", file=sys.stderr)
         return 2
+    if args.journal_size < 1:
+        print("druid-sim serve: --journal-size must be at least 1 (default 10000)", file=sys.stderr)
+        return 2
+    control = decide_control_token(args.host, args.control_token or os.environ.get(TOKEN_ENV))
     config = ServeConfig(
+        control_token=control.token,
+        journal_size=args.journal_size,
         host=args.host,
         port=args.port,
         seed=args.seed,
         time_scale=args.time_scale,
         start_ms=args.start_time,
-        scenario=args.scenario,
+        scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
+        **replay_settings(args),
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config, replay = prepare_replay(config)
+    except ReplaySetupError as exc:
+        print(f"druid-sim serve: {exc}", file=sys.stderr)
+        return 2
     simulation = build_simulation(config)
+    if replay is not None:
+        install_replay(simulation, replay)
     app = build_app(simulation)
     print(f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks (Ctrl-C stops)", flush=True)
+    print(control.announcement(config.self_url), flush=True)
     uvicorn.run(
         app,
         host=config.host,
@@ -71,4 +102,6 @@ def run(args: argparse.Namespace) -> int:
         log_level="warning",
         lifespan="on",
     )
+    if replay is not None and config.report_unused:
+        print(format_unused(replay), flush=True)
     return 0

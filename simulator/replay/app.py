@@ -1,0 +1,137 @@
+"""The replay backend as plain ASGI middleware: recorded answers for recorded requests, the rest to
+the app it wraps (the Overlord model) or a 599 that explains the miss.
+
+A hit sends the recorded status, headers and body bytes, all prepared when the cassette loaded. Requests
+without a body are remembered by their raw method, path, query and matched headers, so a client polling
+the same URL is answered after one dictionary lookup, without normalising again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
+from simulator.clock import Clock
+from simulator.replay.answers import Answer
+from simulator.replay.engine import Replay
+from simulator.replay.index import Sequence
+from simulator.replay.misses import MISS_STATUS, PROBLEM_JSON, log_miss, miss_problem
+from simulator.replay.normalize import normalize_live
+from simulator.replay.options import LatencyMode, MissMode
+from simulator.runtime import ANSWERED_BY
+
+logger = logging.getLogger("simulator.replay")
+
+#: Bodiless requests remembered for the fast path before the memory is cleared.
+FAST_PATH_SIZE = 4096
+
+_FastKey = tuple[str, bytes, bytes, tuple[bytes, ...]]
+
+
+class ReplayApp:
+    """ASGI middleware answering from a `Replay`; ``app`` (the model) answers misses in simulate mode."""
+
+    def __init__(self, app: ASGIApp, replay: Replay, clock: Clock) -> None:
+        self.app = app
+        self.replay = replay
+        self.clock = clock
+        self._header_names = tuple(name.encode("latin-1") for name in replay.options.rules.headers)
+        self._fast: dict[_FastKey, Sequence] = {}
+        self._latency = replay.options.latency is LatencyMode.RECORDED
+        self._simulate = replay.options.on_miss is MissMode.SIMULATE
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body, more = await _read_body(receive)
+        method: str = scope["method"]
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        query: bytes = scope.get("query_string", b"")
+        fast_key: _FastKey | None = None
+        if not body:
+            fast_key = (method, raw_path, query, self._matched_headers(scope))
+            sequence = self._fast.get(fast_key)
+            if sequence is not None:
+                answer = self.replay.play(sequence)
+                if answer is not None:
+                    await self._send(scope, send, answer)
+                    return
+        live = normalize_live(method, raw_path, query, scope["headers"], body, self.replay.options.rules)
+        sequence = self.replay.find(live)
+        if sequence is not None:
+            if fast_key is not None:
+                if len(self._fast) >= FAST_PATH_SIZE:
+                    self._fast.clear()
+                self._fast[fast_key] = sequence
+            answer = self.replay.play(sequence)
+            if answer is not None:
+                await self._send(scope, send, answer)
+                return
+        if self._simulate:
+            self.replay.note_miss(live, None, "model")
+            logger.info("replay miss: %s %s answered by the model", live.method, scope["path"])
+            await self.app(scope, _replaying(body, more, receive), send)
+            return
+        near = self.replay.explain_miss(live)
+        self.replay.note_miss(live, near, "replay")
+        log_miss(self.replay.name, live, near, "a 599 error (--on-miss error)")
+        scope[ANSWERED_BY] = "replay"
+        problem = miss_problem(self.replay.name, live, near)
+        headers = [(b"content-type", PROBLEM_JSON), (b"content-length", str(len(problem)).encode())]
+        await send({"type": "http.response.start", "status": MISS_STATUS, "headers": headers})
+        await send({"type": "http.response.body", "body": problem})
+
+    def _matched_headers(self, scope: Scope) -> tuple[bytes, ...]:
+        if not self._header_names:
+            return ()
+        found = dict.fromkeys(self._header_names, b"")
+        for name, value in scope["headers"]:
+            if name in found:
+                found[name] = value
+        return tuple(found.values())
+
+    async def _send(self, scope: Scope, send: Send, answer: Answer) -> None:
+        if self._latency and answer.elapsed_s > 0:
+            await self.clock.sleep(answer.elapsed_s)
+        scope[ANSWERED_BY] = "replay"
+        await send({"type": "http.response.start", "status": answer.status, "headers": list(answer.headers)})
+        body = b"" if scope["method"] == "HEAD" else answer.body
+        if answer.chunked and body:
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The whole request body; ``more`` is False once the client has sent it all (or disconnected)."""
+    message = await receive()
+    if message["type"] != "http.request":
+        return b"", False
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body, False
+    chunks = [body]
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), False
+
+
+def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:
+    """A ``receive`` that gives the already-read body once, then defers to the real one."""
+    sent = False
+
+    async def replay_receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return replay_receive

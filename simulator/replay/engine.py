@@ -1,0 +1,171 @@
+"""A loaded cassette ready to answer: its index, its sequence cursors, its options and its misses.
+
+`Replay` has no HTTP in it (that is `app.ReplayApp`); the control API reads `unused()`, `misses` and
+`describe()` from the instance kept in ``simulation.extensions["replay"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simulator.cassette import Cassette, load_cassette
+from simulator.overlord.overlord import Overlord
+from simulator.replay.answers import Answer
+from simulator.replay.cursors import CursorStore, MemoryCursors, take
+from simulator.replay.index import ReplayIndex, Sequence
+from simulator.replay.misses import NearMiss, nearest, request_json
+from simulator.replay.normalize import Normalized
+from simulator.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
+from simulator.replay.seed import Observations, cassette_end_ms, observe, seed_overlord
+
+logger = logging.getLogger("simulator.replay")
+
+#: How many recent misses `Replay.misses` keeps for the control API.
+MISS_HISTORY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    """How a cassette is replayed (``druid-sim serve --cassette FILE ...``)."""
+
+    sequence: SequencePolicy = SequencePolicy.STICK_LAST
+    on_miss: MissMode = MissMode.SIMULATE
+    latency: LatencyMode = LatencyMode.NONE
+    rules: MatchRules = field(default_factory=MatchRules)
+
+
+class Replay:
+    """The replay engine for one cassette."""
+
+    def __init__(self, cassette: Cassette, options: ReplayOptions | None = None, cursors: CursorStore | None = None):
+        self.cassette = cassette
+        self.options = options or ReplayOptions()
+        self.index = ReplayIndex.build(cassette, self.options.rules)
+        self.cursors: CursorStore = cursors or MemoryCursors(len(self.index.sequences))
+        self._observations: Observations | None = None
+        self.hits = 0
+        self.misses: deque[dict[str, Any]] = deque(maxlen=MISS_HISTORY)
+        self.miss_count = 0
+
+    @classmethod
+    def load(cls, path: str | Path, options: ReplayOptions | None = None) -> Replay:
+        """Load and index a cassette; raises `CassetteFormatError` with file, line and fix."""
+        return cls(load_cassette(path), options)
+
+    @property
+    def name(self) -> str:
+        return str(self.cassette.path)
+
+    @property
+    def observations(self) -> Observations:
+        if self._observations is None:
+            self._observations = observe(self.cassette)
+        return self._observations
+
+    # -- answering -------------------------------------------------------------------------------
+
+    def find(self, request: Normalized) -> Sequence | None:
+        return self.index.by_key.get(request.key)
+
+    def play(self, sequence: Sequence) -> Answer | None:
+        """The next answer of ``sequence`` under the sequence policy, or None if it is used up."""
+        position = take(self.cursors, sequence.slot, len(sequence.answers), self.options.sequence)
+        if position is None:
+            return None
+        self.hits += 1
+        return sequence.answers[position]
+
+    def skipped(self, sequence: Sequence) -> str | None:
+        """Why a sequence that matches cannot answer (only ``exhaust`` ever runs out)."""
+        played, length = self.cursors.get(sequence.slot), len(sequence.answers)
+        if self.options.sequence is SequencePolicy.EXHAUST and played >= length:
+            return f"its sequence is used up: all {length} recorded answers were played (--sequence exhaust)"
+        return None
+
+    def explain_miss(self, request: Normalized) -> list[NearMiss]:
+        return nearest(self.index, request, self.skipped)
+
+    def note_miss(self, request: Normalized, near: list[NearMiss] | None, answered_by: str) -> None:
+        self.miss_count += 1
+        entry: dict[str, Any] = {"request": request_json(request), "answeredBy": answered_by}
+        if near is not None:
+            entry["nearest"] = [n.as_json() for n in near]
+        self.misses.append(entry)
+
+    # -- the model and resets --------------------------------------------------------------------
+
+    def end_ms(self) -> int:
+        """Where the virtual clock should start so the model agrees with the recording."""
+        return cassette_end_ms(self.cassette, self.observations)
+
+    def seed(self, overlord: Overlord) -> int:
+        """Put every task the cassette saw into the model, in its last observed state."""
+        return seed_overlord(overlord, self.cassette, self.observations)
+
+    def reset(self) -> None:
+        """Every sequence back to its first answer; counters and misses cleared."""
+        self.cursors.reset()
+        self.hits = 0
+        self.miss_count = 0
+        self.misses.clear()
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def unused(self) -> list[dict[str, Any]]:
+        """Recorded interactions never played, and those played fewer times than recorded."""
+        out: list[dict[str, Any]] = []
+        interactions = self.cassette.interactions
+        for sequence in self.index.sequences:
+            for position, played in sequence.played(self.cursors.get(sequence.slot)).items():
+                recorded = interactions[position].count
+                if played < recorded:
+                    request = interactions[position].request
+                    out.append(
+                        {
+                            "interaction": position,
+                            "method": request.method,
+                            "path": request.path,
+                            "query": [list(pair) for pair in request.query],
+                            "status": interactions[position].response.status,
+                            "recorded": recorded,
+                            "played": played,
+                        }
+                    )
+        out.sort(key=lambda item: item["interaction"])
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """The replay as the control API shows it."""
+        return {
+            "cassette": self.name,
+            "recordedAt": self.cassette.meta.recorded_at,
+            "upstream": self.cassette.meta.upstream,
+            "interactions": len(self.cassette.interactions),
+            "sequences": len(self.index.sequences),
+            "sequence": str(self.options.sequence),
+            "onMiss": str(self.options.on_miss),
+            "latency": str(self.options.latency),
+            "hits": self.hits,
+            "misses": self.miss_count,
+            "warnings": list(self.cassette.warnings),
+        }
+
+
+def format_unused(replay: Replay) -> str:
+    """The report ``--report-unused`` prints when the server stops."""
+    unused = replay.unused()
+    if not unused:
+        return f"druid-sim: every recorded interaction in {replay.name} was played"
+    lines = [f"druid-sim: {len(unused)} recorded interactions in {replay.name} were not (fully) played:"]
+    for item in unused:
+        query = "&".join(f"{k}={v}" for k, v in item["query"])
+        target = item["path"] + (f"?{query}" if query else "")
+        lines.append(
+            f"  #{item['interaction']} {item['method']} {target} -> {item['status']}"
+            f" (played {item['played']} of {item['recorded']})"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""What a replay can be told: sequence policy, what to do on a miss, latency, and what to ignore.
+
+Each choice is a ``StrEnum`` (the CLI's spelling is the value) and ``MatchRules`` says which parts of a
+request take part in matching. ``--ignore KIND:NAME`` options are parsed here so the CLI, the test
+fixtures and the control API share one parser and one error message.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class SequencePolicy(enum.StrEnum):
+    """What identical requests recorded several times replay once their recorded run is played.
+
+    ``stick-last`` keeps answering with the last response (a poll that saw SUCCESS keeps seeing it);
+    ``cycle`` starts again from the first; ``exhaust`` treats further requests as misses.
+    """
+
+    STICK_LAST = "stick-last"
+    CYCLE = "cycle"
+    EXHAUST = "exhaust"
+
+
+class MissMode(enum.StrEnum):
+    """Who answers a request the cassette has no (more) answer for."""
+
+    SIMULATE = "simulate"  # the Overlord model, seeded with the tasks the cassette saw
+    ERROR = "error"  # a 599 problem+json naming the nearest recorded requests
+
+
+class LatencyMode(enum.StrEnum):
+    """How long a replayed answer takes: at once, or the upstream's recorded time on the virtual clock."""
+
+    NONE = "none"
+    RECORDED = "recorded"
+
+
+#: The only request header that changes what the Overlord answers for a well-behaved client (415 on POST).
+DEFAULT_MATCH_HEADERS: tuple[str, ...] = ("content-type",)
+
+_IGNORE_KINDS = ("query", "header", "body")
+
+
+class IgnoreSpecError(ValueError):
+    """An ``--ignore`` value that cannot be understood."""
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRules:
+    """Which parts of a request are compared.
+
+    Method, path and the query multiset always are, minus ``ignore_query`` keys. Of the headers, only
+    ``match_headers`` minus ``ignore_headers`` are (names lower case). JSON bodies are compared
+    canonically (key order and whitespace do not matter) after removing ``ignore_body`` JSON pointers
+    (RFC 6901; a ``*`` segment matches every key or index).
+    """
+
+    ignore_query: frozenset[str] = frozenset()
+    ignore_headers: frozenset[str] = frozenset()
+    ignore_body: tuple[str, ...] = ()
+    match_headers: tuple[str, ...] = DEFAULT_MATCH_HEADERS
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The header names that take part in matching."""
+        return tuple(name for name in self.match_headers if name not in self.ignore_headers)
+
+    @classmethod
+    def from_specs(cls, specs: Iterable[str], match_headers: Iterable[str] = DEFAULT_MATCH_HEADERS) -> MatchRules:
+        """Build rules from ``query:KEY``, ``header:NAME`` and ``body:/json/pointer`` strings."""
+        query: set[str] = set()
+        headers: set[str] = set()
+        body: list[str] = []
+        for spec in specs:
+            kind, sep, name = spec.partition(":")
+            if not sep or kind not in _IGNORE_KINDS or not name:
+                raise IgnoreSpecError(
+                    f"cannot read ignore rule {spec!r}: use query:KEY, header:NAME or body:/json/pointer "
+                    "(for example query:_, header:content-type, body:/context/priority)"
+                )
+            if kind == "query":
+                query.add(name)
+            elif kind == "header":
+                headers.add(name.lower())
+            else:
+                if not name.startswith("/"):
+                    raise IgnoreSpecError(f"body pointer {name!r} must start with '/' (RFC 6901), e.g. body:/context")
+                body.append(name)
+        return cls(frozenset(query), frozenset(headers), tuple(body), tuple(h.lower() for h in match_headers))
