@@ -77,7 +77,7 @@ def is_weak_secret_name(name: str) -> bool:
 
 
 _NAME = (
-    r"[A-Za-z0-9_.\-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|credential)"
+    r"[A-Za-z0-9_.\-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|credential|jaas)"
     r"[A-Za-z0-9_.\-]*"
 )
 #: Patterns of secrets inside free text (logs, error messages, URLs inside specs). Group "secret" is the
@@ -98,9 +98,16 @@ TEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # `"ssl.key.password" : "..."`: JSON printed inside a log; the whole quoted value, escapes included.
+        "credential field in JSON text",
+        re.compile(r'(?i)"(?:' + _NAME + r'|pwd|sig)"\s*:\s*"(?P<secret>(?:[^"\\<]|\\.)(?:[^"\\]|\\.)*)"'),
+    ),
+    (
+        # `password=...`, `password: ...`, `password=\"...\"` (inside an escaped string).
         "credential assignment",
         re.compile(
-            r"(?i)(?<![A-Za-z0-9])(?:" + _NAME + r"|pwd|sig)[\"']?\s*[:=]\s*[\"']?(?P<secret>[^\s\"'&;,{}\[\]()<>]+)"
+            r"(?i)(?<![A-Za-z0-9])(?:" + _NAME + r"|pwd|sig)\\?[\"']?\s*[:=]\s*\\?[\"']?"
+            r"(?P<secret>[^\s\"'\\&;,{}\[\]()<>]+)"
         ),
     ),
 )
