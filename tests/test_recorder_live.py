@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from proxy.testing import RunningProxy, record_argv, running_recorder
 from simulator.cassette import find_secrets, load_cassette
-from tests.support.live import LiveServer, free_socket, live_server
+from tests.support.live import free_socket, live_server
 
 V1 = "/druid/indexer/v1"
 SECRETS = {
@@ -85,28 +85,31 @@ def confdir(tmp_path: Path) -> Path:
 def test_records_a_task_lifecycle_in_order_with_exact_bodies_and_no_secrets(tmp_path: Path, confdir: Path) -> None:
     cassette = tmp_path / "lifecycle.jsonl"
     seen: list[tuple[str, str, int, bytes]] = []
-    with live_server() as server, running_recorder(record_argv(server.url, cassette, confdir=confdir)) as proxy:
-        with httpx.Client(base_url=proxy.url, headers=AUTH, timeout=10) as client:
+    with (
+        live_server() as server,
+        running_recorder(record_argv(server.url, cassette, confdir=confdir)) as proxy,
+        httpx.Client(base_url=proxy.url, headers=AUTH, timeout=10) as client,
+    ):
 
-            def call(method: str, path: str, **kwargs: Any) -> httpx.Response:
-                response = client.request(method, path, **kwargs)
-                seen.append((method, path, response.status_code, response.content))
-                return response
+        def call(method: str, path: str, **kwargs: Any) -> httpx.Response:
+            response = client.request(method, path, **kwargs)
+            seen.append((method, path, response.status_code, response.content))
+            return response
 
-            task = call("POST", f"{V1}/task", json=SPEC).json()["task"]
-            for _ in range(100):
-                status = call("GET", f"{V1}/task/{task}/status").json()["status"]
-                if status["statusCode"] in ("SUCCESS", "FAILED"):
-                    break
-                server.clock.advance(60)
-            else:
-                pytest.fail("the task never finished")
-            assert b"" != call("GET", f"{V1}/task/{task}/log").content
-            call("GET", f"{V1}/task/{task}/reports")
-            other = call("POST", f"{V1}/task", json=SPEC).json()["task"]
-            assert call("POST", f"{V1}/task/{other}/shutdown").json() == {"task": other}
-            call("GET", f"{V1}/task/{other}/status")
-            call("GET", "/unrecorded/path")  # outside the Tasks API: proxied, not recorded
+        task = call("POST", f"{V1}/task", json=SPEC).json()["task"]
+        for _ in range(100):
+            status = call("GET", f"{V1}/task/{task}/status").json()["status"]
+            if status["statusCode"] in ("SUCCESS", "FAILED"):
+                break
+            server.clock.advance(60)
+        else:
+            pytest.fail("the task never finished")
+        assert call("GET", f"{V1}/task/{task}/log").content != b""
+        call("GET", f"{V1}/task/{task}/reports")
+        other = call("POST", f"{V1}/task", json=SPEC).json()["task"]
+        assert call("POST", f"{V1}/task/{other}/shutdown").json() == {"task": other}
+        call("GET", f"{V1}/task/{other}/status")
+        call("GET", "/unrecorded/path")  # outside the Tasks API: proxied, not recorded
     loaded = load_cassette(cassette)
     recorded = [
         (i.request.method, i.request.path, i.response.status, i.response.body.raw())
@@ -274,9 +277,8 @@ def test_forward_proxy_mode_records_requests_sent_through_http_proxy(
 ) -> None:
     cassette = tmp_path / "forward.jsonl"
     argv = record_argv(None, cassette, "--proxy-mode", "regular", confdir=confdir)
-    with running_recorder(argv) as proxy:
-        with httpx.Client(proxy=proxy.url) as client:
-            assert client.get(f"{edge_upstream}{V1}/task/gz/status").content == STATUS_JSON
+    with running_recorder(argv) as proxy, httpx.Client(proxy=proxy.url) as client:
+        assert client.get(f"{edge_upstream}{V1}/task/gz/status").content == STATUS_JSON
     (interaction,) = load_cassette(cassette).interactions
     assert interaction.request.path == f"{V1}/task/gz/status"
     assert load_cassette(cassette).meta.upstream is None
