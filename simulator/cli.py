@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "simulator.commands.record",
     "simulator.commands.cassette",
     "simulator.commands.scenario",
+    "simulator.commands.control",
 )
 
 

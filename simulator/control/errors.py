@@ -42,18 +42,31 @@ class JSONAnswer(Response):
 class ControlError(Exception):
     """An answer other than success: ``status`` and a message saying how to fix the call."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        problems: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers
+        self.problems = problems
 
     def response(self) -> JSONAnswer:
-        return error_response(self.status, self.message, self.headers)
+        return error_response(self.status, self.message, self.headers, self.problems)
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONAnswer:
-    return JSONAnswer({"error": ERROR_CODES.get(status, "error"), "message": message}, status, headers)
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, problems: list[dict[str, Any]] | None = None
+) -> JSONAnswer:
+    """``{"error", "message"}``, plus ``problems`` (field by field) when the input had several mistakes."""
+    body: dict[str, Any] = {"error": ERROR_CODES.get(status, "error"), "message": message}
+    if problems:
+        body["problems"] = problems
+    return JSONAnswer(body, status, headers)
 
 
 def not_available(feature: str, package: str) -> ControlError:

@@ -1,24 +1,90 @@
-"""``/__sim/faults``: list, add, remove and clear faults, through the fault layer's own API."""
+"""``/__sim/faults``: list, add, remove and clear faults, through the fault layer's own API.
+
+The fault layer (``simulator.faults``) owns parsing, validation and triggering; this module only
+maps its :class:`FaultSet` to JSON. A list of faults is added all or nothing.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator.control.errors import not_available
+from simulator.control.core import simulation_of
+from simulator.control.errors import ControlError, JSONAnswer, not_available
+
+if TYPE_CHECKING:
+    from simulator.faults.state import FaultSet
+
+EXTENSION = "faults"
+
+
+def fault_set(request: Request) -> FaultSet:
+    """The simulation's faults, or 501 when this build or this server has no fault layer."""
+    try:
+        from simulator.faults.state import FaultSet
+    except ModuleNotFoundError:
+        raise not_available("faults", "simulator.faults") from None
+    faults = simulation_of(request).extensions.get(EXTENSION)
+    if not isinstance(faults, FaultSet):
+        raise ControlError(
+            501, "faults are not available: the fault layer is not wired into this server (simulator.assembly)"
+        )
+    return faults
 
 
 async def list_faults(request: Request) -> Response:
-    raise not_available("faults", "simulator.faults")
+    """``GET /__sim/faults``: the faults in force, in the order they are tried, with their counters."""
+    return JSONAnswer({"faults": fault_set(request).describe()})
 
 
 async def add_faults(request: Request) -> Response:
-    raise not_available("faults", "simulator.faults")
+    """``POST /__sim/faults``: one fault (an object) or several (a list), in the scenario-file shape."""
+    from simulator.scenario.fields import ScenarioError
+
+    faults = fault_set(request)
+    raw = await request.body()
+    try:
+        body: Any = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError as exc:
+        raise ControlError(400, f"the body is not valid JSON ({exc}); send a fault object or a list of them") from None
+    specs = body if isinstance(body, list) else [body]
+    if not specs or not all(isinstance(spec, dict) for spec in specs):
+        raise ControlError(
+            400, 'send a fault object such as {"kind": "error", "status": 503} or a list of them (docs/scenarios.md)'
+        )
+    added: list[str] = []
+    try:
+        for spec in specs:
+            added.append(faults.add(spec).name)
+    except ScenarioError as exc:
+        for name in added:  # all or nothing
+            faults.remove(name)
+        problems = exc.as_json()
+        index = len(added)
+        where = f"fault {index + 1} of {len(specs)}: " if len(specs) > 1 else ""
+        status = 409 if any("exists already" in problem["message"] for problem in problems) else 422
+        message = where + "; ".join(f"{p['field'] or 'fault'}: {p['message']}" for p in problems)
+        raise ControlError(status, message + " (nothing was added)", problems=problems) from None
+    listing = {fault["name"]: fault for fault in faults.describe()}
+    return JSONAnswer({"added": [listing[name] for name in added]})
 
 
 async def remove_fault(request: Request) -> Response:
-    raise not_available("faults", "simulator.faults")
+    """``DELETE /__sim/faults/{name}``."""
+    faults = fault_set(request)
+    name = request.path_params["name"]
+    if not faults.remove(name):
+        names = ", ".join(fault.name for fault in faults.list()) or "none"
+        raise ControlError(404, f"no fault named {name!r}; the faults in force are: {names}")
+    return JSONAnswer({"removed": name})
 
 
 async def clear_faults(request: Request) -> Response:
-    raise not_available("faults", "simulator.faults")
+    """``DELETE /__sim/faults``: remove every fault (the scenario's come back at the next reset)."""
+    faults = fault_set(request)
+    count = len(faults.list())
+    faults.clear()
+    return JSONAnswer({"cleared": count})

@@ -7,35 +7,97 @@ from the build, its calls answer 501 naming what is missing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator.control.core import simulation_of
-from simulator.control.errors import JSONAnswer, not_available
+from simulator.control.core import describe_clock, simulation_of
+from simulator.control.errors import ControlError, JSONAnswer, json_body, not_available
+
+
+def _describe_scenario(ref: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"scenario": ref}
+    if ref is None:
+        body["description"] = "an empty cluster (no scenario)"
+        return body
+    try:
+        from simulator.scenario import load_scenario
+    except ModuleNotFoundError:
+        return body
+    scenario = load_scenario(ref)
+    body.update(
+        name=scenario.name,
+        description=scenario.description,
+        source=scenario.source,
+        faults=[fault.as_json() for fault in scenario.all_faults()],
+    )
+    return body
 
 
 async def get_scenario(request: Request) -> Response:
-    """``GET /__sim/scenario``: the scenario the simulation starts from."""
+    """``GET /__sim/scenario``: the scenario the simulation starts from (and resets to)."""
     simulation = simulation_of(request)
-    return JSONAnswer({"scenario": simulation.config.scenario, "seed": simulation.config.seed})
+    return JSONAnswer({**_describe_scenario(simulation.config.scenario), "seed": simulation.config.seed})
 
 
 async def load_scenario(request: Request) -> Response:
-    """``POST /__sim/scenario`` ``{"scenario": NAME|FILE}``."""
-    raise not_available("loading a scenario at run time", "simulator.scenario")
+    """``POST /__sim/scenario`` ``{"scenario": NAME|FILE|null}``: validate, switch to it and reset.
+
+    An invalid scenario changes nothing: 404 when it cannot be found, 422 with every problem (file,
+    line, field, fix) when it does not validate.
+    """
+    try:
+        from simulator.scenario import ScenarioError, activate
+    except ModuleNotFoundError:
+        raise not_available("loading a scenario at run time", "simulator.scenario") from None
+    body = await json_body(request, {"scenario"})
+    if "scenario" not in body:
+        raise ControlError(422, 'say which scenario: {"scenario": "demo"} (a built-in name or a YAML file), or null')
+    ref = body["scenario"]
+    if ref is not None and (not isinstance(ref, str) or not ref.strip()):
+        raise ControlError(422, f"scenario must be a built-in name or a file path (or null), not {ref!r}")
+    simulation = simulation_of(request)
+    try:
+        activate(simulation, ref)
+    except ScenarioError as exc:
+        problems = exc.as_json()
+        status = 404 if any("no built-in scenario or file" in p["message"] for p in problems) else 422
+        raise ControlError(
+            status, f"scenario {ref!r} was not loaded (nothing changed): {exc}", problems=problems
+        ) from None
+    return JSONAnswer({**_describe_scenario(ref), "loaded": True, "clock": describe_clock(simulation)})
+
+
+def _replay(request: Request) -> Any:
+    """The replay engine (``simulation.extensions["replay"]``), or None when no cassette is replayed."""
+    return simulation_of(request).extensions.get("replay")
 
 
 async def get_cassette(request: Request) -> Response:
-    """``GET /__sim/cassette``: the cassette replayed, if any."""
-    simulation = simulation_of(request)
-    return JSONAnswer({"cassette": simulation.config.cassette})
+    """``GET /__sim/cassette``: the cassette replayed, if any, with its hit and miss counts."""
+    replay = _replay(request)
+    if replay is None:
+        return JSONAnswer({"cassette": None})
+    described: dict[str, Any] = replay.describe()
+    return JSONAnswer(described)
 
 
 async def load_cassette(request: Request) -> Response:
-    """``POST /__sim/cassette`` ``{"cassette": FILE}``."""
-    raise not_available("loading a cassette at run time", "simulator.replay")
+    """``POST /__sim/cassette`` ``{"cassette": FILE}``: not possible yet while the server runs."""
+    raise ControlError(
+        501,
+        "loading a cassette into a running server is not available yet: the replayer is fixed when the server "
+        "starts; restart with 'druid-sim serve --cassette FILE' (or @pytest.mark.druid_sim(cassette=...))",
+    )
 
 
 async def unused_interactions(request: Request) -> Response:
-    """``GET /__sim/cassette/unused``: recorded interactions no request has matched yet."""
-    raise not_available("listing unused recorded interactions", "simulator.replay")
+    """``GET /__sim/cassette/unused``: recorded interactions not played (or played fewer times than recorded)."""
+    replay = _replay(request)
+    if replay is None:
+        raise ControlError(
+            409, "no cassette is replayed, so nothing is unused; start with --cassette FILE or POST /__sim/cassette"
+        )
+    unused: list[dict[str, Any]] = replay.unused()
+    return JSONAnswer({"cassette": replay.name, "count": len(unused), "unused": unused})
