@@ -16,6 +16,7 @@ from __future__ import annotations
 from simulator.app import Middleware, SimulatorApp
 from simulator.asgi import ASGIApp
 from simulator.control import build_control_app
+from simulator.faults import install as install_faults
 from simulator.journal import journal_middleware
 from simulator.replay.wiring import replay_middlewares
 from simulator.runtime import Simulation
@@ -25,6 +26,7 @@ def druid_middlewares(simulation: Simulation) -> list[Middleware]:
     """The middlewares around the Druid handlers, innermost first."""
     middlewares: list[Middleware] = []
     middlewares.extend(replay_middlewares(simulation))  # innermost: recorded answers, misses to the model
+    middlewares.append(install_faults(simulation))  # faults: applied to whatever answers, in every mode
     middlewares.append(journal_middleware(simulation))  # outermost: faulted requests are journaled too
     return middlewares
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simulator.clock import Clock
-from simulator.overlord.demo import seed_demo
 from simulator.overlord.fakes import fake_pools
 from simulator.overlord.logs import TaskLogs
 from simulator.overlord.overlord import Overlord
@@ -40,13 +39,19 @@ class ServeConfig:
 
 
 def fresh_overlord(config: ServeConfig, clock: Clock) -> Overlord:
-    """The model as the configuration starts it: workers, behaviours and the starting cluster."""
+    """The model as the configuration starts it: workers, behaviours and the starting cluster.
+
+    With a scenario (a built-in's name or a file) everything comes from it; without one, an empty
+    cluster of 9 slots. A scenario that does not validate raises ``ScenarioError`` (``serve``
+    checks it before building anything, so this only happens to programmatic callers).
+    """
+    if config.scenario is not None:
+        from simulator.scenario import build_overlord, load_scenario
+
+        return build_overlord(load_scenario(config.scenario), clock, config.seed)
     pools = fake_pools(config.seed)
     workers = WorkerPool(hosts=pools.middle_managers, capacity=9)
-    overlord = Overlord(clock, seed=config.seed, workers=workers)
-    if config.scenario == "demo":
-        seed_demo(overlord, pools, config.seed)
-    return overlord
+    return Overlord(clock, seed=config.seed, workers=workers)
 
 
 def build_simulation(config: ServeConfig, clock: Clock | None = None) -> Simulation:

@@ -6,9 +6,13 @@ import argparse
 import logging
 import os
 import sys
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from simulator.clock import parse_instant
+
+if TYPE_CHECKING:
+    from simulator.config import ServeConfig
 from simulator.replay.command import add_replay_arguments
 
 
@@ -20,7 +24,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8888, help="port to listen on (default 8888, the Router's)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for names, fates and timings (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for names, fates and timings (default: the scenario's seed, else 0)",
+    )
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -50,6 +59,22 @@ def _instant(value: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _check_scenario(config: ServeConfig, seed: int | None) -> ServeConfig | None:
+    """Validate the scenario before anything starts (None after printing why); apply its seed."""
+    from simulator.scenario import ScenarioError, load_scenario
+
+    if config.scenario is None:
+        return config
+    try:
+        scenario = load_scenario(config.scenario)
+    except ScenarioError as exc:
+        print(f"druid-sim serve: the scenario cannot be used:\n{exc}", file=sys.stderr)
+        return None
+    if seed is None and scenario.seed is not None:
+        return replace(config, seed=scenario.seed)
+    return config
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -72,13 +97,17 @@ def run(args: argparse.Namespace) -> int:
         journal_size=args.journal_size,
         host=args.host,
         port=args.port,
-        seed=args.seed,
+        seed=args.seed if args.seed is not None else 0,
         time_scale=args.time_scale,
         start_ms=args.start_time,
         scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
         **replay_settings(args),
     )
+    checked = _check_scenario(config, args.seed)
+    if checked is None:
+        return 2
+    config = checked
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config, replay = prepare_replay(config)

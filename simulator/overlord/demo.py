@@ -1,8 +1,8 @@
-"""A believable demo cluster: tens of tasks over several datasources and task types, in every state,
-with new tasks arriving and finishing and some failing with realistic messages.
+"""Helpers for believable tasks: datasource names, realistic task bodies and ids per task type.
 
-Everything comes from the seed: the same seed gives the same cluster, the same arrivals and the same
-fates. Arrivals are planned an hour of virtual time at a time, when the clock first gets there.
+The demo cluster itself is the ``demo`` scenario (``scenarios/demo.yaml``), applied by
+``simulator.scenario``; these helpers make its tasks (and bench/simulator.py's). The same seed gives
+the same names, bodies and ids.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import random
 import uuid
 from typing import Any
 
-from simulator.overlord.behaviour import DEFAULT_ERROR_MESSAGES, Distribution, TaskBehaviour
+from simulator.overlord.behaviour import Distribution, TaskBehaviour
 from simulator.overlord.fakes import FakePools
 from simulator.overlord.ids import new_task_id, random_id
 from simulator.overlord.overlord import Overlord, Submission, served_payload
-from simulator.overlord.task import Phase, Plan, Task
+from simulator.overlord.task import Plan, Task
 
 HOUR_MS = 3600 * 1000
 STEMS = ("wikipedia", "clickstream", "orders", "sensor_metrics", "ad_impressions", "payments", "app_events")
@@ -148,94 +148,3 @@ def make_task(
         served_payload(submission, task_id, task_id),
         seed=seed,
     )
-
-
-def seed_demo(overlord: Overlord, pools: FakePools, seed: int, complete: int = 36, active: int = 12) -> None:
-    """Fill ``overlord`` with a demo cluster as of the clock's current time, and plan its arrivals."""
-    rng = random.Random(f"demo:{seed}")
-    now = overlord.clock.now_ms()
-    datasources = datasource_names(pools, rng)
-    for _ in range(complete):
-        task_type = _pick_type(rng)
-        behaviour = behaviour_for_type(task_type)
-        created = now - rng.randrange(20 * 60 * 1000, 22 * HOUR_MS)
-        task = make_task(overlord, pools, rng, task_type, rng.choice(datasources), created)
-        pending_at = created + int(behaviour.waiting.sample(rng) * 1000)
-        running_at = pending_at + int(behaviour.pending.sample(rng) * 1000)
-        end_at = min(running_at + int(behaviour.run.sample(rng) * 1000), now - 1000)
-        failed = rng.random() < behaviour.failure_probability * 1.5
-        slot = overlord.workers.location(rng.randrange(9))
-        task.plan = Plan(
-            pending_at,
-            running_at,
-            end_at,
-            Phase.FAILED if failed else Phase.SUCCESS,
-            rng.choice(DEFAULT_ERROR_MESSAGES) if failed else None,
-            slot,
-            log_bytes_per_second=behaviour.log_bytes_per_second,
-            rows_per_second=behaviour.rows_per_second,
-        )
-        if not failed and rng.random() < 0.05:
-            task.plan.shutdown_at = end_at - 1
-        overlord.add(task)
-    for index in range(active):
-        task_type = _pick_type(rng)
-        behaviour = behaviour_for_type(task_type)
-        if index < active // 2:  # running now, finishing over the next minutes
-            created = now - rng.randrange(60 * 1000, 20 * 60 * 1000)
-            task = make_task(overlord, pools, rng, task_type, rng.choice(datasources), created)
-            pending_at = created + 3000
-            running_at = pending_at + 5000
-            end_at = now + rng.randrange(30 * 1000, 25 * 60 * 1000)
-            start, end, location = overlord.workers.assign(running_at, end_at - running_at)
-            failed = rng.random() < behaviour.failure_probability
-            task.plan = Plan(
-                pending_at,
-                start,
-                end,
-                Phase.FAILED if failed else Phase.SUCCESS,
-                rng.choice(DEFAULT_ERROR_MESSAGES) if failed else None,
-                location,
-                log_bytes_per_second=behaviour.log_bytes_per_second,
-                rows_per_second=behaviour.rows_per_second,
-            )
-            overlord.add(task)
-        else:  # just submitted: waiting, or pending for a slot
-            created = now - rng.randrange(0, 20 * 1000)
-            task = make_task(overlord, pools, rng, task_type, rng.choice(datasources), created)
-            task.plan = overlord.plan(behaviour, created, rng)
-            overlord.add(task)
-    DemoArrivals(overlord, pools, seed, datasources, now).install()
-
-
-class DemoArrivals:
-    """New demo tasks arriving every few minutes, planned one virtual hour at a time."""
-
-    def __init__(self, overlord: Overlord, pools: FakePools, seed: int, datasources: list[str], start: int) -> None:
-        self.overlord = overlord
-        self.pools = pools
-        self.seed = seed
-        self.datasources = datasources
-        self.start = start
-        self.planned_until = start
-
-    def install(self) -> None:
-        self.overlord.before_answer.append(self)
-        self(self.start)
-
-    def __call__(self, now: int) -> None:
-        while self.planned_until <= now + HOUR_MS:
-            self._plan_hour(self.planned_until)
-            self.planned_until += HOUR_MS
-
-    def _plan_hour(self, begin: int) -> None:
-        rng = random.Random(f"arrivals:{self.seed}:{begin}")
-        moment = begin
-        while True:
-            moment += int(rng.expovariate(1 / 150.0) * 1000) + 1000  # about one every 2.5 minutes
-            if moment >= begin + HOUR_MS:
-                return
-            task_type = _pick_type(rng)
-            task = make_task(self.overlord, self.pools, rng, task_type, rng.choice(self.datasources), moment)
-            task.plan = self.overlord.plan(behaviour_for_type(task_type), moment, rng)
-            self.overlord.add(task)

@@ -1,0 +1,60 @@
+"""Finding scenarios: the built-ins in ``scenarios/`` by name, or any file by path; loading them once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulator.scenario.fields import Context, Problem, ScenarioError
+from simulator.scenario.schema import Scenario, read_scenario
+from simulator.scenario.source import load_yaml
+
+#: The built-in scenarios shipped with the project.
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+_cache: dict[tuple[str, int], Scenario] = {}
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in scenarios, sorted."""
+    return sorted(path.stem for path in SCENARIO_DIR.glob("*.yaml"))
+
+
+def resolve(ref: str) -> Path:
+    """The file for ``ref``: a built-in's name (``demo``) or a path to a YAML file."""
+    builtin = SCENARIO_DIR / f"{ref}.yaml"
+    if "/" not in ref and "\\" not in ref and builtin.is_file():
+        return builtin
+    path = Path(ref)
+    if path.is_file():
+        return path
+    names = ", ".join(builtin_names()) or "(none found)"
+    message = f"no built-in scenario or file called {ref!r}; use a path to a YAML file or one of: {names}"
+    raise ScenarioError(ref, [Problem(None, "", message)])
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_scenario(ref: str) -> Scenario:
+    """The validated scenario ``ref`` names; :class:`ScenarioError` lists every problem (file:line: field)."""
+    path = resolve(ref)
+    source = _display(path)
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns)
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(source, [Problem(None, "", f"cannot read the file: {exc}")]) from None
+    document = load_yaml(text, source)
+    ctx = Context(source)
+    scenario = read_scenario(document, ctx, path.stem)
+    ctx.raise_if_any()
+    assert scenario is not None
+    _cache[key] = scenario
+    return scenario

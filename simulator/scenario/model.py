@@ -1,0 +1,225 @@
+"""Applying a scenario to a fresh Overlord: workers, behaviours, queue size, starting cluster, and time.
+
+Everything that happens later (arrivals, timeline bursts) is planned as data and materialised
+lazily through ``Overlord.before_answer``, when the clock first reaches it; datasource failure
+windows are applied to each task's plan as it is added. No background loop runs, so the same
+scenario, seed, requests and clock steps always give the same answers.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from simulator.clock import Clock
+from simulator.overlord.behaviour import TaskBehaviour
+from simulator.overlord.demo import datasource_names, make_task
+from simulator.overlord.fakes import FakePools, fake_pools
+from simulator.overlord.overlord import Overlord
+from simulator.overlord.task import Phase, Plan, Task
+from simulator.overlord.workers import WorkerPool
+from simulator.scenario.schema import Arrivals, Burst, Scenario, StartingTasks
+
+MINUTE_MS = 60 * 1000
+HOUR_MS = 60 * MINUTE_MS
+#: The order starting tasks take worker slots in: whatever runs now first.
+#: (datasource, start ms, end ms, error message)
+FailWindowMs = tuple[str, int, int, str]
+_SEEDING_ORDER = {"complete": 0, "success": 0, "failed": 0, "running": 1, "pending": 2, "waiting": 3}
+
+
+class ScenarioOverlord(Overlord):
+    """An Overlord that applies the scenario's datasource failure windows to every task it takes in."""
+
+    def __init__(self, clock: Clock, fail_windows: Sequence[FailWindowMs] = (), **kwargs: Any) -> None:
+        super().__init__(clock, **kwargs)
+        self.fail_windows = list(fail_windows)
+
+    def add(self, task: Task) -> Task:
+        for datasource, start, end, message in self.fail_windows:
+            if task.datasource == datasource:
+                _fail_in_window(self, task, start, end, message)
+        return super().add(task)
+
+
+def _fail_in_window(overlord: Overlord, task: Task, start: int, end: int, message: str) -> None:
+    """A task whose run overlaps ``[start, end)`` fails a few seconds into the overlap."""
+    plan = task.plan
+    if plan.shutdown_at is not None or plan.end_at <= start or plan.running_at >= end:
+        return
+    jitter = random.Random(f"fail:{task.seed}").randrange(2000, 20000)
+    fail_at = min(plan.end_at, max(plan.running_at, start) + jitter)
+    if fail_at < plan.end_at:
+        overlord.workers.release(plan.location, fail_at, plan.end_at)
+        plan.end_at = fail_at
+    plan.outcome = Phase.FAILED
+    plan.error_msg = message
+    task.forget_encodings()
+
+
+class ScenarioWorld:
+    """What a scenario needs to make tasks: names, the task mix, and one seeded generator per purpose."""
+
+    def __init__(self, scenario: Scenario, overlord: Overlord, pools: FakePools, seed: int) -> None:
+        self.scenario = scenario
+        self.overlord = overlord
+        self.pools = pools
+        self.seed = seed
+        rng = random.Random(f"datasources:{seed}")
+        self.datasources = list(scenario.datasources) or datasource_names(pools, rng, scenario.datasource_count)
+        self._types = [name for name, _ in scenario.task_types]
+        self._weights = [weight for _, weight in scenario.task_types]
+
+    def pick_type(self, rng: random.Random, given: str | None) -> str:
+        return given or rng.choices(self._types, weights=self._weights)[0]
+
+    def pick_datasource(self, rng: random.Random, given: str | None) -> str:
+        return given or rng.choice(self.datasources)
+
+    def new_task(self, rng: random.Random, task_type: str | None, datasource: str | None, created: int) -> Task:
+        kind = self.pick_type(rng, task_type)
+        return make_task(self.overlord, self.pools, rng, kind, self.pick_datasource(rng, datasource), created)
+
+    def behaviour(self, task: Task) -> TaskBehaviour:
+        return self.overlord.behaviour_for(task.type, task.datasource, task.id)
+
+    def submit_planned(self, rng: random.Random, task_type: str | None, datasource: str | None, created: int) -> bool:
+        """Add a task created at ``created`` as a client would submit it; False when the queue is full."""
+        limit = self.overlord.queue_max_size
+        if limit is not None and self.overlord.active_count(created) >= limit:
+            return False
+        task = self.new_task(rng, task_type, datasource, created)
+        task.plan = self.overlord.plan(self.behaviour(task), created, rng)
+        self.overlord.add(task)
+        return True
+
+
+def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, now: int) -> None:
+    overlord = world.overlord
+    state = entry.state
+    if state in ("complete", "success", "failed"):
+        created = now - rng.randrange(20 * MINUTE_MS, 22 * HOUR_MS)
+    elif state == "running":
+        created = now - rng.randrange(MINUTE_MS, 20 * MINUTE_MS)
+    elif state == "pending":
+        created = now - rng.randrange(5000, MINUTE_MS)
+    else:
+        created = now - rng.randrange(0, 20000)
+    task = world.new_task(rng, entry.type, entry.datasource, created)
+    behaviour = world.behaviour(task)
+    if state in ("complete", "success", "failed"):
+        pending_at = created + int(behaviour.waiting.sample(rng) * 1000)
+        running_at = pending_at + int(behaviour.pending.sample(rng) * 1000)
+        end_at = min(running_at + max(1000, int(behaviour.run.sample(rng) * 1000)), now - 1000)
+        failed = state == "failed" or (state == "complete" and rng.random() < behaviour.failure_probability)
+        slot = overlord.workers.location(rng.randrange(max(1, overlord.workers.capacity or 9)))
+        task.plan = Plan(
+            pending_at,
+            running_at,
+            end_at,
+            Phase.FAILED if failed else Phase.SUCCESS,
+            rng.choice(behaviour.error_messages) if failed and behaviour.error_messages else None,
+            slot,
+            log_bytes_per_second=behaviour.log_bytes_per_second,
+            rows_per_second=behaviour.rows_per_second,
+        )
+        if state == "complete" and not failed and rng.random() < 0.05:
+            task.plan.shutdown_at = end_at - 1
+    elif state in ("running", "pending"):
+        if state == "running":
+            pending_at = created + 3000
+            ready = pending_at + 5000
+        else:
+            pending_at = created + 1000
+            ready = now + int(behaviour.pending.sample(rng) * 1000)
+        run_ms = int(behaviour.run.sample(rng) * 1000 * rng.uniform(0.3, 1.0))
+        remaining = max(30 * 1000, run_ms)
+        start, end, location = overlord.workers.assign(ready, (now - ready if ready < now else 0) + remaining)
+        failed = rng.random() < behaviour.failure_probability
+        task.plan = Plan(
+            pending_at,
+            start,
+            end,
+            Phase.FAILED if failed else Phase.SUCCESS,
+            rng.choice(behaviour.error_messages) if failed and behaviour.error_messages else None,
+            location,
+            log_bytes_per_second=behaviour.log_bytes_per_second,
+            rows_per_second=behaviour.rows_per_second,
+        )
+    else:  # waiting: just submitted
+        task.plan = overlord.plan(behaviour, now, rng)
+    overlord.add(task)
+
+
+def seed_cluster(world: ScenarioWorld) -> None:
+    """The starting tasks, as of the clock's current time."""
+    rng = random.Random(f"cluster:{world.seed}")
+    now = world.overlord.clock.now_ms()
+    for entry in sorted(world.scenario.cluster, key=lambda e: _SEEDING_ORDER[e.state]):
+        for _ in range(entry.count):
+            _seed_task(world, entry, rng, now)
+
+
+class PlannedArrivals:
+    """Tasks arriving on their own; each is added when the clock first reaches its creation time."""
+
+    def __init__(self, world: ScenarioWorld, arrivals: Arrivals, start: int) -> None:
+        self.world = world
+        self.arrivals = arrivals
+        self.rng = random.Random(f"arrivals:{world.seed}")
+        self.next_at = start + self._gap()
+
+    def _gap(self) -> int:
+        every = self.arrivals.every
+        seconds = self.rng.expovariate(1 / every) if self.arrivals.random else every
+        return int(seconds * 1000) + 1
+
+    def __call__(self, now: int) -> None:
+        while self.next_at <= now:
+            created = self.next_at
+            task_rng = random.Random(f"arrival:{self.world.seed}:{created}")
+            self.world.submit_planned(task_rng, self.arrivals.type, self.arrivals.datasource, created)
+            self.next_at = created + self._gap()
+
+
+class TimelineBursts:
+    """``submit`` events of the timeline, each added when the clock first reaches it."""
+
+    def __init__(self, world: ScenarioWorld, bursts: list[tuple[int, Burst]]) -> None:
+        self.world = world
+        self.pending = sorted(bursts, key=lambda item: item[0])
+        self.index = 0
+
+    def __call__(self, now: int) -> None:
+        while self.index < len(self.pending) and self.pending[self.index][0] <= now:
+            at, burst = self.pending[self.index]
+            self.index += 1
+            rng = random.Random(f"burst:{self.world.seed}:{self.index}")
+            for number in range(burst.count):
+                offset = int(burst.spread * 1000 * number / max(1, burst.count - 1)) if burst.count > 1 else 0
+                self.world.submit_planned(rng, burst.type, burst.datasource, at + offset)
+
+
+def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverlord:
+    """A fresh Overlord as ``scenario`` starts it, at the clock's current time."""
+    pools = fake_pools(seed, scenario.middle_managers)
+    workers = WorkerPool(hosts=pools.middle_managers, capacity=scenario.capacity)
+    windows: list[FailWindowMs] = []
+    for event in scenario.timeline:
+        if event.fail is not None:
+            begin = clock.start_ms + int(event.at * 1000)
+            end = begin + int(event.fail.duration * 1000)
+            windows.append((event.fail.datasource, begin, end, event.fail.error_msg))
+    overlord = ScenarioOverlord(
+        clock, windows, seed=seed, rules=scenario.rules, workers=workers, queue_max_size=scenario.queue_max_size
+    )
+    start = clock.now_ms()
+    world = ScenarioWorld(scenario, overlord, pools, seed)
+    seed_cluster(world)
+    if scenario.arrivals is not None:
+        overlord.before_answer.append(PlannedArrivals(world, scenario.arrivals, start))
+    bursts = [(clock.start_ms + int(e.at * 1000), e.burst) for e in scenario.timeline if e.burst is not None]
+    if bursts:
+        overlord.before_answer.append(TimelineBursts(world, bursts))
+    return overlord
