@@ -9,6 +9,7 @@ left to the server, which writes the current one as any live Overlord would.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from simulator.cassette import Interaction
@@ -38,7 +39,7 @@ def _latin1(value: str) -> bytes:
         return value.encode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answer:
     """One recorded response, ready for ASGI: status, header pairs, exact body bytes."""
 
@@ -53,11 +54,17 @@ class Answer:
     def from_interaction(cls, interaction: Interaction, position: int) -> Answer:
         response = interaction.response
         body = response.body.raw()
-        headers = [
-            (name.lower().encode("latin-1"), _latin1(value))
-            for name, value in response.headers
-            if name.lower() not in DROPPED_HEADERS
-        ]
+        headers = _replayed_headers(tuple(response.headers))
         if not response.chunked:
-            headers.append((b"content-length", str(len(body)).encode("ascii")))
-        return cls(response.status, tuple(headers), body, response.chunked, interaction.elapsed_ms / 1000.0, position)
+            headers += ((b"content-length", str(len(body)).encode("ascii")),)
+        return cls(response.status, headers, body, response.chunked, interaction.elapsed_ms / 1000.0, position)
+
+
+@functools.lru_cache(maxsize=1024)
+def _replayed_headers(recorded: tuple[tuple[str, str], ...]) -> tuple[tuple[bytes, bytes], ...]:
+    """The recorded headers minus framing and hop-by-hop ones, as ASGI bytes (few distinct sets per cassette)."""
+    return tuple(
+        (name.lower().encode("latin-1"), _latin1(value))
+        for name, value in recorded
+        if name.lower() not in DROPPED_HEADERS
+    )

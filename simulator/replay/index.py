@@ -7,6 +7,7 @@ which is a handful, not the whole cassette.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 
 from simulator.cassette import Cassette
@@ -22,7 +23,6 @@ class Sequence:
 
     slot: int
     request: Normalized
-    endpoint: str
     answers: list[Answer] = field(default_factory=list)
     interactions: list[int] = field(default_factory=list)  # distinct cassette positions, in order
 
@@ -41,27 +41,43 @@ class ReplayIndex:
     rules: MatchRules
     sequences: list[Sequence]
     by_key: dict[Key, Sequence]
-    by_endpoint: dict[str, list[Sequence]]
+    _by_endpoint: dict[str, list[Sequence]] | None = None
 
     @classmethod
     def build(cls, cassette: Cassette, rules: MatchRules) -> ReplayIndex:
         by_key: dict[Key, Sequence] = {}
         sequences: list[Sequence] = []
-        by_endpoint: dict[str, list[Sequence]] = {}
-        for position, interaction in enumerate(cassette.interactions):
-            normalized = normalize_recorded(interaction.request, rules)
-            key = normalized.key
-            sequence = by_key.get(key)
-            if sequence is None:
-                name = endpoint(normalized.method, normalized.path)
-                sequence = Sequence(len(sequences), normalized, name)
-                by_key[key] = sequence
-                sequences.append(sequence)
-                by_endpoint.setdefault(name, []).append(sequence)
-            answer = Answer.from_interaction(interaction, position)
-            sequence.answers.extend([answer] * interaction.count)
-            sequence.interactions.append(position)
-        return cls(rules, sequences, by_key, by_endpoint)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # hundreds of thousands of small objects: the cyclic GC would only slow the build
+        try:
+            for position, interaction in enumerate(cassette.interactions):
+                normalized = normalize_recorded(interaction.request, rules)
+                key = normalized.key
+                sequence = by_key.get(key)
+                if sequence is None:
+                    sequence = Sequence(len(sequences), normalized)
+                    by_key[key] = sequence
+                    sequences.append(sequence)
+                answer = Answer.from_interaction(interaction, position)
+                if interaction.count == 1:
+                    sequence.answers.append(answer)
+                else:
+                    sequence.answers.extend([answer] * interaction.count)
+                sequence.interactions.append(position)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return cls(rules, sequences, by_key)
+
+    @property
+    def by_endpoint(self) -> dict[str, list[Sequence]]:
+        """Sequences by endpoint template, built on the first miss (hits never need it)."""
+        if self._by_endpoint is None:
+            grouped: dict[str, list[Sequence]] = {}
+            for sequence in self.sequences:
+                grouped.setdefault(endpoint(sequence.request.method, sequence.request.path), []).append(sequence)
+            self._by_endpoint = grouped
+        return self._by_endpoint
 
     def candidates(self, method: str, path: str) -> list[Sequence]:
         """Sequences worth explaining a miss against: same endpoint first, then the same path, then any."""

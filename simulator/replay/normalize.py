@@ -17,7 +17,7 @@ The recorder can import `normalize_recorded` to compute the same key at record t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -32,7 +32,7 @@ _JSON_START = frozenset(b"{[")
 Key = tuple[str, str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], bytes]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Normalized:
     """A request reduced to what matching compares; ``body_json`` keeps the parsed JSON for explanations."""
 
@@ -43,14 +43,16 @@ class Normalized:
     body: bytes
     body_json: Any = None
     is_json: bool = False
+    key: Key = field(init=False, repr=False)
 
-    @property
-    def key(self) -> Key:
-        return (self.method, self.path, self.query, self.headers, self.body)
+    def __post_init__(self) -> None:
+        self.key = (self.method, self.path, self.query, self.headers, self.body)
 
 
 def normalize_path(path: str) -> str:
     """Percent-decode each segment on its own and drop one trailing slash."""
+    if "?" not in path and "%" not in path and not path.endswith("/"):
+        return path
     if "?" in path:
         path = path.split("?", 1)[0]
     if len(path) > 1 and path.endswith("/"):
@@ -62,7 +64,11 @@ def normalize_path(path: str) -> str:
 
 def normalize_query(pairs: Iterable[tuple[str, str]], rules: MatchRules) -> tuple[tuple[str, str], ...]:
     """The query as a sorted multiset, without ignored keys."""
+    if not pairs:
+        return ()
     ignored = rules.ignore_query
+    if not ignored:
+        return tuple(sorted(pairs))
     return tuple(sorted((k, v) for k, v in pairs if k not in ignored))
 
 
@@ -80,7 +86,7 @@ def normalize_header_value(value: str) -> str:
 def normalize_headers(headers: Iterable[tuple[str, str]], rules: MatchRules) -> tuple[tuple[str, str], ...]:
     """The matched headers, by lower-case name, in the order `rules.headers` lists them."""
     wanted = rules.headers
-    if not wanted:
+    if not wanted or not headers:
         return ()
     found: dict[str, str] = {}
     for name, value in headers:
@@ -144,12 +150,13 @@ def canonical_json(value: Any, rules: MatchRules) -> bytes:
 
 def normalize_recorded(request: Request, rules: MatchRules) -> Normalized:
     """The normalised form of a request stored in a cassette."""
-    content_type = request.header("content-type")
     body = request.body
-    if body.kind == "json":
+    if body.kind is None:
+        raw, value, is_json = b"", None, False
+    elif body.kind == "json":
         raw, value, is_json = canonical_json(body.value, rules), body.value, True
     else:
-        raw, value, is_json = canonical_body(body.raw(), content_type, rules)
+        raw, value, is_json = canonical_body(body.raw(), request.header("content-type"), rules)
     return Normalized(
         request.method.upper(),
         normalize_path(request.path),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class SequencePolicy(enum.StrEnum):
@@ -63,10 +63,11 @@ class MatchRules:
     ignore_body: tuple[str, ...] = ()
     match_headers: tuple[str, ...] = DEFAULT_MATCH_HEADERS
 
-    @property
-    def headers(self) -> tuple[str, ...]:
-        """The header names that take part in matching."""
-        return tuple(name for name in self.match_headers if name not in self.ignore_headers)
+    headers: tuple[str, ...] = field(init=False)  # the header names that take part in matching
+
+    def __post_init__(self) -> None:
+        names = tuple(name for name in self.match_headers if name not in self.ignore_headers)
+        object.__setattr__(self, "headers", names)
 
     @classmethod
     def from_specs(cls, specs: Iterable[str], match_headers: Iterable[str] = DEFAULT_MATCH_HEADERS) -> MatchRules:
