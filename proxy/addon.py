@@ -128,7 +128,7 @@ class Recorder:
             redactor = Redactor(writer.meta.redaction.salt, self._rules)
             writer = _rebind(writer, redactor)
         self.writer, self.redactor = writer, redactor
-        if ctx.options.flow_detail == 0:
+        if getattr(ctx.options, "flow_detail", 1) == 0:
             # With per-flow output off (as `druid-sim record` runs it), the per-connection chatter would
             # drown the running count; warnings and errors still show.
             logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from typing import Any
+from urllib.parse import parse_qsl
 
 from mitmproxy import http
 from mitmproxy.net import encoding as mitm_encoding
@@ -76,20 +77,32 @@ def should_tee(response: http.Response, threshold: int) -> bool:
         return True
 
 
-def _headers(message: http.Message) -> list[tuple[str, str]]:
-    items = message.headers.items(multi=True)  # type: ignore[no-untyped-call]
-    return [(k, v) for k, v in items if k.lower() not in FRAMING_HEADERS]
+def _split_headers(message: http.Message) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """(headers to store, framing headers by lower-case name), from one pass over the raw fields."""
+    kept: list[tuple[str, str]] = []
+    framing: dict[str, str] = {}
+    for raw_name, raw_value in message.headers.fields:
+        name = raw_name.decode("utf-8", "surrogateescape")
+        value = raw_value.decode("utf-8", "surrogateescape")
+        lname = name.lower()
+        if lname in FRAMING_HEADERS:
+            framing[lname] = value
+        else:
+            kept.append((name, value))
+            if lname == "content-type":
+                framing[lname] = value
+    return kept, framing
 
 
-def _body(message: http.Message, raw: bytes | None) -> tuple[Body, bool]:
+def _body(message: http.Message, raw: bytes | None, framing: dict[str, str]) -> tuple[Body, bool]:
     """The stored body, and whether its Content-Encoding could be removed."""
     if raw is None:
         raw = message.raw_content
     if raw is None:
         logger.warning("a streamed body was not captured; recording it as empty")
         raw = b""
-    enc = message.headers.get("content-encoding", "").strip().lower() or None
-    content_type = message.headers.get("content-type")
+    enc = framing.get("content-encoding", "").strip().lower() or None
+    content_type = framing.get("content-type")
     if enc is None or enc == "identity" or not raw:
         return body_from_bytes(raw, content_type, None if enc == "identity" else enc), True
     try:
@@ -106,22 +119,24 @@ def flow_to_interaction(flow: http.HTTPFlow, at: float) -> Interaction:
     req, resp = flow.request, flow.response
     assert resp is not None, "flow_to_interaction needs a response"
     tee: BodyTee | None = flow.metadata.pop(TEE_KEY, None)
-    request_body, _ = _body(req, None)
+    request_headers, request_framing = _split_headers(req)
+    request_body, _ = _body(req, None, request_framing)
     response_raw = tee.getvalue() if tee is not None else None
     if tee is not None:
         tee.close()
-    response_body, decoded = _body(resp, response_raw)
-    response_headers = _headers(resp)
+    response_headers, response_framing = _split_headers(resp)
+    response_body, decoded = _body(resp, response_raw, response_framing)
     if not decoded:
-        response_headers.append(("Content-Encoding", resp.headers["content-encoding"]))
-    chunked = "chunked" in resp.headers.get("transfer-encoding", "").lower()
+        response_headers.append(("Content-Encoding", response_framing["content-encoding"]))
+    chunked = "chunked" in response_framing.get("transfer-encoding", "").lower()
+    path, _, query = req.path.partition("?")
     end = resp.timestamp_end or resp.timestamp_start or req.timestamp_start
     return Interaction(
         request=Request(
             method=req.method,
-            path=req.path.partition("?")[0],
-            query=list(req.query.items(multi=True)),  # type: ignore[no-untyped-call]
-            headers=_headers(req),
+            path=path,
+            query=parse_qsl(query, keep_blank_values=True) if query else [],
+            headers=request_headers,
             body=request_body,
         ),
         response=Response(status=resp.status_code, headers=response_headers, body=response_body, chunked=chunked),

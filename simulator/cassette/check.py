@@ -15,12 +15,12 @@ from typing import Any
 from simulator.cassette.model import Body, Cassette, Interaction, Pair
 from simulator.cassette.secrets import (
     PLACEHOLDER_RE,
-    TEXT_PATTERNS,
     is_placeholder_only,
     is_secret_header,
     is_secret_name,
     is_weak_secret_name,
     looks_random,
+    patterns_worth_running,
 )
 
 
@@ -116,7 +116,7 @@ def _scan_json(value: Any, where: str, path: str) -> Iterator[tuple[str, str, st
 
 
 def _scan_text(text: str, where: str) -> Iterator[tuple[str, str, str]]:
-    for kind, pattern in TEXT_PATTERNS:
+    for kind, pattern, _ in patterns_worth_running(text):
         for match in pattern.finditer(text):
             secret = match.group("secret")
             if secret and not PLACEHOLDER_RE.fullmatch(secret):

@@ -41,11 +41,13 @@ from simulator.cassette.secrets import (
     PLACEHOLDER_RE,
     STRONG_NAME_PARTS,
     TEXT_PATTERNS,
+    TextPattern,
     is_placeholder_only,
     is_secret_header,
     is_secret_name,
     is_weak_secret_name,
     looks_random,
+    patterns_worth_running,
 )
 
 SCHEME = "hmac-sha256-48"
@@ -138,9 +140,9 @@ class Redactor:
             self.rules.json_keys
         )
         self._json_paths = (BUILTIN_JSON_PATHS if self.rules.builtin else ()) + self.rules.json_paths
-        self._patterns: tuple[re.Pattern[str], ...] = (
-            tuple(p for _, p in TEXT_PATTERNS) if self.rules.builtin else ()
-        ) + self.rules.patterns
+        self._patterns: tuple[TextPattern, ...] = (TEXT_PATTERNS if self.rules.builtin else ()) + tuple(
+            TextPattern("user rule", p, ()) for p in self.rules.patterns
+        )
 
     @classmethod
     def for_meta(cls, meta: CassetteMeta, rules: RedactionRules | None = None) -> Redactor:
@@ -178,20 +180,25 @@ class Redactor:
         """A copy of `interaction` with every secret replaced (request first, so its secrets are known)."""
         request = self.redact_request(interaction.request)
         response = self.redact_response(interaction.response)
-        return replace(interaction, request=request, response=response)
+        return Interaction(
+            request, response, interaction.elapsed_ms, interaction.at, interaction.count, interaction.last_at
+        )
 
     def redact_request(self, request: Request) -> Request:
         """A redacted copy of a request."""
-        return replace(
-            request,
-            query=self.redact_query(request.query),
-            headers=self.redact_headers(request.headers),
-            body=self.redact_body(request.body),
+        return Request(
+            request.method,
+            request.path,
+            self.redact_query(request.query),
+            self.redact_headers(request.headers),
+            self.redact_body(request.body),
         )
 
     def redact_response(self, response: Response) -> Response:
         """A redacted copy of a response."""
-        return replace(response, headers=self.redact_headers(response.headers), body=self.redact_body(response.body))
+        return Response(
+            response.status, self.redact_headers(response.headers), self.redact_body(response.body), response.chunked
+        )
 
     def scrub_line(self, line: bytes) -> bytes:
         """Last pass over an encoded cassette line: replace any echo of a secret seen earlier."""
@@ -295,9 +302,9 @@ class Redactor:
 
     def redact_text(self, text: str) -> str:
         """Replace secret-shaped substrings of free text (logs, messages, URLs)."""
-        for pattern in self._patterns:
-            if pattern.search(text) is not None:
-                text = pattern.sub(self._replace_match, text)
+        for pattern in patterns_worth_running(text, self._patterns):
+            if pattern.regex.search(text) is not None:
+                text = pattern.regex.sub(self._replace_match, text)
         return text
 
     def _replace_match(self, match: re.Match[str]) -> str:
@@ -321,7 +328,7 @@ class Redactor:
         keys_needed = any(part in lowered for part in self._json_parts) or (
             bool(self._json_paths) and any(path[-1] in lowered for path in self._json_paths)
         )
-        text_needed = any(p.search(text) is not None for p in self._patterns)
+        text_needed = any(p.regex.search(text) is not None for p in patterns_worth_running(text, self._patterns))
         if not keys_needed and not text_needed:
             return value
         return self._walk(value, (), text_needed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from typing import NamedTuple
 
 #: A redaction placeholder: `<redacted:` + 12 hex digits of HMAC-SHA256 + `>`.
 PLACEHOLDER_RE = re.compile(r"<redacted:[0-9a-f]{12}>")
@@ -80,37 +81,84 @@ _NAME = (
     r"[A-Za-z0-9_.\-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|credential|jaas)"
     r"[A-Za-z0-9_.\-]*"
 )
-#: Patterns of secrets inside free text (logs, error messages, URLs inside specs). Group "secret" is the
-#: part to replace; the rest stays readable.
-TEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
+#: Cheap hints for the credential-name patterns: every name they match contains one of these.
+_NAME_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "jaas", "sig")
+
+
+class TextPattern(NamedTuple):
+    """A secret shape in free text. `words` are cheap substring hints (checked on the lower-cased text)
+    that must be present before the regular expression is worth running; group "secret" is the part to
+    replace, the rest stays readable."""
+
+    kind: str
+    regex: re.Pattern[str]
+    words: tuple[str, ...]
+
+
+#: Patterns of secrets inside free text (logs, error messages, URLs inside specs).
+TEXT_PATTERNS: tuple[TextPattern, ...] = (
+    TextPattern(
         "private key",
         re.compile(r"(?P<secret>-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)"),
+        ("private key-----",),
     ),
-    ("JSON web token", re.compile(r"(?P<secret>\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})")),
-    ("AWS access key id", re.compile(r"(?P<secret>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b)")),
-    ("password in a URL", re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^/\s:@\"'<>]+:(?P<secret>[^@\s/\"'<>]+)@")),
-    (
+    TextPattern(
+        "JSON web token",
+        re.compile(r"(?P<secret>\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"),
+        ("eyj",),
+    ),
+    TextPattern(
+        "AWS access key id",
+        re.compile(r"(?P<secret>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b)"),
+        ("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa"),
+    ),
+    TextPattern(
+        "password in a URL",
+        re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^/\s:@\"'<>]+:(?P<secret>[^@\s/\"'<>]+)@"),
+        ("://",),
+    ),
+    TextPattern(
         "credential header",
         re.compile(
             r"(?i)\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?"
             r"(?P<secret>[^\s\"',;<>]+)"
         ),
+        ("authorization",),
     ),
-    (
+    TextPattern(
         # `"ssl.key.password" : "..."`: JSON printed inside a log; the whole quoted value, escapes included.
         "credential field in JSON text",
         re.compile(r'(?i)"(?:' + _NAME + r'|pwd|sig)"\s*:\s*"(?P<secret>(?:[^"\\<]|\\.)(?:[^"\\]|\\.)*)"'),
+        _NAME_WORDS,
     ),
-    (
+    TextPattern(
         # `password=...`, `password: ...`, `password=\"...\"` (inside an escaped string).
         "credential assignment",
         re.compile(
             r"(?i)(?<![A-Za-z0-9])(?:" + _NAME + r"|pwd|sig)\\?[\"']?\s*[:=]\s*\\?[\"']?"
             r"(?P<secret>[^\s\"'\\&;,{}\[\]()<>]+)"
         ),
+        _NAME_WORDS,
     ),
 )
+
+
+_ALL_HINTS = tuple(sorted({w for p in TEXT_PATTERNS for w in p.words}))
+
+
+def patterns_worth_running(text: str, patterns: tuple[TextPattern, ...] = TEXT_PATTERNS) -> list[TextPattern]:
+    """The patterns whose hint words occur in `text`: a status poll usually needs none of them.
+
+    About twenty substring tests, so the common case (nothing credential-like) costs a few microseconds
+    instead of running every pattern.
+    """
+    lowered = text.lower()
+    present = {word for word in _ALL_HINTS if word in lowered}
+    out: list[TextPattern] = []
+    for p in patterns:
+        if not p.words or not present.isdisjoint(p.words):
+            out.append(p)
+    return out
 
 
 def is_placeholder_only(value: str) -> bool:
