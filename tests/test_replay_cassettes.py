@@ -1,0 +1,158 @@
+"""Cassettes as ``serve --cassette`` meets them: broken ones stop the server with file, place and fix;
+a truncated tail loads with a warning; unused interactions are listed; the shipped cassettes replay."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from simulator.cassette import load_cassette
+from tests.support.live import free_socket
+from tests.support.replay import exchange, replay_server, write_cassette
+
+V1 = "/druid/indexer/v1"
+REPO = Path(__file__).resolve().parent.parent
+HEADER = b'{"druid_sim_cassette":1,"recorded_at":"2026-01-01T00:00:00.000Z","upstream":null,"recorder":"test"}\n'
+GOOD_LINE = (
+    b'{"request":{"method":"GET","path":"/druid/indexer/v1/isLeader","query":[],"headers":[],"body":null},'
+    b'"response":{"status":200,"headers":[["Content-Type","application/json"]],"body":{"json":{"leader":true}}},'
+    b'"elapsed_ms":1.0,"at":0.0}\n'
+)
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess[str]:
+    sock = free_socket()
+    port = str(sock.getsockname()[1])
+    sock.close()
+    argv = [sys.executable, "-m", "simulator", "serve", "--port", port, "--no-access-log", *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "problem"),
+    [
+        (HEADER + GOOD_LINE + b'{"request": {"method": "GET",\n' + GOOD_LINE, ":3:", "not valid JSON"),
+        (HEADER.replace(b":1,", b":7,") + GOOD_LINE, ":1", "format version 7 is not supported"),
+        (HEADER + GOOD_LINE.replace(b'"method":"GET",', b""), ":2", "request.method: is missing"),
+        (b"", ":1", "the file is empty"),
+    ],
+    ids=["bad-json", "wrong-version", "missing-field", "empty"],
+)
+def test_a_broken_cassette_stops_serve_with_file_place_and_fix_and_exit_code_2(
+    tmp_path: Path, content: bytes, where: str, problem: str
+) -> None:
+    cassette = tmp_path / "broken.jsonl"
+    cassette.write_bytes(content)
+    done = _serve("--cassette", str(cassette))
+    assert done.returncode == 2
+    assert f"{cassette}{where}" in done.stderr
+    assert problem in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "Overlord Tasks API on" not in done.stdout  # it never started
+
+
+def test_a_missing_cassette_or_bad_option_stops_serve_with_exit_code_2(tmp_path: Path) -> None:
+    missing = _serve("--cassette", str(tmp_path / "nope.jsonl"))
+    bad_rule = _serve("--cassette", str(write_cassette(tmp_path / "ok.jsonl", [])), "--ignore", "cookie:x")
+    assert (missing.returncode, bad_rule.returncode) == (2, 2)
+    assert "the file does not exist" in missing.stderr
+    assert "query:KEY, header:NAME or body:/json/pointer" in bad_rule.stderr
+    assert "Traceback" not in missing.stderr + bad_rule.stderr
+
+
+def test_a_truncated_last_interaction_is_dropped_with_a_warning_and_the_rest_replays(tmp_path: Path) -> None:
+    cassette = tmp_path / "killed.jsonl"
+    cassette.write_bytes(HEADER + GOOD_LINE + GOOD_LINE.replace(b"isLeader", b"leader")[:60])
+    with replay_server(cassette, replay_on_miss="error") as server, httpx.Client(base_url=server.url) as client:
+        answer = client.get(f"{V1}/isLeader")
+        warnings = server.simulation.extensions["replay"].cassette.warnings
+    assert (answer.status_code, answer.content) == (200, b'{"leader":true}')
+    assert len(warnings) == 1 and ":3: the last line is incomplete" in warnings[0]
+
+
+def test_unused_lists_interactions_never_played_and_those_played_fewer_times_than_recorded(tmp_path: Path) -> None:
+    status = f"{V1}/task/t1/status"
+    cassette = write_cassette(
+        tmp_path / "unused.jsonl",
+        [
+            exchange("GET", status, 200, {"task": "t1", "status": {"statusCode": "RUNNING"}}),
+            exchange("GET", status, 200, {"task": "t1", "status": {"statusCode": "RUNNING"}}),
+            exchange("GET", status, 200, {"task": "t1", "status": {"statusCode": "SUCCESS"}}),
+            exchange("GET", f"{V1}/leader", 200, "http://druid:8081"),
+        ],
+    )
+    with replay_server(cassette) as server, httpx.Client(base_url=server.url) as client:
+        client.get(status)
+        unused = server.simulation.extensions["replay"].unused()
+    assert [(u["interaction"], u["path"], u["played"], u["recorded"]) for u in unused] == [
+        (0, status, 1, 2),
+        (1, status, 0, 1),
+        (2, f"{V1}/leader", 0, 1),
+    ]
+
+
+def test_report_unused_prints_the_never_played_interactions_when_serve_stops(tmp_path: Path) -> None:
+    cassette = write_cassette(
+        tmp_path / "report.jsonl",
+        [exchange("GET", f"{V1}/isLeader", 200, {"leader": True}), exchange("GET", f"{V1}/leader", 200, "http://x")],
+    )
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    argv = [sys.executable, "-m", "simulator", "serve", "--port", str(port), "--no-access-log"]
+    process = subprocess.Popen(
+        [*argv, "--cassette", str(cassette), "--report-unused"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{V1}/isLeader", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, _err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    assert "1 recorded interactions in" in out
+    assert f"#1 GET {V1}/leader -> 200 (played 0 of 1)" in out
+
+
+def test_the_docs_examples_cassette_replays_every_sample_of_the_tasks_api_page() -> None:
+    cassette = load_cassette(REPO / "cassettes" / "docs-examples.jsonl")
+    assert len(cassette.interactions) >= 14
+    with (
+        replay_server(cassette.path, replay_on_miss="error") as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
+        for interaction in cassette.interactions:
+            request = interaction.request
+            body = request.body.raw() or None
+            response = client.request(
+                request.method, request.path, params=request.query, content=body, headers=request.headers
+            )
+            assert response.status_code == 200, request.path
+            assert response.content == interaction.response.body.raw(), request.path
+    submitted = next(
+        i for i in cassette.interactions if i.request.method == "POST" and i.request.path.endswith("/task")
+    )
+    assert orjson.loads(submitted.response.body.raw()) == {
+        "task": "index_parallel_wikipedia_odofhkle_2023-06-23T21:07:28.226Z"
+    }
