@@ -84,7 +84,8 @@ class Context:
 
     def raise_if_any(self) -> None:
         if self.problems:
-            raise ScenarioError(self.source, list(self.problems))
+            ordered = sorted(self.problems, key=lambda problem: problem.line or 0)
+            raise ScenarioError(self.source, ordered)
 
 
 def _join(path: str, key: str | int) -> str:
