@@ -135,24 +135,35 @@ def test_report_unused_prints_the_never_played_interactions_when_serve_stops(tmp
     assert f"#1 GET {V1}/leader -> 200 (played 0 of 1)" in out
 
 
-def test_the_docs_examples_cassette_replays_every_sample_of_the_tasks_api_page() -> None:
-    cassette = load_cassette(REPO / "cassettes" / "docs-examples.jsonl")
-    assert len(cassette.interactions) >= 14
+@pytest.mark.parametrize("name", ["docs-examples.jsonl", "demo-recording.jsonl"])
+def test_a_shipped_cassette_replays_every_recorded_answer_in_order(name: str) -> None:
+    cassette = load_cassette(REPO / "cassettes" / name)
     with (
         replay_server(cassette.path, replay_on_miss="error") as server,
         httpx.Client(base_url=server.url) as client,
     ):
         for interaction in cassette.interactions:
             request = interaction.request
-            body = request.body.raw() or None
-            response = client.request(
-                request.method, request.path, params=request.query, content=body, headers=request.headers
-            )
-            assert response.status_code == 200, request.path
-            assert response.content == interaction.response.body.raw(), request.path
+            for _ in range(interaction.count):
+                response = client.request(
+                    request.method,
+                    request.path,
+                    params=request.query,
+                    content=request.body.raw() or None,
+                    headers=[(k, v) for k, v in request.headers if k.lower() != "host"],
+                )
+                assert response.status_code == interaction.response.status, request.path
+                assert response.content == interaction.response.body.raw(), request.path
+        assert server.simulation.extensions["replay"].unused() == []
+
+
+def test_the_docs_examples_cassette_holds_the_submission_sample_of_the_tasks_api_page() -> None:
+    cassette = load_cassette(REPO / "cassettes" / "docs-examples.jsonl")
+    assert len(cassette.interactions) >= 14
     submitted = next(
         i for i in cassette.interactions if i.request.method == "POST" and i.request.path.endswith("/task")
     )
     assert orjson.loads(submitted.response.body.raw()) == {
         "task": "index_parallel_wikipedia_odofhkle_2023-06-23T21:07:28.226Z"
     }
+    assert submitted.request.body.json()["spec"]["dataSchema"]["dataSource"] == "wikipedia_auto"
