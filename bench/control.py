@@ -1,0 +1,122 @@
+"""The journal's cost per Druid request, and what the ``druid_sim`` pytest fixture costs per test.
+
+* journal: the ASGI middleware around a trivial app, driven directly (no sockets, so the figure is
+  the journal's own cost), against the same app without it. Target: ≤ 5 µs per request.
+* fixture: starting a server for a configuration (the first test that uses it), resetting a shared
+  one (every later test), and, for comparison, a ``druid-sim serve`` subprocess until it answers.
+  Target: ≤ 1 s per test.
+
+``python -m bench control``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from simulator.clock import Clock
+from simulator.journal import Journal, JournalMiddleware
+
+JOURNAL_TARGET_US = 5.0
+FIXTURE_TARGET_S = 1.0
+
+
+async def _app(scope: Any, receive: Any, send: Any) -> None:
+    scope["druid_sim.answered_by"] = "model"
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def _drive(app: Any, n: int) -> float:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/druid/indexer/v1/task/x/status",
+        "query_string": b"",
+        "headers": [],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    started = time.perf_counter()
+    for _ in range(n):
+        await app(dict(scope), receive, send)
+    return (time.perf_counter() - started) / n * 1e6
+
+
+def journal_cost(n: int = 200_000) -> float:
+    journal = Journal(Clock(0, 0), size=10_000)
+    wrapped = JournalMiddleware(_app, journal)
+    best = float("inf")
+    for _ in range(5):
+        bare = asyncio.run(_drive(_app, n))
+        with_journal = asyncio.run(_drive(wrapped, n))
+        best = min(best, with_journal - bare)
+    return best
+
+
+def fixture_costs() -> dict[str, float]:
+    from simulator.pytest_plugin import DruidSim, SimOptions, SimServer
+
+    started = time.perf_counter()
+    server = SimServer(SimOptions(scenario="demo"))
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    second = SimServer(SimOptions(scenario="demo", seed=1))
+    warm = time.perf_counter() - started
+    second.stop()
+    handle = DruidSim(server)
+    resets = []
+    for _ in range(20):
+        started = time.perf_counter()
+        handle.reset()
+        resets.append(time.perf_counter() - started)
+    handle.close()
+    server.stop()
+    return {
+        "first server of the session (imports included, demo scenario)": first,
+        "server for another configuration": warm,
+        "reset per later test (median of 20)": sorted(resets)[len(resets) // 2],
+    }
+
+
+def subprocess_start() -> float:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "simulator", "serve", "--port", str(port), "--no-access-log"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    try:
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/__sim/health")
+                return time.perf_counter() - started
+            except httpx.TransportError:
+                time.sleep(0.01)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> int:
+    cost = journal_cost()
+    print(f"journal: {cost:.2f} µs per request (target ≤ {JOURNAL_TARGET_US} µs)")
+    costs = fixture_costs()
+    for name, seconds in costs.items():
+        print(f"druid_sim fixture, {name}: {seconds * 1000:.0f} ms")
+    print(f"druid-sim serve subprocess until /__sim/health answers: {subprocess_start() * 1000:.0f} ms")
+    per_test = [seconds for name, seconds in costs.items() if not name.startswith("first")]
+    missed = cost > JOURNAL_TARGET_US or max(per_test) > FIXTURE_TARGET_S
+    return 1 if missed else 0
