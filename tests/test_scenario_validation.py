@@ -1,0 +1,131 @@
+"""Scenario files that cannot be used: every message names the file, the line and the field, and says
+what is allowed. The CLI and ``serve`` report them without a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+from simulator.scenario import ScenarioError, builtin_names, load_scenario
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(str(path))
+    lines = str(caught.value).splitlines()
+    assert all(line.startswith(str(path)) or line.startswith("broken.yaml") for line in lines)
+    return lines
+
+
+def test_bad_yaml_names_the_line_and_how_to_fix_it(tmp_path: Path) -> None:
+    (line,) = problems_of(tmp_path, "description: x\ncluster:\n  - {count: 3, state: running\n")
+    assert ":4: (top level): not valid YAML" in line or ":3: (top level): not valid YAML" in line
+    assert "check indentation, colons and quotes" in line
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    (line,) = problems_of(tmp_path, "description: x\nseed: 1\nseed: 2\n")
+    assert line.endswith(":3: seed: is given twice; keep one")
+
+
+def test_unknown_fields_suggest_the_closest_known_one(tmp_path: Path) -> None:
+    lines = problems_of(tmp_path, "description: x\nbehaviors:\n  - run: 5s\nworkers: {capacty: 3}\n")
+    assert any(":2: behaviors: unknown field; did you mean 'behaviours'?" in line for line in lines)
+    assert any(":4: workers.capacty: unknown field; did you mean 'capacity'?" in line for line in lines)
+
+
+def test_wrong_types_say_what_was_given_and_what_is_allowed(tmp_path: Path) -> None:
+    text = "description: x\nqueue_max_size: ten\ncluster:\n  - {count: 2.5, state: runing}\n"
+    lines = problems_of(tmp_path, text)
+    assert any(":2: queue_max_size: must be a whole number, not a string ('ten')" in line for line in lines)
+    assert any(":4: cluster[0].count: must be a whole number" in line for line in lines)
+    assert any("cluster[0].state: must be one of complete, success" in line and "'running'?" in line for line in lines)
+
+
+def test_bad_distributions_show_the_accepted_forms(tmp_path: Path) -> None:
+    text = (
+        "description: x\nbehaviours:\n"
+        "  - run: {gauss: 5s}\n"
+        "  - run: {uniform: [2m, 1m]}\n"
+        "  - run: {lognormal: {sigma: 1}}\n"
+        "  - run: five minutes\n"
+    )
+    lines = problems_of(tmp_path, text)
+    assert any(":3: behaviours[0].run: unknown distribution 'gauss'; use a duration (45s)" in line for line in lines)
+    assert any(":4: behaviours[1].run: uniform needs low <= high" in line for line in lines)
+    assert any(":5: behaviours[2].run: lognormal takes {median" in line for line in lines)
+    assert any(":6: behaviours[3].run: not a duration: 'five minutes'" in line for line in lines)
+
+
+def test_bad_faults_and_timeline_events_are_reported_in_place(tmp_path: Path) -> None:
+    text = (
+        "description: x\nfaults:\n"
+        "  - kind: eror\n"
+        "  - {kind: redirect, to: overlord-2}\n"
+        "  - {kind: error, when: {between: [60s, 30s]}}\n"
+        "timeline:\n"
+        "  - at: 1m\n"
+        "    lose_leader: {for: 10s}\n"
+        "    submit: {count: 3}\n"
+    )
+    lines = problems_of(tmp_path, text)
+    assert any(":3: faults[0].kind: must be one of latency, error" in line and "'error'?" in line for line in lines)
+    assert any(":4: faults[1].to: must be a base URL such as http://overlord-2:8090" in line for line in lines)
+    assert any(":5: faults[2].when.between: the window must end after it starts" in line for line in lines)
+    assert any(":7: timeline[0]: needs exactly one of submit, fail_datasource" in line for line in lines)
+
+
+def test_a_missing_description_is_required(tmp_path: Path) -> None:
+    (line,) = problems_of(tmp_path, "seed: 3\n")
+    assert line.endswith(":1: description: is required")
+
+
+def test_cli_validate_exits_non_zero_with_file_line_field_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("description: x\nworkers: {middle_managers: 0}\n")
+    assert main(["scenario", "validate", str(bad)]) == 1
+    assert f"{bad}:2: workers.middle_managers: must be at least 1, not 0" in capsys.readouterr().err
+    assert main(["scenario", "validate", "queue-full"]) == 0
+    assert "queue-full: The task queue holds 10 tasks" in capsys.readouterr().out
+
+
+def test_serve_refuses_a_bad_scenario_before_starting_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("description: x\narrivals: {every: soon}\n")
+    assert main(["serve", "--scenario", str(bad), "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "the scenario cannot be used" in err and ":2: arrivals.every: not a duration: 'soon'" in err
+    assert "Traceback" not in err
+    assert main(["serve", "--scenario", "no-such-scenario", "--port", "1"]) == 2
+    assert "one of: demo, failing-ingestion" in capsys.readouterr().err
+
+
+def test_scenario_list_names_every_built_in_with_its_one_line_description(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenario", "list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    expected = [
+        "demo",
+        "failing-ingestion",
+        "flaky-overlord",
+        "leader-failover",
+        "log-growth",
+        "queue-full",
+        "slow-tasks",
+    ]
+    assert builtin_names() == expected
+    assert [line.split()[0] for line in out] == expected
+    assert all(len(line.split(None, 1)[1]) > 20 for line in out)
+
+
+def test_scenario_show_prints_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenario", "show", "leader-failover"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# leader-failover: The leader fails over") and "change_leader:" in out
