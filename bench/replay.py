@@ -47,6 +47,7 @@ from bench.common import (
     python_argv,
     ratio,
     require_wrk,
+    run_wrk,
     verdict,
     write_results,
 )
@@ -262,12 +263,10 @@ def run() -> int:
                 notes.append(f"WireMock skipped: {exc}")
                 print(f"WireMock skipped: {exc}", file=sys.stderr)
             if "WireMock 3 (no journal)" in servers:
-                # Let the JIT warm up before measuring, as perf-baselines.md does (15 s).
-                interleave(
-                    [Case("warm-up wiremock", servers["WireMock 3 (no journal)"].url + STATUS_PATH, 32)],
-                    reps=2,
-                    progress=False,
-                )
+                # Warm WireMock's JIT up before measuring, as perf-baselines.md does (15 s at c32).
+                run_wrk(servers["WireMock 3 (no journal)"].url + STATUS_PATH, 32, duration=15)
+            for server in servers.values():
+                run_wrk(server.url + STATUS_PATH, 32, duration=2)
             cases = {
                 (name, conns): Case(f"{name} c{conns}", server.url + STATUS_PATH, conns)
                 for name, server in servers.items()

@@ -1,9 +1,11 @@
 """The replay backend as plain ASGI middleware: recorded answers for recorded requests, the rest to
 the app it wraps (the Overlord model) or a 599 that explains the miss.
 
-A hit sends the recorded status, headers and body bytes, all prepared when the cassette loaded. Requests
-without a body are remembered by their raw method, path, query and matched headers, so a client polling
-the same URL is answered after one dictionary lookup, without normalising again.
+A hit sends the recorded status, headers and body bytes, prepared when the cassette loaded. ``GET`` and
+``HEAD`` requests are remembered by their raw method, path, query and matched headers, so a client
+polling the same URL is answered after one dictionary lookup, without reading an (empty) body or
+normalising again; once a sequence is *settled* (stick-last past its last recorded answer) its answer
+is remembered too and the cursor is not consulted any more, until a reset.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ logger = logging.getLogger("simulator.replay")
 FAST_PATH_SIZE = 4096
 
 _FastKey = tuple[str, bytes, bytes, tuple[bytes, ...]]
+_BODILESS = frozenset({"GET", "HEAD"})
 
 
 class ReplayApp:
@@ -37,6 +40,8 @@ class ReplayApp:
         self.clock = clock
         self._header_names = tuple(name.encode("latin-1") for name in replay.options.rules.headers)
         self._fast: dict[_FastKey, Sequence] = {}
+        self._settled: dict[_FastKey, Answer] = {}
+        self._generation = replay.generation
         self._latency = replay.options.latency is LatencyMode.RECORDED
         self._simulate = replay.options.on_miss is MissMode.SIMULATE
 
@@ -44,34 +49,41 @@ class ReplayApp:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body, more = await _read_body(receive)
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         query: bytes = scope.get("query_string", b"")
         fast_key: _FastKey | None = None
-        if not body:
-            fast_key = (method, raw_path, query, self._matched_headers(scope))
+        if method in _BODILESS:
+            fast_key = (method, raw_path, query, self._matched_headers(scope["headers"]))
+            if self._generation != self.replay.generation:
+                self._fast.clear()
+                self._settled.clear()
+                self._generation = self.replay.generation
+            answer = self._settled.get(fast_key)
+            if answer is not None:
+                self.replay.hits += 1
+                await self._send(scope, send, answer)
+                return
             sequence = self._fast.get(fast_key)
-            if sequence is not None:
-                answer = self.replay.play(sequence)
-                if answer is not None:
-                    await self._send(scope, send, answer)
-                    return
+            if sequence is not None and (answer := self._play(fast_key, sequence)) is not None:
+                await self._send(scope, send, answer)
+                return
+        body = await _read_body(receive)
         live = normalize_live(method, raw_path, query, scope["headers"], body, self.replay.options.rules)
         sequence = self.replay.find(live)
         if sequence is not None:
-            if fast_key is not None:
+            if fast_key is not None and not body:
                 if len(self._fast) >= FAST_PATH_SIZE:
                     self._fast.clear()
                 self._fast[fast_key] = sequence
-            answer = self.replay.play(sequence)
+            answer = self._play(fast_key if not body else None, sequence)
             if answer is not None:
                 await self._send(scope, send, answer)
                 return
         if self._simulate:
             self.replay.note_miss(live, None, "model")
             logger.info("replay miss: %s %s answered by the model", live.method, scope["path"])
-            await self.app(scope, _replaying(body, more, receive), send)
+            await self.app(scope, _replaying(body, receive), send)
             return
         near = self.replay.explain_miss(live)
         self.replay.note_miss(live, near, "replay")
@@ -82,11 +94,26 @@ class ReplayApp:
         await send({"type": "http.response.start", "status": MISS_STATUS, "headers": headers})
         await send({"type": "http.response.body", "body": problem})
 
-    def _matched_headers(self, scope: Scope) -> tuple[bytes, ...]:
-        if not self._header_names:
+    def _play(self, fast_key: _FastKey | None, sequence: Sequence) -> Answer | None:
+        answer = self.replay.play(sequence)
+        if answer is not None and fast_key is not None and self.replay.settled(sequence):
+            if len(self._settled) >= FAST_PATH_SIZE:
+                self._settled.clear()
+            self._settled[fast_key] = answer
+        return answer
+
+    def _matched_headers(self, headers: list[tuple[bytes, bytes]]) -> tuple[bytes, ...]:
+        names = self._header_names
+        if not names:
             return ()
-        found = dict.fromkeys(self._header_names, b"")
-        for name, value in scope["headers"]:
+        if len(names) == 1:
+            wanted = names[0]
+            for name, value in headers:
+                if name == wanted:
+                    return (value,)
+            return (b"",)
+        found = dict.fromkeys(names, b"")
+        for name, value in headers:
             if name in found:
                 found[name] = value
         return tuple(found.values())
@@ -96,23 +123,18 @@ class ReplayApp:
             await self.clock.sleep(answer.elapsed_s)
         scope[ANSWERED_BY] = "replay"
         await send({"type": "http.response.start", "status": answer.status, "headers": list(answer.headers)})
-        body = b"" if scope["method"] == "HEAD" else answer.body
-        if answer.chunked and body:
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+        if scope["method"] == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+        elif answer.chunked and answer.body:
+            await send({"type": "http.response.body", "body": answer.body, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         else:
-            await send({"type": "http.response.body", "body": body})
+            await send({"type": "http.response.body", "body": answer.body})
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """The whole request body; ``more`` is False once the client has sent it all (or disconnected)."""
-    message = await receive()
-    if message["type"] != "http.request":
-        return b"", False
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False):
-        return body, False
-    chunks = [body]
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body (empty if the client disconnected first)."""
+    chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
@@ -120,10 +142,10 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
-    return b"".join(chunks), False
+    return b"".join(chunks)
 
 
-def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:
+def _replaying(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that gives the already-read body once, then defers to the real one."""
     sent = False
 
@@ -131,7 +153,7 @@ def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": more}
+            return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
     return replay_receive

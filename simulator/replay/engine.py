@@ -50,6 +50,8 @@ class Replay:
         self.hits = 0
         self.misses: deque[dict[str, Any]] = deque(maxlen=MISS_HISTORY)
         self.miss_count = 0
+        #: Bumped by `reset`, so caches of settled answers (`ReplayApp`) know to start again.
+        self.generation = 0
 
     @classmethod
     def load(cls, path: str | Path, options: ReplayOptions | None = None) -> Replay:
@@ -73,15 +75,24 @@ class Replay:
 
     def play(self, sequence: Sequence) -> Answer | None:
         """The next answer of ``sequence`` under the sequence policy, or None if it is used up."""
-        position = take(self.cursors, sequence.slot, len(sequence.answers), self.options.sequence)
+        plays = sequence.plays
+        position = take(self.cursors, sequence.slot, len(plays), self.options.sequence)
         if position is None:
             return None
         self.hits += 1
-        return sequence.answers[position]
+        return self.index.answer(plays[position])
+
+    def settled(self, sequence: Sequence) -> bool:
+        """True when every further play of ``sequence`` gives the same answer (until a reset)."""
+        length = len(sequence.plays)
+        policy = self.options.sequence
+        if policy is SequencePolicy.STICK_LAST:
+            return self.cursors.get(sequence.slot) >= length
+        return policy is SequencePolicy.CYCLE and length == 1
 
     def skipped(self, sequence: Sequence) -> str | None:
         """Why a sequence that matches cannot answer (only ``exhaust`` ever runs out)."""
-        played, length = self.cursors.get(sequence.slot), len(sequence.answers)
+        played, length = self.cursors.get(sequence.slot), len(sequence.plays)
         if self.options.sequence is SequencePolicy.EXHAUST and played >= length:
             return f"its sequence is used up: all {length} recorded answers were played (--sequence exhaust)"
         return None
@@ -109,6 +120,7 @@ class Replay:
     def reset(self) -> None:
         """Every sequence back to its first answer; counters and misses cleared."""
         self.cursors.reset()
+        self.generation += 1
         self.hits = 0
         self.miss_count = 0
         self.misses.clear()

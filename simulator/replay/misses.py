@@ -31,12 +31,13 @@ class NearMiss:
     """A recorded request close to the live one."""
 
     sequence: Sequence
+    request: Normalized
     differences: list[Difference]
     distance: int
     skipped: str | None  # why an otherwise matching sequence did not answer
 
     def as_json(self) -> dict[str, Any]:
-        request = self.sequence.request
+        request = self.request
         out: dict[str, Any] = {
             "interaction": self.sequence.interactions[0],
             "method": request.method,
@@ -49,7 +50,7 @@ class NearMiss:
         return out
 
     def describe(self) -> str:
-        request = self.sequence.request
+        request = self.request
         target = request.path + ("?" + "&".join(f"{k}={v}" for k, v in request.query) if request.query else "")
         reasons = [d.describe() for d in self.differences]
         if self.skipped:
@@ -63,9 +64,10 @@ def nearest(
     """The ``limit`` recorded requests closest to ``live``, closest first."""
     found: list[NearMiss] = []
     for sequence in index.candidates(live.method, live.path):
-        differences, distance = explain(live, sequence.request)
+        recorded = index.request(sequence)
+        differences, distance = explain(live, recorded)
         reason = skipped(sequence) if not differences else None
-        found.append(NearMiss(sequence, differences, distance, reason))
+        found.append(NearMiss(sequence, recorded, differences, distance, reason))
     found.sort(key=lambda near: (near.distance, near.sequence.slot))
     return found[:limit]
 
