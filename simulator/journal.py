@@ -178,10 +178,10 @@ class JournalMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        entry = self.journal.record(scope["method"], scope["path"], scope.get("query_string", b""))
+        entry = self.journal.record(scope["method"], scope["path"], scope["query_string"])
 
         async def send_and_note(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if entry.status is None and message["type"] == "http.response.start":
                 entry.status = message["status"]
                 entry.answered_by = scope.get(ANSWERED_BY)
                 entry.fault = scope.get(FAULT)
