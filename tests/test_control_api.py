@@ -169,3 +169,34 @@ def test_druid_openapi_documents_every_tasks_api_endpoint(client: httpx.Client) 
     assert served == documented
     unknown = document["paths"]["/druid/indexer/v1/task/{taskId}/status"]["get"]["responses"]["404"]
     assert unknown == {"$ref": "#/components/responses/UnknownTask"}
+
+
+def test_faults_are_added_all_or_nothing_and_removed_by_name(client: httpx.Client) -> None:
+    added = client.post(
+        "/__sim/faults", json=[{"name": "a", "kind": "hang"}, {"name": "b", "kind": "latency", "delay": "1s"}]
+    )
+    assert [fault["name"] for fault in added.json()["added"]] == ["a", "b"]
+    broken = client.post("/__sim/faults", json=[{"name": "c", "kind": "hang"}, {"kind": "bogus"}])
+    assert broken.status_code == 422 and "fault 2 of 2" in broken.json()["message"]
+    assert broken.json()["problems"][0]["field"] == "kind"
+    assert [fault["name"] for fault in client.get("/__sim/faults").json()["faults"]] == ["a", "b"]
+    assert client.post("/__sim/faults", json={"name": "a", "kind": "hang"}).status_code == 409
+    assert client.delete("/__sim/faults/a").json() == {"removed": "a"}
+    assert "the faults in force are: b" in client.delete("/__sim/faults/a").json()["message"]
+    assert client.delete("/__sim/faults").json() == {"cleared": 1}
+
+
+def test_scenario_load_switches_and_resets_or_changes_nothing(client: httpx.Client) -> None:
+    assert client.get("/__sim/scenario").json()["scenario"] is None
+    loaded = client.post("/__sim/scenario", json={"scenario": "slow-tasks"}).json()
+    assert loaded["loaded"] is True and loaded["scenario"] == "slow-tasks"
+    assert len(client.get("/druid/indexer/v1/tasks").json()) > 0
+    missing = client.post("/__sim/scenario", json={"scenario": "no-such-scenario"})
+    assert missing.status_code == 404 and "nothing changed" in missing.json()["message"]
+    assert client.get("/__sim/scenario").json()["scenario"] == "slow-tasks"
+
+
+def test_cassette_calls_without_a_cassette(client: httpx.Client) -> None:
+    assert client.get("/__sim/cassette").json() == {"cassette": None}
+    assert client.get("/__sim/cassette/unused").status_code == 409
+    assert client.post("/__sim/cassette", json={"cassette": "x.jsonl"}).status_code == 501
