@@ -95,7 +95,7 @@ def miss_problem(cassette: str, live: Normalized, near: list[NearMiss]) -> bytes
             "--on-miss simulate."
         )
     problem = {
-        "type": "https://github.com/druid-sim/druid-sim/blob/main/docs/replay.md#misses",
+        "type": "docs/replay.md#misses",
         "title": "Request not found in the cassette",
         "status": MISS_STATUS,
         "detail": f"{live.method} {live.path} matches no recorded interaction with an answer left. {fix}",
