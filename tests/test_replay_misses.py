@@ -157,3 +157,11 @@ def test_recorded_misses_are_kept_for_the_control_api(cassette: Path) -> None:
         misses = list(server.simulation.extensions["replay"].misses)
     assert misses[0]["request"]["path"] == f"{V1}/runningTasks"
     assert misses[0]["answeredBy"] == "replay" and len(misses[0]["nearest"]) == 3
+
+
+def test_after_a_reset_the_model_still_holds_the_cassette_tasks(cassette: Path) -> None:
+    with replay_server(cassette) as server, httpx.Client(base_url=server.url) as client:
+        assert client.post("/__sim/reset").status_code in (200, 204)
+        response = client.get(f"{V1}/task/{ONLY_LISTED}/status")
+    assert response.status_code == 200
+    assert response.json()["status"]["statusCode"] == "RUNNING"
