@@ -8,10 +8,8 @@ from simulator.app import Middleware
 from simulator.asgi import ASGIApp
 from simulator.config import ServeConfig
 from simulator.replay.app import ReplayApp
-from simulator.replay.cursors import CursorStore, FileCursors, MemoryCursors
-from simulator.replay.engine import Replay, ReplayOptions, format_unused
-from simulator.replay.options import IgnoreSpecError, LatencyMode, MatchRules, MissMode, SequencePolicy
-from simulator.replay.seed import cassette_end_ms
+from simulator.replay.engine import Replay, ReplayOptions
+from simulator.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
 from simulator.runtime import Simulation
 
 _E = TypeVar("_E", SequencePolicy, MissMode, LatencyMode)
@@ -80,23 +78,4 @@ def replay_middlewares(simulation: Simulation) -> list[Middleware]:
     return [wrap]
 
 
-__all__ = [
-    "EXTENSION",
-    "CursorStore",
-    "FileCursors",
-    "IgnoreSpecError",
-    "LatencyMode",
-    "MatchRules",
-    "MemoryCursors",
-    "MissMode",
-    "Replay",
-    "ReplayApp",
-    "ReplayOptions",
-    "SequencePolicy",
-    "cassette_end_ms",
-    "format_unused",
-    "install_replay",
-    "load_replay",
-    "replay_middlewares",
-    "replay_options",
-]
+__all__ = ["EXTENSION", "install_replay", "load_replay", "replay_middlewares", "replay_options"]
