@@ -1,4 +1,4 @@
-"""Shared fixtures: a real server per test on a free port, and an HTTP client for it."""
+"""Shared fixtures: one real server for the session, reset to its start before each test."""
 
 from __future__ import annotations
 
@@ -7,14 +7,28 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from simulator.config import reset_simulation
 from tests.support.live import LiveServer, live_server
 
 
-@pytest.fixture
-def server() -> Iterator[LiveServer]:
-    """An empty cluster (no demo tasks) with a frozen clock at 2026-01-01T00:00:00Z."""
+@pytest.fixture(scope="session")
+def _shared_server() -> Iterator[LiveServer]:
     with live_server() as live:
+        live.simulation.extensions["tests.original_config"] = live.simulation.config
         yield live
+
+
+@pytest.fixture
+def server(_shared_server: LiveServer) -> LiveServer:
+    """An empty cluster (no demo tasks) with a frozen clock at 2026-01-01T00:00:00Z.
+
+    The server is shared by the session and reset (tasks, clock, leader, faults, journal) before each
+    test, which is what ``POST /__sim/reset`` does; starting a server per test would cost far more.
+    """
+    simulation = _shared_server.simulation
+    simulation.config = simulation.extensions["tests.original_config"]  # a test may have loaded a scenario
+    reset_simulation(simulation)
+    return _shared_server
 
 
 @pytest.fixture
