@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -175,6 +175,16 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by ``pid`` (``/proc/<pid>/stat`` fields 14 and 15)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        raise BenchError(f"process {pid} is gone; cannot read its CPU time") from None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """VmRSS of ``pid`` in MiB (Linux ``/proc``)."""
     try:
@@ -304,6 +314,8 @@ class WrkResult:
     requests: int
     errors: int  # socket errors (connect, read, write, timeout) plus non-2xx/3xx answers
     bytes_per_s: float = 0.0
+    #: Server CPU (user + system) per request in µs, when the server's pid was given; NaN otherwise.
+    cpu_us_per_request: float = float("nan")
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -347,8 +359,13 @@ def run_wrk(
     threads: int | None = None,
     script: Path | None = None,
     timeout_s: int = 10,
+    server_pid: int | None = None,
 ) -> WrkResult:
-    """One bounded wrk run against ``url`` with ``connections`` keep-alive connections."""
+    """One bounded wrk run against ``url`` with ``connections`` keep-alive connections.
+
+    With ``server_pid``, also the server's CPU time per request (a second view on cost that does not
+    depend on how much CPU wrk and the neighbours left over, though it drifts with the vCPU's speed).
+    """
     wrk = require_wrk()
     seconds = duration or duration_s()
     threads = threads or min(connections, 2)
@@ -356,13 +373,18 @@ def run_wrk(
     if script is not None:
         argv += ["-s", str(script)]
     argv.append(url)
+    cpu_before = cpu_seconds(server_pid) if server_pid is not None else 0.0
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + timeout_s + 30, check=False)
     except subprocess.TimeoutExpired:
         raise BenchError(f"wrk did not finish: {' '.join(argv)}") from None
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}): {' '.join(argv)}\n{done.stdout}{done.stderr}")
-    return parse_wrk(done.stdout)
+    result = parse_wrk(done.stdout)
+    if server_pid is not None and result.requests:
+        used = cpu_seconds(server_pid) - cpu_before
+        result = replace(result, cpu_us_per_request=used / result.requests * 1e6)
+    return result
 
 
 # -- interleaving and summaries ---------------------------------------------------------------------------
@@ -376,6 +398,8 @@ class Case:
     url: str
     connections: int
     script: Path | None = None
+    #: The server's pid, to measure its CPU per request (``Server.pid``).
+    pid: int | None = None
     results: list[WrkResult] = field(default_factory=list)
 
     def median(self, attribute: Callable[[WrkResult], float]) -> float:
@@ -398,6 +422,11 @@ class Case:
         return self.median(lambda r: r.p99_ms)
 
     @property
+    def cpu_us(self) -> float:
+        """Median server CPU µs per request (NaN when no pid was given)."""
+        return self.median(lambda r: r.cpu_us_per_request)
+
+    @property
     def errors(self) -> int:
         return sum(result.errors for result in self.results)
 
@@ -408,7 +437,7 @@ def interleave(cases: Sequence[Case], reps: int | None = None, progress: bool = 
     for rep in range(count):
         shift = rep % len(cases)
         for case in [*cases[shift:], *cases[:shift]]:
-            result = run_wrk(case.url, case.connections, script=case.script)
+            result = run_wrk(case.url, case.connections, script=case.script, server_pid=case.pid)
             case.results.append(result)
             if progress:
                 print(

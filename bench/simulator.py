@@ -36,6 +36,7 @@ from bench.common import (
     ServerGroup,
     bare_route_argv,
     druid_sim_argv,
+    duration_s,
     free_port,
     http_get,
     interleave,
@@ -43,6 +44,7 @@ from bench.common import (
     markdown_table,
     python_argv,
     ratio,
+    repetitions,
     require_wrk,
     verdict,
     write_results,
@@ -183,6 +185,7 @@ def measure_startup(count: int) -> list[float]:
 def run() -> tuple[str, bool]:
     """Run the whole series; returns the markdown report and whether every target was met."""
     require_wrk()
+    duration_s(), repetitions()  # bad BENCH_* settings fail now, not after the servers are up
     with tempfile.TemporaryDirectory(prefix="druid-sim-bench-") as scratch, ServerGroup() as group:
         workdir = Path(scratch)
         print("starting servers…", file=sys.stderr, flush=True)
@@ -214,19 +217,30 @@ def run() -> tuple[str, bool]:
         lua.write_text(_UNCACHED_LUA)
 
         cases = {
-            "status_sim_1": Case("status: simulator, c=1", demo.url + status_path, 1),
-            "status_bare_1": Case("status: bare route, c=1", bare_status.url + status_path, 1),
-            "status_sim_32": Case("status: simulator, c=32", demo.url + status_path, 32),
-            "status_bare_32": Case("status: bare route, c=32", bare_status.url + status_path, 32),
-            "list_sim_1": Case(f"full list ({SMALL_TASKS}): simulator, c=1", small.url + f"{PREFIX}/tasks", 1),
-            "list_bare_1": Case(f"full list ({SMALL_TASKS}): pre-encoded, c=1", bare_list.url + f"{PREFIX}/tasks", 1),
-            "list_sim_32": Case(f"full list ({SMALL_TASKS}): simulator, c=32", small.url + f"{PREFIX}/tasks", 32),
-            "list_bare_32": Case(
-                f"full list ({SMALL_TASKS}): pre-encoded, c=32", bare_list.url + f"{PREFIX}/tasks", 32
+            "status_sim_1": Case("status: simulator, c=1", demo.url + status_path, 1, pid=demo.pid),
+            "status_bare_1": Case("status: bare route, c=1", bare_status.url + status_path, 1, pid=bare_status.pid),
+            "status_sim_32": Case("status: simulator, c=32", demo.url + status_path, 32, pid=demo.pid),
+            "status_bare_32": Case("status: bare route, c=32", bare_status.url + status_path, 32, pid=bare_status.pid),
+            "list_sim_1": Case(
+                f"full list ({SMALL_TASKS}): simulator, c=1", small.url + f"{PREFIX}/tasks", 1, pid=small.pid
             ),
-            "big_1": Case("100k: complete max=100, c=1", big.url + big_path, 1),
-            "big_32": Case("100k: complete max=100, c=32", big.url + big_path, 32),
-            "big_uncached_1": Case("100k: complete max=100 uncached, c=1", big.url + big_path, 1, script=lua),
+            "list_bare_1": Case(
+                f"full list ({SMALL_TASKS}): pre-encoded, c=1", bare_list.url + f"{PREFIX}/tasks", 1, pid=bare_list.pid
+            ),
+            "list_sim_32": Case(
+                f"full list ({SMALL_TASKS}): simulator, c=32", small.url + f"{PREFIX}/tasks", 32, pid=small.pid
+            ),
+            "list_bare_32": Case(
+                f"full list ({SMALL_TASKS}): pre-encoded, c=32",
+                bare_list.url + f"{PREFIX}/tasks",
+                32,
+                pid=bare_list.pid,
+            ),
+            "big_1": Case("100k: complete max=100, c=1", big.url + big_path, 1, pid=big.pid),
+            "big_32": Case("100k: complete max=100, c=32", big.url + big_path, 32, pid=big.pid),
+            "big_uncached_1": Case(
+                "100k: complete max=100 uncached, c=1", big.url + big_path, 1, script=lua, pid=big.pid
+            ),
         }
         print("interleaved wrk series…", file=sys.stderr, flush=True)
         interleave(list(cases.values()))
@@ -300,7 +314,7 @@ def run() -> tuple[str, bool]:
         "",
         "## wrk series (medians; min req/s as a floor)",
         "",
-        markdown_table(["case", "req/s", "min req/s", "p50 ms", "p99 ms", "errors"], rows),
+        markdown_table(["case", "req/s", "min req/s", "p50 ms", "p99 ms", "server CPU µs/req", "errors"], rows),
         "",
         "## Servers",
         "",
