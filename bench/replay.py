@@ -329,10 +329,16 @@ def run() -> int:
                     result["seconds"],
                 ]
             )
-        ok_load = loads[-1][2] <= LOAD_TARGET_S  # type: ignore[operator]
+        total, index_s = result["seconds"], result["index"]  # the last one: 100,000 interactions
+        ok_load = total <= LOAD_TARGET_S
         passed = passed and ok_load
         notes.append(
-            f"load of 100,000 interactions: {loads[-1][2]:.2f} s (target ≤ {LOAD_TARGET_S} s: {verdict(ok_load)})"
+            f"load of 100,000 interactions: {total:.2f} s in all, {index_s:.2f} s of it the replay index "
+            f"(target ≤ {LOAD_TARGET_S} s: {verdict(ok_load)})"
+        )
+        notes.append(
+            "druid-sim replay runs the whole `druid-sim serve` chain (journal, faults, replay) on one worker; "
+            "WireMock runs with --no-request-journal, its fastest mode"
         )
     table = markdown_table(["server", "conns", "req/s median", "req/s min", "p50 ms", "p99 ms", "errors"], rows)
     load_table = markdown_table(["cassette", "MB", "parse s (loader)", "index s (replay)", "total s"], loads)
