@@ -459,6 +459,9 @@ def verdict(passed: bool) -> str:
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub markdown table; numbers are right-aligned."""
+    for row in rows:
+        if len(row) != len(headers):
+            raise ValueError(f"table row has {len(row)} cells for {len(headers)} headers ({list(headers)}): {row}")
     text_rows = [[_cell(value) for value in row] for row in rows]
     align = ["--:" if rows and isinstance(rows[0][index], int | float) else "---" for index in range(len(headers))]
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]

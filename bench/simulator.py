@@ -293,7 +293,10 @@ def run() -> tuple[str, bool]:
     ]
     errors = sum(case.errors for case in c.values())
 
-    rows = [[case.name, case.rps, case.rps_min, case.p50_ms, case.p99_ms, case.errors] for case in cases.values()]
+    rows = [
+        [case.name, case.rps, case.rps_min, case.p50_ms, case.p99_ms, case.cpu_us, case.errors]
+        for case in cases.values()
+    ]
     report = [
         "# bench simulator",
         "",
