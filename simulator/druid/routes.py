@@ -166,7 +166,7 @@ async def get_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
     found = _find(sim, request)
     if isinstance(found, DruidResponse):
         return found
-    return json_response(orjson.dumps({"task": found.id, "payload": found.payload}))
+    return json_response(b'{"task":' + orjson.dumps(found.id) + b',"payload":' + found.payload_json + b"}")
 
 
 async def get_task_status(sim: Simulation, request: DruidRequest) -> DruidResponse:

@@ -11,6 +11,7 @@ import random
 import uuid
 from typing import Any
 
+from simulator.jsonenc import dumps
 from simulator.overlord.behaviour import Distribution, TaskBehaviour
 from simulator.overlord.fakes import FakePools
 from simulator.overlord.ids import new_task_id, random_id
@@ -145,6 +146,6 @@ def make_task(
         datasource,
         created_ms,
         Plan(0, 0, 0),
-        served_payload(submission, task_id, task_id),
+        dumps(served_payload(submission, task_id, task_id)),
         seed=seed,
     )

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from simulator.clock import Clock
+from simulator.jsonenc import dumps
 from simulator.overlord.behaviour import BehaviourRules, TaskBehaviour
 from simulator.overlord.ids import new_task_id
 from simulator.overlord.task import NEVER, Phase, Plan, Task, View
@@ -170,7 +171,7 @@ class Overlord:
             datasource=submission.datasource,
             created_ms=created_ms,
             plan=plan,
-            payload=served_payload(submission, task_id, group_id),
+            payload_json=dumps(served_payload(submission, task_id, group_id)),
             seed=task_seed,
         )
         return self.add(task)

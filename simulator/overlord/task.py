@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from simulator.clock import format_instant
+from simulator.jsonenc import dumps
 
 EPOCH = "1970-01-01T00:00:00.000Z"
 SHUTDOWN_MESSAGE = "Shutdown request from user"
@@ -129,13 +130,21 @@ class Task:
     datasource: str
     created_ms: int
     plan: Plan
-    payload: dict[str, Any]
+    #: The payload ``GET /task/{id}`` serves, kept encoded: a task body as dicts costs about five times
+    #: the memory of its JSON, and a cluster may hold a hundred thousand tasks.
+    payload_json: bytes
     seq: int = 0
     seed: int = 0
     _encoded: dict[tuple[View, Phase], bytes] = field(default_factory=dict, repr=False)
 
     def phase_at(self, now_ms: int) -> Phase:
         return self.plan.phase_at(now_ms)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The payload as data (decoded on each call; use ``payload_json`` to serve it)."""
+        value: dict[str, Any] = orjson.loads(self.payload_json)
+        return value
 
     def forget_encodings(self) -> None:
         """Drop cached JSON after the plan changed (a shutdown)."""
@@ -216,9 +225,9 @@ class Task:
                 status = self.encoded(View.STATUS, phase)
                 cached = b'{"task":' + orjson.dumps(self.id) + b',"status":' + status + b"}"
             elif view is View.TASK_STATUS:
-                cached = orjson.dumps(self.task_status(phase))
+                cached = dumps(self.task_status(phase))
             else:
-                cached = orjson.dumps(self.status_plus(view, phase))
+                cached = dumps(self.status_plus(view, phase))
             self._encoded[key] = cached
         return cached
 

@@ -19,6 +19,7 @@ from simulator.cassette import Cassette, Interaction
 from simulator.cassette.writer import recorded_at_epoch
 from simulator.clock import parse_instant
 from simulator.druid.submission import TASK_CLASSES, SubmissionError, parse_submission
+from simulator.jsonenc import dumps
 from simulator.overlord.overlord import Overlord, Submission, served_payload
 from simulator.overlord.task import EPOCH, NEVER, SHUTDOWN_MESSAGE, UNKNOWN_LOCATION, Location, Phase, Plan, Task
 from simulator.replay.normalize import normalize_path
@@ -262,7 +263,7 @@ def seed_overlord(overlord: Overlord, cassette: Cassette, observations: Observat
             datasource=datasource,
             created_ms=created,
             plan=_plan(seen, seen.phase(), created),
-            payload=payload,
+            payload_json=dumps(payload),
             seed=zlib.crc32(seen.id.encode()),
         )
         overlord.add(task)
