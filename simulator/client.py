@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 #: Where ``druid-sim serve`` listens by default (the Druid Router's quickstart port).
 DEFAULT_URL = "http://127.0.0.1:8888"
@@ -66,7 +67,9 @@ class SimControl:
         self.url = (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        import httpx  # here, not at module level: `druid-sim serve` imports this module for its CLI only
+
+        self._http: httpx.Client = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -82,6 +85,8 @@ class SimControl:
         self.close()
 
     def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        import httpx
+
         query = {key: value for key, value in (params or {}).items() if value is not None}
         try:
             response = self._http.request(method, "/__sim" + path, json=json, params=query)

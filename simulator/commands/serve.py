@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -120,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
     app = build_app(simulation)
     print(f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks (Ctrl-C stops)", flush=True)
     print(control.announcement(config.self_url), flush=True)
+    # The starting cluster lives as long as the server: move it out of the cyclic GC's reach, or every
+    # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=config.host,
@@ -130,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         server_header=False,
         log_level="warning",
         lifespan="on",
+        ws="none",  # Druid has no websockets; skips importing the websockets library (~30 ms of start-up)
     )
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)

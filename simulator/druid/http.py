@@ -57,6 +57,9 @@ class DruidRequest:
         if self._query is None:
             parsed: dict[str, str] = {}
             raw = self.scope.get("query_string", b"").decode("latin-1")
+            if not raw:  # the common case of a poll: nothing to parse
+                self._query = parsed
+                return parsed
             for key, value in parse_qsl(raw, keep_blank_values=True):
                 parsed.setdefault(key, value)
             self._query = parsed

@@ -7,6 +7,7 @@ a trailing slash is accepted. Each handler names the reference section it implem
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import unquote
@@ -415,6 +416,23 @@ def match(segments: list[str]) -> tuple[dict[str, tuple[Handler, tuple[str, ...]
     return None
 
 
+Routes = dict[str, tuple[Handler, tuple[str, ...]]]
+
+
+@functools.lru_cache(maxsize=4096)
+def resolve(raw: bytes) -> tuple[Routes | None, tuple[str, ...]]:
+    """The routes and path parameters for a raw path.
+
+    Cached: clients poll the same few paths, and splitting, percent-decoding and matching them is a
+    fifth of the time the simulator spends on a status or list request.
+    """
+    segments = split_path(raw)
+    if segments[:3] == ["druid", "indexer", "v1"]:
+        found = match(segments[3:])
+        return (found[0], tuple(found[1])) if found is not None else (None, ())
+    return STATUS_ROUTES.get(tuple(segments)), ()
+
+
 class DruidApp:
     """The ASGI app for ``/druid/indexer/v1/...`` and ``/status``: routing, 404/405/406, then handlers."""
 
@@ -433,15 +451,7 @@ class DruidApp:
         raw = scope.get("raw_path") or scope["path"].encode()
         raw = raw.split(b"?", 1)[0]
         path = raw.decode("latin-1")
-        segments = split_path(raw)
-        routes: dict[str, tuple[Handler, tuple[str, ...]]] | None = None
-        params: list[str] = []
-        if segments[:3] == ["druid", "indexer", "v1"]:
-            found = match(segments[3:])
-            if found is not None:
-                routes, params = found
-        else:
-            routes = STATUS_ROUTES.get(tuple(segments))
+        routes, params = resolve(raw)
         accept = _header(scope, b"accept")
         if routes is None:
             return error_page(404, path, accept)
@@ -453,7 +463,7 @@ class DruidApp:
         handler, produces = entry
         if not acceptable(accept, produces):
             return error_page(406, path, accept)
-        request = DruidRequest(scope, receive, method, path, params)
+        request = DruidRequest(scope, receive, method, path, list(params))
         try:
             return await handler(self.simulation, request)
         except _NotFound:

