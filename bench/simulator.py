@@ -19,6 +19,7 @@ which builds tasks with the demo's own helpers (``make_task``, ``behaviour_for_t
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import statistics
 import sys
@@ -131,6 +132,8 @@ def serve_populated(port: int, tasks: int, days: float) -> None:
     app = build_app(simulation)
     print(f"populated {tasks} tasks over {days} days in {time.perf_counter() - started:.2f} s", flush=True)
     settings = {key: value for key, value in UVICORN_SETTINGS.items() if key != "workers"}
+    gc.collect()  # as `druid-sim serve` does: keep the held tasks out of the cyclic GC's walks
+    gc.freeze()
     uvicorn.run(app, host="127.0.0.1", port=port, **settings)  # type: ignore[arg-type]
 
 
