@@ -21,9 +21,6 @@ The clock is manual by default (``time_scale=0``, 2026-01-01T00:00:00Z): a test 
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +34,7 @@ from simulator.client import JournalEntry, SimControl
 from simulator.clock import format_instant, parse_instant
 from simulator.config import ServeConfig
 from simulator.runtime import Simulation
+from simulator.threaded import ThreadedServer, listening_socket
 
 T = TypeVar("T")
 
@@ -90,68 +88,27 @@ class SimServer:
     """One real server (uvicorn + httptools) on a free loopback port, in a daemon thread."""
 
     def __init__(self, options: SimOptions) -> None:
-        import uvicorn
-
         from simulator.assembly import build_app
         from simulator.config import build_simulation
 
         self.options = options
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # Accepted connections inherit TCP_NODELAY from the listening socket (Linux); asyncio's transports
-        # do not set it on sockets handed to uvicorn, and without it every response waits ~40 ms for
-        # Nagle's algorithm to meet the client's delayed ACK.
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self._socket.listen(128)
-        port = self._socket.getsockname()[1]
-        config = replace(options.config(), port=port)
+        sock = listening_socket()
+        config = replace(options.config(), port=sock.getsockname()[1])
         config, replay = _prepare_replay(config)
         self.simulation: Simulation = build_simulation(config)
         if replay is not None:
             from simulator.replay.wiring import install_replay
 
             install_replay(self.simulation, replay)
-        app = build_app(self.simulation, access_log=False)
-        self.url = f"http://127.0.0.1:{port}"
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                http="httptools",
-                loop="asyncio",
-                log_level="warning",
-                lifespan="on",
-                server_header=False,
-                access_log=False,
-            )
-        )
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._serve, name=f"druid-sim {self.url}", daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError(f"the druid-sim test server for {options} failed to start; see the log above")
-            threading.Event().wait(0.002)
-
-    def _serve(self) -> None:
-        async def serve() -> None:
-            self.loop = asyncio.get_running_loop()
-            await self._server.serve(sockets=[self._socket])
-
-        asyncio.run(serve())
+        self._threaded = ThreadedServer(build_app(self.simulation, access_log=False), sock, name="druid-sim test")
+        self.url = self._threaded.url
 
     def call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the server's event loop (the model is not thread-safe) and return its result."""
-        assert self.loop is not None
-
-        async def run() -> T:
-            return function()
-
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
+        return self._threaded.call(function)
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
+        self._threaded.stop()
 
 
 def _prepare_replay(config: ServeConfig) -> tuple[ServeConfig, Any]:
