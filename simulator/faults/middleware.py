@@ -35,7 +35,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         faults: FaultSet | None = self.simulation.extensions.get(EXTENSION)
-        if faults is not None:
+        if faults is not None and faults.armed:
             method, path = scope["method"], scope["path"]
             for fault, rng in faults.firing(method, path):
                 scope.setdefault(FAULTS_APPLIED, []).append(fault.name)

@@ -102,6 +102,11 @@ class FaultSet:
 
     # -- used by the middleware ------------------------------------------------------------------
 
+    @property
+    def armed(self) -> bool:
+        """Whether any fault is in force (the middleware's fast path skips the walk when none is)."""
+        return bool(self._armed)
+
     def firing(self, method: str, path: str) -> Iterator[tuple[Fault, random.Random]]:
         """The faults that fire for this request, in order, each with its delay generator.
 
