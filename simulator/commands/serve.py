@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import importlib.util
 import logging
 import os
 import sys
@@ -14,6 +16,7 @@ from simulator.clock import parse_instant
 
 if TYPE_CHECKING:
     from simulator.config import ServeConfig
+    from simulator.replay.engine import Replay
 from simulator.replay.command import add_replay_arguments
 
 
@@ -48,6 +51,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--journal-size", type=int, default=10_000, help="how many Druid requests the journal keeps (default 10000)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1). More than one needs --cassette: the workers share the replay's "
+        "sequence cursors, but each has its own model, clock, faults and journal, so /__sim/ answers reads "
+        "only (changes get 409); always uvloop + httptools",
     )
     add_replay_arguments(parser)
     parser.set_defaults(func=run)
@@ -92,6 +103,23 @@ def run(args: argparse.Namespace) -> int:
     if args.journal_size < 1:
         print("druid-sim serve: --journal-size must be at least 1 (default 10000)", file=sys.stderr)
         return 2
+    if args.workers < 1:
+        print("druid-sim serve: --workers must be at least 1 (default 1)", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not args.cassette:
+        print(
+            "druid-sim serve: --workers above 1 needs --cassette: the simulated cluster lives in one process "
+            "(each worker would have its own); replay shares its sequence cursors between workers",
+            file=sys.stderr,
+        )
+        return 2
+    if args.workers > 1 and importlib.util.find_spec("uvloop") is None:
+        print(
+            "druid-sim serve: --workers above 1 needs uvloop (pip install uvloop): on the asyncio loop "
+            "uvicorn's workers lose TCP_NODELAY and every request waits ~44 ms",
+            file=sys.stderr,
+        )
+        return 2
     control = decide_control_token(args.host, args.control_token or os.environ.get(TOKEN_ENV))
     config = ServeConfig(
         control_token=control.token,
@@ -103,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         start_ms=args.start_time,
         scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
+        workers=args.workers,
         **replay_settings(args),
     )
     checked = _check_scenario(config, args.seed)
@@ -115,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
     except ReplaySetupError as exc:
         print(f"druid-sim serve: {exc}", file=sys.stderr)
         return 2
+    if replay is not None and config.workers > 1:
+        return _run_workers(config, replay, control.announcement(config.self_url))
     simulation = build_simulation(config)
     if replay is not None:
         install_replay(simulation, replay)
@@ -139,4 +170,51 @@ def run(args: argparse.Namespace) -> int:
     )
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)
+    return 0
+
+
+def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) -> int:
+    """``--workers N``: N uvicorn processes built by `simulator.workers.create_app`, sharing a cursor file."""
+    import tempfile
+
+    import uvicorn
+
+    from simulator.replay.cursors import FileCursors
+    from simulator.replay.engine import format_unused
+    from simulator.workers import WORKER_ENV, encode_settings
+
+    sequences = len(replay.index.sequences)
+    descriptor, cursor_path = tempfile.mkstemp(prefix="druid-sim-cursors-", suffix=".bin")
+    os.close(descriptor)
+    try:
+        cursors = FileCursors(cursor_path, sequences, create=True)
+        os.environ[WORKER_ENV] = encode_settings(config, cursor_path, sequences)
+        print(
+            f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks, {config.workers} workers "
+            "(/__sim/ is read-only; Ctrl-C stops)",
+            flush=True,
+        )
+        print(announcement, flush=True)
+        uvicorn.run(
+            "simulator.workers:create_app",
+            factory=True,
+            workers=config.workers,
+            host=config.host,
+            port=config.port,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            server_header=False,
+            log_level="warning",
+            lifespan="on",
+            ws="none",
+        )
+        if config.report_unused:
+            replay.cursors = cursors  # the parent's replay reads what every worker played
+            print(format_unused(replay), flush=True)
+        cursors.close()
+    finally:
+        os.environ.pop(WORKER_ENV, None)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(cursor_path)
     return 0
