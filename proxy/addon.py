@@ -38,7 +38,10 @@ from simulator.cassette import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_PATH_FILTER = r"^/(?:druid/indexer/v1|status)(?:/|$)"
+DEFAULT_STREAM_THRESHOLD = 1024 * 1024
 PROGRESS_INTERVAL_S = 1.0
+#: flow.metadata key: whether `responseheaders` found the flow worth recording (saves a second match).
+WANTED_KEY = "druid_sim.wanted"
 
 
 class Recorder:
@@ -51,6 +54,8 @@ class Recorder:
         self._path_filter = re.compile(DEFAULT_PATH_FILTER)
         self._rules = RedactionRules()
         self._last_progress = 0.0
+        # Options are read once in `configure`: every `ctx.options.X` deep-copies the value.
+        self._stream_threshold = DEFAULT_STREAM_THRESHOLD
 
     def load(self, loader: object) -> None:
         add = loader.add_option  # type: ignore[attr-defined]
@@ -84,9 +89,16 @@ class Recorder:
             "Apply the built-in redaction rules (credential headers, URL credentials, secrets in ingestion "
             "specs and logs). Turning this off writes secrets to disk; only do it for synthetic traffic.",
         )
-        add("record_stream_threshold", int, 1024 * 1024, "Tee (stream while recording) bodies larger than this.")
+        add(
+            "record_stream_threshold",
+            int,
+            DEFAULT_STREAM_THRESHOLD,
+            "Tee (stream while recording) bodies larger than this.",
+        )
 
     def configure(self, updated: set[str]) -> None:
+        if "record_stream_threshold" in updated:
+            self._stream_threshold = ctx.options.record_stream_threshold
         if "record_path_filter" in updated:
             try:
                 self._path_filter = re.compile(ctx.options.record_path_filter)
@@ -139,21 +151,28 @@ class Recorder:
         logger.info("druid-sim: recording %s into %s; %s", target, writer.path, hint)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        if self.writer is None or flow.response is None or not self._wanted(flow):
+        if self.writer is None or flow.response is None:
+            return
+        wanted = self._wanted(flow)
+        flow.metadata[WANTED_KEY] = wanted
+        if not wanted:
             return
         if flow.response.stream:
             logger.warning(
                 "response to %s is already streamed by another addon; its body may be lost", flow.request.path
             )
             return
-        if should_tee(flow.response, ctx.options.record_stream_threshold):
+        if should_tee(flow.response, self._stream_threshold):
             tee = BodyTee()
             flow.metadata[TEE_KEY] = tee
             flow.response.stream = tee
 
     def response(self, flow: http.HTTPFlow) -> None:
         writer, redactor = self.writer, self.redactor
-        if writer is None or redactor is None or flow.response is None or not self._wanted(flow):
+        if writer is None or redactor is None or flow.response is None:
+            return
+        wanted = flow.metadata.pop(WANTED_KEY, None)
+        if not (self._wanted(flow) if wanted is None else wanted):  # None: a response another addon made
             return
         interaction = flow_to_interaction(flow, writer.at(flow.request.timestamp_start))
         writer.append(redactor.redact_interaction(interaction))
@@ -161,13 +180,18 @@ class Recorder:
         now = time.monotonic()
         if now - self._last_progress >= PROGRESS_INTERVAL_S:
             self._last_progress = now
-            logger.info(
-                "druid-sim: %d interaction(s) recorded (last: %s %s → %d)",
-                self.recorded,
-                flow.request.method,
-                flow.request.path.partition("?")[0],
-                flow.response.status_code,
-            )
+            self._progress(flow)
+
+    def _progress(self, flow: http.HTTPFlow) -> None:
+        """The running count, at most once per PROGRESS_INTERVAL_S (never per exchange)."""
+        status = flow.response.status_code if flow.response is not None else 0
+        logger.info(
+            "druid-sim: %d interaction(s) recorded (last: %s %s → %d)",
+            self.recorded,
+            flow.request.method,
+            flow.request.path.partition("?")[0],
+            status,
+        )
 
     def error(self, flow: http.HTTPFlow) -> None:
         tee = flow.metadata.pop(TEE_KEY, None)

@@ -68,7 +68,13 @@ class BodyTee:
 
 def should_tee(response: http.Response, threshold: int) -> bool:
     """Tee bodies sent chunked (or without a length) and bodies larger than `threshold` bytes."""
-    length = response.headers.get("content-length")
+    # The raw fields, not `headers.get`: that decodes and lower-cases every name on each call.
+    length: bytes | None = None
+    for name, value in response.headers.fields:
+        if len(name) == 14 and name.lower() == b"content-length":
+            if length is not None:
+                return True  # several lengths: mitmproxy joins them into one that is not a number
+            length = value
     if length is None:
         return response.status_code not in (204, 304)
     try:
@@ -77,14 +83,28 @@ def should_tee(response: http.Response, threshold: int) -> bool:
         return True
 
 
+#: raw header name → (name, lower-case name): a recording sees the same few names over and over.
+_NAMES: dict[bytes, tuple[str, str]] = {}
+_NAMES_LIMIT = 1024
+
+
+def _name(raw: bytes) -> tuple[str, str]:
+    name = raw.decode("utf-8", "surrogateescape")
+    names = (name, name.lower())
+    if len(_NAMES) >= _NAMES_LIMIT:
+        _NAMES.clear()
+    _NAMES[raw] = names
+    return names
+
+
 def _split_headers(message: http.Message) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """(headers to store, framing headers by lower-case name), from one pass over the raw fields."""
     kept: list[tuple[str, str]] = []
     framing: dict[str, str] = {}
+    known = _NAMES
     for raw_name, raw_value in message.headers.fields:
-        name = raw_name.decode("utf-8", "surrogateescape")
+        name, lname = known.get(raw_name) or _name(raw_name)
         value = raw_value.decode("utf-8", "surrogateescape")
-        lname = name.lower()
         if lname in FRAMING_HEADERS:
             framing[lname] = value
         else:
@@ -92,6 +112,18 @@ def _split_headers(message: http.Message) -> tuple[list[tuple[str, str]], dict[s
             if lname == "content-type":
                 framing[lname] = value
     return kept, framing
+
+
+def split_query(query: str) -> list[tuple[str, str]]:
+    """`parse_qsl(query, keep_blank_values=True)`, without its per-call overhead when nothing is escaped."""
+    if "%" in query or "+" in query:
+        return parse_qsl(query, keep_blank_values=True)
+    out: list[tuple[str, str]] = []
+    for item in query.split("&"):
+        if item:
+            name, _, value = item.partition("=")
+            out.append((name, value))
+    return out
 
 
 def _body(message: http.Message, raw: bytes | None, framing: dict[str, str]) -> tuple[Body, bool]:
@@ -135,7 +167,7 @@ def flow_to_interaction(flow: http.HTTPFlow, at: float) -> Interaction:
         request=Request(
             method=req.method,
             path=path,
-            query=parse_qsl(query, keep_blank_values=True) if query else [],
+            query=split_query(query) if query else [],
             headers=request_headers,
             body=request_body,
         ),

@@ -129,38 +129,51 @@ def _typed(obj: dict[str, Any], key: str, kind: type, prefix: str) -> Any:
 _KIND_NAMES: dict[type, str] = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
 
 
-_PAIR_LENGTHS = frozenset({2})
+#: The default for a missing "query"/"headers" (orjson never produces a tuple).
+_NO_PAIRS: tuple[()] = ()
 
 
 def _pairs(value: Any, where: str) -> list[Pair]:
-    try:
-        # All C-level calls: 100,000 interactions carry about a million pairs.
-        out = list(map(tuple, value))
-        if not out:
-            return []
-        if _PAIR_LENGTHS.issuperset(map(len, out)):
-            "".join(map("".join, out))  # TypeError unless every name and value is a string
-            return cast(list[Pair], out)
-    except (TypeError, ValueError):
-        pass
-    if not isinstance(value, list):
-        raise LineError(where, "must be a list of [name, value] pairs")
-    for n, item in enumerate(value):
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], str)):
-            raise LineError(f"{where}[{n}]", "must be a [name, value] pair of strings")
-    raise LineError(where, "must be a list of [name, value] pairs")  # pragma: no cover
+    if value is _NO_PAIRS:
+        return []
+    # A plain loop with exact type checks, turning orjson's fresh [name, value] lists into tuples in
+    # place: measured faster than map()/issuperset() tricks on the million pairs of 100,000 interactions.
+    if type(value) is list:
+        for n, item in enumerate(value):
+            if type(item) is not list or len(item) != 2:
+                raise LineError(f"{where}[{n}]", "must be a [name, value] pair of strings")
+            name, val = item
+            if type(name) is not str or type(val) is not str:
+                raise LineError(f"{where}[{n}]", "must be a [name, value] pair of strings")
+            value[n] = (name, val)
+        return cast(list[Pair], value)
+    raise LineError(where, "must be a list of [name, value] pairs")
+
+
+_new_object = object.__new__
+_set_attr = object.__setattr__
+
+
+def _json_body(value: Any, encoding: str | None) -> Body:
+    """`Body("json", value, encoding)` at half the cost (a frozen dataclass's __init__ is slow); loading
+    100,000 interactions builds 100,000 of these."""
+    body: Body = _new_object(Body)
+    _set_attr(body, "kind", "json")
+    _set_attr(body, "value", value)
+    _set_attr(body, "encoding", encoding)
+    return body
 
 
 def _body(value: Any, where: str) -> Body:
     if value is None:
         return EMPTY_BODY
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         raise LineError(where, 'must be null or an object with one of "json", "text", "base64"')
     encoding = value.get("encoding")
-    if encoding is not None and not isinstance(encoding, str):
+    if encoding is not None and type(encoding) is not str:
         raise LineError(where + ".encoding", "must be a string")
     if "json" in value:
-        return Body("json", value["json"], encoding)
+        return _json_body(value["json"], encoding)
     if "text" in value:
         if not isinstance(value["text"], str):
             raise LineError(where + ".text", "must be a string")
@@ -181,6 +194,9 @@ def _number(obj: dict[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
+_NUMBER_TYPES = frozenset({int, float})
+
+
 def decode_interaction(obj: Any) -> Interaction:
     """Turn one parsed interaction line into an `Interaction`, or raise LineError naming the field.
 
@@ -195,28 +211,29 @@ def decode_interaction(obj: Any) -> Interaction:
         status = resp["status"]
         elapsed = obj.get("elapsed_ms", 0.0)
         at = obj.get("at", 0.0)
+        chunked = resp.get("chunked", False)
         if (
             type(method) is str
             and type(path) is str
             and type(status) is int
             and 100 <= status <= 599
-            and type(elapsed) in (int, float)
-            and type(at) in (int, float)
-            and resp.get("chunked", False) in (True, False)
+            and type(elapsed) in _NUMBER_TYPES
+            and type(at) in _NUMBER_TYPES
+            and type(chunked) is bool
         ):
             return Interaction(
                 Request(
                     method,
                     path,
-                    _pairs(req.get("query", ()), "request.query"),
-                    _pairs(req.get("headers", ()), "request.headers"),
+                    _pairs(req.get("query", _NO_PAIRS), "request.query"),
+                    _pairs(req.get("headers", _NO_PAIRS), "request.headers"),
                     _body(req.get("body"), "request.body"),
                 ),
                 Response(
                     status,
-                    _pairs(resp.get("headers", ()), "response.headers"),
+                    _pairs(resp.get("headers", _NO_PAIRS), "response.headers"),
                     _body(resp.get("body"), "response.body"),
-                    resp.get("chunked", False),
+                    chunked,
                 ),
                 elapsed,
                 at,

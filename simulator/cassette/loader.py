@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from simulator.cassette.codec import LineError, apply_repeat, decode_interaction, decode_meta, is_repeat
+from simulator.cassette.codec import LineError, apply_repeat, decode_interaction, decode_meta
 from simulator.cassette.errors import CassetteFormatError
 from simulator.cassette.model import Cassette, CassetteMeta, Interaction
 
@@ -113,7 +113,7 @@ def _parse_interactions(data: bytes, pos: int, path: Path, warnings: list[str]) 
                 break
             raise CassetteFormatError(path, number, f"not valid JSON ({exc.msg})", _FIX_JSON, exc.colno) from None
         try:
-            if is_repeat(obj):
+            if type(obj) is dict and "repeat" in obj and "request" not in obj:  # is_repeat, inlined
                 apply_repeat(previous, obj)
             else:
                 previous = decode_interaction(obj)

@@ -40,13 +40,16 @@ from simulator.cassette.model import Body, CassetteMeta, Interaction, Pair, Reda
 from simulator.cassette.secrets import (
     PLACEHOLDER_RE,
     STRONG_NAME_PARTS,
+    STRONG_NAMES,
     TEXT_PATTERNS,
     TextPattern,
+    contains_any,
     is_placeholder_only,
     is_secret_header,
     is_secret_name,
     is_weak_secret_name,
     looks_random,
+    minimal_words,
     patterns_worth_running,
 )
 
@@ -54,6 +57,12 @@ SCHEME = "hmac-sha256-48"
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "aws4-hmac-sha256"})
 #: Places where a key named exactly `key` is a storage account key (Druid's Azure input source).
 BUILTIN_JSON_PATHS: tuple[tuple[str, ...], ...] = (("properties", "key"),)
+#: Bound on the per-name and per-secret memos (a recording sees a handful of header names and tokens;
+#: the bound only matters against a client that invents a new name or token on every request).
+_MEMO_LIMIT = 4096
+#: Recent JSON bodies known to need no redaction (small ones only, so the memo stays under ~1 MB).
+_CLEAN_JSON_ENTRIES = 256
+_CLEAN_JSON_MAX_CHARS = 4096
 
 
 class RuleError(ValueError):
@@ -143,6 +152,21 @@ class Redactor:
         self._patterns: tuple[TextPattern, ...] = (TEXT_PATTERNS if self.rules.builtin else ()) + tuple(
             TextPattern("user rule", p, ()) for p in self.rules.patterns
         )
+        # Fast paths. A pattern without hint words (a user regex) must always run, so no text is skipped then.
+        self._always_scan = any(not p.words for p in self._patterns)
+        key_words = (
+            *self._json_parts,
+            *(path[-1] for path in self._json_paths),
+            *(STRONG_NAMES if self.rules.builtin else ()),
+        )
+        self._key_hints = minimal_words(key_words)
+        self._text_hints = minimal_words(w for p in self._patterns for w in p.words)
+        self._json_hints = minimal_words((*key_words, *self._text_hints))
+        self._clean_json: dict[str, None] = {}
+        self._secret_header_memo: dict[str, bool] = {}
+        self._secret_param_memo: dict[str, bool] = {}
+        self._placeholder_memo: dict[str, str] = {}
+        self._basic_seen: set[str] = set()
 
     @classmethod
     def for_meta(cls, meta: CassetteMeta, rules: RedactionRules | None = None) -> Redactor:
@@ -160,6 +184,9 @@ class Redactor:
 
     def placeholder(self, secret: str) -> str:
         """The placeholder for `secret`; remembers the secret so `scrub_line` can catch its echoes."""
+        ph = self._placeholder_memo.get(secret)
+        if ph is not None:  # the same token on every request: one dict lookup instead of an HMAC
+            return ph
         digest = hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
         ph = f"<redacted:{digest}>"
         if (len(secret) >= 8 and not secret.isalpha()) or looks_random(secret):
@@ -167,6 +194,9 @@ class Redactor:
             if encoded not in self._known.by_encoded:
                 self._known.by_encoded[encoded] = ph.encode("ascii")
                 self._known.by_encoded = dict(sorted(self._known.by_encoded.items(), key=lambda kv: -len(kv[0])))
+        if len(self._placeholder_memo) >= _MEMO_LIMIT:
+            self._placeholder_memo.clear()
+        self._placeholder_memo[secret] = ph
         return ph
 
     def _value(self, value: str) -> str:
@@ -201,7 +231,10 @@ class Redactor:
         )
 
     def scrub_line(self, line: bytes) -> bytes:
-        """Last pass over an encoded cassette line: replace any echo of a secret seen earlier."""
+        """Last pass over an encoded cassette line: replace any echo of a secret seen earlier.
+
+        Longest secrets first, one after the other, so a secret that contains another is never cut in two.
+        """
         for encoded, ph in self._known.by_encoded.items():
             if encoded in line:
                 line = line.replace(encoded, ph)
@@ -211,19 +244,31 @@ class Redactor:
 
     def redact_headers(self, headers: list[Pair]) -> list[Pair]:
         """Redact credential headers, keeping auth schemes and cookie names readable."""
-        out: list[Pair] = []
-        for name, value in headers:
+        memo = self._secret_header_memo
+        out = list(headers)
+        for n, (name, value) in enumerate(headers):
+            secret = memo.get(name)
+            if secret is None:
+                secret = self._is_secret_header(name)
+            if not secret:
+                continue
             lname = name.lower()
-            if lname in self.rules.headers or (self.rules.builtin and is_secret_header(name)):
-                if lname == "cookie":
-                    value = "; ".join(self._cookie_pair(p) for p in value.split(";"))
-                elif lname == "set-cookie":
-                    first, sep, attrs = value.partition(";")
-                    value = self._cookie_pair(first) + sep + attrs
-                else:
-                    value = self._credential(value)
-            out.append((name, value))
+            if lname == "cookie":
+                value = "; ".join(self._cookie_pair(p) for p in value.split(";"))
+            elif lname == "set-cookie":
+                first, sep, attrs = value.partition(";")
+                value = self._cookie_pair(first) + sep + attrs
+            else:
+                value = self._credential(value)
+            out[n] = (name, value)
         return out
+
+    def _is_secret_header(self, name: str) -> bool:
+        secret = name.lower() in self.rules.headers or (self.rules.builtin and is_secret_header(name))
+        if len(self._secret_header_memo) >= _MEMO_LIMIT:
+            self._secret_header_memo.clear()
+        self._secret_header_memo[name] = secret
+        return secret
 
     def _cookie_pair(self, pair: str) -> str:
         name, sep, value = pair.strip().partition("=")
@@ -232,8 +277,11 @@ class Redactor:
     def _credential(self, value: str) -> str:
         scheme, sep, token = value.strip().partition(" ")
         if sep and scheme.lower() in _AUTH_SCHEMES and token:
-            if scheme.lower() == "basic":
+            if scheme.lower() == "basic" and token not in self._basic_seen:
                 self._remember_basic(token)
+                if len(self._basic_seen) >= _MEMO_LIMIT:
+                    self._basic_seen.clear()
+                self._basic_seen.add(token)
             return f"{scheme} {self._value(token.strip())}"
         return self._value(value)
 
@@ -248,12 +296,17 @@ class Redactor:
 
     def redact_query(self, query: list[Pair]) -> list[Pair]:
         """Redact query parameters with credential-like names."""
+        memo = self._secret_param_memo
         out: list[Pair] = []
         for name, value in query:
-            lname = name.lower()
-            secret = lname in self.rules.query_params or (
-                self.rules.builtin and (is_secret_name(name) or is_weak_secret_name(name))
-            )
+            secret = memo.get(name)
+            if secret is None:
+                secret = name.lower() in self.rules.query_params or (
+                    self.rules.builtin and (is_secret_name(name) or is_weak_secret_name(name))
+                )
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                memo[name] = secret
             out.append((name, self._value(value) if secret else self.redact_text(value)))
         return out
 
@@ -271,13 +324,15 @@ class Redactor:
     def redact_body(self, body: Body) -> Body:
         """Redact a body: JSON structurally, text by pattern; formatting is kept wherever possible."""
         if body.kind == "json":
-            return replace(body, value=self.redact_json(body.value))
+            value = self.redact_json(body.value)
+            return body if value is body.value else replace(body, value=value)
         if body.kind == "text":
             text = str(body.value)
             stripped = text.lstrip()
             if stripped[:1] in ("{", "["):
                 return self._redact_json_text(body, text)
-            return replace(body, value=self.redact_text(text))
+            redacted = self.redact_text(text)
+            return body if redacted is body.value else replace(body, value=redacted)
         return body
 
     def _redact_json_text(self, body: Body, text: str) -> Body:
@@ -287,7 +342,7 @@ class Redactor:
         except orjson.JSONDecodeError:
             return replace(body, value=self.redact_text(text))
         redacted = self.redact_json(original)
-        if redacted == original:
+        if redacted is original or redacted == original:
             return body
         new_text = text
         for secret, ph in _differences(original, redacted):
@@ -302,6 +357,8 @@ class Redactor:
 
     def redact_text(self, text: str) -> str:
         """Replace secret-shaped substrings of free text (logs, messages, URLs)."""
+        if not self._always_scan and not contains_any(text.lower(), self._text_hints):
+            return text
         for pattern in patterns_worth_running(text, self._patterns):
             if pattern.regex.search(text) is not None:
                 text = pattern.regex.sub(self._replace_match, text)
@@ -324,10 +381,18 @@ class Redactor:
     def redact_json(self, value: Any) -> Any:
         """Redact a parsed JSON document: credential-like keys at any depth, secret-shaped strings."""
         text = orjson.dumps(value).decode("utf-8")
+        if text in self._clean_json:  # a poll whose answer did not change
+            return value
         lowered = text.lower()
-        keys_needed = any(part in lowered for part in self._json_parts) or (
-            bool(self._json_paths) and any(path[-1] in lowered for path in self._json_paths)
-        )
+        if not self._always_scan and not contains_any(lowered, self._json_hints):
+            # No credential-like key and no hint of a secret-shaped string: the usual status poll.
+            if len(text) <= _CLEAN_JSON_MAX_CHARS:
+                if len(self._clean_json) >= _CLEAN_JSON_ENTRIES:
+                    del self._clean_json[next(iter(self._clean_json))]
+                self._clean_json[text] = None
+            return value
+        # Exact key names (`auth`, `pwd`, ...) count too, not only the substrings.
+        keys_needed = contains_any(lowered, self._key_hints)
         text_needed = any(p.regex.search(text) is not None for p in patterns_worth_running(text, self._patterns))
         if not keys_needed and not text_needed:
             return value

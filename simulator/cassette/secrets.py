@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import NamedTuple
 
 #: A redaction placeholder: `<redacted:` + 12 hex digits of HMAC-SHA256 + `>`.
@@ -146,13 +147,40 @@ TEXT_PATTERNS: tuple[TextPattern, ...] = (
 _ALL_HINTS = tuple(sorted({w for p in TEXT_PATTERNS for w in p.words}))
 
 
+def minimal_words(words: Iterable[str]) -> tuple[str, ...]:
+    """`words` without those that contain another one: any word occurs in a text iff one of these does."""
+    unique = sorted(set(words), key=lambda w: (len(w), w))
+    kept: list[str] = []
+    for word in unique:
+        if not any(k in word for k in kept):
+            kept.append(word)
+    return tuple(kept)
+
+
+def contains_any(lowered: str, words: tuple[str, ...]) -> bool:
+    """True if one of `words` (from `minimal_words`) is a substring of `lowered`.
+
+    Plain `in` tests beat one combined regular expression here: Python's `re` tries every alternative at
+    almost every position, about three times slower on a 600-byte status body.
+    """
+    for word in words:  # noqa: SIM110 (a plain loop: any() with a generator costs twice as much here)
+        if word in lowered:
+            return True
+    return False
+
+
+_HINT_WORDS = minimal_words(_ALL_HINTS)
+
+
 def patterns_worth_running(text: str, patterns: tuple[TextPattern, ...] = TEXT_PATTERNS) -> list[TextPattern]:
     """The patterns whose hint words occur in `text`: a status poll usually needs none of them.
 
-    About twenty substring tests, so the common case (nothing credential-like) costs a few microseconds
-    instead of running every pattern.
+    One combined scan first, so the common case (nothing credential-like) costs about a microsecond;
+    only text with a hint word pays for the per-word tests.
     """
     lowered = text.lower()
+    if not contains_any(lowered, _HINT_WORDS):
+        return [p for p in patterns if not p.words]
     present = {word for word in _ALL_HINTS if word in lowered}
     out: list[TextPattern] = []
     for p in patterns:

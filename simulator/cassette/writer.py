@@ -64,7 +64,7 @@ class CassetteWriter:
         self.written = 0
         self._fd: int | None = fd
         self._line_filter = line_filter
-        self._last_key: bytes | None = None
+        self._last_key: tuple[int, bool, bytes, bytes, bytes] | None = None
         self._epoch = recorded_at_epoch(meta)
 
     @classmethod
@@ -102,40 +102,50 @@ class CassetteWriter:
         return max(0.0, timestamp - self._epoch)
 
     def append(self, interaction: Interaction) -> None:
-        """Write one finished interaction (or a repeat line if it equals the previous one) and flush it."""
+        """Write one finished interaction (or a repeat line if it equals the previous one) and flush it.
+
+        Each part is encoded once and reused for both the repeat check and the line.
+        """
         response = interaction.response
-        req_b = orjson.dumps(request_to_obj(interaction.request))
-        body_b = orjson.dumps(body_to_obj(response.body))
-        stable = [h for h in response.headers if h[0].lower() not in VOLATILE_HEADERS]
-        key = b"%d|%s|%s|%s|%d" % (response.status, req_b, orjson.dumps(stable), body_b, response.chunked)
+        dumps = orjson.dumps
+        req_b = dumps(request_to_obj(interaction.request))
+        body_b = dumps(body_to_obj(response.body))
+        headers = response.headers
+        headers_b = dumps(headers)
+        stable = [h for h in headers if h[0].lower() not in VOLATILE_HEADERS]
+        stable_b = headers_b if len(stable) == len(headers) else dumps(stable)
+        key = (response.status, response.chunked, req_b, stable_b, body_b)
         if key == self._last_key:
             self._write(encode_repeat(interaction.at, interaction.elapsed_ms))
         else:
             self._last_key = key
-            resp_b = b'{"status":%d,"headers":%s,%s"body":%s}' % (
-                response.status,
-                orjson.dumps(response.headers),
-                b'"chunked":true,' if response.chunked else b"",
-                body_b,
+            self._write(
+                b'{"request":%s,"response":{"status":%d,"headers":%s,%s"body":%s},"elapsed_ms":%s,"at":%s}'
+                % (
+                    req_b,
+                    response.status,
+                    headers_b,
+                    b'"chunked":true,' if response.chunked else b"",
+                    body_b,
+                    dumps(round(interaction.elapsed_ms, 3)),
+                    dumps(round(interaction.at, 3)),
+                )
             )
-            line = b'{"request":%s,"response":%s,"elapsed_ms":%s,"at":%s}' % (
-                req_b,
-                resp_b,
-                orjson.dumps(round(interaction.elapsed_ms, 3)),
-                orjson.dumps(round(interaction.at, 3)),
-            )
-            self._write(line)
         self.written += 1
 
     def _write(self, line: bytes) -> None:
+        """One `write` of the whole line: an unbuffered fd, so the line is with the OS (and survives a
+        SIGKILL of the recorder) as soon as this returns. No fsync: that only matters if the machine dies."""
         if self._fd is None:
             raise ValueError(f"cassette {self.path} is closed")
         if self._line_filter is not None:
             line = self._line_filter(line)
-        data = memoryview(line + b"\n")
-        while data:
-            n = os.write(self._fd, data)
-            data = data[n:]
+        line += b"\n"
+        written = os.write(self._fd, line)
+        if written < len(line):  # a short write (full disk, signal): finish it
+            data = memoryview(line)[written:]
+            while data:
+                data = data[os.write(self._fd, data) :]
 
     def close(self) -> None:
         """Close the file; every interaction is already on disk."""
