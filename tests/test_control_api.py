@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from tests.support.live import START_MS, LiveServer
@@ -199,4 +201,25 @@ def test_scenario_load_switches_and_resets_or_changes_nothing(client: httpx.Clie
 def test_cassette_calls_without_a_cassette(client: httpx.Client) -> None:
     assert client.get("/__sim/cassette").json() == {"cassette": None}
     assert client.get("/__sim/cassette/unused").status_code == 409
-    assert client.post("/__sim/cassette", json={"cassette": "x.jsonl"}).status_code == 501
+    missing = client.post("/__sim/cassette", json={"cassette": "no-such.jsonl"})
+    assert missing.status_code == 404 and "nothing changed" in missing.json()["message"]
+
+
+def test_loading_a_cassette_into_a_running_server_replays_it(client: httpx.Client, tmp_path: Path) -> None:
+    docs = str(Path(__file__).resolve().parent.parent / "cassettes" / "docs-examples.jsonl")
+    recorded = next(
+        line for line in Path(docs).read_text().splitlines()[1:] if '"/druid/indexer/v1/completeTasks"' in line
+    )
+    assert recorded  # the docs cassette holds a completeTasks exchange
+    before = client.get("/druid/indexer/v1/completeTasks")
+    assert before.json() == []  # the empty model answers
+    loaded = client.post("/__sim/cassette", json={"cassette": docs})
+    assert loaded.status_code == 200 and loaded.json()["loaded"] is True
+    after = client.get("/druid/indexer/v1/completeTasks")
+    assert after.status_code == 200 and len(after.json()) >= 1  # now the recorded answer
+    assert client.get("/__sim/cassette").json()["cassette"] is not None
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"format": "druid-sim-cassette", "version": 99}\n')
+    refused = client.post("/__sim/cassette", json={"cassette": str(broken)})
+    assert refused.status_code == 422 and "nothing changed" in refused.json()["message"]
+    assert client.get("/druid/indexer/v1/completeTasks").content == after.content  # still the first cassette

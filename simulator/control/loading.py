@@ -7,6 +7,7 @@ from the build, its calls answer 501 naming what is missing.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -84,12 +85,32 @@ async def get_cassette(request: Request) -> Response:
 
 
 async def load_cassette(request: Request) -> Response:
-    """``POST /__sim/cassette`` ``{"cassette": FILE}``: not possible yet while the server runs."""
-    raise ControlError(
-        501,
-        "loading a cassette into a running server is not available yet: the replayer is fixed when the server "
-        "starts; restart with 'druid-sim serve --cassette FILE' (or @pytest.mark.druid_sim(cassette=...))",
-    )
+    """``POST /__sim/cassette`` ``{"cassette": FILE}``: replay another cassette from now on.
+
+    The simulation is reset (tasks, cursors, faults, journal; the clock back to its start) and the model
+    is seeded from the new cassette. A cassette that does not load changes nothing: 404 when the file
+    is missing, 422 with the loader's message (file, line, fix) when it is broken.
+    """
+    try:
+        from simulator.cassette import CassetteError
+        from simulator.replay.wiring import switch_cassette
+    except ModuleNotFoundError:
+        raise not_available("loading a cassette at run time", "simulator.replay") from None
+    body = await json_body(request, {"cassette"})
+    path = body.get("cassette")
+    if not isinstance(path, str) or not path.strip():
+        raise ControlError(422, 'say which cassette: {"cassette": "cassettes/demo-recording.jsonl"}')
+    if not Path(path).is_file():
+        raise ControlError(404, f"no cassette at {path!r} (nothing changed); give a path the server can read")
+    simulation = simulation_of(request)
+    try:
+        replay = switch_cassette(simulation, path)
+    except (CassetteError, ValueError, OSError) as exc:
+        raise ControlError(422, f"cassette {path!r} was not loaded (nothing changed): {exc}") from None
+    except LookupError as exc:
+        raise ControlError(501, str(exc)) from None
+    described: dict[str, Any] = replay.describe()
+    return JSONAnswer({**described, "loaded": True, "clock": describe_clock(simulation)})
 
 
 async def unused_interactions(request: Request) -> Response:

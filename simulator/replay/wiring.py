@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TypeVar
 
 from simulator.app import Middleware
-from simulator.asgi import ASGIApp
-from simulator.config import ServeConfig
+from simulator.asgi import ASGIApp, Receive, Scope, Send
+from simulator.config import ServeConfig, reset_simulation
 from simulator.replay.app import ReplayApp
 from simulator.replay.engine import Replay, ReplayOptions
 from simulator.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
@@ -16,6 +17,10 @@ _E = TypeVar("_E", SequencePolicy, MissMode, LatencyMode)
 
 #: The key of the loaded `Replay` in ``Simulation.extensions``.
 EXTENSION = "replay"
+#: The key of the `ReplaySwitch` (the middleware in the chain) in ``Simulation.extensions``.
+SWITCH = "replay.switch"
+#: The key of the installed replay's reset hook, so that loading another cassette can take it out.
+_HOOK = "replay.reset_hook"
 
 
 def replay_options(config: ServeConfig) -> ReplayOptions:
@@ -57,10 +62,57 @@ def install_replay(simulation: Simulation, replay: Replay) -> None:
 
     seed()
     simulation.on_reset.append(on_reset)
+    simulation.extensions[_HOOK] = on_reset
+
+
+class ReplaySwitch:
+    """The replay's place in the middleware chain: the cassette in force answers, or (none) the model.
+
+    Always installed, so a running server can start replaying another cassette (``POST /__sim/cassette``)
+    without rebuilding the chain; with no cassette it costs one call.
+    """
+
+    def __init__(self, app: ASGIApp, simulation: Simulation) -> None:
+        self.app = app
+        self.simulation = simulation
+        self.current: ReplayApp | None = None
+
+    def use(self, replay: Replay | None) -> None:
+        self.current = None if replay is None else ReplayApp(self.app, replay, self.simulation.clock)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        current = self.current
+        if current is None:
+            await self.app(scope, receive, send)
+        else:
+            await current(scope, receive, send)
+
+
+def switch_cassette(simulation: Simulation, path: str) -> Replay:
+    """Replay the cassette at ``path`` from now on; the simulation is reset and seeded from it.
+
+    The cassette is loaded first, so a broken one raises (``CassetteFormatError`` or ValueError with the
+    loader's message) and changes nothing. The clock is reset to where the server started, not moved to
+    the recording's end: move it with ``POST /__sim/clock`` if the replay needs that.
+    """
+    switch: ReplaySwitch | None = simulation.extensions.get(SWITCH)
+    if switch is None:
+        raise LookupError("this server was built without the replay switch (simulator.assembly)")
+    config = replace(simulation.config, cassette=path)
+    replay = Replay.load(path, replay_options(config))
+    old_hook = simulation.extensions.pop(_HOOK, None)
+    if old_hook in simulation.on_reset:
+        simulation.on_reset.remove(old_hook)
+    simulation.extensions.pop(EXTENSION, None)
+    simulation.config = config
+    reset_simulation(simulation)
+    install_replay(simulation, replay)
+    switch.use(replay)
+    return replay
 
 
 def replay_middlewares(simulation: Simulation) -> list[Middleware]:
-    """``[ReplayApp]`` when the configuration names a cassette, else nothing.
+    """``[ReplaySwitch]``, replaying the configured cassette if there is one.
 
     ``druid-sim serve`` loads the cassette before building the app (to stop with the loader's message
     and to start the clock at the recording's end); otherwise it is loaded here.
@@ -68,14 +120,25 @@ def replay_middlewares(simulation: Simulation) -> list[Middleware]:
     replay = simulation.extensions.get(EXTENSION)
     if replay is None:
         replay = load_replay(simulation.config)
-        if replay is None:
-            return []
-        install_replay(simulation, replay)
+        if replay is not None:
+            install_replay(simulation, replay)
 
     def wrap(app: ASGIApp) -> ASGIApp:
-        return ReplayApp(app, replay, simulation.clock)
+        switch = ReplaySwitch(app, simulation)
+        switch.use(replay)
+        simulation.extensions[SWITCH] = switch
+        return switch
 
     return [wrap]
 
 
-__all__ = ["EXTENSION", "install_replay", "load_replay", "replay_middlewares", "replay_options"]
+__all__ = [
+    "EXTENSION",
+    "SWITCH",
+    "ReplaySwitch",
+    "install_replay",
+    "load_replay",
+    "replay_middlewares",
+    "replay_options",
+    "switch_cassette",
+]
