@@ -95,6 +95,7 @@ class SimServer:
         sock = listening_socket()
         config = replace(options.config(), port=sock.getsockname()[1])
         config, replay = _prepare_replay(config)
+        self.config = config  # what every test sharing this server starts from
         self.simulation: Simulation = build_simulation(config)
         if replay is not None:
             from simulator.replay.wiring import install_replay
@@ -171,7 +172,25 @@ class DruidSim:
     # -- state -------------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the configuration's start: tasks, clock, faults, replay cursors, journal."""
+        """Back to the configuration's start: tasks, clock, faults, replay cursors, journal.
+
+        A test may have loaded another scenario or cassette through the control API; the next test
+        sharing this server must not inherit it, so the server's own configuration is put back first.
+        """
+        server = self.server
+
+        def restore() -> None:
+            simulation = server.simulation
+            if simulation.config == server.config:
+                return
+            cassette_changed = simulation.config.cassette != server.config.cassette
+            simulation.config = server.config
+            if cassette_changed:
+                from simulator.replay.wiring import switch_cassette
+
+                switch_cassette(simulation, server.config.cassette)
+
+        server.call(restore)
         self.control.reset()
 
     def submit(self, spec: dict[str, Any] | None = None, **fields: Any) -> str:

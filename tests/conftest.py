@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from simulator.config import reset_simulation
+from simulator.replay.wiring import switch_cassette
 from tests.support.live import LiveServer, live_server
 
 
@@ -27,6 +28,8 @@ def server(_shared_server: LiveServer) -> LiveServer:
     """
     simulation = _shared_server.simulation
     simulation.config = simulation.extensions["tests.original_config"]  # a test may have loaded a scenario
+    if simulation.extensions.get("replay") is not None:  # or a cassette: stop replaying it (this resets)
+        switch_cassette(simulation, None)
     reset_simulation(simulation)
     return _shared_server
 

@@ -223,3 +223,6 @@ def test_loading_a_cassette_into_a_running_server_replays_it(client: httpx.Clien
     refused = client.post("/__sim/cassette", json={"cassette": str(broken)})
     assert refused.status_code == 422 and "nothing changed" in refused.json()["message"]
     assert client.get("/druid/indexer/v1/completeTasks").content == after.content  # still the first cassette
+    stopped = client.post("/__sim/cassette", json={"cassette": None})
+    assert stopped.status_code == 200 and client.get("/__sim/cassette").json() == {"cassette": None}
+    assert client.get("/druid/indexer/v1/completeTasks").json() == []  # the model answers again

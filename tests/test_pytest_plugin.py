@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -128,3 +130,23 @@ def test_missing_cassette(druid_sim):
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.druid_sim(scenario=None, cassette=None, seed=0, time_scale=0*"])
+
+
+def test_a_scenario_or_cassette_loaded_by_one_test_does_not_leak_into_the_next(pytester: pytest.Pytester) -> None:
+    docs = str(Path(__file__).resolve().parent.parent / "cassettes" / "docs-examples.jsonl")
+    result = run(
+        pytester,
+        f"""
+import pytest
+
+@pytest.mark.parametrize("n", range(2))
+def test_switch(druid_sim, n):
+    assert druid_sim.http.get("/__sim/scenario").json()["scenario"] is None
+    assert druid_sim.http.get("/__sim/cassette").json() == {{"cassette": None}}
+    assert druid_sim.http.get("/druid/indexer/v1/completeTasks").json() == []
+    assert druid_sim.http.post("/__sim/scenario", json={{"scenario": "demo"}}).status_code == 200
+    assert druid_sim.http.post("/__sim/cassette", json={{"cassette": {docs!r}}}).status_code == 200
+    assert druid_sim.http.get("/druid/indexer/v1/completeTasks").json() != []
+""",
+    )
+    result.assert_outcomes(passed=2)

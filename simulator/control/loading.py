@@ -85,7 +85,7 @@ async def get_cassette(request: Request) -> Response:
 
 
 async def load_cassette(request: Request) -> Response:
-    """``POST /__sim/cassette`` ``{"cassette": FILE}``: replay another cassette from now on.
+    """``POST /__sim/cassette`` ``{"cassette": FILE}``: replay another cassette from now on (null: stop).
 
     The simulation is reset (tasks, cursors, faults, journal; the clock back to its start) and the model
     is seeded from the new cassette. A cassette that does not load changes nothing: 404 when the file
@@ -97,10 +97,12 @@ async def load_cassette(request: Request) -> Response:
     except ModuleNotFoundError:
         raise not_available("loading a cassette at run time", "simulator.replay") from None
     body = await json_body(request, {"cassette"})
-    path = body.get("cassette")
-    if not isinstance(path, str) or not path.strip():
-        raise ControlError(422, 'say which cassette: {"cassette": "cassettes/demo-recording.jsonl"}')
-    if not Path(path).is_file():
+    if "cassette" not in body:
+        raise ControlError(422, 'say which cassette: {"cassette": "cassettes/demo-recording.jsonl"}, or null')
+    path = body["cassette"]
+    if path is not None and (not isinstance(path, str) or not path.strip()):
+        raise ControlError(422, f"cassette must be a file path (or null to stop replaying), not {path!r}")
+    if path is not None and not Path(path).is_file():
         raise ControlError(404, f"no cassette at {path!r} (nothing changed); give a path the server can read")
     simulation = simulation_of(request)
     try:
@@ -109,7 +111,7 @@ async def load_cassette(request: Request) -> Response:
         raise ControlError(422, f"cassette {path!r} was not loaded (nothing changed): {exc}") from None
     except LookupError as exc:
         raise ControlError(501, str(exc)) from None
-    described: dict[str, Any] = replay.describe()
+    described: dict[str, Any] = {"cassette": None} if replay is None else replay.describe()
     return JSONAnswer({**described, "loaded": True, "clock": describe_clock(simulation)})
 
 

@@ -88,8 +88,8 @@ class ReplaySwitch:
             await current(scope, receive, send)
 
 
-def switch_cassette(simulation: Simulation, path: str) -> Replay:
-    """Replay the cassette at ``path`` from now on; the simulation is reset and seeded from it.
+def switch_cassette(simulation: Simulation, path: str | None) -> Replay | None:
+    """Replay the cassette at ``path`` from now on (None: stop replaying); the simulation is reset.
 
     The cassette is loaded first, so a broken one raises (``CassetteFormatError`` or ValueError with the
     loader's message) and changes nothing. The clock is reset to where the server started, not moved to
@@ -99,14 +99,15 @@ def switch_cassette(simulation: Simulation, path: str) -> Replay:
     if switch is None:
         raise LookupError("this server was built without the replay switch (simulator.assembly)")
     config = replace(simulation.config, cassette=path)
-    replay = Replay.load(path, replay_options(config))
+    replay = None if path is None else Replay.load(path, replay_options(config))
     old_hook = simulation.extensions.pop(_HOOK, None)
     if old_hook in simulation.on_reset:
         simulation.on_reset.remove(old_hook)
     simulation.extensions.pop(EXTENSION, None)
     simulation.config = config
     reset_simulation(simulation)
-    install_replay(simulation, replay)
+    if replay is not None:
+        install_replay(simulation, replay)
     switch.use(replay)
     return replay
 
