@@ -51,9 +51,7 @@ from bench.common import (
     write_results,
 )
 from simulator.config import ServeConfig, build_simulation
-from simulator.overlord.behaviour import DEFAULT_ERROR_MESSAGES
 from simulator.overlord.demo import TYPE_MIX, behaviour_for_type, datasource_names, make_task
-from simulator.overlord.task import Phase, Plan
 from simulator.runtime import Simulation
 
 PREFIX = "/druid/indexer/v1"
@@ -106,16 +104,8 @@ def populate(simulation: Simulation, tasks: int, days: float, seed: int = 7) -> 
         running_at = pending_at + int(behaviour.pending.sample(rng) * 1000)
         end_at = running_at + int(behaviour.run.sample(rng) * 1000)
         failed = rng.random() < behaviour.failure_probability
-        task.plan = Plan(
-            pending_at,
-            running_at,
-            end_at,
-            Phase.FAILED if failed else Phase.SUCCESS,
-            rng.choice(DEFAULT_ERROR_MESSAGES) if failed else None,
-            overlord.workers.location(rng.randrange(9)),
-            log_bytes_per_second=behaviour.log_bytes_per_second,
-            rows_per_second=behaviour.rows_per_second,
-        )
+        location = overlord.workers.location(rng.randrange(9))
+        task.plan = behaviour.plan(pending_at, running_at, end_at, location, failed, rng)
         overlord.add(task)
 
 

@@ -11,6 +11,8 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from simulator.overlord.task import Location, Phase, Plan
+
 #: Failure messages real Overlords and peons write (reference section 4 and common ingestion errors).
 DEFAULT_ERROR_MESSAGES: tuple[str, ...] = (
     "Task execution process exited unsuccessfully with code[137]. See middleManager logs for more details.",
@@ -65,6 +67,21 @@ class TaskBehaviour:
     error_messages: tuple[str, ...] = DEFAULT_ERROR_MESSAGES
     log_bytes_per_second: float = 600.0
     rows_per_second: float = 2500.0
+
+    def plan(
+        self, pending_at: int, running_at: int, end_at: int, location: Location, failed: bool, rng: random.Random
+    ) -> Plan:
+        """The plan for these times and this fate, with this behaviour's error message and growth rates."""
+        return Plan(
+            pending_at,
+            running_at,
+            end_at,
+            Phase.FAILED if failed else Phase.SUCCESS,
+            rng.choice(self.error_messages) if failed and self.error_messages else None,
+            location,
+            log_bytes_per_second=self.log_bytes_per_second,
+            rows_per_second=self.rows_per_second,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,16 +119,7 @@ class Overlord:
         run_ms = int(behaviour.run.sample(rng) * 1000)
         running_at, end_at, location = self.workers.assign(ready_at, run_ms)
         failed = rng.random() < behaviour.failure_probability
-        return Plan(
-            pending_at=pending_at,
-            running_at=running_at,
-            end_at=end_at,
-            outcome=Phase.FAILED if failed else Phase.SUCCESS,
-            error_msg=rng.choice(behaviour.error_messages) if failed and behaviour.error_messages else None,
-            location=location,
-            log_bytes_per_second=behaviour.log_bytes_per_second,
-            rows_per_second=behaviour.rows_per_second,
-        )
+        return behaviour.plan(pending_at, running_at, end_at, location, failed, rng)
 
     def add(self, task: Task) -> Task:
         """Insert a fully built task (submission, demo seeding, cassette seeding)."""

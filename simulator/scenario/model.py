@@ -17,7 +17,7 @@ from simulator.overlord.behaviour import TaskBehaviour
 from simulator.overlord.demo import datasource_names, make_task
 from simulator.overlord.fakes import FakePools, fake_pools
 from simulator.overlord.overlord import Overlord
-from simulator.overlord.task import Phase, Plan, Task
+from simulator.overlord.task import Phase, Task
 from simulator.overlord.workers import WorkerPool
 from simulator.scenario.schema import Arrivals, Burst, Scenario, StartingTasks
 
@@ -114,16 +114,7 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
         end_at = min(running_at + max(1000, int(behaviour.run.sample(rng) * 1000)), now - 1000)
         failed = state == "failed" or (state == "complete" and rng.random() < behaviour.failure_probability)
         slot = overlord.workers.location(rng.randrange(max(1, overlord.workers.capacity or 9)))
-        task.plan = Plan(
-            pending_at,
-            running_at,
-            end_at,
-            Phase.FAILED if failed else Phase.SUCCESS,
-            rng.choice(behaviour.error_messages) if failed and behaviour.error_messages else None,
-            slot,
-            log_bytes_per_second=behaviour.log_bytes_per_second,
-            rows_per_second=behaviour.rows_per_second,
-        )
+        task.plan = behaviour.plan(pending_at, running_at, end_at, slot, failed, rng)
         if state == "complete" and not failed and rng.random() < 0.05:
             task.plan.shutdown_at = end_at - 1
     elif state in ("running", "pending"):
@@ -137,16 +128,7 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
         remaining = max(30 * 1000, run_ms)
         start, end, location = overlord.workers.assign(ready, (now - ready if ready < now else 0) + remaining)
         failed = rng.random() < behaviour.failure_probability
-        task.plan = Plan(
-            pending_at,
-            start,
-            end,
-            Phase.FAILED if failed else Phase.SUCCESS,
-            rng.choice(behaviour.error_messages) if failed and behaviour.error_messages else None,
-            location,
-            log_bytes_per_second=behaviour.log_bytes_per_second,
-            rows_per_second=behaviour.rows_per_second,
-        )
+        task.plan = behaviour.plan(pending_at, start, end, location, failed, rng)
     else:  # waiting: just submitted
         task.plan = overlord.plan(behaviour, now, rng)
     overlord.add(task)
