@@ -28,7 +28,8 @@ def _text(description: str, example: str, media: str = "text/plain") -> dict[str
     return {"description": description, "content": {media: {"schema": {"type": "string"}, "example": example}}}
 
 
-def _q(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def query_parameter(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An optional query parameter (a string unless ``schema`` says otherwise)."""
     return {
         "name": name,
         "in": "query",
@@ -69,18 +70,20 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "2.1 list tasks",
                 "parameters": [
-                    _q("state", "case-insensitive: pending, waiting, running or complete; absent = all", state_schema),
-                    _q("datasource", "exact datasource name"),
-                    _q(
+                    query_parameter(
+                        "state", "case-insensitive: pending, waiting, running or complete; absent = all", state_schema
+                    ),
+                    query_parameter("datasource", "exact datasource name"),
+                    query_parameter(
                         "createdTimeInterval",
                         "ISO interval ('_' may replace '/'); only its LENGTH is used, as a look-back from now, for complete tasks",
                     ),
-                    _q(
+                    query_parameter(
                         "max",
                         "limit on complete tasks only; 0 = no complete tasks; not an integer → 404",
                         {"type": "integer"},
                     ),
-                    _q("type", "exact task type, applied after the limit"),
+                    query_parameter("type", "exact task type, applied after the limit"),
                 ],
                 "responses": {
                     "200": _LIST,
@@ -97,14 +100,14 @@ def _paths() -> dict[str, Any]:
         f"{V1}/completeTasks": {
             "get": {
                 "summary": "2.2 complete tasks",
-                "parameters": [_q("n", "= max", {"type": "integer"})],
+                "parameters": [query_parameter("n", "= max", {"type": "integer"})],
                 "responses": {"200": _LIST, "404": _resp("JettyPage")},
             }
         },
         f"{V1}/runningTasks": {
             "get": {
                 "summary": "2.3 running tasks",
-                "parameters": [_q("type", "exact task type")],
+                "parameters": [query_parameter("type", "exact task type")],
                 "responses": {"200": _LIST},
             }
         },
@@ -158,7 +161,7 @@ def _paths() -> dict[str, Any]:
                 ),
                 "parameters": [
                     _TASK_ID,
-                    _q(
+                    query_parameter(
                         "offset",
                         "BYTE offset: 0 = whole log, positive = from there, negative = last N bytes",
                         {"type": "integer", "format": "int64"},
@@ -221,7 +224,7 @@ def _paths() -> dict[str, Any]:
         f"{V1}/pendingSegments/{{dataSource}}": {
             "delete": {
                 "summary": "2.15 delete pending segments created in an interval",
-                "parameters": [_DATASOURCE, _q("interval", "ISO interval: the creation-time window")],
+                "parameters": [_DATASOURCE, query_parameter("interval", "ISO interval: the creation-time window")],
                 "responses": {
                     "200": _json("{numDeleted}", {"type": "object", "properties": {"numDeleted": {"type": "integer"}}}),
                     "400": _json("an active task overlaps the window", _ref("LegacyError")),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator import __version__
-from simulator.control.druid_openapi import druid_openapi
+from simulator.control.druid_openapi import druid_openapi, query_parameter
 
 __all__ = ["control_openapi", "druid_openapi"]
 
@@ -20,16 +20,6 @@ def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any
     return {"description": description, "content": content}
 
 
-def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
-
-
 def _body(description: str, schema: dict[str, Any], example: Any) -> dict[str, Any]:
     return {
         "description": description,
@@ -39,12 +29,12 @@ def _body(description: str, schema: dict[str, Any], example: Any) -> dict[str, A
 
 
 _JOURNAL_FILTERS = [
-    _query("method", "HTTP method, case-insensitive (GET, POST, ...)"),
-    _query("path", "glob on the decoded path; * also crosses /, e.g. /druid/indexer/v1/task/*/status"),
-    _query("status", "status code answered", {"type": "integer"}),
-    _query("answeredBy", "what answered: model, replay or fault"),
-    _query("fault", "name of the fault applied"),
-    _query("since", "only entries with seq greater than this", {"type": "integer", "minimum": 0}),
+    query_parameter("method", "HTTP method, case-insensitive (GET, POST, ...)"),
+    query_parameter("path", "glob on the decoded path; * also crosses /, e.g. /druid/indexer/v1/task/*/status"),
+    query_parameter("status", "status code answered", {"type": "integer"}),
+    query_parameter("answeredBy", "what answered: model, replay or fault"),
+    query_parameter("fault", "name of the fault applied"),
+    query_parameter("since", "only entries with seq greater than this", {"type": "integer", "minimum": 0}),
 ]
 
 _CLOCK = {
@@ -182,7 +172,7 @@ def control_openapi() -> dict[str, Any]:
                 "summary": "Druid requests received, oldest first",
                 "parameters": [
                     *_JOURNAL_FILTERS,
-                    _query("limit", "only the newest N matches", {"type": "integer", "minimum": 0}),
+                    query_parameter("limit", "only the newest N matches", {"type": "integer", "minimum": 0}),
                 ],
                 "responses": {
                     "200": _ok(
@@ -213,7 +203,10 @@ def control_openapi() -> dict[str, Any]:
         "/__sim/journal/count": {
             "get": {
                 "summary": "How many requests match, optionally grouped",
-                "parameters": [*_JOURNAL_FILTERS, _query("groupBy", "method, path, status, answeredBy or fault")],
+                "parameters": [
+                    *_JOURNAL_FILTERS,
+                    query_parameter("groupBy", "method, path, status, answeredBy or fault"),
+                ],
                 "responses": {"200": _ok("count"), "400": _ERROR, "422": _ERROR},
             }
         },
