@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.druid.routes import DruidApp
+from simulator.express import ExpressAnswer, ExpressRequest, express_of
 from simulator.runtime import Simulation
 
 access_logger = logging.getLogger("simulator.access")
@@ -27,6 +28,17 @@ class AccessLog:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._inner = express_of(app)
+
+    def express(self, request: ExpressRequest) -> ExpressAnswer | None:
+        """Log an express answer (`simulator.express`) as the ASGI way would have."""
+        if self._inner is None or any(name == b"x-forwarded-for" for name, _ in request.headers):
+            return None  # uvicorn's proxy-headers middleware would rewrite the client: leave it the ASGI way
+        started = time.perf_counter()
+        answer = self._inner(request)
+        if answer is not None:
+            _log_access(request.client, request.method, request.path, request.query, answer.status, started)
+        return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -41,11 +53,18 @@ class AccessLog:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            query = scope.get("query_string", b"")
-            target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
-            client = scope.get("client") or ("-", 0)
-            elapsed = (time.perf_counter() - started) * 1000
-            access_logger.info('%s "%s %s" %s %.1fms', client[0], scope["method"], target, status or "-", elapsed)
+            _log_access(
+                scope.get("client"), scope["method"], scope["path"], scope.get("query_string", b""), status, started
+            )
+
+
+def _log_access(
+    client: tuple[str, int] | None, method: str, path: str, query: bytes, status: int, started: float
+) -> None:
+    """The access log line: client, method, path and query, status, real milliseconds since ``started``."""
+    target = path + ("?" + query.decode("latin-1") if query else "")
+    elapsed = (time.perf_counter() - started) * 1000
+    access_logger.info('%s "%s %s" %s %.1fms', (client or ("-", 0))[0], method, target, status or "-", elapsed)
 
 
 class SimulatorApp:
@@ -66,6 +85,14 @@ class SimulatorApp:
         if access_log:
             druid = AccessLog(druid)
         self.druid = druid
+        self._druid_express = express_of(druid)
+
+    def express(self, request: ExpressRequest) -> ExpressAnswer | None:
+        """The Druid chain's express answer (`simulator.express`); the control API never has one."""
+        path = request.path
+        if self._druid_express is None or path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            return None
+        return self._druid_express(request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -21,6 +21,7 @@ from typing import Any
 
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.clock import Clock, format_instant
+from simulator.express import ExpressAnswer, ExpressRequest, express_of
 from simulator.runtime import ANSWERED_BY, Simulation
 
 #: How many requests the journal keeps unless told otherwise (``--journal-size``).
@@ -173,6 +174,16 @@ class JournalMiddleware:
     def __init__(self, app: ASGIApp, journal: Journal) -> None:
         self.app = app
         self.journal = journal
+        self._inner = express_of(app)
+
+    def express(self, request: ExpressRequest) -> ExpressAnswer | None:
+        """Journal an express answer (`simulator.express`) as the ASGI way would have."""
+        answer = None if self._inner is None else self._inner(request)
+        if answer is not None:
+            entry = self.journal.record(request.method, request.path, request.query)
+            entry.status = answer.status
+            entry.answered_by = request.answered_by
+        return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

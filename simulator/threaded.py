@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from simulator.asgi import ASGIApp
+from simulator.express import HTTP_PROTOCOL
 
 T = TypeVar("T")
 
@@ -45,7 +46,7 @@ class ThreadedServer:
         self._server = uvicorn.Server(
             uvicorn.Config(
                 app,
-                http="httptools",
+                http=HTTP_PROTOCOL,
                 loop="asyncio",
                 log_level="warning",
                 lifespan="on",

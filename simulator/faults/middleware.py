@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from simulator.asgi import ASGIApp, Receive, Scope, Send
 from simulator.druid.http import error_page
+from simulator.express import ExpressAnswer, ExpressRequest, express_of
 from simulator.faults import answers
 from simulator.faults.spec import Fault
 from simulator.faults.state import EXTENSION, FaultSet
@@ -29,6 +30,16 @@ class FaultMiddleware:
     def __init__(self, app: ASGIApp, simulation: Simulation) -> None:
         self.app = app
         self.simulation = simulation
+        self._inner = express_of(app)
+
+    def express(self, request: ExpressRequest) -> ExpressAnswer | None:
+        """Pass the express question on only while no fault and no non-leader redirect can apply."""
+        faults: FaultSet | None = self.simulation.extensions.get(EXTENSION)
+        if self._inner is None or (faults is not None and faults.armed):
+            return None
+        if self.simulation.leadership.leader_url is not None:
+            return None
+        return self._inner(request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

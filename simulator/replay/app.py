@@ -14,6 +14,7 @@ import logging
 
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.clock import Clock
+from simulator.express import ExpressRequest
 from simulator.replay.answers import Answer
 from simulator.replay.engine import Replay
 from simulator.replay.index import Sequence
@@ -93,6 +94,31 @@ class ReplayApp:
         headers = [(b"content-type", PROBLEM_JSON), (b"content-length", str(len(problem)).encode())]
         await send({"type": "http.response.start", "status": MISS_STATUS, "headers": headers})
         await send({"type": "http.response.body", "body": problem})
+
+    def express(self, request: ExpressRequest) -> Answer | None:
+        """The answer to a plain ``GET`` already remembered by the fast path (`simulator.express`).
+
+        Only requests the ASGI way has seen before qualify (their sequence is remembered), so the first
+        poll of a URL still goes through normalising and matching; recorded latency needs the clock, so
+        with ``--latency recorded`` nothing is express.
+        """
+        if self._latency or request.method not in _BODILESS:
+            return None
+        fast_key = (request.method, request.raw_path, request.query, self._matched_headers(request.headers))
+        if self._generation != self.replay.generation:
+            return None  # a reset since: let the ASGI way clear the memory
+        answer = self._settled.get(fast_key)
+        if answer is not None:
+            self.replay.hits += 1
+        else:
+            sequence = self._fast.get(fast_key)
+            if sequence is None:
+                return None
+            answer = self._play(fast_key, sequence)
+            if answer is None:
+                return None  # used up: the ASGI way explains the miss
+        request.answered_by = "replay"
+        return answer
 
     def _play(self, fast_key: _FastKey | None, sequence: Sequence) -> Answer | None:
         answer = self.replay.play(sequence)

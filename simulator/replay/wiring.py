@@ -8,6 +8,7 @@ from typing import TypeVar
 from simulator.app import Middleware
 from simulator.asgi import ASGIApp, Receive, Scope, Send
 from simulator.config import ServeConfig, reset_simulation
+from simulator.express import ExpressAnswer, ExpressRequest
 from simulator.replay.app import ReplayApp
 from simulator.replay.engine import Replay, ReplayOptions
 from simulator.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
@@ -86,6 +87,11 @@ class ReplaySwitch:
             await self.app(scope, receive, send)
         else:
             await current(scope, receive, send)
+
+    def express(self, request: ExpressRequest) -> ExpressAnswer | None:
+        """The replay's express answer (`simulator.express`); the model never has one."""
+        current = self.current
+        return None if current is None else current.express(request)
 
 
 def switch_cassette(simulation: Simulation, path: str | None) -> Replay | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from simulator.asgi import ASGIApp
 from simulator.cassette import (
     CassetteWriter,
     Interaction,
@@ -21,6 +22,7 @@ from simulator.cassette import (
 )
 from simulator.config import ServeConfig
 from simulator.replay.seed import cassette_end_ms
+from simulator.runtime import Simulation
 from tests.support.live import LiveServer, live_server
 
 
@@ -70,9 +72,12 @@ def write_cassette(path: Path, interactions: list[Interaction], upstream: str = 
 
 
 @contextmanager
-def replay_server(cassette: Path | str, **options: Any) -> Iterator[LiveServer]:
+def replay_server(
+    cassette: Path | str, app_factory: Callable[[Simulation], ASGIApp] | None = None, **options: Any
+) -> Iterator[LiveServer]:
     """A real server replaying ``cassette``, frozen at the recording's end unless ``start_ms`` is given."""
     options.setdefault("start_ms", cassette_end_ms(load_cassette(cassette)))
-    config = ServeConfig(cassette=str(cassette), scenario=None, time_scale=0, **options)
-    with live_server(config) as server:
+    options.setdefault("time_scale", 0)
+    config = ServeConfig(cassette=str(cassette), scenario=None, **options)
+    with live_server(config, app_factory) as server:
         yield server
