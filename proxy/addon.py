@@ -14,8 +14,9 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # loaded by `mitmdump -s` from a checkout that is not pip-installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -45,9 +46,14 @@ WANTED_KEY = "druid_sim.wanted"
 
 
 class Recorder:
-    """Writes each matching exchange to the cassette as soon as its response has been read."""
+    """Writes each matching exchange to the cassette as soon as its response has been read.
+
+    It also passes the connection hooks to its `UpstreamGuard` (clear 502s for a down upstream) rather
+    than registering it as a second addon: mitmproxy would dispatch every event to that one too.
+    """
 
     def __init__(self) -> None:
+        self.guard = UpstreamGuard()
         self.writer: CassetteWriter | None = None
         self.redactor: Redactor | None = None
         self.recorded = 0
@@ -97,6 +103,7 @@ class Recorder:
         )
 
     def configure(self, updated: set[str]) -> None:
+        self.guard.configure(updated)
         if "record_stream_threshold" in updated:
             self._stream_threshold = ctx.options.record_stream_threshold
         if "record_path_filter" in updated:
@@ -122,6 +129,7 @@ class Recorder:
     def running(self) -> None:
         if self.writer is not None:
             return
+        self.guard.running()
         upstream = reverse_upstream()
         redactor = Redactor(new_salt(), self._rules)
         url = redactor.redact_url(upstream[0]) if upstream else None
@@ -141,14 +149,20 @@ class Recorder:
             writer = _rebind(writer, redactor)
         self.writer, self.redactor = writer, redactor
         if getattr(ctx.options, "flow_detail", 1) == 0:
-            # With per-flow output off (as `druid-sim record` runs it), the per-connection chatter would
-            # drown the running count; warnings and errors still show.
+            # `mitmdump --set flow_detail=0`: with per-flow output off, the per-connection chatter would
+            # drown the running count; warnings and errors still show (`druid-sim record` quiets it itself).
             logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
         listen = _listen_urls()
         target = url or "whatever host each client asks for (forward proxy)"
         urls = ", ".join(listen)
         hint = f"point Druid clients at {urls}" if upstream else f"set HTTP_PROXY={urls}"
         logger.info("druid-sim: recording %s into %s; %s", target, writer.path, hint)
+
+    def server_connect(self, data: Any) -> Awaitable[None] | None:
+        return self.guard.server_connect(data)
+
+    def server_connect_error(self, data: Any) -> None:
+        self.guard.server_connect_error(data)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if self.writer is None or flow.response is None:
@@ -235,4 +249,4 @@ def _listen_urls() -> list[str]:
     return [f"http://{a[0]}:{a[1]}" if ":" not in a[0] else f"http://[{a[0]}]:{a[1]}" for a in addrs]
 
 
-addons = [UpstreamGuard(), Recorder()]
+addons = [Recorder()]

@@ -1,23 +1,21 @@
-"""`druid-sim record`: check the arguments, then become `mitmdump` with the recorder addon.
+"""`druid-sim record`: check the arguments, then run mitmproxy with the recorder in this process.
 
-The launcher replaces itself with mitmdump (`os.execv`) instead of supervising a child: signals reach
-mitmproxy directly (SIGINT/SIGTERM close the cassette cleanly), a SIGKILL cannot orphan a proxy, and
-mitmdump running as its own process is the interface mitmproxy's maintainers treat as stable. The addon
+The proxy runs in-process (`proxy.master`) rather than as `mitmdump -s proxy/addon.py`: mitmdump's
+own addon chain, not the recording, was most of the recorder's cost per request (issue 3), and a
+master built here carries only the addons a recorder needs. The process is still the proxy itself, so
+SIGINT/SIGTERM close the cassette cleanly (exit 0), a SIGKILL cannot orphan a child, and the Recorder
 prints where to point clients and a running count of recorded interactions.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from simulator.cassette import RecordMode, RedactionRules, RuleError
-
-ADDON_PATH = Path(__file__).resolve().parent / "addon.py"
 
 
 class LaunchError(Exception):
@@ -38,7 +36,6 @@ class RecordOptions:
     redact_builtin: bool = True
     insecure: bool = False
     confdir: str | None = None
-    extra: list[str] = field(default_factory=list)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -64,19 +61,8 @@ def check_upstream(upstream: str) -> str:
     return upstream.rstrip("/")
 
 
-def find_mitmdump() -> str:
-    """The mitmdump next to this Python, else on PATH."""
-    sibling = Path(sys.executable).parent / "mitmdump"
-    if sibling.exists():
-        return str(sibling)
-    found = shutil.which("mitmdump")
-    if found is None:
-        raise LaunchError("mitmdump is not installed; install the recorder with: pip install 'druid-sim[record]'")
-    return found
-
-
-def build_argv(options: RecordOptions, mitmdump: str = "mitmdump") -> list[str]:
-    """The mitmdump command line for `options` (raises LaunchError on bad input)."""
+def recorder_settings(options: RecordOptions) -> dict[str, Any]:
+    """The mitmproxy option values for `options` (raises LaunchError on bad input)."""
     try:
         RecordMode(options.mode)
     except ValueError:
@@ -98,48 +84,40 @@ def build_argv(options: RecordOptions, mitmdump: str = "mitmdump") -> list[str]:
         raise LaunchError("--upstream URL is required in reverse mode (or use --proxy-mode regular)")
     else:
         mode = f"reverse:{check_upstream(options.upstream)}"
-    argv = [
-        mitmdump,
-        "--mode",
-        mode,
-        "--listen-host",
-        host,
-        "--listen-port",
-        str(port),
-        "-s",
-        str(ADDON_PATH),
-        "--set",
-        f"cassette={cassette}",
-        "--set",
-        f"cassette_mode={options.mode}",
-        "--set",
-        "connection_strategy=lazy",
-        "--set",
-        "flow_detail=0",
-    ]
+    settings: dict[str, Any] = {
+        "mode": [mode],
+        "listen_host": host,
+        "listen_port": port,
+        "cassette": str(cassette),
+        "cassette_mode": options.mode,
+        "connection_strategy": "lazy",
+        "redact_rules": list(options.redact_rules),
+        "redact_builtin": options.redact_builtin,
+        "ssl_insecure": options.insecure,
+    }
     if options.path_filter is not None:
-        argv += ["--set", f"record_path_filter={options.path_filter}"]
-    for rule in options.redact_rules:
-        argv += ["--set", f"redact_rules={rule}"]
-    if not options.redact_builtin:
-        argv += ["--set", "redact_builtin=false"]
-    if options.insecure:
-        argv += ["--set", "ssl_insecure=true"]
+        settings["record_path_filter"] = options.path_filter
     if options.confdir:
-        argv += ["--set", f"confdir={options.confdir}"]
-    return argv + options.extra
+        settings["confdir"] = options.confdir
+    return settings
 
 
-def exec_mitmdump(options: RecordOptions) -> int:
-    """Replace this process with mitmdump; returns only (with 2) if the arguments are wrong."""
+def run_recorder(options: RecordOptions) -> int:
+    """Record until SIGINT/SIGTERM (exit 0); 2 if the arguments are wrong, 1 if mitmproxy cannot start."""
     try:
-        argv = build_argv(options, find_mitmdump())
+        settings = recorder_settings(options)
     except LaunchError as exc:
         print(f"druid-sim record: {exc}", file=sys.stderr)
         return 2
+    try:
+        from proxy.master import run_master
+    except ImportError as exc:
+        print(
+            f"druid-sim record: mitmproxy is not installed ({exc}); install the recorder with: "
+            "pip install 'druid-sim[record]'",
+            file=sys.stderr,
+        )
+        return 2
     target = options.upstream if options.proxy_mode != "regular" else "any host (forward proxy)"
     print(f"druid-sim record: starting mitmproxy, recording {target} into {options.cassette}", file=sys.stderr)
-    sys.stderr.flush()
-    sys.stdout.flush()
-    os.execv(argv[0], argv)
-    return 0  # pragma: no cover  (execv does not return)
+    return run_master(settings)

@@ -6,12 +6,17 @@ without any response, and otherwise the 502 only says "Connect call failed ('10.
 addon switches to `lazy` connections (so every request gets an HTTP answer), checks the upstream once at
 start-up, and once an upstream is known to be down, answers further requests with a 502 that names it
 and says what to do, until it is reachable again. The recorder keeps running throughout.
+
+`UpstreamGuard` is not an addon of its own: the `Recorder` owns one and passes it the few hooks it
+needs, because mitmproxy dispatches every event to every addon in its chain, and a second addon would
+cost every request that dispatch for hooks it never has.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from mitmproxy import ctx
@@ -50,7 +55,10 @@ async def _probe(address: tuple[str, int]) -> str | None:
 
 
 class UpstreamGuard:
-    """Clear 502s for an upstream that is down; see the module docstring for why."""
+    """Clear 502s for an upstream that is down; see the module docstring for why.
+
+    Its methods are named after the mitmproxy hooks that call them (through the Recorder).
+    """
 
     def __init__(self) -> None:
         self._down: dict[tuple[str, int], str] = {}
@@ -80,10 +88,14 @@ class UpstreamGuard:
             return upstream[0]
         return f"{address[0]}:{address[1]}"
 
-    async def server_connect(self, data: Any) -> None:
+    def server_connect(self, data: Any) -> Awaitable[None] | None:
+        """Nothing to await (the usual case) unless this upstream is known to be down."""
         address = data.server.address
         if address is None or address not in self._down or data.server.error:
-            return
+            return None
+        return self._recheck(data, address)
+
+    async def _recheck(self, data: Any, address: tuple[str, int]) -> None:
         error = await _probe(address)
         if error is None:
             logger.info("upstream %s is reachable again", self._name(address))

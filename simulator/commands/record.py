@@ -59,10 +59,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate the arguments and replace this process with mitmdump."""
-    from proxy.launcher import RecordOptions, exec_mitmdump
+    """Validate the arguments and record until interrupted (mitmproxy runs in this process)."""
+    from proxy.launcher import RecordOptions, run_recorder
 
-    return exec_mitmdump(
+    return run_recorder(
         RecordOptions(
             cassette=args.cassette,
             upstream=args.upstream,
