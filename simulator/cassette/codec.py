@@ -195,6 +195,8 @@ def _number(obj: dict[str, Any], key: str, default: float) -> float:
 
 
 _NUMBER_TYPES = frozenset({int, float})
+#: Values that mean "no pairs": a missing key (None) or an empty list.
+_NOTHING: tuple[None, list[Any]] = (None, [])
 
 
 def decode_interaction(obj: Any) -> Interaction:
@@ -221,18 +223,24 @@ def decode_interaction(obj: Any) -> Interaction:
             and type(at) in _NUMBER_TYPES
             and type(chunked) is bool
         ):
+            # Empty parts (most queries, request headers and request bodies) skip the checking calls.
+            query = req.get("query")
+            headers = req.get("headers")
+            body = req.get("body")
+            resp_headers = resp.get("headers")
+            resp_body = resp.get("body")
             return Interaction(
                 Request(
                     method,
                     path,
-                    _pairs(req.get("query", _NO_PAIRS), "request.query"),
-                    _pairs(req.get("headers", _NO_PAIRS), "request.headers"),
-                    _body(req.get("body"), "request.body"),
+                    [] if query in _NOTHING else _pairs(query, "request.query"),
+                    [] if headers in _NOTHING else _pairs(headers, "request.headers"),
+                    EMPTY_BODY if body is None else _body(body, "request.body"),
                 ),
                 Response(
                     status,
-                    _pairs(resp.get("headers", _NO_PAIRS), "response.headers"),
-                    _body(resp.get("body"), "response.body"),
+                    [] if resp_headers in _NOTHING else _pairs(resp_headers, "response.headers"),
+                    EMPTY_BODY if resp_body is None else _body(resp_body, "response.body"),
                     chunked,
                 ),
                 elapsed,

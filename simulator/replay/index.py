@@ -35,12 +35,11 @@ class Sequence:
     slot: int
     first: int  # cassette position of its first interaction
     plays: list[int] = field(default_factory=list)
-    interactions: list[int] = field(default_factory=list)  # distinct cassette positions, in order
     _request: Normalized | None = None
 
     def played(self, count: int) -> dict[int, int]:
         """How many times each of its interactions was played after ``count`` plays in recorded order."""
-        out = dict.fromkeys(self.interactions, 0)
+        out = dict.fromkeys(self.plays, 0)  # its distinct cassette positions, in order
         for position in self.plays[: min(count, len(self.plays))]:
             out[position] += 1
         return out
@@ -80,14 +79,13 @@ class ReplayIndex:
                     key = normalize_recorded(request, rules).key
                 sequence = by_key.get(key)
                 if sequence is None:
-                    sequence = Sequence(len(sequences), position)
-                    by_key[key] = sequence
+                    plays = [position] if interaction.count == 1 else [position] * interaction.count
+                    sequence = by_key[key] = Sequence(len(sequences), position, plays)
                     sequences.append(sequence)
-                if interaction.count == 1:
+                elif interaction.count == 1:
                     sequence.plays.append(position)
                 else:
                     sequence.plays.extend([position] * interaction.count)
-                sequence.interactions.append(position)
                 if eager:
                     answers[position] = Answer.from_interaction(interaction, position)
         finally:

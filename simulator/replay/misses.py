@@ -39,7 +39,7 @@ class NearMiss:
     def as_json(self) -> dict[str, Any]:
         request = self.request
         out: dict[str, Any] = {
-            "interaction": self.sequence.interactions[0],
+            "interaction": self.sequence.first,
             "method": request.method,
             "path": request.path,
             "query": [list(pair) for pair in request.query],
@@ -55,7 +55,7 @@ class NearMiss:
         reasons = [d.describe() for d in self.differences]
         if self.skipped:
             reasons.append(f"skipped: {self.skipped}")
-        return f"#{self.sequence.interactions[0]} {request.method} {target}: " + ("; ".join(reasons) or "identical")
+        return f"#{self.sequence.first} {request.method} {target}: " + ("; ".join(reasons) or "identical")
 
 
 def nearest(
