@@ -4,7 +4,7 @@ In one interleaved series (``BENCH_REPETITIONS`` × ``BENCH_DURATION`` s wrk run
 recorded exchange (``GET /druid/indexer/v1/task/{id}/status``, a 600-byte Druid status) is served by:
 
 * druid-sim replaying a cassette that holds it (``--on-miss error``, no access log), on one worker and
-  on two (``--workers 2``);
+  on two (``--workers 2``), with its express lane (``simulator/express_http.py``) as ``serve`` runs it;
 * a bare ASGI callable returning the same bytes on uvicorn + uvloop + httptools (the ceiling);
 * WireMock 3 with the exchange as a stub, ``--no-request-journal`` (its fastest mode; the npm package
   ``wiremock`` bundles the standalone jar, installed once into ``$WIREMOCK_DIR`` or a temp dir; skipped
@@ -366,9 +366,10 @@ def run() -> int:
             f"(target ≤ {LOAD_TARGET_S} s: {verdict(ok_load)})"
         )
         notes.append(
-            "druid-sim replay runs the whole `druid-sim serve` chain (journal, faults, replay), on one worker "
-            "or on two (`--workers 2`: sequence cursors shared through a memory-mapped file); WireMock runs "
-            "with --no-request-journal, its fastest mode"
+            "druid-sim replay runs the whole `druid-sim serve` chain (journal, faults, replay) as users get it, "
+            "express lane included (a GET matched once is answered from uvicorn's parser callback, skipping the "
+            "ASGI cycle the bare ceiling goes through), on one worker or on two (`--workers 2`: sequence cursors "
+            "shared through a memory-mapped file); WireMock runs with --no-request-journal, its fastest mode"
         )
     table = markdown_table(["server", "conns", "req/s median", "req/s min", "p50 ms", "p99 ms", "errors"], rows)
     load_table = markdown_table(["cassette", "MB", "parse s (loader)", "index s (replay)", "total s"], loads)
