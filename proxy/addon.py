@@ -41,8 +41,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_PATH_FILTER = r"^/(?:druid/indexer/v1|status)(?:/|$)"
 DEFAULT_STREAM_THRESHOLD = 1024 * 1024
 PROGRESS_INTERVAL_S = 1.0
-#: flow.metadata key: whether `responseheaders` found the flow worth recording (saves a second match).
-WANTED_KEY = "druid_sim.wanted"
 
 
 class Recorder:
@@ -110,18 +108,18 @@ class Recorder:
             try:
                 self._path_filter = re.compile(ctx.options.record_path_filter)
             except re.error as exc:
-                raise _options_error(f"record_path_filter is not a valid regular expression: {exc}") from exc
+                raise options_error(f"record_path_filter is not a valid regular expression: {exc}") from exc
         if "redact_rules" in updated or "redact_builtin" in updated:
             try:
                 self._rules = RedactionRules.from_specs(ctx.options.redact_rules, ctx.options.redact_builtin)
             except RuleError as exc:
-                raise _options_error(str(exc)) from exc
+                raise options_error(str(exc)) from exc
         if "cassette" in updated or "cassette_mode" in updated:
             path = ctx.options.cassette
             if not path:
-                raise _options_error("set the cassette to record into: --set cassette=FILE")
+                raise options_error("set the cassette to record into: --set cassette=FILE")
             if ctx.options.cassette_mode == RecordMode.REFUSE and _non_empty(path) and self.writer is None:
-                raise _options_error(
+                raise options_error(
                     f"{path} already exists and cassette_mode 'refuse' does not overwrite cassettes. Use "
                     "--set cassette_mode=append to add to it, cassette_mode=overwrite to replace it, or another file."
                 )
@@ -165,28 +163,24 @@ class Recorder:
         self.guard.server_connect_error(data)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        if self.writer is None or flow.response is None:
+        """Only a body that will be streamed needs anything here: a tee, so the recording keeps a copy."""
+        response = flow.response
+        if self.writer is None or response is None:
             return
-        wanted = self._wanted(flow)
-        flow.metadata[WANTED_KEY] = wanted
-        if not wanted:
+        if response.stream:
+            if self._wanted(flow):
+                logger.warning(
+                    "response to %s is already streamed by another addon; its body may be lost", flow.request.path
+                )
             return
-        if flow.response.stream:
-            logger.warning(
-                "response to %s is already streamed by another addon; its body may be lost", flow.request.path
-            )
-            return
-        if should_tee(flow.response, self._stream_threshold):
+        if should_tee(response, self._stream_threshold) and self._wanted(flow):
             tee = BodyTee()
             flow.metadata[TEE_KEY] = tee
-            flow.response.stream = tee
+            response.stream = tee
 
     def response(self, flow: http.HTTPFlow) -> None:
         writer, redactor = self.writer, self.redactor
-        if writer is None or redactor is None or flow.response is None:
-            return
-        wanted = flow.metadata.pop(WANTED_KEY, None)
-        if not (self._wanted(flow) if wanted is None else wanted):  # None: a response another addon made
+        if writer is None or redactor is None or flow.response is None or not self._wanted(flow):
             return
         interaction = flow_to_interaction(flow, writer.at(flow.request.timestamp_start))
         writer.append(redactor.redact_interaction(interaction))
@@ -224,7 +218,7 @@ class Recorder:
         return self._path_filter.search(flow.request.path.partition("?")[0]) is not None
 
 
-def _options_error(message: str) -> Exception:
+def options_error(message: str) -> Exception:
     """mitmproxy's OptionsError (untyped upstream); raised from `configure` it stops mitmdump with `message`."""
     error: Exception = exceptions.OptionsError(message)  # type: ignore[no-untyped-call]
     return error

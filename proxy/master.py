@@ -55,7 +55,7 @@ from mitmproxy.addons import (
     tlsconfig,
 )
 
-from proxy.addon import Recorder
+from proxy.addon import Recorder, options_error
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,12 @@ def _configure_logging() -> None:
 
 def _load_config(opts: options.Options) -> None:
     """`confdir/config.yaml` as mitmdump reads it; options of addons this master leaves out are ignored."""
-    optmanager.load_paths(opts, os.path.join(opts.confdir, "config.yaml"), os.path.join(opts.confdir, "config.yml"))
+    for name in ("config.yaml", "config.yml"):
+        path = os.path.join(opts.confdir, name)
+        try:
+            optmanager.load_paths(opts, path)
+        except TypeError as exc:  # a value of the wrong type, which mitmproxy leaves untranslated
+            raise options_error(f"Error reading {path}: {exc}") from None
     if opts.deferred:
         logger.warning(
             "druid-sim record ignores these options from %s/config.yaml (their addons are not loaded): %s",
