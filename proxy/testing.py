@@ -1,8 +1,8 @@
 """Running the recorder as a real process, for tests and benchmarks.
 
-`running_recorder(...)` starts `druid-sim record` (or bare `mitmdump`) on a free port in its own
-process group, waits for mitmproxy's "listening at" line, and on exit stops the whole group (SIGTERM,
-then SIGKILL), so no proxy outlives the test that started it.
+`running_recorder(...)` starts `druid-sim record` (or `mitmdump`, bare or with `-s proxy/addon.py`) on
+a free port in its own process group, waits for mitmproxy's "listening at" line, and on exit stops the
+whole group (SIGTERM, then SIGKILL), so no proxy outlives the test that started it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+ADDON_SCRIPT = Path(__file__).resolve().parent / "addon.py"
 _LISTENING = re.compile(r"listening at (?:http://)?\[?([0-9a-fA-F.:]+?)\]?:(\d+)")
 
 
@@ -78,6 +79,11 @@ def bare_mitmdump_argv(upstream: str, confdir: Path | str, *extra: str) -> list[
         "flow_detail=0",
         *extra,
     ]
+
+
+def script_argv(upstream: str, cassette: Path | str, *extra: str, confdir: Path | str) -> list[str]:
+    """`mitmdump -s proxy/addon.py --mode reverse:UPSTREAM`: the recorder as a script in plain mitmdump."""
+    return bare_mitmdump_argv(upstream, confdir, "-s", str(ADDON_SCRIPT), "--set", f"cassette={cassette}", *extra)
 
 
 @contextmanager

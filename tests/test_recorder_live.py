@@ -7,21 +7,17 @@ send: gzip-encoded bodies and a multi-megabyte chunked log with a secret inside.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -30,6 +26,7 @@ from starlette.routing import Route
 from proxy.testing import RunningProxy, record_argv, running_recorder
 from simulator.cassette import find_secrets, load_cassette
 from tests.support.live import free_socket, live_server
+from tests.support.upstream import serve
 
 V1 = "/druid/indexer/v1"
 SECRETS = {
@@ -152,25 +149,6 @@ EDGE_APP = Starlette(
         Route(f"{V1}/task/big/log", big_log),
     ]
 )
-
-
-@contextmanager
-def serve(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
-    sock = sock or free_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("upstream failed to start")
-            threading.Event().wait(0.005)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture(scope="module")
