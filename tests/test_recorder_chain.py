@@ -77,6 +77,18 @@ def test_https_clients_are_served_with_a_certificate_from_the_confdir_ca(tmp_pat
     assert len(load_cassette(cassette).interactions) == 1
 
 
+def test_forward_proxy_intercepts_https_with_the_confdir_ca(tmp_path: Path, confdir: Path) -> None:
+    cassette = tmp_path / "forward-tls.jsonl"
+    argv = record_argv(None, cassette, "--proxy-mode", "regular", "--insecure", confdir=confdir)
+    tls = self_signed_certificate(tmp_path / "tls")
+    with live_server() as server, serve(server.app, **tls) as upstream, running_recorder(argv) as proxy:
+        trust = ssl.create_default_context(cafile=str(confdir / "mitmproxy-ca-cert.pem"))
+        with httpx.Client(proxy=proxy.url, verify=trust) as client:
+            assert client.get(f"{upstream}{V1}/tasks").json() == []
+    (interaction,) = load_cassette(cassette).interactions
+    assert interaction.request.path == f"{V1}/tasks"
+
+
 def test_a_port_in_use_stops_the_recorder_with_mitmproxys_error(tmp_path: Path, confdir: Path) -> None:
     taken = free_socket()
     port = taken.getsockname()[1]
