@@ -35,6 +35,17 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def test_druid_sim_record_says_where_to_point_clients_and_counts_as_it_goes(tmp_path: Path, confdir: Path) -> None:
+    with (
+        live_server() as server,
+        running_recorder(record_argv(server.url, tmp_path / "n.jsonl", confdir=confdir)) as proxy,
+    ):
+        assert proxy.wait_for_output(f"druid-sim: recording {server.url} into .*; point Druid clients at {proxy.url}")
+        httpx.get(f"{proxy.url}{V1}/tasks")
+        assert proxy.wait_for_output(rf"druid-sim: 1 interaction\(s\) recorded \(last: GET {V1}/tasks → 200\)")
+    assert "client connect" not in proxy.output  # mitmproxy's per-connection chatter stays quiet
+
+
 def test_mitmdump_script_records_the_simulator(tmp_path: Path, confdir: Path) -> None:
     cassette = tmp_path / "script.jsonl"
     with live_server() as server, running_recorder(script_argv(server.url, cassette, confdir=confdir)) as proxy:
