@@ -19,9 +19,11 @@ keeps only these, in mitmdump's order:
 
 Dropped, because a recording proxy has no use for them and each one costs every event a dispatch:
 `Dumper` (per-flow output; `druid-sim record` ran it with `flow_detail=0` anyway), `KeepServing` and
-`ReadFileStdin` (they only act on replays and flow files), `ScriptLoader` (no `-s` scripts), the
-flow-rewriting addons (`anticache`, `anticomp`, `block list`, `map_local`/`map_remote`,
-`modify_body`/`modify_headers`, `sticky*`, `upstream_auth`, `proxyauth`), server and client replay,
+`ReadFileStdin` (they only act on replays and flow files; without them the master keeps serving until
+SIGINT/SIGTERM, which is what `keepserving` means for a recorder), `ScriptLoader` (no `-s` scripts),
+the flow-rewriting addons (`anticache`, `anticomp`, `blocklist`, `map_local`/`map_remote`,
+`modify_body`/`modify_headers`, `sticky*`, `upstream_auth`, `proxyauth`, `update_alt_svc`: Druid sends
+no Alt-Svc), server and client replay,
 `save`/`savehar` (`-w`/HAR files: the cassette is the recording), the UI helpers (`browser`,
 `command_history`, `comment`, `cut`, `export`), `onboarding` (the mitm.it certificate page: the CA is
 `confdir/mitmproxy-ca-cert.pem`), and the DNS-only `dns_resolver` and `strip_dns_https_records`.
