@@ -175,14 +175,38 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (field 3, the state, comes first)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def group_processes(pgid: int) -> list[int]:
+    """Every process in process group ``pgid``: a server started by `spawn` and its workers."""
+    found: list[int] = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(_stat(entry)[2]) == pgid:  # field 5: the process group
+                    found.append(int(entry))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by ``pid`` (``/proc/<pid>/stat`` fields 14 and 15)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        raise BenchError(f"process {pid} is gone; cannot read its CPU time") from None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds used so far by ``pid`` and the rest of its process group (workers).
+
+    Fields 14 and 15 of ``/proc/<pid>/stat``, summed over the group's processes.
+    """
+    total = 0
+    for member in group_processes(pid) or [pid]:
+        try:
+            fields = _stat(member)
+        except FileNotFoundError:
+            if member == pid:
+                raise BenchError(f"process {pid} is gone; cannot read its CPU time") from None
+            continue  # a worker that ended meanwhile
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -352,6 +376,39 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
+def process_group_threads(pgid: int) -> list[int]:
+    """Every thread of every process in process group ``pgid`` (a server and its workers), from ``/proc``."""
+    threads: list[int] = []
+    for pid in group_processes(pgid):
+        with contextlib.suppress(OSError):  # a process that ended while we looked
+            threads += [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+    return threads
+
+
+@contextlib.contextmanager
+def on_cpu(pgid: int | None, cpu: int | None) -> Iterator[None]:
+    """Run a server's whole process group on one CPU for the duration, then on every CPU again.
+
+    Why: at one connection a request's round trip on this VM is dominated by waking the other vCPU
+    (client on one, server on the other, each halted while it waits: ~150 µs per round trip, measured),
+    which hides what the servers themselves cost and makes the result depend on where the scheduler
+    happened to put them. With client and server on the same CPU the round trip is the server's work.
+    """
+    if pgid is None or cpu is None:
+        yield
+        return
+    every = os.sched_getaffinity(0)
+    for tid in process_group_threads(pgid):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(tid, {cpu})
+    try:
+        yield
+    finally:
+        for tid in process_group_threads(pgid):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(tid, every)
+
+
 def run_wrk(
     url: str,
     connections: int,
@@ -360,11 +417,14 @@ def run_wrk(
     script: Path | None = None,
     timeout_s: int = 10,
     server_pid: int | None = None,
+    cpu: int | None = None,
 ) -> WrkResult:
     """One bounded wrk run against ``url`` with ``connections`` keep-alive connections.
 
     With ``server_pid``, also the server's CPU time per request (a second view on cost that does not
     depend on how much CPU wrk and the neighbours left over, though it drifts with the vCPU's speed).
+    With ``cpu`` (and ``server_pid``), wrk and every thread of the server's process group run on that
+    one CPU (`on_cpu`).
     """
     wrk = require_wrk()
     seconds = duration or duration_s()
@@ -373,9 +433,13 @@ def run_wrk(
     if script is not None:
         argv += ["-s", str(script)]
     argv.append(url)
+    pin = None if cpu is None else lambda: os.sched_setaffinity(0, {cpu})
     cpu_before = cpu_seconds(server_pid) if server_pid is not None else 0.0
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + timeout_s + 30, check=False)
+        with on_cpu(server_pid, cpu):
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=seconds + timeout_s + 30, check=False, preexec_fn=pin
+            )
     except subprocess.TimeoutExpired:
         raise BenchError(f"wrk did not finish: {' '.join(argv)}") from None
     if done.returncode != 0:
@@ -400,6 +464,8 @@ class Case:
     script: Path | None = None
     #: The server's pid, to measure its CPU per request (``Server.pid``).
     pid: int | None = None
+    #: Run wrk and the server (its whole process group, found from ``pid``) on this one CPU.
+    cpu: int | None = None
     results: list[WrkResult] = field(default_factory=list)
 
     def median(self, attribute: Callable[[WrkResult], float]) -> float:
@@ -437,7 +503,7 @@ def interleave(cases: Sequence[Case], reps: int | None = None, progress: bool = 
     for rep in range(count):
         shift = rep % len(cases)
         for case in [*cases[shift:], *cases[:shift]]:
-            result = run_wrk(case.url, case.connections, script=case.script, server_pid=case.pid)
+            result = run_wrk(case.url, case.connections, script=case.script, server_pid=case.pid, cpu=case.cpu)
             case.results.append(result)
             if progress:
                 print(
