@@ -76,3 +76,20 @@ def test_check_exits_2_with_file_and_line_for_a_broken_cassette(
     path.write_text(path.read_text() + "{not json}\n")
     assert main(["cassette", "check", str(path)]) == EXIT_INVALID
     assert f"{path}:3:" in capsys.readouterr().err
+
+
+def test_show_counts_tasks_seen_only_in_list_and_task_status_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listed = Interaction(
+        Request("GET", "/druid/indexer/v1/runningTasks"),
+        Response(200, body=body_from_bytes(b'[{"id":"kafka_a","statusCode":"RUNNING"},{"id":"kafka_b"}]')),
+    )
+    statuses = Interaction(
+        Request("POST", "/druid/indexer/v1/taskStatus", body=body_from_bytes(b'["kafka_c"]')),
+        Response(200, body=body_from_bytes(b'{"kafka_c":{"id":"kafka_c","status":"SUCCESS"}}')),
+    )
+    path = make(tmp_path / "lists.jsonl", listed, statuses)
+    assert main(["cassette", "show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "tasks seen (3):\n    kafka_a\n    kafka_b\n    kafka_c" in out

@@ -10,12 +10,19 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from simulator.cassette.model import Cassette
+from simulator.cassette.model import Cassette, Response
 
 _TEMPLATES = (
     (re.compile(r"^(/druid/indexer/v1/task/)[^/]+"), r"\1{taskId}"),
     (re.compile(r"^(/druid/indexer/v1/datasources/)[^/]+"), r"\1{dataSource}"),
     (re.compile(r"^(/druid/indexer/v1/(?:supervisor|worker)/)[^/]+"), r"\1{id}"),
+)
+#: The endpoints that answer a list of task objects, each with an "id" (reference section 2.1-2.5).
+_LIST_PATHS = frozenset(
+    f"/druid/indexer/v1/{name}" for name in ("tasks", "completeTasks", "runningTasks", "pendingTasks", "waitingTasks")
+)
+_ANSWERS_WITH_TASKS = frozenset(
+    {("GET", "list"), ("POST", "/druid/indexer/v1/task"), ("POST", "/druid/indexer/v1/taskStatus")}
 )
 _TASK_PATH = re.compile(r"^/druid/indexer/v1/task/([^/]+)")
 
@@ -52,18 +59,32 @@ def summarize(cassette: Cassette) -> Summary:
         summary.statuses[response.status] += interaction.count
         if (m := _TASK_PATH.match(request.path)) and m.group(1) != "":
             tasks[m.group(1)] = None
-        if request.method == "POST" and request.path.rstrip("/") == "/druid/indexer/v1/task":
-            try:
-                task = response.body.json().get("task")
-            except (ValueError, AttributeError):
-                task = None
-            if isinstance(task, str):
-                tasks[task] = None
+        tasks.update(dict.fromkeys(_answered_tasks(request.method, request.path, response)))
         if i == 0:
             summary.first_at = interaction.at
         summary.last_at = max(summary.last_at, interaction.last_at or interaction.at)
     summary.tasks = list(tasks)
     return summary
+
+
+def _answered_tasks(method: str, path: str, response: Response) -> list[str]:
+    """Task ids in an answer: a submission's ``{"task": id}``, the task lists' ``[{"id": ...}]`` and
+    ``POST /taskStatus``'s ``{id: status}`` (so a cassette of list polls still shows its tasks)."""
+    path = path.rstrip("/")
+    kind = (method, "list" if path in _LIST_PATHS else path)
+    if kind not in _ANSWERS_WITH_TASKS or not 200 <= response.status < 300:
+        return []
+    try:
+        body = response.body.json()
+    except ValueError:
+        return []
+    if kind[1] == "list" and isinstance(body, list):
+        return [item["id"] for item in body if isinstance(item, dict) and isinstance(item.get("id"), str)]
+    if kind[1].endswith("/task") and isinstance(body, dict) and isinstance(body.get("task"), str):
+        return [body["task"]]
+    if kind[1].endswith("/taskStatus") and isinstance(body, dict):
+        return list(body)
+    return []
 
 
 def format_summary(cassette: Cassette, summary: Summary) -> str:
