@@ -49,6 +49,11 @@ def find_express(app: object) -> Express | None:
     return None
 
 
+def _framed(answer: ExpressAnswer) -> bool:
+    """Whether uvicorn would send the answer chunked: it was streamed, and its status may have a body."""
+    return answer.chunked and answer.status not in (204, 304)
+
+
 def encode_head(answer: ExpressAnswer) -> bytes | None:
     """The answer's headers as uvicorn writes them after its default headers; None if uvicorn would refuse."""
     lines: list[bytes] = []
@@ -56,18 +61,21 @@ def encode_head(answer: ExpressAnswer) -> bytes | None:
         if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
             return None
         lines += [name.lower(), b": ", value, b"\r\n"]
-    if answer.chunked:
-        if answer.status in (204, 304):
-            return None  # uvicorn frames these differently; rare enough to leave to the ASGI way
+    if _framed(answer):
         lines.append(b"transfer-encoding: chunked\r\n")
     lines.append(b"\r\n")
     return b"".join(lines)
 
 
 def encode_body(answer: ExpressAnswer) -> bytes:
-    """The body as it goes on the wire: as is, or as one chunk and the last chunk."""
+    """The body as it goes on the wire: as is, or as one chunk and the last chunk.
+
+    A streamed 204 or 304 goes without a body (HTTP allows none; uvicorn would not frame one either).
+    """
     if not answer.chunked:
         return answer.body
+    if not _framed(answer):
+        return b""
     if not answer.body:
         return b"0\r\n\r\n"
     return b"%x\r\n" % len(answer.body) + answer.body + b"\r\n0\r\n\r\n"
@@ -156,9 +164,9 @@ class ExpressHttpToolsProtocol(HttpToolsProtocol):
         if answer is None:
             return False
         head = _head(answer)
-        if head is None:
-            logger.error("express lane: a recorded header of GET %s is not valid HTTP; answering 500", path)
-            self._write_error()
+        if head is None:  # uvicorn's send raises after starting the response, and the connection is closed
+            logger.error("a recorded header of GET %s is not valid HTTP (control characters?); closing", path)
+            self.transport.close()
             return True
         parts = [STATUS_LINE[answer.status]]
         for name, value in self.server_state.default_headers:
