@@ -164,7 +164,7 @@ class ExpressHttpToolsProtocol(HttpToolsProtocol):
         if answer is None:
             return False
         head = _head(answer)
-        if head is None:  # uvicorn's send raises after starting the response, and the connection is closed
+        if head is None:  # the loader refuses such headers; as uvicorn's send would, drop the connection
             logger.error("a recorded header of GET %s is not valid HTTP (control characters?); closing", path)
             self.transport.close()
             return True

@@ -152,6 +152,14 @@ def test_malformed_line_in_the_middle_names_file_line_column_and_fix(tmp_path: P
         (lambda o: o["request"].pop("method"), "request.method: is missing"),
         (lambda o: o["request"].update(headers=[["a", 1]]), "request.headers[0]: must be a [name, value] pair"),
         (lambda o: o["response"].update(body={"xml": "<a/>"}), 'response.body: must have one of "json"'),
+        (
+            lambda o: o["response"].update(headers=[["X-Trace", "a\x01b"]]),
+            "response.headers[0]: the value of 'X-Trace' holds a control character HTTP cannot carry",
+        ),
+        (
+            lambda o: o["response"].update(headers=[["Content-Type", "text/plain"], ["X Trace", "1"]]),
+            "response.headers[1]: the header name 'X Trace' has a space, separator or control character",
+        ),
     ],
 )
 def test_wrong_field_is_named_with_its_line(tmp_path: Path, change: object, field: str) -> None:

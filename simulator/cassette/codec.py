@@ -7,6 +7,7 @@ plain dicts into model objects and, when a line is malformed, explains which fie
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 import orjson
@@ -133,7 +134,8 @@ _KIND_NAMES: dict[type, str] = {str: "a string", int: "an integer", list: "a lis
 _NO_PAIRS: tuple[()] = ()
 
 
-def _pairs(value: Any, where: str) -> list[Pair]:
+def _pairs(value: Any, where: str, sendable: bool = False) -> list[Pair]:
+    """[name, value] lists → pairs, checked; with ``sendable``, also that HTTP can carry them (`_check_sendable`)."""
     if value is _NO_PAIRS:
         return []
     # A plain loop with exact type checks, turning orjson's fresh [name, value] lists into tuples in
@@ -145,9 +147,31 @@ def _pairs(value: Any, where: str) -> list[Pair]:
             name, val = item
             if type(name) is not str or type(val) is not str:
                 raise LineError(f"{where}[{n}]", "must be a [name, value] pair of strings")
+            if sendable and (name not in _SENDABLE_NAMES or not val.isprintable()):
+                _check_sendable(name, val, f"{where}[{n}]")
             value[n] = (name, val)
         return cast(list[Pair], value)
     raise LineError(where, "must be a list of [name, value] pairs")
+
+
+#: What HTTP/1.1 cannot carry in a header name or value: uvicorn's own patterns, since it refuses these
+#: when a replay sends them (and drops the connection mid-answer). Response headers are checked at load,
+#: so the problem is reported with the file and line instead of at replay time.
+_BAD_NAME = re.compile(r'[\x00-\x1f\x7f()<>@,;:\[\]={} \t\\"]')
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: Header names already found sendable (a cassette has a handful of distinct ones).
+_SENDABLE_NAMES: set[str] = set()
+
+
+def _check_sendable(name: str, value: str, where: str) -> None:
+    """LineError unless HTTP can carry this header (the loop calls it only for new names and odd values)."""
+    if name not in _SENDABLE_NAMES:
+        if _BAD_NAME.search(name):
+            raise LineError(where, f"the header name {name!r} has a space, separator or control character")
+        if len(_SENDABLE_NAMES) < 1024:
+            _SENDABLE_NAMES.add(name)
+    if _BAD_VALUE.search(value):
+        raise LineError(where, f"the value of {name!r} holds a control character HTTP cannot carry")
 
 
 _new_object = object.__new__
@@ -239,7 +263,7 @@ def decode_interaction(obj: Any) -> Interaction:
                 ),
                 Response(
                     status,
-                    [] if resp_headers in _NOTHING else _pairs(resp_headers, "response.headers"),
+                    [] if resp_headers in _NOTHING else _pairs(resp_headers, "response.headers", sendable=True),
                     EMPTY_BODY if resp_body is None else _body(resp_body, "response.body"),
                     chunked,
                 ),
