@@ -168,19 +168,22 @@ class ExpressHttpToolsProtocol(HttpToolsProtocol):
             logger.error("a recorded header of GET %s is not valid HTTP (control characters?); closing", path)
             self.transport.close()
             return True
-        parts = [STATUS_LINE[answer.status]]
-        for name, value in self.server_state.default_headers:
-            parts += [name, b": ", value, b"\r\n"]
+        parts = self._status_and_default_headers(answer.status)
         parts += [head, encode_body(answer)]
         ExpressHttpToolsProtocol.answered += 1  # before the write: a client may look as soon as it has the answer
         self.transport.write(b"".join(parts))
         self._done()
         return True
 
-    def _write_error(self) -> None:
-        parts = [STATUS_LINE[500]]
+    def _status_and_default_headers(self, status: int) -> list[bytes]:
+        """What uvicorn writes before an app's own headers: the status line and its default headers."""
+        parts = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             parts += [name, b": ", value, b"\r\n"]
+        return parts
+
+    def _write_error(self) -> None:
+        parts = self._status_and_default_headers(500)
         parts.append(_INTERNAL_ERROR)
         self.transport.write(b"".join(parts))
         self.transport.close()

@@ -130,14 +130,8 @@ def _typed(obj: dict[str, Any], key: str, kind: type, prefix: str) -> Any:
 _KIND_NAMES: dict[type, str] = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
 
 
-#: The default for a missing "query"/"headers" (orjson never produces a tuple).
-_NO_PAIRS: tuple[()] = ()
-
-
 def _pairs(value: Any, where: str, sendable: bool = False) -> list[Pair]:
     """[name, value] lists → pairs, checked; with ``sendable``, also that HTTP can carry them (`_check_sendable`)."""
-    if value is _NO_PAIRS:
-        return []
     # A plain loop with exact type checks, turning orjson's fresh [name, value] lists into tuples in
     # place: measured faster than map()/issuperset() tricks on the million pairs of 100,000 interactions.
     if type(value) is list:

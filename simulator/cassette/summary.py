@@ -21,9 +21,6 @@ _TEMPLATES = (
 _LIST_PATHS = frozenset(
     f"/druid/indexer/v1/{name}" for name in ("tasks", "completeTasks", "runningTasks", "pendingTasks", "waitingTasks")
 )
-_ANSWERS_WITH_TASKS = frozenset(
-    {("GET", "list"), ("POST", "/druid/indexer/v1/task"), ("POST", "/druid/indexer/v1/taskStatus")}
-)
 _TASK_PATH = re.compile(r"^/druid/indexer/v1/task/([^/]+)")
 
 
@@ -71,18 +68,20 @@ def _answered_tasks(method: str, path: str, response: Response) -> list[str]:
     """Task ids in an answer: a submission's ``{"task": id}``, the task lists' ``[{"id": ...}]`` and
     ``POST /taskStatus``'s ``{id: status}`` (so a cassette of list polls still shows its tasks)."""
     path = path.rstrip("/")
-    kind = (method, "list" if path in _LIST_PATHS else path)
-    if kind not in _ANSWERS_WITH_TASKS or not 200 <= response.status < 300:
+    listing = method == "GET" and path in _LIST_PATHS
+    submission = method == "POST" and path == "/druid/indexer/v1/task"
+    statuses = method == "POST" and path == "/druid/indexer/v1/taskStatus"
+    if not (listing or submission or statuses) or not 200 <= response.status < 300:
         return []
     try:
         body = response.body.json()
     except ValueError:
         return []
-    if kind[1] == "list" and isinstance(body, list):
+    if listing and isinstance(body, list):
         return [item["id"] for item in body if isinstance(item, dict) and isinstance(item.get("id"), str)]
-    if kind[1].endswith("/task") and isinstance(body, dict) and isinstance(body.get("task"), str):
+    if submission and isinstance(body, dict) and isinstance(body.get("task"), str):
         return [body["task"]]
-    if kind[1].endswith("/taskStatus") and isinstance(body, dict):
+    if statuses and isinstance(body, dict):
         return list(body)
     return []
 

@@ -56,17 +56,8 @@ class ReplayApp:
         fast_key: _FastKey | None = None
         if method in _BODILESS:
             fast_key = (method, raw_path, query, self._matched_headers(scope["headers"]))
-            if self._generation != self.replay.generation:
-                self._fast.clear()
-                self._settled.clear()
-                self._generation = self.replay.generation
-            answer = self._settled.get(fast_key)
+            answer = self._remembered(fast_key)
             if answer is not None:
-                self.replay.hits += 1
-                await self._send(scope, send, answer)
-                return
-            sequence = self._fast.get(fast_key)
-            if sequence is not None and (answer := self._play(fast_key, sequence)) is not None:
                 await self._send(scope, send, answer)
                 return
         body = await _read_body(receive)
@@ -105,20 +96,23 @@ class ReplayApp:
         if self._latency or request.method not in _BODILESS:
             return None
         fast_key = (request.method, request.raw_path, request.query, self._matched_headers(request.headers))
-        if self._generation != self.replay.generation:
-            return None  # a reset since: let the ASGI way clear the memory
+        answer = self._remembered(fast_key)
+        if answer is not None:
+            request.answered_by = "replay"
+        return answer  # None (not seen yet, or used up): the ASGI way matches it or explains the miss
+
+    def _remembered(self, fast_key: _FastKey) -> Answer | None:
+        """The answer for a bodiless request seen before: its settled answer, or its sequence's next one."""
+        if self._generation != self.replay.generation:  # a reset since: forget what was remembered
+            self._fast.clear()
+            self._settled.clear()
+            self._generation = self.replay.generation
         answer = self._settled.get(fast_key)
         if answer is not None:
             self.replay.hits += 1
-        else:
-            sequence = self._fast.get(fast_key)
-            if sequence is None:
-                return None
-            answer = self._play(fast_key, sequence)
-            if answer is None:
-                return None  # used up: the ASGI way explains the miss
-        request.answered_by = "replay"
-        return answer
+            return answer
+        sequence = self._fast.get(fast_key)
+        return None if sequence is None else self._play(fast_key, sequence)
 
     def _play(self, fast_key: _FastKey | None, sequence: Sequence) -> Answer | None:
         answer = self.replay.play(sequence)

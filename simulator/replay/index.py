@@ -77,15 +77,13 @@ class ReplayIndex:
                     key: Key = (request.method.upper(), normalize_path(request.path), (), (), b"")
                 else:
                     key = normalize_recorded(request, rules).key
+                plays = [position] * interaction.count
                 sequence = by_key.get(key)
                 if sequence is None:
-                    plays = [position] if interaction.count == 1 else [position] * interaction.count
                     sequence = by_key[key] = Sequence(len(sequences), position, plays)
                     sequences.append(sequence)
-                elif interaction.count == 1:
-                    sequence.plays.append(position)
                 else:
-                    sequence.plays.extend([position] * interaction.count)
+                    sequence.plays += plays
                 if eager:
                     answers[position] = Answer.from_interaction(interaction, position)
         finally:
