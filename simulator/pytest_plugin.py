@@ -10,8 +10,9 @@ Installed with the package (entry point ``pytest11``), so any project can write:
 
 How it stays under a second per test: servers are started once per session for each distinct
 configuration (scenario, cassette, seed, time scale, start), each in its own thread on a free loopback
-port (the real uvicorn + httptools stack, a real socket), and put back to the configuration's start
-(``/__sim/reset``: tasks, clock, faults, replay cursors, journal) before every test. A test that needs
+port (the real stack on ``druid-sim serve``'s settings: uvicorn, uvloop, httptools, a real socket), and
+put back to the configuration's start (``/__sim/reset``: tasks, clock, faults, replay cursors, journal)
+before every test. A test that needs
 a server of its own asks for ``fresh=True``; that one is stopped right after the test. All servers
 stop at the end of the session. When a test fails, its report gets a section with the journal's tail.
 
@@ -85,7 +86,7 @@ class SimOptions:
 
 
 class SimServer:
-    """One real server (uvicorn + httptools) on a free loopback port, in a daemon thread."""
+    """One real server (uvicorn, uvloop, httptools, as `serve` runs) on a free loopback port, in a daemon thread."""
 
     def __init__(self, options: SimOptions) -> None:
         from simulator.assembly import build_app

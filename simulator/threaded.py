@@ -1,8 +1,8 @@
 """A real uvicorn server for an ASGI app, on a free loopback port, in a daemon thread.
 
-Used by the pytest plugin and the project's own tests: the server is the real stack (uvicorn with
-httptools, a real socket), while the thread lets the test process hold the simulation and move its
-clock instead of sleeping.
+Used by the pytest plugin and the project's own tests: the server is the real stack, on the settings
+``druid-sim serve`` uses (`simulator.serving`: uvloop, httptools, the express lane, a real socket),
+while the thread lets the test process hold the simulation and move its clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from simulator.asgi import ASGIApp
-from simulator.express import HTTP_PROTOCOL
+from simulator.serving import Loop, loop_factory, uvicorn_settings
 
 T = TypeVar("T")
 
@@ -35,25 +35,21 @@ def listening_socket(host: str = "127.0.0.1") -> socket.socket:
 
 
 class ThreadedServer:
-    """Serves ``app`` until :meth:`stop`; ``url`` is where, ``call`` runs code on its event loop."""
+    """Serves ``app`` until :meth:`stop`; ``url`` is where, ``call`` runs code on its event loop.
 
-    def __init__(self, app: ASGIApp, sock: socket.socket | None = None, name: str = "druid-sim") -> None:
+    ``loop`` is uvloop, as ``serve`` runs; ``"asyncio"`` runs the standard loop instead.
+    """
+
+    def __init__(
+        self, app: ASGIApp, sock: socket.socket | None = None, name: str = "druid-sim", loop: Loop = "uvloop"
+    ) -> None:
         import uvicorn
 
         self._socket = sock or listening_socket()
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                http=HTTP_PROTOCOL,
-                loop="asyncio",
-                log_level="warning",
-                lifespan="on",
-                server_header=False,
-                access_log=False,
-            )
-        )
+        self._loop_factory = loop_factory(loop)
+        self._server = uvicorn.Server(uvicorn.Config(app, **uvicorn_settings(loop)))
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._serve, name=f"{name} {self.url}", daemon=True)
         self._thread.start()
@@ -67,7 +63,8 @@ class ThreadedServer:
             self.loop = asyncio.get_running_loop()
             await self._server.serve(sockets=[self._socket])
 
-        asyncio.run(serve())
+        with asyncio.Runner(loop_factory=self._loop_factory) as runner:
+            runner.run(serve())
 
     def call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the server's event loop (the model is not thread-safe) and return its result."""

@@ -1,4 +1,8 @@
-"""Every fault kind, observed by a real HTTP client over a real socket (fault layer, reference 7 and 8)."""
+"""Every fault kind, observed by a real HTTP client over a real socket (fault layer, reference 7 and 8).
+
+Each test runs twice: on uvloop, as ``druid-sim serve`` runs, and on the asyncio loop, since the
+connection faults reach the transport of whichever loop serves them.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,11 @@ SUBMIT = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wiki"
 def faults_of(server: LiveServer) -> FaultSet:
     faults: FaultSet = server.simulation.extensions["faults"]
     return faults
+
+
+@pytest.fixture
+def server(server_on_each_loop: LiveServer) -> LiveServer:
+    return server_on_each_loop
 
 
 @pytest.fixture

@@ -2,64 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
 
-from tests.support.live import free_socket
-
-
-def _free_port() -> int:
-    sock = free_socket()
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
-@contextmanager
-def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/status/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not start: {process.communicate()}")
-            time.sleep(0.05)
-        yield process, url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+from tests.support.process import serve_process
 
 
 def test_serve_starts_demo_cluster_logs_each_request_and_stops_cleanly_on_ctrl_c() -> None:
-    with serve("--seed", "5") as (process, url):
+    with serve_process("--seed", "5") as running:
+        url = running.url
         tasks = httpx.get(f"{url}/druid/indexer/v1/tasks").json()
         assert len(tasks) >= 20
         assert {"SUCCESS", "FAILED", "RUNNING"} <= {task["statusCode"] for task in tasks}
         assert httpx.get(f"{url}/druid/indexer/v1/leader").text == url
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=15)
-    assert process.returncode == 0
+        assert running.stop() == 0
+        out, err = running.stdout, running.stderr
     assert "Traceback" not in err
     assert f"{url}/druid/indexer/v1/tasks" in out
     request_lines = [line for line in err.splitlines() if "GET /druid/indexer/v1/tasks" in line]
@@ -67,7 +23,8 @@ def test_serve_starts_demo_cluster_logs_each_request_and_stops_cleanly_on_ctrl_c
 
 
 def test_serve_binds_loopback_by_default() -> None:
-    with serve("--no-access-log") as (_, url):
+    with serve_process("--no-access-log") as running:
+        url = running.url
         assert url.startswith("http://127.0.0.1:")
         host_ip = _non_loopback_ip()
         if host_ip is not None:
@@ -95,9 +52,8 @@ def _non_loopback_ip() -> str | None:
 def test_serve_same_seed_gives_same_cluster() -> None:
     bodies = []
     for _ in range(2):
-        with serve("--seed", "9", "--time-scale", "0", "--start-time", "2026-03-01T00:00:00Z", "--no-access-log") as (
-            _,
-            url,
-        ):
-            bodies.append(httpx.get(f"{url}/druid/indexer/v1/tasks").content)
+        with serve_process(
+            "--seed", "9", "--time-scale", "0", "--start-time", "2026-03-01T00:00:00Z", "--no-access-log"
+        ) as running:
+            bodies.append(httpx.get(f"{running.url}/druid/indexer/v1/tasks").content)
     assert bodies[0] == bodies[1]

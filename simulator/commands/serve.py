@@ -13,27 +13,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from simulator.clock import parse_instant
-from simulator.express import HTTP_PROTOCOL
 from simulator.replay.command import add_replay_arguments
+from simulator.serving import UVICORN_SETTINGS
 
 if TYPE_CHECKING:
     from simulator.config import ServeConfig
     from simulator.replay.engine import Replay
-
-
-#: How every ``serve`` runs uvicorn: uvloop and httptools (about twice the default stack here) with the
-#: express lane for answers known in advance (`simulator.express_http`), no access log of its own (ours
-#: is one line per request, cheaper) and no websockets (Druid has none; skipping them saves ~30 ms of
-#: start-up).
-UVICORN_SETTINGS: dict[str, Any] = {
-    "loop": "uvloop",
-    "http": HTTP_PROTOCOL,
-    "access_log": False,
-    "server_header": False,
-    "log_level": "warning",
-    "lifespan": "on",
-    "ws": "none",
-}
 
 
 def register(subparsers: Any) -> None:

@@ -4,6 +4,9 @@ ASGI has no standard way to close a connection abruptly, and uvicorn does not pu
 the scope. Its request cycle owns both ``send`` and ``transport``, so the transport is found from
 the ``send`` callable (through the closures of the middlewares that wrap it) or, failing that, from
 the ASGI task's coroutine (``RequestResponseCycle.run_asgi``'s ``self``).
+
+A transport is recognised by what it can do, not by its class: uvloop's ``TCPTransport`` (what
+``druid-sim serve`` runs) is not an ``asyncio.BaseTransport`` subclass, only asyncio's own are.
 """
 
 from __future__ import annotations
@@ -12,19 +15,31 @@ import asyncio
 import contextlib
 import socket
 import struct
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 from simulator.asgi import Send
 
 _MAX_DEPTH = 12
 
 
-def _from_callable(func: Any, depth: int = 0) -> asyncio.BaseTransport | None:
+class Transport(Protocol):
+    """What the faults need of a transport; asyncio's and uvloop's both have it."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+    def is_closing(self) -> bool: ...
+    def close(self) -> None: ...
+
+
+def _is_transport(candidate: Any) -> TypeGuard[Transport]:
+    return all(callable(getattr(candidate, name, None)) for name in ("get_extra_info", "is_closing", "close", "write"))
+
+
+def _from_callable(func: Any, depth: int = 0) -> Transport | None:
     if func is None or depth > _MAX_DEPTH:
         return None
     owner = getattr(func, "__self__", None)
     transport = getattr(owner, "transport", None)
-    if isinstance(transport, asyncio.BaseTransport):
+    if _is_transport(transport):
         return transport
     for attribute in ("__wrapped__", "func", "send", "app"):
         inner = getattr(func if attribute != "send" else owner, attribute, None)
@@ -44,16 +59,16 @@ def _from_callable(func: Any, depth: int = 0) -> asyncio.BaseTransport | None:
     return None
 
 
-def _from_task() -> asyncio.BaseTransport | None:
+def _from_task() -> Transport | None:
     task = asyncio.current_task()
     coro = task.get_coro() if task is not None else None
     frame = getattr(coro, "cr_frame", None)
     owner = frame.f_locals.get("self") if frame is not None else None
     transport = getattr(owner, "transport", None)
-    return transport if isinstance(transport, asyncio.BaseTransport) else None
+    return transport if _is_transport(transport) else None
 
 
-def find_transport(send: Send) -> asyncio.BaseTransport | None:
+def find_transport(send: Send) -> Transport | None:
     """The connection's transport under ``send``, or None if this server does not expose it."""
     return _from_callable(send) or _from_task()
 
@@ -67,8 +82,9 @@ def reset_connection(send: Send) -> bool:
     if sock is not None:
         with contextlib.suppress(OSError):  # the peer went first; closing is all that is left to do
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    if isinstance(transport, asyncio.WriteTransport | asyncio.Transport):
-        transport.abort()
+    abort = getattr(transport, "abort", None)
+    if callable(abort):
+        abort()
     else:
         transport.close()
     return True

@@ -1,7 +1,8 @@
 """A real simulator server on a free loopback port, in a background thread, for tests.
 
-The server is the real thing (uvicorn + httptools serving the assembled app); the thread only lets a
-test hold the simulation handle, so it can advance the virtual clock instead of sleeping.
+The server is the real thing (uvicorn serving the assembled app on ``druid-sim serve``'s settings:
+uvloop, httptools); the thread only lets a test hold the simulation handle, so it can advance the
+virtual clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from simulator.assembly import build_app
 from simulator.clock import Clock
 from simulator.config import ServeConfig, build_simulation
 from simulator.runtime import Simulation
+from simulator.serving import Loop
 from simulator.threaded import ThreadedServer, listening_socket
 
 #: A fixed start keeps timestamps in expected bodies stable: 2026-01-01T00:00:00.000Z.
@@ -40,14 +42,16 @@ def free_socket(host: str = "127.0.0.1") -> socket.socket:
 
 @contextmanager
 def live_server(
-    config: ServeConfig | None = None, app_factory: Callable[[Simulation], ASGIApp] | None = None
+    config: ServeConfig | None = None,
+    app_factory: Callable[[Simulation], ASGIApp] | None = None,
+    loop: Loop = "uvloop",
 ) -> Iterator[LiveServer]:
-    """Start a real server for ``config`` (default: empty cluster, manual clock at START_MS)."""
+    """Start a real server for ``config`` (default: empty cluster, manual clock at START_MS) on ``loop``."""
     sock = listening_socket()
     base = config or ServeConfig(scenario=None, time_scale=0, start_ms=START_MS)
     simulation = build_simulation(replace(base, port=sock.getsockname()[1], access_log=False))
     app = app_factory(simulation) if app_factory else build_app(simulation, access_log=False)
-    server = ThreadedServer(app, sock, name="test")
+    server = ThreadedServer(app, sock, name="test", loop=loop)
     try:
         yield LiveServer(server.url, simulation, app)
     finally:
