@@ -14,6 +14,7 @@ from collections.abc import Callable
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.druid.routes import DruidApp
 from simulator.express import ExpressAnswer, ExpressRequest, express_of
+from simulator.limits import ServerLimits
 from simulator.runtime import Simulation
 
 access_logger = logging.getLogger("simulator.access")
@@ -86,6 +87,11 @@ class SimulatorApp:
             druid = AccessLog(druid)
         self.druid = druid
         self._druid_express = express_of(druid)
+
+    @property
+    def server_limits(self) -> ServerLimits:
+        """What the HTTP protocol enforces for this app (`simulator.guarded_http`): the configuration's."""
+        return self.simulation.config.limits
 
     def express(self, request: ExpressRequest) -> ExpressAnswer | None:
         """The Druid chain's express answer (`simulator.express`); the control API never has one."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from simulator.clock import Clock
+from simulator.limits import ServerLimits
 from simulator.overlord.fakes import fake_pools
 from simulator.overlord.logs import TaskLogs
 from simulator.overlord.overlord import Overlord
@@ -32,6 +33,7 @@ class ServeConfig:
     replay_ignore: tuple[str, ...] = ()  # replay: query:KEY, header:NAME, body:/json/pointer left out of matching
     report_unused: bool = False  # replay: list never-played interactions when the server stops
     workers: int = 1  # uvicorn worker processes (more than one: replay only, sequence cursors in a shared file)
+    limits: ServerLimits = field(default_factory=ServerLimits)  # sizes, timeouts, connections (simulator.limits)
 
     @property
     def self_url(self) -> str:

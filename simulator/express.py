@@ -49,9 +49,6 @@ class ExpressAnswer(Protocol):
     def chunked(self) -> bool: ...
 
 
-#: uvicorn's ``http`` setting for the express lane: by import path, so uvicorn loads it in every worker.
-HTTP_PROTOCOL = "simulator.express_http:ExpressHttpToolsProtocol"
-
 #: A layer's ``express`` method: the answer, or None to send the request the ASGI way.
 Express = Callable[[ExpressRequest], ExpressAnswer | None]
 
@@ -62,4 +59,4 @@ def express_of(app: object) -> Express | None:
     return express
 
 
-__all__ = ["HTTP_PROTOCOL", "Express", "ExpressAnswer", "ExpressRequest", "express_of"]
+__all__ = ["Express", "ExpressAnswer", "ExpressRequest", "express_of"]

@@ -12,16 +12,17 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Literal
 
-from simulator.express import HTTP_PROTOCOL
-
 #: The event loops druid-sim supports: ``serve`` runs uvloop; asyncio is what plain uvicorn falls back to.
 Loop = Literal["uvloop", "asyncio"]
 LOOPS: tuple[Loop, ...] = ("uvloop", "asyncio")
 
+#: uvicorn's ``http`` setting: httptools with the server limits (`simulator.guarded_http`) and the express
+#: lane (`simulator.express_http`); by import path, so uvicorn loads it in every worker.
+HTTP_PROTOCOL = "simulator.guarded_http:ServerHttpProtocol"
+
 #: How every ``serve`` runs uvicorn: uvloop and httptools (about twice the default stack here) with the
-#: express lane for answers known in advance (`simulator.express_http`), no access log of its own (ours
-#: is one line per request, cheaper) and no websockets (Druid has none; skipping them saves ~30 ms of
-#: start-up).
+#: limits and the express lane (`HTTP_PROTOCOL`), no access log of its own (ours is one line per
+#: request, cheaper) and no websockets (Druid has none; skipping them saves ~30 ms of start-up).
 UVICORN_SETTINGS: dict[str, Any] = {
     "loop": "uvloop",
     "http": HTTP_PROTOCOL,
@@ -48,4 +49,4 @@ def loop_factory(loop: Loop = "uvloop") -> Callable[[], asyncio.AbstractEventLoo
     return asyncio.new_event_loop
 
 
-__all__ = ["LOOPS", "UVICORN_SETTINGS", "Loop", "loop_factory", "uvicorn_settings"]
+__all__ = ["HTTP_PROTOCOL", "LOOPS", "UVICORN_SETTINGS", "Loop", "loop_factory", "uvicorn_settings"]

@@ -23,6 +23,7 @@ import orjson
 
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.config import ServeConfig
+from simulator.limits import ServerLimits
 
 #: The environment variable carrying ``{"config": {...}, "cursors": PATH, "sequences": N}`` to workers.
 WORKER_ENV = "DRUID_SIM_WORKER"
@@ -42,6 +43,7 @@ def decode_settings(value: str) -> tuple[ServeConfig, str, int]:
     payload = orjson.loads(value)
     fields = dict(payload["config"])
     fields["replay_ignore"] = tuple(fields.get("replay_ignore", ()))
+    fields["limits"] = ServerLimits(**fields.get("limits", {}))
     return ServeConfig(**fields), str(payload["cursors"]), int(payload["sequences"])
 
 

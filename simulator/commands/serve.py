@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from simulator.clock import parse_instant
+from simulator.limits import ServerLimits, parse_size
 from simulator.replay.command import add_replay_arguments
 from simulator.serving import UVICORN_SETTINGS
 
@@ -62,7 +63,71 @@ def register(subparsers: Any) -> None:
         "only (changes get 409); always uvloop + httptools",
     )
     add_replay_arguments(parser)
+    _add_limit_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """What one client may take of the server (`simulator.limits` says why each default)."""
+    limits = ServerLimits()
+    group = parser.add_argument_group(
+        "limits", "what a client may take of the server; beyond them it gets the answer Druid's Jetty would give"
+    )
+    group.add_argument(
+        "--max-body-size",
+        type=_size,
+        default=limits.max_body_size,
+        metavar="SIZE",
+        help="largest request body, e.g. 64MiB, 500KB, 65536 (default 64MiB, MySQL 8's max_allowed_packet, "
+        "which bounds what a Druid metadata store takes); larger ones get 413 before they are read",
+    )
+    group.add_argument(
+        "--max-header-size",
+        type=_size,
+        default=limits.max_header_size,
+        metavar="SIZE",
+        help="largest request line plus headers (default 8KiB, Druid's druid.server.http.maxRequestHeaderSize); "
+        "larger ones get 431 (414 for a long URL)",
+    )
+    group.add_argument(
+        "--request-timeout",
+        type=float,
+        default=limits.request_timeout,
+        metavar="SECONDS",
+        help="how long a request may take to arrive whole, from the connection opening or its first byte "
+        "(default 30); then 408, or a silent close if nothing arrived",
+    )
+    group.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        default=limits.keep_alive_timeout,
+        metavar="SECONDS",
+        help="how long an idle keep-alive connection stays open (default 300, Druid's druid.server.http.maxIdleTime)",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=int,
+        default=limits.max_connections,
+        metavar="N",
+        help="open connections (per worker) before new ones get 503 and are closed (default 1000)",
+    )
+
+
+def _size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _limits(args: argparse.Namespace) -> ServerLimits:
+    return ServerLimits(
+        max_body_size=args.max_body_size,
+        max_header_size=args.max_header_size,
+        request_timeout=args.request_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        max_connections=args.max_connections,
+    )
 
 
 def _instant(value: str) -> int:
@@ -107,6 +172,11 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("druid-sim serve: --workers must be at least 1 (default 1)", file=sys.stderr)
         return 2
+    limits = _limits(args)
+    for problem in limits.problems():
+        print(f"druid-sim serve: {problem}", file=sys.stderr)
+    if limits.problems():
+        return 2
     if args.workers > 1 and not args.cassette:
         print(
             "druid-sim serve: --workers above 1 needs --cassette: the simulated cluster lives in one process "
@@ -133,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
         scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
         workers=args.workers,
+        limits=limits,
         **replay_settings(args),
     )
     checked = _check_scenario(config, args.seed)

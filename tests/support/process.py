@@ -49,10 +49,17 @@ class ServeProcess:
 
     def rss_kib(self) -> int:
         """The server's resident memory now (Linux ``/proc``), in KiB."""
+        return self._status_kib("VmRSS")
+
+    def peak_rss_kib(self) -> int:
+        """The most resident memory the server has had so far (its high-water mark), in KiB."""
+        return self._status_kib("VmHWM")
+
+    def _status_kib(self, field: str) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-        raise AssertionError("no VmRSS line in /proc status")
+        raise AssertionError(f"no {field} line in /proc/{self.process.pid}/status")
 
     def stop(self, timeout: float = 15) -> int:
         """Ctrl-C, as a user stops it; the exit status."""
