@@ -48,13 +48,17 @@ def fresh_overlord(config: ServeConfig, clock: Clock) -> Overlord:
     cluster of 9 slots. A scenario that does not validate raises ``ScenarioError`` (``serve``
     checks it before building anything, so this only happens to programmatic callers).
     """
+    overlord: Overlord
     if config.scenario is not None:
         from simulator.scenario import build_overlord, load_scenario
 
-        return build_overlord(load_scenario(config.scenario), clock, config.seed)
-    pools = fake_pools(config.seed)
-    workers = WorkerPool(hosts=pools.middle_managers, capacity=9)
-    return Overlord(clock, seed=config.seed, workers=workers)
+        overlord = build_overlord(load_scenario(config.scenario), clock, config.seed)
+    else:
+        pools = fake_pools(config.seed)
+        workers = WorkerPool(hosts=pools.middle_managers, capacity=9)
+        overlord = Overlord(clock, seed=config.seed, workers=workers)
+    overlord.payloads.budget = config.limits.max_stored_payloads
+    return overlord
 
 
 def build_simulation(config: ServeConfig, clock: Clock | None = None) -> Simulation:

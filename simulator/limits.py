@@ -17,7 +17,9 @@ has none:
   few seconds would hold a connection forever). Then 408, or a silent close if nothing was sent;
 * an idle keep-alive connection is closed after 300 s: Druid's ``druid.server.http.maxIdleTime``
   (PT5M). Shorter than a client's pool keeps connections, and a client reusing one races the close;
-* 1,000 open connections; a connection beyond that gets 503 for its request, then is closed.
+* 1,000 open connections; a connection beyond that gets 503 for its request, then is closed;
+* 128 MiB of submitted task payloads kept for ``GET /task/{id}``: two of the largest bodies, or
+  thousands of ordinary specs (`simulator.overlord.payloads` says what happens beyond).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class ServerLimits:
     request_timeout: float = 30.0  # seconds for a whole request to arrive (--request-timeout)
     keep_alive_timeout: float = 300.0  # seconds an idle keep-alive connection stays open (--keep-alive-timeout)
     max_connections: int = 1000  # open connections (--max-connections)
+    max_stored_payloads: int = 128 * MIB  # bytes of submitted task payloads kept (--max-stored-payloads)
 
     def problems(self) -> list[str]:
         """What is wrong with these limits, as option names and fixes (empty when all are usable)."""
@@ -53,6 +56,8 @@ class ServerLimits:
             found.append("--keep-alive-timeout must be above 0 seconds (default 300, Druid's maxIdleTime)")
         if self.max_connections < 1:
             found.append("--max-connections must be at least 1 (default 1000)")
+        if self.max_stored_payloads < 0:
+            found.append("--max-stored-payloads cannot be negative (default 128MiB)")
         return found
 
 

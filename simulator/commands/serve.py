@@ -111,6 +111,14 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="open connections (per worker) before new ones get 503 and are closed (default 1000)",
     )
+    group.add_argument(
+        "--max-stored-payloads",
+        type=_size,
+        default=limits.max_stored_payloads,
+        metavar="SIZE",
+        help="submitted task payloads kept for GET /task/{id} (default 128MiB); beyond it the oldest complete "
+        "tasks' payloads are let go of (404 payload null, as after Druid's metadata cleanup)",
+    )
 
 
 def _size(value: str) -> int:
@@ -127,6 +135,7 @@ def _limits(args: argparse.Namespace) -> ServerLimits:
         request_timeout=args.request_timeout,
         keep_alive_timeout=args.keep_alive_timeout,
         max_connections=args.max_connections,
+        max_stored_payloads=args.max_stored_payloads,
     )
 
 

@@ -167,6 +167,8 @@ async def get_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
     found = _find(sim, request)
     if isinstance(found, DruidResponse):
         return found
+    if not found.payload_kept:  # let go of within --max-stored-payloads: Druid's "payload not found"
+        return json_response(b'{"task":' + orjson.dumps(found.id) + b',"payload":null}', 404)
     return json_response(b'{"task":' + orjson.dumps(found.id) + b',"payload":' + found.payload_json + b"}")
 
 

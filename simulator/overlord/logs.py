@@ -106,10 +106,13 @@ class _LogParts:
 class TaskLogs:
     """Builds and slices task logs; keeps the templates of recently read tasks."""
 
-    def __init__(self, pools: FakePools, cache_size: int = 64) -> None:
+    def __init__(self, pools: FakePools, cache_size: int = 64, cache_bytes: int = 64 * 1024 * 1024) -> None:
         self.pools = pools
-        self._cache: OrderedDict[tuple[str, int], _LogParts] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, bool], _LogParts] = OrderedDict()
         self._cache_size = cache_size
+        #: The prologue quotes the task's whole spec: bound what the cache holds, not only how many.
+        self._cache_bytes = cache_bytes
+        self._cached_bytes = 0
 
     @staticmethod
     def exists(task: Task, phase: Phase) -> bool:
@@ -119,7 +122,7 @@ class TaskLogs:
         return phase is Phase.SHUTDOWN and task.stored_location().host is not None
 
     def _parts(self, task: Task) -> _LogParts:
-        key = (task.id, task.seq)
+        key = (task.id, task.seq, task.payload_kept)  # a let-go payload (simulator.overlord.payloads) shows less
         parts = self._cache.get(key)
         if parts is not None:
             self._cache.move_to_end(key)
@@ -164,9 +167,14 @@ class TaskLogs:
         lines = _body_lines(task, rng, self.pools)
         templates = tuple(_make_template(lines, rng) for _ in range(TEMPLATES))
         parts = _LogParts(prologue, templates, start, max(plan.log_bytes_per_second, 1.0) / 1000.0)
+        size = len(prologue)
+        if size > self._cache_bytes // 4:  # a giant spec: rebuilt when read rather than held
+            return parts
         self._cache[key] = parts
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        self._cached_bytes += size
+        while len(self._cache) > self._cache_size or self._cached_bytes > self._cache_bytes:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_bytes -= len(dropped.prologue)
         return parts
 
     def _epilogue(self, task: Task, phase: Phase, end_ms: int) -> bytes:

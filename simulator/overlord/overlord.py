@@ -9,6 +9,7 @@ the next moment at which any of them could change.
 from __future__ import annotations
 
 import bisect
+import logging
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,8 +21,11 @@ from simulator.clock import Clock
 from simulator.jsonenc import dumps
 from simulator.overlord.behaviour import BehaviourRules, TaskBehaviour
 from simulator.overlord.ids import new_task_id
+from simulator.overlord.payloads import PayloadStore
 from simulator.overlord.task import NEVER, Phase, Plan, Task, View
 from simulator.overlord.workers import WorkerPool
+
+logger = logging.getLogger(__name__)
 
 DAY_MS = 24 * 3600 * 1000
 STATES = ("pending", "waiting", "running", "complete")
@@ -87,6 +91,8 @@ class Overlord:
         self.workers = workers or WorkerPool()
         self.lookback_ms = lookback_ms
         self.queue_max_size = queue_max_size
+        #: Submitted payloads, kept within a byte budget (`simulator.overlord.payloads`).
+        self.payloads = PayloadStore()
         self.rng = random.Random(f"overlord:{seed}")
         self.tasks: dict[str, Task] = {}
         self._order: list[Task] = []  # by (created_ms, seq)
@@ -150,11 +156,22 @@ class Overlord:
             raise DuplicateTaskError(task_id)
         if self.queue_max_size is not None and self.active_count(now) >= self.queue_max_size:
             raise QueueFullError(self.queue_max_size)
+        group_id = submission.group_id or task_id
+        payload_json = dumps(served_payload(submission, task_id, group_id))
+        if not self.payloads.make_room(len(payload_json), now):
+            active = self.active_count(now)
+            logger.warning(
+                "the payloads of %d active tasks leave no room for %s more bytes within --max-stored-payloads "
+                "%s: answering 429 (queue full) until some complete",
+                active,
+                f"{len(payload_json):,}",
+                f"{self.payloads.budget:,} bytes",
+            )
+            raise QueueFullError(active)
         created_ms = now
         task_seed = self.rng.getrandbits(32)
         behaviour = self.behaviour_for(submission.type, submission.datasource, task_id)
         plan = self.plan(behaviour, created_ms, random.Random(f"plan:{self.seed}:{task_seed}"))
-        group_id = submission.group_id or task_id
         task = Task(
             id=task_id,
             group_id=group_id,
@@ -162,9 +179,10 @@ class Overlord:
             datasource=submission.datasource,
             created_ms=created_ms,
             plan=plan,
-            payload_json=dumps(served_payload(submission, task_id, group_id)),
+            payload_json=payload_json,
             seed=task_seed,
         )
+        self.payloads.keep(task)
         return self.add(task)
 
     # -- lookups ---------------------------------------------------------------------------------

@@ -136,6 +136,9 @@ class Task:
     seq: int = 0
     seed: int = 0
     _encoded: dict[tuple[View, Phase], bytes] = field(default_factory=dict, repr=False)
+    #: False once the payload was let go of to stay within the budget (`simulator.overlord.payloads`):
+    #: ``payload_json`` then holds only its server-filled fields, and ``GET /task/{id}`` answers 404.
+    payload_kept: bool = True
 
     def phase_at(self, now_ms: int) -> Phase:
         return self.plan.phase_at(now_ms)
