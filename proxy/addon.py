@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # loaded by `mitmdump -s` from a checkout that is
 from mitmproxy import ctx, exceptions, http
 
 from proxy.capture import TEE_KEY, BodyTee, flow_to_interaction, should_tee
+from proxy.deadline import DEFAULT_UPSTREAM_TIMEOUT, TIMED_OUT, UpstreamDeadline
 from proxy.upstream import UpstreamGuard, reverse_upstream
 from simulator.cassette import (
     CassetteError,
@@ -46,12 +47,14 @@ PROGRESS_INTERVAL_S = 1.0
 class Recorder:
     """Writes each matching exchange to the cassette as soon as its response has been read.
 
-    It also passes the connection hooks to its `UpstreamGuard` (clear 502s for a down upstream) rather
-    than registering it as a second addon: mitmproxy would dispatch every event to that one too.
+    It also passes hooks to its `UpstreamGuard` (clear 502s for a down upstream) and `UpstreamDeadline`
+    (a 504 for a hung one) rather than registering them as addons of their own: mitmproxy would
+    dispatch every event to those too.
     """
 
     def __init__(self) -> None:
         self.guard = UpstreamGuard()
+        self.deadline = UpstreamDeadline()
         self.writer: CassetteWriter | None = None
         self.redactor: Redactor | None = None
         self.recorded = 0
@@ -99,11 +102,20 @@ class Recorder:
             DEFAULT_STREAM_THRESHOLD,
             "Tee (stream while recording) bodies larger than this.",
         )
+        add(
+            "upstream_timeout",
+            str,  # mitmproxy options have no float type; seconds, e.g. "60" or "0.5"
+            f"{DEFAULT_UPSTREAM_TIMEOUT:g}",
+            "Seconds to wait for the upstream's response headers; then the client gets a 504 naming the upstream "
+            "and nothing is recorded. 0 waits as long as mitmproxy does (ten minutes of inactivity).",
+        )
 
     def configure(self, updated: set[str]) -> None:
         self.guard.configure(updated)
         if "record_stream_threshold" in updated:
             self._stream_threshold = ctx.options.record_stream_threshold
+        if "upstream_timeout" in updated:
+            self.deadline.seconds = _seconds(ctx.options.upstream_timeout)
         if "record_path_filter" in updated:
             try:
                 self._path_filter = re.compile(ctx.options.record_path_filter)
@@ -162,8 +174,12 @@ class Recorder:
     def server_connect_error(self, data: Any) -> None:
         self.guard.server_connect_error(data)
 
+    def request(self, flow: http.HTTPFlow) -> None:
+        self.deadline.request(flow)
+
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         """Only a body that will be streamed needs anything here: a tee, so the recording keeps a copy."""
+        self.deadline.responseheaders(flow)
         response = flow.response
         if self.writer is None or response is None:
             return
@@ -202,10 +218,11 @@ class Recorder:
         )
 
     def error(self, flow: http.HTTPFlow) -> None:
+        self.deadline.error(flow)
         tee = flow.metadata.pop(TEE_KEY, None)
         if tee is not None:
             tee.close()
-        if self._wanted(flow):
+        if self._wanted(flow) and not flow.metadata.get(TIMED_OUT):  # a timeout was reported as it happened
             logger.warning("not recorded: %s %s failed: %s", flow.request.method, flow.request.path, flow.error)
 
     def done(self) -> None:
@@ -222,6 +239,16 @@ def options_error(message: str) -> Exception:
     """mitmproxy's OptionsError (untyped upstream); raised from `configure` it stops mitmdump with `message`."""
     error: Exception = exceptions.OptionsError(message)  # type: ignore[no-untyped-call]
     return error
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise options_error(f"upstream_timeout {value!r}: give seconds, e.g. 60 or 0.5 (0: no deadline)")
+    return seconds
 
 
 def _non_empty(path: str) -> bool:

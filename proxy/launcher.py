@@ -36,6 +36,7 @@ class RecordOptions:
     redact_builtin: bool = True
     insecure: bool = False
     confdir: str | None = None
+    upstream_timeout: float = 60.0
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -78,6 +79,8 @@ def recorder_settings(options: RecordOptions) -> dict[str, Any]:
             "to add to it, --mode overwrite to replace it, or choose another --cassette"
         )
     host, port = parse_listen(options.listen)
+    if not options.upstream_timeout >= 0:
+        raise LaunchError(f"--upstream-timeout {options.upstream_timeout:g}: give seconds, e.g. 60 (0: no deadline)")
     if options.proxy_mode == "regular":
         mode = "regular"
     elif options.upstream is None:
@@ -94,6 +97,7 @@ def recorder_settings(options: RecordOptions) -> dict[str, Any]:
         "redact_rules": list(options.redact_rules),
         "redact_builtin": options.redact_builtin,
         "ssl_insecure": options.insecure,
+        "upstream_timeout": f"{options.upstream_timeout:g}",
     }
     if options.path_filter is not None:
         settings["record_path_filter"] = options.path_filter

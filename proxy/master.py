@@ -178,6 +178,15 @@ def _load_config(opts: options.Options) -> None:
         opts.deferred.clear()
 
 
+def _quiet_cancelled_connections(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Python 3.11's asyncio reports a client connection's task cancelled at shutdown as an unhandled
+    exception, with a traceback (its ``StreamReaderProtocol`` callback asks a cancelled task for its
+    exception; 3.12 checks first). Stopping the proxy while a client hangs up is no error."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 async def serve(settings: Mapping[str, Any]) -> int:
     """Run a RecordingMaster with these option values until it is shut down; the exit status."""
     _configure_logging()
@@ -194,6 +203,7 @@ async def serve(settings: Mapping[str, Any]) -> int:
     if opts.termlog_verbosity == "debug":  # asked for in config.yaml
         logging.getLogger().setLevel(logging.DEBUG)
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_cancelled_connections)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, recording.shutdown)
     # A client that goes away mid-write must not kill the proxy (mitmproxy issue 6744).

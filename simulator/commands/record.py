@@ -54,6 +54,14 @@ def register(subparsers: Any) -> None:
         help="do not apply the built-in redaction rules (writes secrets to disk; synthetic traffic only)",
     )
     parser.add_argument("--insecure", action="store_true", help="accept an HTTPS upstream's self-signed certificate")
+    parser.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for the upstream's response headers before answering the client 504 naming it, "
+        "and recording nothing (default 60, nginx's proxy_read_timeout; 0 waits as long as mitmproxy does)",
+    )
     parser.add_argument("--confdir", metavar="DIR", help="mitmproxy configuration/CA directory (default ~/.mitmproxy)")
     parser.set_defaults(func=run)
 
@@ -74,5 +82,6 @@ def run(args: argparse.Namespace) -> int:
             redact_builtin=not args.no_default_redaction,
             insecure=args.insecure,
             confdir=args.confdir,
+            upstream_timeout=args.upstream_timeout,
         )
     )
