@@ -9,6 +9,7 @@ prints where to point clients and a running count of recorded interactions.
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from simulator.cassette import RecordMode, RedactionRules, RuleError
+from simulator.serving import listen_error, listening_socket
 
 
 class LaunchError(Exception):
@@ -106,6 +108,18 @@ def recorder_settings(options: RecordOptions) -> dict[str, Any]:
     return settings
 
 
+def listen_hint(record: logging.LogRecord) -> bool:
+    """mitmproxy answers a port in use with "Try ... `--mode reverse:URL@PORT`", an option `druid-sim record`
+    does not have: point at ``--listen`` instead."""
+    message = record.getMessage()
+    if "Try specifying a different port by using `--mode" in message:
+        record.msg = (
+            message.split("\nTry specifying")[0] + "\nChoose another port with --listen HOST:PORT (0 picks a free one)."
+        )
+        record.args = ()
+    return True
+
+
 def run_recorder(options: RecordOptions) -> int:
     """Record until SIGINT/SIGTERM (exit 0); 2 if the arguments are wrong, 1 if mitmproxy cannot start."""
     try:
@@ -122,6 +136,15 @@ def run_recorder(options: RecordOptions) -> int:
             file=sys.stderr,
         )
         return 2
+    host, port = settings["listen_host"], settings["listen_port"]
+    try:  # a port in use, said before anything starts (mitmproxy's own hint names an option record lacks)
+        listening_socket(host, port).close()
+    except OSError as exc:
+        print(
+            f"druid-sim record: {listen_error(host, port, exc)} with --listen HOST:PORT (0 picks a free one)",
+            file=sys.stderr,
+        )
+        return 1
     target = options.upstream if options.proxy_mode != "regular" else "any host (forward proxy)"
     print(f"druid-sim record: starting mitmproxy, recording {target} into {options.cassette}", file=sys.stderr)
     return run_master(settings)

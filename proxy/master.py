@@ -58,6 +58,7 @@ from mitmproxy.addons import (
 )
 
 from proxy.addon import Recorder, options_error
+from proxy.launcher import listen_hint
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ def _configure_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     # The recorder prints a running count; mitmproxy's per-connection chatter would drown it.
     logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
+    logging.getLogger("mitmproxy.addons.proxyserver").addFilter(listen_hint)
 
 
 def _load_config(opts: options.Options) -> None:

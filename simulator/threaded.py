@@ -14,24 +14,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from simulator.asgi import ASGIApp
-from simulator.serving import Loop, loop_factory, uvicorn_settings
+from simulator.serving import Loop, listening_socket, loop_factory, uvicorn_settings
 
 T = TypeVar("T")
-
-
-def listening_socket(host: str = "127.0.0.1") -> socket.socket:
-    """A socket bound to a free port on ``host`` and listening, with TCP_NODELAY set.
-
-    Accepted connections inherit TCP_NODELAY from the listening socket (Linux); asyncio does not set it
-    on sockets handed to uvicorn, and without it every response waits ~40 ms for Nagle's algorithm to
-    meet the client's delayed ACK.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, 0))
-    sock.listen(128)
-    return sock
 
 
 class ThreadedServer:
@@ -79,3 +64,6 @@ class ThreadedServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._socket.close()
+
+
+__all__ = ["ThreadedServer", "listening_socket"]

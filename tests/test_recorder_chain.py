@@ -100,7 +100,7 @@ def test_forward_proxy_intercepts_https_with_the_confdir_ca(tmp_path: Path, conf
     assert interaction.request.path == f"{V1}/tasks"
 
 
-def test_a_port_in_use_stops_the_recorder_with_mitmproxys_error(tmp_path: Path, confdir: Path) -> None:
+def test_a_port_in_use_stops_the_recorder_with_a_hint_it_can_follow(tmp_path: Path, confdir: Path) -> None:
     taken = free_socket()
     port = taken.getsockname()[1]
     argv = record_argv("http://127.0.0.1:9", tmp_path / "busy.jsonl", confdir=confdir)
@@ -110,7 +110,30 @@ def test_a_port_in_use_stops_the_recorder_with_mitmproxys_error(tmp_path: Path, 
     finally:
         taken.close()
     assert result.returncode == 1
-    assert "address already in use" in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "address already in use" in output.lower() and f"127.0.0.1:{port}" in output
+    assert "--listen HOST:PORT" in output and "--mode" not in output  # record has no --mode reverse:...
+    assert "starting mitmproxy" not in output and "Traceback" not in output
+
+
+def test_mitmproxys_own_port_hint_is_rewritten_for_record() -> None:
+    import logging
+
+    from proxy.launcher import listen_hint
+
+    record = logging.LogRecord(
+        "mitmproxy.addons.proxyserver",
+        logging.ERROR,
+        __file__,
+        1,
+        "reverse proxy failed to listen on 127.0.0.1:8889 with [Errno 98] address already in use\n"
+        "Try specifying a different port by using `--mode reverse:http://x@8891`.",
+        None,
+        None,
+    )
+    assert listen_hint(record)
+    assert record.getMessage().endswith("Choose another port with --listen HOST:PORT (0 picks a free one).")
+    assert "--mode" not in record.getMessage()
 
 
 def test_config_yaml_options_of_left_out_addons_are_named_and_the_rest_applies(tmp_path: Path, confdir: Path) -> None:

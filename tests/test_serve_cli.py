@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
+
 import httpx
 
+from tests.support.live import free_socket
 from tests.support.process import serve_process
 
 
@@ -57,3 +63,52 @@ def test_serve_same_seed_gives_same_cluster() -> None:
         ) as running:
             bodies.append(httpx.get(f"{running.url}/druid/indexer/v1/tasks").content)
     assert bodies[0] == bodies[1]
+
+
+def test_serve_refuses_a_port_that_does_not_exist_before_announcing_anything() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "serve", "--port", "99999"], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert "argument --port: '99999' is not a port: give 1 to 65535, or 0 to pick a free one" in done.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_without_a_banner() -> None:
+    taken = free_socket()
+    port = taken.getsockname()[1]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "simulator", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        taken.close()
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"druid-sim serve: cannot listen on 127.0.0.1:{port}: Address already in use; is another server already "
+        "running there? choose another port with --port (0 picks a free one)"
+    ]
+
+
+def test_serve_on_port_0_announces_the_port_it_got() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "serve", "--port", "0", "--no-access-log", "--scenario", "slow-tasks"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        match = re.search(r"on http://127\.0\.0\.1:(\d+)/druid/indexer/v1/tasks", banner)
+        assert match is not None and match.group(1) != "0", banner
+        url = f"http://127.0.0.1:{match.group(1)}"
+        assert httpx.get(f"{url}/druid/indexer/v1/leader", timeout=10).text == url  # the model knows it too
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)

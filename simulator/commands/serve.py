@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from simulator.clock import parse_instant
 from simulator.limits import ServerLimits, parse_size
 from simulator.replay.command import add_replay_arguments
-from simulator.serving import UVICORN_SETTINGS
+from simulator.serving import UVICORN_SETTINGS, listen_error, listening_socket
 
 if TYPE_CHECKING:
     from simulator.config import ServeConfig
@@ -29,7 +29,9 @@ def register(subparsers: Any) -> None:
         description="Serve Druid's Overlord Tasks API on HOST:PORT from a stateful simulated cluster.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=8888, help="port to listen on (default 8888, the Router's)")
+    parser.add_argument(
+        "--port", type=_port, default=8888, help="port to listen on (default 8888, the Router's; 0 picks a free one)"
+    )
     parser.add_argument(
         "--seed",
         type=int,
@@ -139,6 +141,16 @@ def _limits(args: argparse.Namespace) -> ServerLimits:
     )
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port: give 1 to 65535, or 0 to pick a free one")
+    return port
+
+
 def _instant(value: str) -> int:
     try:
         return parse_instant(value)
@@ -200,12 +212,20 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    try:  # before anything is announced: a port in use is said plainly, and port 0 announces the real one
+        sock = listening_socket(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"druid-sim serve: {listen_error(args.host, args.port, exc)} with --port (0 picks a free one)",
+            file=sys.stderr,
+        )
+        return 1
     control = decide_control_token(args.host, args.control_token or os.environ.get(TOKEN_ENV))
     config = ServeConfig(
         control_token=control.token,
         journal_size=args.journal_size,
         host=args.host,
-        port=args.port,
+        port=sock.getsockname()[1],
         seed=args.seed if args.seed is not None else 0,
         time_scale=args.time_scale,
         start_ms=args.start_time,
@@ -226,6 +246,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"druid-sim serve: {exc}", file=sys.stderr)
         return 2
     if replay is not None and config.workers > 1:
+        sock.close()  # uvicorn binds the port again in the parent, for its workers to share
         return _run_workers(config, replay, control.announcement(config.self_url))
     simulation = build_simulation(config)
     if replay is not None:
@@ -237,7 +258,12 @@ def run(args: argparse.Namespace) -> int:
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=config.host, port=config.port, **UVICORN_SETTINGS)
+    server = uvicorn.Server(uvicorn.Config(app, **UVICORN_SETTINGS))
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it stopped on
+        server.run(sockets=[sock])
+    sock.close()
+    if not server.started:
+        return 1
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)
     return 0
