@@ -68,6 +68,29 @@ def listen_error(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port}: {reason}; {hint}choose another port"
 
 
+def open_file_room(connections: int) -> str | None:
+    """Let this process open enough files for ``connections`` (raising its soft limit toward the hard one).
+
+    Each connection is a descriptor; past the limit, accepting fails and clients are dropped unanswered.
+    Returns a warning when even the hard limit leaves too little room, else None.
+    """
+    import resource
+
+    wanted = connections + 64  # the listening socket, logs, cassettes, the odd spare
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return None
+    raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if raised > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+    if raised >= wanted:
+        return None
+    return (
+        f"this process may open only {raised} files (ulimit -n), too few for --max-connections {connections}: "
+        "lower --max-connections or raise the limit"
+    )
+
+
 def loop_factory(loop: Loop = "uvloop") -> Callable[[], asyncio.AbstractEventLoop]:
     """What makes a new event loop of kind ``loop``, for servers started outside ``uvicorn.run``."""
     if loop == "uvloop":
@@ -86,5 +109,6 @@ __all__ = [
     "listen_error",
     "listening_socket",
     "loop_factory",
+    "open_file_room",
     "uvicorn_settings",
 ]

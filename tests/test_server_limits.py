@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import select
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -258,3 +260,15 @@ def test_sizes_are_written_as_druid_writes_them() -> None:
     assert format_size(64 * MIB) == "64MiB" and format_size(1500) == "1500B"
     with pytest.raises(ValueError, match="64MiB"):
         parse_size("lots")
+
+
+def test_serve_makes_room_for_its_connections_in_the_open_file_limit() -> None:
+    code = (
+        "import resource; from simulator.serving import open_file_room\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 512))\n"
+        "print(open_file_room(300)); print(resource.getrlimit(resource.RLIMIT_NOFILE)[0]); print(open_file_room(1000))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
+    fits, soft, too_many = done.stdout.splitlines()
+    assert (fits, soft) == ("None", "364")  # raised from 256 to what 300 connections need
+    assert too_many.startswith("this process may open only 512 files (ulimit -n), too few for --max-connections 1000")

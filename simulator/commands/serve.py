@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from simulator.clock import parse_instant
 from simulator.limits import ServerLimits, parse_size
 from simulator.replay.command import add_replay_arguments
-from simulator.serving import UVICORN_SETTINGS, listen_error, listening_socket
+from simulator.serving import UVICORN_SETTINGS, listen_error, listening_socket, open_file_room
 
 if TYPE_CHECKING:
     from simulator.config import ServeConfig
@@ -212,6 +212,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    warning = open_file_room(limits.max_connections)
+    if warning is not None:
+        print(f"druid-sim serve: {warning}", file=sys.stderr)
     try:  # before anything is announced: a port in use is said plainly, and port 0 announces the real one
         sock = listening_socket(args.host, args.port)
     except OSError as exc:
