@@ -1,6 +1,7 @@
 """uvicorn's httptools protocol with the express lane (`simulator.express`): known answers written at once.
 
-``druid-sim serve`` and the test servers run uvicorn with ``http=ExpressHttpToolsProtocol``. For a
+``druid-sim serve`` and the test servers run it under the server limits (``ServerHttpProtocol`` in
+`simulator.guarded_http`, which `simulator.serving` names as uvicorn's ``http``). For a
 plain request (``GET``, HTTP/1.1 keep-alive, no body, no ``Expect``, nothing pipelined ahead of it) the
 protocol waits until the request is complete, then asks the app's ``express`` method for an answer. If
 the chain gives one, the response is written from the parser callback: the same bytes uvicorn's own
