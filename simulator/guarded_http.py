@@ -50,6 +50,8 @@ LINGER_SECONDS = 2.0
 WARNING_INTERVAL = 10.0
 #: Scope key marking a request whose body may be cut short (it has one): its app runs inside the guard.
 _HAS_BODY = "druid_sim.has_body"
+#: Methods whose bodies, if a client sends one, no handler reads: they are only counted against the limit.
+_BODILESS = frozenset({b"GET", b"HEAD"})
 
 
 class IncompleteBody(BaseException):
@@ -96,9 +98,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.timeout_keep_alive = self.limits.keep_alive_timeout  # type: ignore[assignment]  # int to uvicorn; any number works
         self._over_cap = False
         self._refused = False  # an answer was refused: the rest of what arrives is drained, unparsed
-        self._in_head = False  # a request has begun and its headers are not complete yet
-        self._messages = 0  # requests begun on this connection
-        self._head_bytes = 0  # bytes of the current head, counted from whole reads inside it
+        self._in_head = True  # the parser awaits or reads a request head (not a body)
+        self._completed = 0  # requests received whole on this connection
+        self._sent_any = False  # whether the client has sent a byte yet
+        self._head_bytes = 0  # bytes of the current head, from reads that were all head (a lower bound)
+        self._head_reads = 0  # bytes of the earlier reads the current head came in (an upper bound)
+        self._read_size = 0  # bytes of the read being parsed
         self._body_bytes = 0
         self._deadline: float | None = None  # when the request being received must be complete
         self._timer: asyncio.TimerHandle | None = None
@@ -124,7 +129,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:
             return  # draining: nothing more is parsed
         self._unset_keepalive_if_required()
-        messages, in_head = self._messages, self._in_head
+        if self._deadline is None:  # the first bytes of a request: it must be whole by the deadline
+            self._expect_request()
+        self._sent_any = True
+        completed, in_head = self._completed, self._in_head
+        self._read_size = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -139,33 +148,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
             return
-        if in_head and self._in_head and self._messages == messages:  # this whole read was head
-            self._head_bytes += len(data)
-            if self._head_bytes > self.limits.max_header_size:
-                self._refuse_head()
+        if self._in_head:  # the read ends where a head is awaited or partly read
+            self._head_reads += len(data)
+            if in_head and self._completed == completed:  # and all of it was head
+                self._head_bytes += len(data)
+                if self._head_bytes > self.limits.max_header_size:
+                    self._refuse_head()
 
     # -- parser callbacks --------------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._messages += 1
-        self._in_head = True
-        self._head_bytes = 0
-        self._body_bytes = 0
-        self._expect_request()
-
     def on_headers_complete(self) -> None:
         self._in_head = False
-        head = len(self.url)
-        length = b""
-        chunked = False
-        for name, value in self.headers:
-            head += len(name) + len(value) + 4
-            if name == b"content-length":
-                length = value
-            elif name == b"transfer-encoding":
-                chunked = True
-        if head > self.limits.max_header_size:
+        limits = self.limits
+        # The reads this head came in bound its size; only when they could hold too much is it measured.
+        if self._head_reads + self._read_size > limits.max_header_size and self._head_size() > limits.max_header_size:
             self._refuse_head()
             raise _StopParsing
         if self._over_cap:
@@ -173,16 +169,33 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 "cap",
                 "%d connections are open, more than --max-connections %d: answering 503 and closing",
                 len(self.connections),
-                self.limits.max_connections,
+                limits.max_connections,
             )
             self._refuse(503)
             raise _StopParsing
-        if length and int(length) > self.limits.max_body_size:
-            self._refuse_body(int(length))
-            raise _StopParsing
-        if length not in (b"", b"0") or chunked:
-            self.scope[_HAS_BODY] = True  # type: ignore[literal-required]
+        self._head_bytes = self._head_reads = self._body_bytes = 0
+        if self.parser.get_method() not in _BODILESS:  # a GET's body, if any, is counted as it comes
+            length, chunked = self._framing()
+            if length > limits.max_body_size:
+                self._refuse_body(length)
+                raise _StopParsing
+            if length or chunked:
+                self.scope[_HAS_BODY] = True  # type: ignore[literal-required]
         super().on_headers_complete()
+
+    def _head_size(self) -> int:
+        """The request line's URL and the headers, as received (each header line's ": " and CRLF too)."""
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    def _framing(self) -> tuple[int, bool]:
+        """(Content-Length or 0, whether the body is chunked) of the request whose headers just ended."""
+        length, chunked = 0, False
+        for name, value in self.headers:
+            if name == b"content-length":
+                length = int(value)  # the parser has checked it is a number
+            elif name == b"transfer-encoding":
+                chunked = True
+        return length, chunked
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
@@ -193,6 +206,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._deadline = None  # the whole request is in: what follows is the server's time
+        self._completed += 1
+        self._in_head = True
         super().on_message_complete()
 
     # -- the app ------------------------------------------------------------------------------------
@@ -205,7 +220,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # -- the request timeout -----------------------------------------------------------------------
 
     def _expect_request(self) -> None:
-        """A request is awaited (a new connection) or has begun: it must be complete by the deadline."""
+        """A request is awaited (a new connection) or has begun: it must be whole by the deadline."""
         self._deadline = self.loop.time() + self.limits.request_timeout
         if self._timer is None:
             self._timer = self.loop.call_at(self._deadline, self._check_deadline)
@@ -220,7 +235,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._timer = self.loop.call_at(deadline, self._check_deadline)
             return
         self._deadline = None
-        if self._messages == 0:  # a connection that never sent a byte: there is nothing to answer
+        if not self._sent_any:  # a connection that never sent a byte: there is nothing to answer
             self.transport.close()
             return
         _warnings.warn(

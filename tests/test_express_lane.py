@@ -20,7 +20,7 @@ import pytest
 
 from simulator.app import SimulatorApp
 from simulator.assembly import build_app
-from simulator.express_http import ExpressHttpToolsProtocol
+from simulator.express_http import express_answered
 from simulator.runtime import Simulation
 from tests.support.live import LiveServer
 from tests.support.replay import exchange, replay_server, write_cassette
@@ -116,7 +116,7 @@ def connection(server: LiveServer) -> Iterator[Connection]:
 
 
 def express_count() -> int:
-    return ExpressHttpToolsProtocol.answered
+    return express_answered()
 
 
 def test_an_express_answer_is_byte_for_byte_what_the_asgi_way_writes(cassette: Path) -> None:
