@@ -46,6 +46,7 @@ from simulator.cassette.secrets import (
     STRONG_NAME_PARTS,
     STRONG_NAMES,
     TEXT_PATTERNS,
+    WEAK_NAMES,
     TextPattern,
     contains_any,
     is_placeholder_only,
@@ -187,6 +188,8 @@ class Redactor:
         self._key_hints = minimal_words(key_words)
         self._text_hints = minimal_words(w for p in self._patterns for w in p.words)
         self._json_hints = minimal_words((*key_words, *self._text_hints))
+        builtin_params = (*STRONG_NAME_PARTS, *STRONG_NAMES, *WEAK_NAMES) if self.rules.builtin else ()
+        self._query_hints = minimal_words((*builtin_params, *self.rules.query_params, *self._text_hints))
         self._clean_json: dict[str, None] = {}
         self._secret_header_memo: dict[str, bool] = {}
         self._secret_param_memo: dict[str, bool] = {}
@@ -366,6 +369,24 @@ class Redactor:
                 memo[name] = secret
             out.append((name, self._value(value) if secret else self.redact_text(value)))
         return out
+
+    def redact_query_string(self, query: str) -> str:
+        """A raw query string (``a=1&password=x``) with credential values replaced, the rest kept as sent.
+
+        Placeholders are written as they are (``password=<redacted:…>``), for people reading a log. Most
+        query strings hold no hint of a credential and are returned after one scan.
+        """
+        if not query or (not self._always_scan and not contains_any(query.lower(), self._query_hints)):
+            return query
+        from urllib.parse import unquote_plus
+
+        out: list[str] = []
+        for item in query.split("&"):
+            raw_name, _, raw_value = item.partition("=")
+            value = unquote_plus(raw_value)
+            ((_, redacted),) = self.redact_query([(unquote_plus(raw_name), value)])
+            out.append(item if redacted == value else f"{raw_name}={redacted}")
+        return "&".join(out)
 
     def redact_url(self, url: str) -> str:
         """Remove credentials from a URL (userinfo and secret query parameters)."""

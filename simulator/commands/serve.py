@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.config import ServeConfig, build_simulation
     from simulator.control.auth import TOKEN_ENV, decide_control_token
     from simulator.replay.command import ReplaySetupError, prepare_replay, replay_settings
-    from simulator.replay.engine import format_unused
+    from simulator.replay.engine import format_banner, format_totals, format_unused
     from simulator.replay.wiring import install_replay
 
     if args.time_scale < 0:
@@ -160,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
     except ReplaySetupError as exc:
         print(f"druid-sim serve: {exc}", file=sys.stderr)
         return 2
+    if replay is not None:
+        print(format_banner(replay), flush=True)
     if replay is not None and config.workers > 1:
         return _run_workers(config, replay, control.announcement(config.self_url))
     simulation = build_simulation(config)
@@ -173,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     uvicorn.run(app, host=config.host, port=config.port, **UVICORN_SETTINGS)
+    if replay is not None:
+        print(format_totals(replay, listed=config.report_unused), flush=True)
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)
     return 0
@@ -185,7 +189,7 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) 
     import uvicorn
 
     from simulator.replay.cursors import FileCursors
-    from simulator.replay.engine import format_unused
+    from simulator.replay.engine import format_totals, format_unused
     from simulator.workers import WORKER_ENV, encode_settings
 
     sequences = len(replay.index.sequences)
@@ -208,8 +212,9 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) 
             port=config.port,
             **UVICORN_SETTINGS,
         )
+        replay.cursors = cursors  # the parent's replay reads what every worker played
+        print(format_totals(replay, counted=False, listed=config.report_unused), flush=True)
         if config.report_unused:
-            replay.cursors = cursors  # the parent's replay reads what every worker played
             print(format_unused(replay), flush=True)
         cursors.close()
     finally:

@@ -4,7 +4,8 @@ the app it wraps (the Overlord model) or a 599 that explains the miss.
 A hit sends the recorded status, headers and body bytes, prepared when the cassette loaded. ``GET`` and
 ``HEAD`` requests are remembered by their raw method, path, query and matched headers, so a client
 polling the same URL is answered after one dictionary lookup, without reading an (empty) body or
-normalising again; once a sequence is *settled* (stick-last past its last recorded answer) its answer
+normalising again (nor redacting: the remembered key holds the raw header values, so other credentials
+are another key); once a sequence is *settled* (stick-last past its last recorded answer) its answer
 is remembered too and the cursor is not consulted any more, until a reset.
 """
 
@@ -39,7 +40,8 @@ class ReplayApp:
         self.app = app
         self.replay = replay
         self.clock = clock
-        self._header_names = tuple(name.encode("latin-1") for name in replay.options.rules.headers)
+        # The headers a bodiless request is matched on (Authorization): part of the remembered key.
+        self._header_names = tuple(name.encode("latin-1") for name in replay.options.rules.bodiless_headers)
         self._fast: dict[_FastKey, Sequence] = {}
         self._settled: dict[_FastKey, Answer] = {}
         self._generation = replay.generation
@@ -61,7 +63,9 @@ class ReplayApp:
                 await self._send(scope, send, answer)
                 return
         body = await _read_body(receive)
-        live = normalize_live(method, raw_path, query, scope["headers"], body, self.replay.options.rules)
+        live = normalize_live(
+            method, raw_path, query, scope["headers"], body, self.replay.options.rules, self.replay.redact
+        )
         sequence = self.replay.find(live)
         if sequence is not None:
             if fast_key is not None and not body:
@@ -73,8 +77,7 @@ class ReplayApp:
                 await self._send(scope, send, answer)
                 return
         if self._simulate:
-            self.replay.note_miss(live, None, "model")
-            logger.info("replay miss: %s %s answered by the model", live.method, scope["path"])
+            self.replay.simulated_miss(live)
             await self.app(scope, _replaying(body, receive), send)
             return
         near = self.replay.explain_miss(live)

@@ -9,6 +9,7 @@ from simulator.app import Middleware
 from simulator.asgi import ASGIApp, Receive, Scope, Send
 from simulator.config import ServeConfig, reset_simulation
 from simulator.express import ExpressAnswer, ExpressRequest
+from simulator.logsafe import log_redaction
 from simulator.replay.app import ReplayApp
 from simulator.replay.engine import Replay, ReplayOptions
 from simulator.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
@@ -31,6 +32,7 @@ def replay_options(config: ServeConfig) -> ReplayOptions:
         on_miss=_choice(MissMode, config.replay_on_miss, "--on-miss"),
         latency=_choice(LatencyMode, config.replay_latency, "--latency"),
         rules=MatchRules.from_specs(config.replay_ignore),
+        redaction_key=config.replay_redaction_key,
     )
 
 
@@ -52,6 +54,7 @@ def load_replay(config: ServeConfig) -> Replay | None:
 def install_replay(simulation: Simulation, replay: Replay) -> None:
     """Attach ``replay`` to ``simulation``: seed the model in simulate mode and re-seed it on every reset."""
     simulation.extensions[EXTENSION] = replay
+    log_redaction(simulation).use(replay.redactor)  # the journal and access log show the cassette's placeholders
 
     def seed() -> None:
         if replay.options.on_miss is MissMode.SIMULATE:
@@ -110,6 +113,7 @@ def switch_cassette(simulation: Simulation, path: str | None) -> Replay | None:
     if old_hook in simulation.on_reset:
         simulation.on_reset.remove(old_hook)
     simulation.extensions.pop(EXTENSION, None)
+    log_redaction(simulation).use(None)
     simulation.config = config
     reset_simulation(simulation)
     if replay is not None:
