@@ -104,7 +104,11 @@ def _scan_json(value: Any, where: str, path: str) -> Iterator[tuple[str, str, st
                 if is_secret_name(key) and not is_placeholder_only(text):
                     yield f"{where} {child}", "credential field", mask(text)
                     continue
-                if (is_weak_secret_name(key) or "key" in key.lower()) and looks_random(text):
+                if (
+                    (is_weak_secret_name(key) or "key" in key.lower())
+                    and looks_random(text)
+                    and not (is_placeholder_only(text))
+                ):
                     yield f"{where} {child}", "high-entropy value in a key field", mask(text)
                     continue
             yield from _scan_json(item, where, child)

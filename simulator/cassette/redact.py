@@ -303,7 +303,8 @@ class Redactor:
     # -- headers and query ----------------------------------------------------------------------------
 
     def redact_headers(self, headers: list[Pair]) -> list[Pair]:
-        """Redact credential headers, keeping auth schemes and cookie names readable."""
+        """Redact credential headers, keeping auth schemes and cookie names readable, and secret-shaped
+        text in the others (a token pasted into an `X-Note`)."""
         memo = self._secret_header_memo
         out = list(headers)
         for n, (name, value) in enumerate(headers):
@@ -311,6 +312,9 @@ class Redactor:
             if secret is None:
                 secret = self._is_secret_header(name)
             if not secret:
+                redacted = self.redact_text(value)
+                if redacted is not value:
+                    out[n] = (name, redacted)
                 continue
             lname = name.lower()
             if lname == "cookie":

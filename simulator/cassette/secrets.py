@@ -121,7 +121,9 @@ TEXT_PATTERNS: tuple[TextPattern, ...] = (
     TextPattern(
         "credential header",
         re.compile(
-            r"(?i)\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?"
+            # The scheme is taken whole when present (`?+`, no backtracking), so `Basic <redacted:…>` (already
+            # redacted) is left alone instead of the scheme word being taken for the secret.
+            r"(?i)\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?+"
             r"(?P<secret>[^\s\"',;<>]+)"
         ),
         ("authorization",),

@@ -92,11 +92,12 @@ def miss_problem(cassette: str, live: Normalized, near: list[NearMiss]) -> bytes
     """The problem+json body of an ``--on-miss error`` answer."""
     secrets = _other_credentials(near)
     if secrets:
-        where = ", ".join(f"{d.part} {d.name}" if d.name else d.part for d in secrets)
+        where = ", ".join(f"{d.part} {d.name}" for d in secrets)
+        flags = " ".join(f"--ignore {d.part}:{d.name}" for d in secrets)
         fix = (
             f"It matches a recorded request except for credentials ({where}): the client sent other secrets than "
             "were recorded (both are shown only as placeholders). Send the recorded credentials, or leave them out "
-            "of matching with --ignore header:authorization / --ignore body:/pointer."
+            f"of matching with {flags}."
         )
     elif any(n.skipped for n in near):
         fix = (
