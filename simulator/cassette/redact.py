@@ -192,6 +192,8 @@ class Redactor:
         self._query_hints = minimal_words((*builtin_params, *self.rules.query_params, *self._text_hints))
         self._clean_json: dict[str, None] = {}
         self._secret_header_memo: dict[str, bool] = {}
+        self._secret_key_memo: dict[str, bool] = {}
+        self._json_path_tails = frozenset(p[-1] for p in self._json_paths)
         self._secret_param_memo: dict[str, bool] = {}
         self._placeholder_memo: dict[str, str] = {}
         self._basic_seen: set[str] = set()
@@ -497,10 +499,15 @@ class Redactor:
         return value
 
     def _secret_key(self, key: str, path: tuple[str, ...]) -> bool:
-        lkey = key.lower()
-        if lkey in self.rules.json_keys or (self.rules.builtin and is_secret_name(key)):
+        named = self._secret_key_memo.get(key)
+        if named is None:  # a spec repeats the same few dozen key names: decide each once
+            named = key.lower() in self.rules.json_keys or (self.rules.builtin and is_secret_name(key))
+            if len(self._secret_key_memo) >= _MEMO_LIMIT:
+                self._secret_key_memo.clear()
+            self._secret_key_memo[key] = named
+        if named:
             return True
-        return any(path[-len(p) :] == p for p in self._json_paths)
+        return path[-1] in self._json_path_tails and any(path[-len(p) :] == p for p in self._json_paths)
 
     def _secret(self, value: Any, path: tuple[str, ...], text_needed: bool) -> Any:
         if isinstance(value, str):
