@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 
+from simulator.cassette import CassetteError, read_meta
 from simulator.config import reset_simulation
 from simulator.replay.wiring import switch_cassette
 from tests.support.live import LiveServer, live_server
@@ -46,14 +46,12 @@ def client(server: LiveServer) -> Iterator[httpx.Client]:
 
 
 def _written_by_the_recorder(path: Path) -> bool:
-    """A cassette `druid-sim record` wrote with its built-in redaction (test helpers write no redaction)."""
+    """A cassette written with the recorder's built-in redaction (test helpers write none)."""
     try:
-        with path.open("rb") as f:
-            header = orjson.loads(f.readline())
-    except (OSError, orjson.JSONDecodeError):
-        return False
-    redaction = header.get("redaction") if isinstance(header, dict) else None
-    return isinstance(redaction, dict) and redaction.get("builtin", True) is True
+        meta = read_meta(path)
+    except (OSError, CassetteError):
+        return False  # not a cassette, or one a test broke on purpose
+    return meta.redaction is not None and meta.redaction.builtin
 
 
 @pytest.fixture(scope="session", autouse=True)
