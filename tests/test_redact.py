@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -21,9 +22,10 @@ from simulator.cassette import (
     new_meta,
     new_salt,
 )
+from simulator.cassette.check import _scan_text
 from simulator.cassette.keys import KEY_ENV, RedactionKeyError
 from simulator.cassette.redact import recording_redactor
-from simulator.cassette.secrets import PLACEHOLDER_RE
+from simulator.cassette.secrets import LINEWISE_FROM, PLACEHOLDER_RE
 
 
 def redactor(*rules: str) -> Redactor:
@@ -284,3 +286,24 @@ def test_query_strings_for_logs_keep_their_form_with_readable_placeholders() -> 
 def test_secret_shaped_text_in_an_ordinary_header_is_redacted() -> None:
     (name, value), kept = redactor().redact_headers([("X-Note", "token=abcdefgh12345678"), ("Accept", "*/*")])
     assert name == "X-Note" and value.startswith("token=<redacted:") and kept == ("Accept", "*/*")
+
+
+def test_a_long_log_is_searched_line_by_line_and_nothing_is_missed() -> None:
+    """Multi-megabyte task logs: only lines with a hint word meet the name patterns (they cost seconds on
+    every position otherwise); a private key spanning lines is still found, by the redactor and by check."""
+    filler = "2026-01-01T00:00:00,000 INFO [task-runner] org.apache.druid.indexing.common.task.Task - row\n" * 400
+    log = (
+        "INFO starting with password=Pa55-first-1\n"
+        + filler
+        + "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAK\n-----END RSA PRIVATE KEY-----\n"
+        + filler
+        + "INFO jdbc:mysql://druid:Pa55-url-2@db/x ready; token=abcdefgh12345678"
+    )
+    assert len(log) > LINEWISE_FROM
+    out = redactor().redact_text(log)
+    for secret in ("Pa55-first-1", "MIIEowIBAAK", "Pa55-url-2", "abcdefgh12345678"):
+        assert secret not in out
+    assert filler in out and re.search(r"@db/x ready; token=<redacted:[0-9a-f]{12}>$", out)
+    kinds = [kind for _, kind, _ in _scan_text(log, "response.body")]
+    assert kinds == ["private key", "password in a URL", "credential assignment", "credential assignment"]
+    assert list(_scan_text(out, "response.body")) == []

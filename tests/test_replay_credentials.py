@@ -22,6 +22,8 @@ import pytest
 
 from proxy.testing import record_argv, running_recorder
 from simulator.cassette import find_secrets, load_cassette
+from simulator.cassette.keys import KEY_ENV
+from simulator.cli import main
 from tests.support.live import live_server
 from tests.support.replay import replay_server
 from tests.support.serve import serve
@@ -110,12 +112,18 @@ class Recording:
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
+def confdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mitmproxy directory for the module's recorders: its CA is made once."""
+    return tmp_path_factory.mktemp("mitmproxy")
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory, confdir: Path) -> Iterator[Recording]:
     folder = tmp_path_factory.mktemp("credentials")
     cassette = folder / "secured.jsonl"
     with (
         live_server() as upstream,
-        running_recorder(record_argv(upstream.url, cassette, confdir=folder / "mitmproxy")) as proxy,
+        running_recorder(record_argv(upstream.url, cassette, confdir=confdir)) as proxy,
         client(proxy.url) as http,
     ):
         task = http.post(f"{V1}/task", json=SPEC).json()["task"]
@@ -207,3 +215,23 @@ def test_with_the_model_answering_misses_each_distinct_miss_is_one_warning(
     assert "header authorization: a different secret than recorded" in warnings[0]
     assert counts["misses"] == 3 and counts["hits"] == 0
     assert_no_secret(warnings[0])
+
+
+def test_a_cassette_redacted_with_a_key_kept_outside_replays_only_with_that_key(
+    tmp_path: Path, confdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_file, cassette = tmp_path / "redaction.key", tmp_path / "keyed.jsonl"
+    with live_server() as upstream:
+        argv = record_argv(upstream.url, cassette, "--redaction-key", str(key_file), confdir=confdir)
+        with running_recorder(argv) as proxy, client(proxy.url) as http:
+            task = http.post(f"{V1}/task", json=SPEC).json()["task"]
+    header = load_cassette(cassette).meta.redaction
+    assert header is not None and header.salt is None and header.key_id
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no default key file either
+    assert main(["serve", "--cassette", str(cassette), "--port", "0"]) == 2  # refused before it listens
+    refused = capsys.readouterr().err
+    assert f"key id {header.key_id}" in refused and "--redaction-key FILE" in refused
+    keyed = ("--cassette", str(cassette), "--on-miss", "error", "--redaction-key", str(key_file))
+    with serve(*keyed) as server, client(server.url) as http:
+        assert http.post(f"{V1}/task", json=SPEC).json() == {"task": task}

@@ -21,6 +21,7 @@ from simulator.cassette.secrets import (
     is_weak_secret_name,
     looks_random,
     patterns_worth_running,
+    places,
 )
 
 
@@ -120,9 +121,10 @@ def _scan_json(value: Any, where: str, path: str) -> Iterator[tuple[str, str, st
 
 
 def _scan_text(text: str, where: str) -> Iterator[tuple[str, str, str]]:
-    for kind, pattern, _ in patterns_worth_running(text):
-        for match in pattern.finditer(text):
-            secret = match.group("secret")
-            if secret and not PLACEHOLDER_RE.fullmatch(secret):
-                line = text.count("\n", 0, match.start()) + 1
-                yield (f"{where} (line {line})" if "\n" in text else where), kind, mask(secret)
+    for pattern in patterns_worth_running(text):
+        for start, end in places(text, pattern):
+            for match in pattern.regex.finditer(text, start, end):
+                secret = match.group("secret")
+                if secret and not PLACEHOLDER_RE.fullmatch(secret):
+                    line = text.count("\n", 0, match.start()) + 1
+                    yield (f"{where} (line {line})" if "\n" in text else where), pattern.kind, mask(secret)

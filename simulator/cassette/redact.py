@@ -56,6 +56,7 @@ from simulator.cassette.secrets import (
     looks_random,
     minimal_words,
     patterns_worth_running,
+    places,
 )
 
 SCHEME = "hmac-sha256-48"
@@ -444,8 +445,20 @@ class Redactor:
         if not self._always_scan and not contains_any(text.lower(), self._text_hints):
             return text
         for pattern in patterns_worth_running(text, self._patterns):
-            if pattern.regex.search(text) is not None:
-                text = pattern.regex.sub(self._replace_match, text)
+            spans = places(text, pattern)
+            if len(spans) == 1 and spans[0] == (0, len(text)):
+                if pattern.regex.search(text) is not None:
+                    text = pattern.regex.sub(self._replace_match, text)
+                continue
+            pieces: list[str] = []
+            done = 0
+            for start, end in spans:  # a long log: only its hinted lines, the rest as it is
+                line = text[start:end]
+                if pattern.regex.search(line) is not None:
+                    pieces += [text[done:start], pattern.regex.sub(self._replace_match, line)]
+                    done = end
+            if pieces:
+                text = "".join(pieces) + text[done:]
         return text
 
     def _replace_match(self, match: re.Match[str]) -> str:
@@ -477,7 +490,11 @@ class Redactor:
             return value
         # Exact key names (`auth`, `pwd`, ...) count too, not only the substrings.
         keys_needed = contains_any(lowered, self._key_hints)
-        text_needed = any(p.regex.search(text) is not None for p in patterns_worth_running(text, self._patterns))
+        text_needed = any(
+            p.regex.search(text, start, end) is not None
+            for p in patterns_worth_running(text, self._patterns)
+            for start, end in places(text, p)
+        )
         if not keys_needed and not text_needed:
             return value
         return self._walk(value, (), text_needed)
