@@ -218,8 +218,18 @@ class Replay:
             "hits": self.hits,
             "misses": self.miss_count,
             "unused": len(self.unused()),
+            "redaction": describe_redaction(self.cassette),
             "warnings": list(self.cassette.warnings),
         }
+
+
+def describe_redaction(cassette: Cassette) -> dict[str, Any]:
+    """How live requests are redacted before matching, as ``/__sim/cassette`` shows it."""
+    redaction = cassette.meta.redaction
+    if redaction is None:
+        return {"key": "none: recorded without redaction (live requests and recorded ones get the built-in rules)"}
+    key = "salt in the cassette header" if redaction.salt is not None else f"kept outside (key id {redaction.key_id})"
+    return {"key": key, "builtinRules": redaction.builtin, "rules": list(redaction.rules)}
 
 
 def format_banner(replay: Replay) -> str:
