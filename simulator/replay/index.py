@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from simulator.cassette import Cassette, Request
 from simulator.cassette.summary import endpoint
 from simulator.replay.answers import Answer
-from simulator.replay.normalize import Key, Normalized, normalize_path, normalize_recorded
+from simulator.replay.normalize import Key, Normalized, normalize_headers, normalize_path, normalize_recorded
 from simulator.replay.options import MatchRules
 
 #: Up to this many interactions, every answer is encoded while the cassette loads.
@@ -79,12 +79,10 @@ class ReplayIndex:
         try:
             for position, interaction in enumerate(interactions):
                 request = interaction.request
-                if (
-                    request.body.kind is None
-                    and not request.query
-                    and not (wanted and any(name.lower() in wanted for name, _ in request.headers))
-                ):
-                    key: Key = (request.method.upper(), normalize_path(request.path), (), (), b"")
+                if request.body.kind is None and not request.query and (redact is None or not request.headers):
+                    # The usual poll: its key without building a Normalized (the Authorization it carries, if any).
+                    headers = normalize_headers(request.headers, rules, False) if wanted and request.headers else ()
+                    key: Key = (request.method.upper(), normalize_path(request.path), (), headers, b"")
                 else:
                     key = normalize_recorded(request if redact is None else redact(request), rules).key
                 plays = [position] * interaction.count
