@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote
 
 import orjson
 
-from simulator.cassette import Request, body_from_bytes
+from simulator.cassette import Body, Request, body_from_bytes
 from simulator.replay.options import MatchRules
 
 _JSON_START = frozenset(b"{[")
@@ -193,7 +193,19 @@ def live_request(
     ]
     content_type = next((v for k, v in text_headers if k == "content-type"), None)
     path = raw_path.split(b"?", 1)[0].decode("utf-8", "replace")
-    return Request(method, path, parse_query_string(query_string), text_headers, body_from_bytes(body, content_type))
+    return Request(method, path, parse_query_string(query_string), text_headers, _live_body(body, content_type))
+
+
+def _live_body(data: bytes, content_type: str | None) -> Body:
+    """The body as the recorder would redact it. A JSON object or array is parsed once: stored compact it
+    would be ``json``, otherwise ``text`` redacted as parsed JSON, and matching compares the parsed value,
+    so both come to the same; ``body_from_bytes`` decides everything else."""
+    if data[:1] in (b"{", b"["):
+        try:
+            return Body("json", orjson.loads(data))
+        except orjson.JSONDecodeError:
+            pass
+    return body_from_bytes(data, content_type)
 
 
 def normalize_live(
