@@ -17,6 +17,7 @@ from simulator.clock import Clock
 from simulator.druid.http import JSON, REASONS, TEXT, DruidResponse, error_page
 from simulator.faults.spec import Fault
 from simulator.faults.transport import close_connection, reset_connection
+from simulator.security import answers as security_answers
 
 LEADER_PATH = "/druid/indexer/v1/leader"
 IS_LEADER_PATH = "/druid/indexer/v1/isLeader"
@@ -92,6 +93,14 @@ def error_response(fault: Fault, scope: Scope) -> DruidResponse:
 
 def _legacy(status: int, message: str) -> DruidResponse:
     return DruidResponse(status, orjson.dumps({"error": message}), JSON)
+
+
+def unauthorized(fault: Fault, scope: Scope, host: str) -> DruidResponse:
+    """An ``unauthorized`` fault's 401: Druid's challenge, or the page for refused credentials (docs/security.md 3)."""
+    if fault.answer == "challenge":
+        return security_answers.unauthenticated(host)
+    message = None if fault.user is None else security_answers.wrong_password(fault.user)
+    return security_answers.rejected(raw_path(scope), header(scope, b"accept"), message)
 
 
 def queue_full(max_size: int) -> DruidResponse:

@@ -15,6 +15,7 @@ from simulator.faults import answers
 from simulator.faults.spec import Fault
 from simulator.faults.state import EXTENSION, FaultSet
 from simulator.runtime import ANSWERED_BY, Simulation
+from simulator.security.answers import druid_host, forbidden, forbidden_text
 
 #: Scope key: the name of the fault that answered the request.
 FAULT = "druid_sim.fault"
@@ -92,6 +93,11 @@ class FaultMiddleware:
                 await error_page(503, path, answers.header(scope, b"accept"))(scope, receive, send)
         elif kind == "queue_full":
             await answers.queue_full(fault.max_size)(scope, receive, send)
+        elif kind == "unauthorized":
+            host = druid_host(self.simulation.config.self_url)
+            await answers.unauthorized(fault, scope, host)(scope, receive, send)
+        elif kind == "forbidden":
+            await (forbidden_text() if fault.answer == "text" else forbidden())(scope, receive, send)
         elif kind in ("reset", "empty", "hang"):
             await answers.break_connection(kind, send, receive)
         else:  # truncate, slow_body: the real answer, broken on the way out

@@ -10,6 +10,8 @@ the same bytes. Sources (``docs/security.md`` sections 3 and 4.2):
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import orjson
 
 from simulator.druid.http import JSON, TEXT, DruidResponse, error_page
@@ -20,6 +22,11 @@ UNAUTHORIZED_ERROR_CODE = "Unauthorized request"
 ACCESS_DENIED = "Unauthorized"
 #: ``sendJsonError``: ``application/json`` with ``setCharacterEncoding("UTF-8")``, as Jetty writes it.
 JSON_UTF8 = b"application/json;charset=utf-8"
+
+
+def druid_host(self_url: str) -> str:
+    """What ``DruidNode.getDefaultHost()`` stands for here: the host of the simulator's own URL."""
+    return urlsplit(self_url).hostname or "localhost"
 
 
 def unauthenticated(host: str) -> DruidResponse:

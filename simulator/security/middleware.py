@@ -11,14 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from urllib.parse import urlsplit
 
 from simulator.asgi import ASGIApp, Receive, Scope, Send
 from simulator.druid.http import DruidResponse
 from simulator.express import ExpressAnswer, ExpressRequest, express_of
 from simulator.runtime import ANSWERED_BY, Simulation
 from simulator.security.access import IDENTITY
-from simulator.security.answers import rejected, unauthenticated, wrong_password
+from simulator.security.answers import druid_host, rejected, unauthenticated, wrong_password
 from simulator.security.model import Security, User
 
 #: The key of the security state in ``Simulation.extensions``.
@@ -95,8 +94,7 @@ class SecurityMiddleware:
         self.app = app
         self.simulation = simulation
         self._inner = express_of(app)
-        host = urlsplit(simulation.config.self_url).hostname
-        self.host = host or "localhost"
+        self.host = druid_host(simulation.config.self_url)
 
     def _security(self) -> Security | None:
         state: SecurityState | None = self.simulation.extensions.get(EXTENSION)
