@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from simulator.scenario.fields import Invalid, Section, as_regex, as_str, as_str_list, section_of, type_name
+from simulator.scenario.fields import Invalid, Section, as_regex, as_str_list, section_of, type_name
 from simulator.security.model import ACTIONS, RESOURCE_TYPES, Permission, Security, User
 
 
@@ -40,7 +40,9 @@ def _as_login(what: str) -> Any:
     """A user name or password Druid's Basic authenticator can accept: non-empty, without ``:``."""
 
     def parse(value: Any) -> str:
-        text = as_str(value)
+        if not isinstance(value, str) or not value:  # say what is wrong without repeating a password
+            raise Invalid(f"must be a non-empty string; quote it if YAML reads it as something else ({what})")
+        text = value
         if ":" in text:
             raise Invalid(
                 f"a {what} containing ':' can never log in: Druid splits 'user:password' on every ':' "
