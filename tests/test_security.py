@@ -373,3 +373,15 @@ def test_a_replayed_answer_is_never_served_to_a_request_without_credentials(tmp_
         for _ in range(2):  # the second GET is one the express lane would answer from memory
             assert http.get(f"{V1}/completeTasks", auth=VIEWER).json() == recorded
             assert_challenge(http.get(f"{V1}/completeTasks"))
+
+
+def test_a_non_leader_still_checks_state_read_on_the_leader_path_it_answers_itself(
+    server: LiveServer, client: httpx.Client, tmp_path: Path
+) -> None:
+    # reference 8.1: /leader is served locally, through Jersey and so StateResourceFilter
+    scenario = tmp_path / "roleless.yaml"
+    scenario.write_text(ROLELESS)
+    client.post("/__sim/scenario", json={"scenario": str(scenario)})
+    server.simulation.leadership.leader_url = "http://overlord-2:8090"
+    assert_forbidden(client.get(f"{V1}/leader", auth=("nobody", "pw")))
+    assert client.get(f"{V1}/isLeader", auth=("nobody", "pw")).status_code == 404  # unsecured: {"leader":false}

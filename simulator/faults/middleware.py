@@ -66,7 +66,7 @@ class FaultMiddleware:
                 if path.startswith("/status"):
                     await self.app(scope, receive, send)
                 else:
-                    await answers.non_leader_local(path, leader)(scope, receive, send)
+                    await answers.non_leader_local(path, leader, scope)(scope, receive, send)
                 return
             await answers.redirect(leader, scope)(scope, receive, send)
             return
@@ -79,7 +79,7 @@ class FaultMiddleware:
         local = answers.is_local(path)  # /status* never reaches here for these kinds (Fault.targets)
         if local and (kind == "redirect" or (kind == "no_leader" and fault.answer == "overlord")):
             self._mark(scope, fault)
-            await answers.non_leader_local(path, fault.to if kind == "redirect" else None)(scope, receive, send)
+            await answers.non_leader_local(path, fault.to if kind == "redirect" else None, scope)(scope, receive, send)
             return
         self._mark(scope, fault)
         if kind == "error":
