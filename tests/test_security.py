@@ -385,3 +385,14 @@ def test_a_non_leader_still_checks_state_read_on_the_leader_path_it_answers_itse
     server.simulation.leadership.leader_url = "http://overlord-2:8090"
     assert_forbidden(client.get(f"{V1}/leader", auth=("nobody", "pw")))
     assert client.get(f"{V1}/isLeader", auth=("nobody", "pw")).status_code == 404  # unsecured: {"leader":false}
+
+
+def test_the_druid_openapi_document_describes_the_401_and_403(client: httpx.Client) -> None:
+    document = client.get("/__sim/druid-openapi.json").json()
+    assert document["components"]["securitySchemes"] == {"basic": {"type": "http", "scheme": "basic"}}
+    paths = document["paths"]
+    assert set(paths[f"{V1}/task"]["post"]["responses"]) >= {"401", "403"}
+    assert "403" not in paths[f"{V1}/completeTasks"]["get"]["responses"]  # filtered, never refused
+    assert (
+        paths["/status/health"]["get"]["security"] == [{}] and "401" not in paths["/status/health"]["get"]["responses"]
+    )
