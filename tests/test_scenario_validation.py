@@ -173,3 +173,8 @@ def test_a_security_section_needs_users(tmp_path: Path) -> None:
 def test_a_password_yaml_reads_as_a_number_is_not_echoed(tmp_path: Path) -> None:
     (line,) = problems_of(tmp_path, "description: x\nsecurity:\n  users:\n    a: {password: 918273}\n")
     assert ":4: security.users.a.password: must be a non-empty string; quote it" in line and "918273" not in line
+
+
+def test_users_that_are_not_a_mapping_are_one_problem(tmp_path: Path) -> None:
+    (line,) = problems_of(tmp_path, "description: x\nsecurity:\n  users: [admin]\n")
+    assert ":3: security.users: must be a mapping (key: value), not a list" in line

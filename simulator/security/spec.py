@@ -127,7 +127,11 @@ def read_security(section: Section) -> Security | None:
     roles = _read_roles(roles_section) if roles_section is not None else {}
     users_section = section.section("users")
     users = _read_users(users_section, roles) if users_section is not None else {}
-    if users_section is None or not users_section.data:
+    if (
+        not section.has("users")
+        or section.data["users"] is None
+        or (users_section is not None and not users_section.data)
+    ):
         section.report("users", "needs at least one user, e.g. users: {admin: {password: secret, roles: [admin]}}")
     section.finish()
     if not users:
