@@ -340,7 +340,8 @@ def test_serve_secured_cluster_authenticates_and_never_logs_a_password() -> None
         visible = httpx.get(f"{url}{V1}/tasks", auth=VIEWER).json()
         assert visible and "payroll" not in {task["dataSource"] for task in visible}
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=15)
+        out, err = process.communicate(timeout=15)
+    assert "basic security on (users: admin, viewer)" in out
     assert "Traceback" not in err
     assert f'"GET {V1}/tasks" 401' in err and f'"GET {V1}/tasks" 200' in err
     assert "viewer-password" not in err and "wrong-one" not in err

@@ -27,6 +27,18 @@ def scenario_security(simulation: Simulation) -> Security | None:
     return load_scenario(ref).security if ref else None
 
 
+def announcement(simulation: Simulation) -> str | None:
+    """What ``druid-sim serve`` says at start when security is on: who may log in (never a password)."""
+    state: SecurityState | None = simulation.extensions.get(EXTENSION)
+    if state is None or state.security is None:
+        return None
+    users = ", ".join(state.security.users)
+    return (
+        f"druid-sim: basic security on (users: {users}): HTTP Basic credentials needed everywhere but "
+        "/status/health and /druid/indexer/v1/isLeader (docs/security.md)"
+    )
+
+
 def install(simulation: Simulation) -> Middleware:
     """Create the simulation's :class:`SecurityState`, hook it to resets, and return the middleware factory."""
     state = SecurityState(scenario_security(simulation))
@@ -51,6 +63,7 @@ __all__ = [
     "SecurityMiddleware",
     "SecurityState",
     "User",
+    "announcement",
     "install",
     "scenario_security",
 ]
