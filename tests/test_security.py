@@ -210,6 +210,16 @@ def test_reading_a_task_of_a_hidden_datasource_is_403_after_the_404_for_unknown_
     assert client.get(f"{V1}/task/{task_of(client, 'orders')}/status", auth=VIEWER).status_code == 200
 
 
+def test_the_task_filter_runs_before_query_parameters_are_converted(secured: LiveServer, client: httpx.Client) -> None:
+    # Jersey runs resource filters before it converts @QueryParam values (a bad long is a 404 page after them)
+    payroll = task_of(client, "payroll")
+    assert_forbidden(client.get(f"{V1}/task/{payroll}/log", params={"offset": "abc"}, auth=VIEWER))
+    unknown = client.get(f"{V1}/task/no-such-task/log", params={"offset": "abc"}, auth=VIEWER)
+    assert unknown.text == "Cannot find any task with id: [no-such-task]"
+    orders = client.get(f"{V1}/task/{task_of(client, 'orders')}/log", params={"offset": "abc"}, auth=VIEWER)
+    assert orders.status_code == 404 and orders.headers["content-type"].startswith("text/html")
+
+
 def test_shutting_a_task_down_needs_write_on_its_datasource(secured: LiveServer, client: httpx.Client) -> None:
     # TaskResourceFilter with AbstractResourceFilter.getAction: POST -> WRITE
     wikipedia = task_of(client, "wikipedia")

@@ -208,10 +208,10 @@ async def _chunks(iterator: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 async def get_task_log(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.9 ``GET /task/{id}/log?offset=``: streamed text, byte offsets, negative = last N bytes."""
-    offset = _java_int(request.query.get("offset"), bits=64) or 0
-    found = _find(sim, request)
+    found = _find(sim, request)  # the resource filter runs before JAX-RS converts ``offset`` (404 if it cannot)
     if isinstance(found, DruidResponse):
         return found
+    offset = _java_int(request.query.get("offset"), bits=64) or 0
     now = sim.overlord.now()
     phase = found.phase_at(now)
     if not sim.logs.exists(found, phase):
