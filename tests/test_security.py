@@ -8,6 +8,7 @@ The scenario is loaded through the control API, as a test of another process wou
 from __future__ import annotations
 
 import base64
+import json
 import signal
 from pathlib import Path
 from typing import Any
@@ -407,3 +408,18 @@ def test_the_druid_openapi_document_describes_the_401_and_403(client: httpx.Clie
     assert (
         paths["/status/health"]["get"]["security"] == [{}] and "401" not in paths["/status/health"]["get"]["responses"]
     )
+
+
+def test_the_journal_command_filters_and_shows_the_user(
+    secured: LiveServer, client: httpx.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simulator.cli import main
+
+    client.get(f"{V1}/tasks", auth=VIEWER)
+    client.get(f"{V1}/tasks", auth=ADMIN)
+    client.get(f"{V1}/tasks")
+    assert main(["journal", "--user", "viewer", "--url", secured.url]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.endswith(f"GET    {V1}/tasks -> 200 by model as viewer")
+    assert main(["journal", "--group-by", "user", "--url", secured.url]) == 0
+    assert json.loads(capsys.readouterr().out) == {"viewer": 1, "admin": 1, "None": 1}
