@@ -183,3 +183,23 @@ def test_a_cassette_recorded_without_redaction_still_matches_and_never_explains_
     assert other.status_code == 599
     assert "hunter2222" not in other.text and "hunter3333" not in other.text
     assert other.json()["nearest"][0]["differences"][0]["name"] == "password"
+
+
+def test_credentials_matter_only_where_the_recording_had_them(tmp_path: Path) -> None:
+    """Recorded on an unsecured cluster (no Authorization): any credentials match. Recorded with them: the same
+    ones only, and a request without any misses, as a secured cluster would turn it away."""
+    redactor = Redactor(new_salt())
+    basic = [("Authorization", "Basic YWRtaW46czNjcmV0LUFkbTFu")]  # admin:s3cret-Adm1n
+    path = tmp_path / "mixed.jsonl"
+    with CassetteWriter.open(path, "overwrite", new_meta(None, redactor.redaction)) as writer:
+        writer.append(redactor.redact_interaction(exchange("GET", f"{V1}/tasks", 200, [])))
+        writer.append(redactor.redact_interaction(exchange("GET", f"{V1}/leader", 200, "x", request_headers=basic)))
+    with replay_server(path, replay_on_miss="error") as server, httpx.Client(base_url=server.url) as client:
+        assert client.get(f"{V1}/tasks", auth=("anyone", "anything")).status_code == 200
+        assert client.get(f"{V1}/leader", auth=("admin", "s3cret-Adm1n")).status_code == 200
+        wrong = client.get(f"{V1}/leader", auth=("admin", "other"))
+        none = client.get(f"{V1}/leader")
+    assert wrong.status_code == none.status_code == 599
+    assert [d["name"] for d in wrong.json()["nearest"][0]["differences"]] == ["authorization"]
+    (missing,) = none.json()["nearest"][0]["differences"]
+    assert missing["name"] == "authorization" and missing["received"] is None

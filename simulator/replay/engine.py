@@ -113,7 +113,13 @@ class Replay:
     # -- answering -------------------------------------------------------------------------------
 
     def find(self, request: Normalized) -> Sequence | None:
-        return self.index.by_key.get(request.key)
+        """The recorded sequence ``request`` matches: the same request, or the same recorded without credentials."""
+        sequence = self.index.by_key.get(request.key)
+        if sequence is None and request.headers:
+            anonymous = request.without_credentials()
+            if anonymous is not None:
+                sequence = self.index.by_key.get(anonymous)
+        return sequence
 
     def play(self, sequence: Sequence) -> Answer | None:
         """The next answer of ``sequence`` under the sequence policy, or None if it is used up."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.replay.normalize import Normalized
+from simulator.replay.options import CREDENTIAL_HEADERS
 
 #: How many body fields one explanation lists before saying "and N more".
 MAX_BODY_FIELDS = 5
@@ -103,7 +104,7 @@ def headers(live: Normalized, recorded: Normalized) -> list[Difference]:
     return [
         Difference("header", name, theirs.get(name), ours.get(name))
         for name in sorted(set(ours) | set(theirs))
-        if ours.get(name) != theirs.get(name)
+        if ours.get(name) != theirs.get(name) and not (name in CREDENTIAL_HEADERS and name not in theirs)
     ]
 
 

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from simulator.cassette import Body, Request, body_from_bytes
-from simulator.replay.options import MatchRules
+from simulator.replay.options import CREDENTIAL_HEADERS, MatchRules
 
 _JSON_START = frozenset(b"{[")
 
@@ -50,6 +50,12 @@ class Normalized:
 
     def __post_init__(self) -> None:
         self.key = (self.method, self.path, self.query, self.headers, self.body)
+
+    def without_credentials(self) -> Key | None:
+        """The key of this request had it carried no credentials (None if it carried none): the key of
+        the same request recorded on an unsecured cluster, which any credentials match."""
+        headers = tuple(h for h in self.headers if h[0] not in CREDENTIAL_HEADERS)
+        return None if len(headers) == len(self.headers) else (self.method, self.path, self.query, headers, self.body)
 
 
 def normalize_path(path: str) -> str:

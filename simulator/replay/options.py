@@ -44,6 +44,9 @@ class LatencyMode(enum.StrEnum):
 DEFAULT_MATCH_HEADERS: tuple[str, ...] = ("content-type", "authorization")
 #: Headers that only describe a body: they take no part in matching a request that has none.
 BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
+#: Credentials: a request recorded without them (an unsecured cluster, a hand-written cassette) matches
+#: whatever the client sends now; one recorded with them needs the same ones.
+CREDENTIAL_HEADERS = frozenset({"authorization"})
 
 _IGNORE_KINDS = ("query", "header", "body")
 
