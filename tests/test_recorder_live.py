@@ -25,45 +25,11 @@ from starlette.routing import Route
 
 from proxy.testing import RunningProxy, record_argv, running_recorder
 from simulator.cassette import CassetteWriter, Redactor, find_secrets, load_cassette, new_meta, new_salt
+from tests.support.credentials import SECRETS, SPEC
 from tests.support.live import free_socket, live_server
 from tests.support.upstream import serve
 
 V1 = "/druid/indexer/v1"
-SECRETS = {
-    "bearer": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLXNlY3JldA",
-    "s3_key_id": "AKIAIOSFODNN7EXAMPLE",
-    "s3_secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "jdbc": "jdbc-Pa55word!",
-    "jaas": "kafka-s3cret-99",
-    "truststore": "truststore-pw-77",
-}
-SPEC: dict[str, Any] = {
-    "type": "index_parallel",
-    "spec": {
-        "dataSchema": {"dataSource": "wiki"},
-        "ioConfig": {
-            "type": "index_parallel",
-            "inputSource": {
-                "type": "s3",
-                "uris": ["s3://bucket/wiki.json"],
-                "properties": {
-                    "accessKeyId": {"type": "default", "password": SECRETS["s3_key_id"]},
-                    "secretAccessKey": {"type": "default", "password": SECRETS["s3_secret"]},
-                },
-            },
-            "inputFormat": {"type": "json"},
-        },
-        "tuningConfig": {"type": "index_parallel"},
-    },
-    "context": {
-        "connectorConfig": {"connectURI": "jdbc:mysql://db:3306/druid", "user": "druid", "password": SECRETS["jdbc"]},
-        "consumerProperties": {
-            "bootstrap.servers": "kafka:9092",
-            "sasl.jaas.config": f'PlainLoginModule required username="u" password="{SECRETS["jaas"]}";',
-            "ssl.truststore.password": SECRETS["truststore"],
-        },
-    },
-}
 AUTH = {"Authorization": f"Bearer {SECRETS['bearer']}"}
 
 

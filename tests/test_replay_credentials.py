@@ -24,49 +24,16 @@ from proxy.testing import record_argv, running_recorder
 from simulator.cassette import find_secrets, load_cassette
 from simulator.cassette.keys import KEY_ENV
 from simulator.cli import main
+from tests.support.credentials import SECRETS as CARRIED
+from tests.support.credentials import SPEC
 from tests.support.live import live_server
 from tests.support.replay import replay_server
 from tests.support.serve import serve
 
 V1 = "/druid/indexer/v1"
 USER, PASSWORD = "admin", "s3cret-Adm1n"
-SECRETS = {
-    "basic": PASSWORD,
-    "s3_key_id": "AKIAIOSFODNN7EXAMPLE",
-    "s3_secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "jdbc": "jdbc-Pa55word!",
-    "sasl": "kafka-s3cret-99",
-    "truststore": "truststore-pw-77",
-}
+SECRETS = {**CARRIED, "basic": PASSWORD}
 OTHER = {"basic": "other-Adm1n-pw", "jdbc": "changed-Pa55word!"}
-SPEC: dict[str, Any] = {
-    "type": "index_parallel",
-    "spec": {
-        "dataSchema": {"dataSource": "wiki"},
-        "ioConfig": {
-            "type": "index_parallel",
-            "inputSource": {
-                "type": "s3",
-                "uris": ["s3://bucket/wiki.json"],
-                "properties": {
-                    "accessKeyId": {"type": "default", "password": SECRETS["s3_key_id"]},
-                    "secretAccessKey": {"type": "default", "password": SECRETS["s3_secret"]},
-                },
-            },
-            "inputFormat": {"type": "json"},
-        },
-        "tuningConfig": {"type": "index_parallel"},
-    },
-    "context": {
-        "connectorConfig": {"connectURI": "jdbc:mysql://db:3306/druid", "user": "druid", "password": SECRETS["jdbc"]},
-        "consumerProperties": {
-            "bootstrap.servers": "kafka:9092",
-            "security.protocol": "SASL_SSL",
-            "sasl.jaas.config": f'PlainLoginModule required username="druid" password="{SECRETS["sasl"]}";',
-            "ssl.truststore.password": SECRETS["truststore"],
-        },
-    },
-}
 JDBC_POINTER = "/context/connectorConfig/password"
 
 
