@@ -11,8 +11,6 @@ is remembered too and the cursor is not consulted any more, until a reset.
 
 from __future__ import annotations
 
-import logging
-
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.clock import Clock
 from simulator.express import ExpressRequest
@@ -23,8 +21,6 @@ from simulator.replay.misses import MISS_STATUS, PROBLEM_JSON, log_miss, miss_pr
 from simulator.replay.normalize import Normalized, normalize_live
 from simulator.replay.options import LatencyMode, MissMode
 from simulator.runtime import ANSWERED_BY
-
-logger = logging.getLogger("simulator.replay")
 
 #: Bodiless requests remembered for the fast path before the memory is cleared.
 FAST_PATH_SIZE = 4096
