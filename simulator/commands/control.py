@@ -82,7 +82,7 @@ def register(subparsers: Any) -> None:
     load = _add(subparsers, "load", "load another scenario or cassette into a running simulator", _load)
     which = load.add_mutually_exclusive_group(required=True)
     which.add_argument("--scenario", help="built-in scenario name or scenario file")
-    which.add_argument("--cassette", help="cassette file (a path on the server's machine)")
+    which.add_argument("--cassette", help="cassette file (a path on the server's machine) or a shipped cassette's name")
 
 
 def _run(action: Action, args: argparse.Namespace) -> int:

@@ -7,12 +7,12 @@ from the build, its calls answer 501 naming what is missing.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from simulator.builtin import cassette_names
 from simulator.control.core import describe_clock, simulation_of
 from simulator.control.errors import ControlError, JSONAnswer, json_body, not_available
 
@@ -85,25 +85,30 @@ async def get_cassette(request: Request) -> Response:
 
 
 async def load_cassette(request: Request) -> Response:
-    """``POST /__sim/cassette`` ``{"cassette": FILE}``: replay another cassette from now on (null: stop).
+    """``POST /__sim/cassette`` ``{"cassette": FILE|NAME}``: replay another cassette from now on (null: stop).
 
     The simulation is reset (tasks, cursors, faults, journal; the clock back to its start) and the model
     is seeded from the new cassette. A cassette that does not load changes nothing: 404 when the file
     is missing, 422 with the loader's message (file, line, fix) when it is broken.
     """
     try:
-        from simulator.cassette import CassetteError
+        from simulator.cassette import CassetteError, resolve_cassette
         from simulator.replay.wiring import switch_cassette
     except ModuleNotFoundError:
         raise not_available("loading a cassette at run time", "simulator.replay") from None
     body = await json_body(request, {"cassette"})
     if "cassette" not in body:
-        raise ControlError(422, 'say which cassette: {"cassette": "cassettes/demo-recording.jsonl"}, or null')
+        raise ControlError(422, 'say which cassette: {"cassette": "cassettes/run.jsonl"} or a shipped one, or null')
     path = body["cassette"]
     if path is not None and (not isinstance(path, str) or not path.strip()):
         raise ControlError(422, f"cassette must be a file path (or null to stop replaying), not {path!r}")
-    if path is not None and not Path(path).is_file():
-        raise ControlError(404, f"no cassette at {path!r} (nothing changed); give a path the server can read")
+    if path is not None and not resolve_cassette(path).is_file():
+        shipped = ", ".join(cassette_names()) or "(none found)"
+        raise ControlError(
+            404,
+            f"no cassette at {path!r} (nothing changed); give a path the server can read or a shipped "
+            f"cassette's name: {shipped}",
+        )
     simulation = simulation_of(request)
     try:
         replay = switch_cassette(simulation, path)

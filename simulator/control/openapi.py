@@ -134,9 +134,9 @@ def control_openapi() -> dict[str, Any]:
             "post": {
                 "summary": "Replay another cassette",
                 "requestBody": _body(
-                    "the cassette file",
+                    "the cassette: a file on the server's machine or a shipped cassette's name",
                     {"type": "object", "properties": {"cassette": {"type": "string"}}},
-                    {"cassette": "cassettes/quickstart.jsonl"},
+                    {"cassette": "docs-examples"},
                 ),
                 "responses": {"200": _ok("loaded"), "400": _ERROR, "404": _ERROR, "422": _ERROR, "501": _ERROR},
             },
