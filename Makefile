@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Wheels of everything a user's install needs (runtime dependencies, pytest, the build backend), so
+# tests/test_packaging.py can build druid-sim and install it into a fresh venv without the network.
+WHEELHOUSE := $(VENV)/wheelhouse
 HOST ?= 127.0.0.1
 PORT ?= 8888
 
@@ -12,6 +15,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,record]'
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) . 'pytest>=8,<10' 'setuptools>=77'
+	rm -f $(WHEELHOUSE)/druid_sim-*.whl
 	touch $(STAMP)
 
 install: $(STAMP)
