@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     import httpx
@@ -48,6 +48,8 @@ class Clock(TypedDict):
     scale: float
     frozen: bool
     startMillis: int
+    #: After a reset or a load: where the clock stood before it went back to its start.
+    rewoundFrom: NotRequired[str]
 
 
 class SimControlError(Exception):

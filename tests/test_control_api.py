@@ -84,6 +84,7 @@ def test_reset_brings_back_tasks_clock_and_journal(client: httpx.Client) -> None
     body = client.post("/__sim/reset").json()
     assert body["reset"] is True
     assert body["clock"]["nowMillis"] == START_MS and body["clock"]["frozen"] is True
+    assert body["clock"]["rewoundFrom"].startswith("2026-01-01T01:00:")  # where it stood: said, not hidden
     assert client.get("/druid/indexer/v1/task/before-reset").status_code == 404
     # the 404 just above is the only request journaled since the reset
     assert client.get("/__sim/journal/count").json() == {"count": 1}
@@ -190,8 +191,10 @@ def test_faults_are_added_all_or_nothing_and_removed_by_name(client: httpx.Clien
 
 def test_scenario_load_switches_and_resets_or_changes_nothing(client: httpx.Client) -> None:
     assert client.get("/__sim/scenario").json()["scenario"] is None
+    client.post("/__sim/clock", json={"advance": "2h"})
     loaded = client.post("/__sim/scenario", json={"scenario": "slow-tasks"}).json()
     assert loaded["loaded"] is True and loaded["scenario"] == "slow-tasks"
+    assert (loaded["clock"]["rewoundFrom"], loaded["clock"]["nowMillis"]) == ("2026-01-01T02:00:00.000Z", START_MS)
     assert len(client.get("/druid/indexer/v1/tasks").json()) > 0
     missing = client.post("/__sim/scenario", json={"scenario": "no-such-scenario"})
     assert missing.status_code == 404 and "nothing changed" in missing.json()["message"]

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from simulator.builtin import cassette_names
-from simulator.control.core import describe_clock, simulation_of
+from simulator.control.core import describe_rewound_clock, simulation_of
 from simulator.control.errors import ControlError, JSONAnswer, json_body, not_available
 
 
@@ -59,6 +59,7 @@ async def load_scenario(request: Request) -> Response:
     if ref is not None and (not isinstance(ref, str) or not ref.strip()):
         raise ControlError(422, f"scenario must be a built-in name or a file path (or null), not {ref!r}")
     simulation = simulation_of(request)
+    before = simulation.clock.now_ms()
     try:
         activate(simulation, ref)
     except ScenarioError as exc:
@@ -67,7 +68,7 @@ async def load_scenario(request: Request) -> Response:
         raise ControlError(
             status, f"scenario {ref!r} was not loaded (nothing changed): {exc}", problems=problems
         ) from None
-    return JSONAnswer({**_describe_scenario(ref), "loaded": True, "clock": describe_clock(simulation)})
+    return JSONAnswer({**_describe_scenario(ref), "loaded": True, "clock": describe_rewound_clock(simulation, before)})
 
 
 def _replay(request: Request) -> Any:
@@ -110,6 +111,7 @@ async def load_cassette(request: Request) -> Response:
             f"cassette's name: {shipped}",
         )
     simulation = simulation_of(request)
+    before = simulation.clock.now_ms()
     try:
         replay = switch_cassette(simulation, path)
     except (CassetteError, ValueError, OSError) as exc:
@@ -117,7 +119,7 @@ async def load_cassette(request: Request) -> Response:
     except LookupError as exc:
         raise ControlError(501, str(exc)) from None
     described: dict[str, Any] = {"cassette": None} if replay is None else replay.describe()
-    return JSONAnswer({**described, "loaded": True, "clock": describe_clock(simulation)})
+    return JSONAnswer({**described, "loaded": True, "clock": describe_rewound_clock(simulation, before)})
 
 
 async def unused_interactions(request: Request) -> Response:
