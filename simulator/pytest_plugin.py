@@ -31,7 +31,7 @@ import orjson
 import pytest
 
 from simulator.builtin import cassette_names, shipped_cassette
-from simulator.client import JournalEntry, SimControl
+from simulator.client import JournalEntry, SimControl, tls_context
 from simulator.clock import format_instant, parse_instant
 from simulator.config import ServeConfig
 from simulator.runtime import Simulation
@@ -159,7 +159,7 @@ class DruidSim:
         #: The control API client (everything below goes through it, as a test in another process would).
         self.control = SimControl(server.url)
         #: An httpx client for the Druid API, based at :attr:`url`.
-        self.http = httpx.Client(base_url=server.url, timeout=10)
+        self.http = httpx.Client(base_url=server.url, timeout=10, verify=tls_context())
 
     @property
     def simulation(self) -> Simulation:
