@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Wheels of everything a user's install needs (runtime dependencies, pytest, the build backend), so
-# tests/test_packaging.py can build druid-sim and install it into a fresh venv without the network.
+# Wheels of everything a user's install needs (the runtime dependencies, and pytest for the pytest
+# plugin), so tests/test_packaging.py can install druid-sim's wheel into a fresh venv without the network.
 WHEELHOUSE := $(VENV)/wheelhouse
 HOST ?= 127.0.0.1
 PORT ?= 8888
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,record]'
 	rm -rf $(WHEELHOUSE)
-	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) . 'pytest>=8,<10' 'setuptools>=77'
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) . 'pytest>=8,<10'
 	rm -f $(WHEELHOUSE)/druid_sim-*.whl
 	touch $(STAMP)
 
@@ -41,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist
