@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 #: How every ``serve`` runs uvicorn: uvloop and httptools (about twice the default stack here) with the
 #: express lane for answers known in advance (`simulator.express_http`), no access log of its own (ours
 #: is one line per request, cheaper) and no websockets (Druid has none; skipping them saves ~30 ms of
-#: start-up).
+#: start-up). `uvicorn_settings` is what a process actually uses.
 UVICORN_SETTINGS: dict[str, Any] = {
     "loop": "uvloop",
     "http": HTTP_PROTOCOL,
@@ -34,6 +34,14 @@ UVICORN_SETTINGS: dict[str, Any] = {
     "lifespan": "on",
     "ws": "none",
 }
+
+
+def uvicorn_settings() -> dict[str, Any]:
+    """`UVICORN_SETTINGS`, with the express lane only if the installed uvicorn is the one it was written
+    against (`simulator.express_check`; otherwise uvicorn's own protocol and one WARNING)."""
+    from simulator.express_check import http_protocol
+
+    return {**UVICORN_SETTINGS, "http": http_protocol()}
 
 
 def register(subparsers: Any) -> None:
@@ -172,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=config.host, port=config.port, **UVICORN_SETTINGS)
+    uvicorn.run(app, host=config.host, port=config.port, **uvicorn_settings())
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)
     return 0
@@ -206,7 +214,7 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) 
             workers=config.workers,
             host=config.host,
             port=config.port,
-            **UVICORN_SETTINGS,
+            **uvicorn_settings(),
         )
         if config.report_unused:
             replay.cursors = cursors  # the parent's replay reads what every worker played
