@@ -62,10 +62,20 @@ def register(subparsers: Any) -> None:
         "--time-scale",
         type=float,
         default=1.0,
-        help="virtual seconds per real second: 60 plays ten minutes in ten seconds, 0 freezes the clock",
+        help="virtual seconds per real second (default 1): 60 plays ten minutes in ten seconds, 0 freezes the clock",
     )
-    parser.add_argument("--start-time", type=_instant, default=None, help="where the virtual clock starts (ISO-8601)")
-    parser.add_argument("--scenario", default=None, help="scenario name or file (default demo; none with --cassette)")
+    parser.add_argument(
+        "--start-time",
+        type=_instant,
+        default=None,
+        help="where the virtual clock starts, ISO-8601 (default now; with --cassette, where the recording ended)",
+    )
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        help="a built-in scenario's name (`druid-sim scenario list`) or a scenario file (default demo; none "
+        "with --cassette)",
+    )
     parser.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
     parser.add_argument(
         "--control-token",
