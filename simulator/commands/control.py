@@ -126,7 +126,11 @@ def _reset(sim: SimControl, args: argparse.Namespace) -> Any:
 
 def _rewound(clock: Clock) -> str:
     """Say that the clock went back to its start, and how far behind the wall clock that leaves it."""
-    said = f"the clock went back from {clock.get('rewoundFrom', '?')} to its start, {clock['now']}"
+    rewound_from = clock.get("rewoundFrom")
+    if rewound_from is None or rewound_from == clock["now"]:
+        said = f"the clock is at its start, {clock['now']}"
+    else:
+        said = f"the clock went back from {rewound_from} to its start, {clock['now']}"
     behind_s = (wall_clock_ms() - clock["nowMillis"]) // 1000
     if behind_s > 0:
         said += f" ({_span(behind_s)} behind the wall clock; `druid-sim clock to INSTANT` moves it forward)"
