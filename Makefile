@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,record]'
 	rm -rf $(WHEELHOUSE)
-	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) . 'pytest>=8,<10'
-	rm -f $(WHEELHOUSE)/druid_sim-*.whl
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
+		> $(VENV)/runtime-requirements.txt
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) -r $(VENV)/runtime-requirements.txt 'pytest>=8,<10'
 	touch $(STAMP)
 
 install: $(STAMP)
