@@ -29,14 +29,13 @@ export const token = {
     if (value) sessionStorage.setItem(TOKEN_KEY, value);
     else sessionStorage.removeItem(TOKEN_KEY);
   },
-  /** A token given as #token=... in the address: kept, then removed from the address bar. */
+  /** A token given as #token=... in the address (e.g. #traffic&token=...): kept, then removed from the address bar. */
   takeFromFragment() {
-    const params = new URLSearchParams(location.hash.slice(1));
-    const given = params.get("token");
+    const parts = location.hash.slice(1).split("&");
+    const given = parts.find((part) => part.startsWith("token="));
     if (!given) return;
-    this.set(given);
-    params.delete("token");
-    const rest = params.toString();
+    this.set(decodeURIComponent(given.slice("token=".length)));
+    const rest = parts.filter((part) => part && !part.startsWith("token=")).join("&");
     history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
   },
 };

@@ -87,16 +87,29 @@ function faultSummary(fault) {
   return parts.join(" · ");
 }
 
+/** Where the virtual clock stands in a fault's time window: "window over", "starts in 20s" or nothing. */
+function windowState(fault, clock) {
+  const between = fault.when && fault.when.between;
+  if (!between || !clock) return "";
+  const elapsed = (clock.nowMillis - clock.startMillis) / 1000;
+  const start = parseFloat(between[0]);
+  const end = between[1] === null ? Infinity : parseFloat(between[1]);
+  if (elapsed >= end) return "window over";
+  if (elapsed < start) return `starts in ${Math.ceil(start - elapsed)}s`;
+  return "";
+}
+
 function renderFaults(context) {
   const faults = context.state.faults || [];
-  const items = faults.map((fault) =>
-    h(
+  const items = faults.map((fault) => {
+    const window = windowState(fault, context.state.clock);
+    return h(
       "li",
-      { dataset: { fault: fault.name } },
+      { dataset: { fault: fault.name }, class: window === "window over" ? "over" : null },
       h(
         "div",
         { class: "fault-text" },
-        h("strong", {}, fault.name),
+        h("strong", {}, fault.name, window ? h("small", { class: "window" }, ` (${window})`) : null),
         h("small", {}, `${faultSummary(fault)} · ${fault.source}`),
         h("small", { class: "counters" }, `fired ${fault.fired} of ${fault.seen} requests`),
       ),
@@ -108,8 +121,8 @@ function renderFaults(context) {
         onclick: (event) =>
           act(event.currentTarget, `Removed ${fault.name}`, () => control(`faults/${encodeURIComponent(fault.name)}`, { method: "DELETE" }), context),
       }, "✕"),
-    ),
-  );
+    );
+  });
   const list = $("#faults-list");
   if (!items.length) items.push(h("li", { class: "none" }, "none: every request is answered normally"));
   list.replaceChildren(...items);

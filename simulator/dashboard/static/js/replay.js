@@ -9,8 +9,8 @@ const UNUSED_EVERY = 5; // rounds between two reads of the unused list (it can b
 
 let rounds = 0;
 
-function card(title, value, sub) {
-  return h("div", { class: "card" }, h("h3", {}, title), h("div", { class: "big" }, value), sub ? h("div", { class: "sub" }, sub) : null);
+function card(title, value, sub, valueClass = "big") {
+  return h("div", { class: "card" }, h("h3", {}, title), h("div", { class: valueClass }, value), sub ? h("div", { class: "sub" }, sub) : null);
 }
 
 function renderCassette(cassette) {
@@ -21,7 +21,7 @@ function renderCassette(cassette) {
   const asked = cassette.hits + cassette.misses;
   const ratio = asked ? `${Math.round((cassette.hits / asked) * 100)}% of ${asked} requests answered from the recording` : "no request yet";
   $("#replay-cards").replaceChildren(
-    card("Cassette", cassette.cassette.split("/").pop(), `${cassette.interactions} interactions recorded ${shortTime(cassette.recordedAt)} from ${cassette.upstream}`),
+    card("Cassette", cassette.cassette.split("/").pop(), `${cassette.interactions} interactions recorded ${shortTime(cassette.recordedAt)} from ${cassette.upstream}`, "big name"),
     card("Hits", String(cassette.hits), ratio),
     card("Misses", String(cassette.misses), cassette.onMiss === "simulate" ? "answered by the model (--on-miss simulate)" : "answered 599 (--on-miss error)"),
     card("Policies", cassette.sequence, `repeats: ${cassette.sequence} · latency: ${cassette.latency}`),

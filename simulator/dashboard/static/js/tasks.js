@@ -227,6 +227,7 @@ export const tasksView = {
   open(id, context) {
     detail = { id, pane: detail ? detail.pane : "status", state: null };
     $("#task-detail").hidden = false;
+    $(".tasks-area").classList.add("with-detail");
     setText("#detail-id", id);
     showPane(detail.pane);
     setText("#detail-note", "");
@@ -238,6 +239,7 @@ export const tasksView = {
   close(context) {
     detail = null;
     $("#task-detail").hidden = true;
+    $(".tasks-area").classList.remove("with-detail");
     render(context);
   },
 
