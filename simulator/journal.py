@@ -167,9 +167,11 @@ class Journal:
 
     def select(self, where: JournalFilter | None = None, limit: int | None = None) -> list[JournalEntry]:
         """Matching entries, oldest first; with ``limit``, only the newest ``limit`` of them."""
-        entries: Iterable[JournalEntry] = (
-            self._newer_than(where.since) if where is not None and where.since is not None else list(self._entries)
-        )
+        if where is not None and where.since is not None:
+            only_since = where == JournalFilter(since=where.since)
+            entries: Iterable[JournalEntry] = self._newer_than(where.since, limit if only_since else None)
+        else:
+            entries = list(self._entries)
         if where is not None:
             entries = filter(where.compile(), entries)
         selected = list(entries)
@@ -177,15 +179,16 @@ class Journal:
             selected = selected[-limit:] if limit > 0 else []
         return selected
 
-    def _newer_than(self, since: int) -> list[JournalEntry]:
-        """Entries with ``seq > since``, oldest first, read from the newest end.
+    def _newer_than(self, since: int, most: int | None = None) -> list[JournalEntry]:
+        """Entries with ``seq > since`` (only the newest ``most`` of them, if given), oldest first.
 
-        Why: a live view polls with ``since`` = the last ``seq`` it saw, so only a few entries are
-        newer; walking the whole ring (10,000 entries) on every poll would cost the server milliseconds.
+        Read from the newest end. Why: a live view polls with ``since`` = the last ``seq`` it saw and a
+        ``limit``, so it needs only a few entries; walking the whole ring (10,000 entries) on every poll
+        would cost the server milliseconds while clients are busy.
         """
         newer: list[JournalEntry] = []
         for entry in reversed(self._entries):
-            if entry.seq <= since:
+            if entry.seq <= since or (most is not None and len(newer) >= most):
                 break
             newer.append(entry)
         newer.reverse()

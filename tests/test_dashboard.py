@@ -291,3 +291,5 @@ def test_journal_since_reads_from_the_newest_end_with_the_same_result(since: int
     assert [entry.seq for entry in fast] == [entry.seq for entry in walked]
     both = journal.select(JournalFilter(since=since, method="GET"), limit=1)
     assert [entry.seq for entry in both] == [entry.seq for entry in walked if entry.method == "GET"][-1:]
+    newest = journal.select(JournalFilter(since=since), limit=2)
+    assert [entry.seq for entry in newest] == [entry.seq for entry in walked][-2:]

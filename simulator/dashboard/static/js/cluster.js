@@ -18,9 +18,14 @@ function leaderText(leader) {
   return `redirecting (307) to ${leader.url}`;
 }
 
+let drawn = null;
+
 function render(context) {
   const { cluster, samples, leaders } = context.state;
   if (!cluster) return;
+  const signature = JSON.stringify(cluster) + samples.length + leaders.length;
+  if (signature === drawn) return; // unchanged: keep the task links under the pointer
+  drawn = signature;
   const tasks = cluster.tasks;
   $("#cluster-states").replaceChildren(
     ...SERIES.map((line) => h("div", { class: "state-count" }, pill(line.key.toUpperCase()), h("b", {}, String(tasks[line.key])))),

@@ -99,8 +99,13 @@ function windowState(fault, clock) {
   return "";
 }
 
+let drawnFaults = null;
+
 function renderFaults(context) {
   const faults = context.state.faults || [];
+  const signature = JSON.stringify(faults) + faults.map((fault) => windowState(fault, context.state.clock)).join();
+  if (signature === drawnFaults) return; // unchanged: keep the buttons under the presenter's pointer
+  drawnFaults = signature;
   const items = faults.map((fault) => {
     const window = windowState(fault, context.state.clock);
     return h(

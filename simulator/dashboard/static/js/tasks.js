@@ -40,9 +40,15 @@ function durationCell(task, now) {
   return h("span", { class: "muted", title: `${state.toLowerCase()} since it was created` }, now ? duration(now - since) : "");
 }
 
-function render(context) {
+let drawn = null;
+let listedText = "";
+
+function render(context, force = false) {
   const wanted = filters();
   const now = context.virtualNow();
+  const signature = [listedText, JSON.stringify(wanted), Math.floor((now || 0) / 1000), problem, detail && detail.id].join("|");
+  if (!force && signature === drawn) return; // nothing to redraw: keep the rows under the pointer
+  drawn = signature;
   const shown = tasks.filter(
     (task) =>
       (!wanted.state || displayState(task) === wanted.state) &&
@@ -206,6 +212,7 @@ export const tasksView = {
       const answer = await druid("tasks");
       if (answer.ok && Array.isArray(answer.json)) {
         tasks = answer.json;
+        listedText = answer.text;
         listedAt = context.state.clock ? context.state.clock.nowMillis : null;
         problem = null;
         fillSelect($("#filter-datasource"), tasks.map((task) => task.dataSource));
@@ -245,6 +252,7 @@ export const tasksView = {
 
   forget(context) {
     tasks = [];
+    listedText = "";
     listedAt = null;
     tasksView.close(context);
   },

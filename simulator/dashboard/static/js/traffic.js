@@ -30,7 +30,12 @@ function statusCell(entry) {
   return h("span", { class: `status ${statusClass(entry.status)}`, title }, text);
 }
 
+let drawn = null;
+
 function render() {
+  const signature = [lastSeq, total, $("#traffic-hide-page").checked, $("#traffic-faulted-only").checked, JSON.stringify(entries.filter((entry) => entry.status === null).map((entry) => entry.seq))].join("|");
+  if (signature === drawn) return;
+  drawn = signature;
   const hidePage = $("#traffic-hide-page").checked;
   const faultedOnly = $("#traffic-faulted-only").checked;
   const shown = entries.filter((entry) => (!hidePage || entry.client !== CLIENT) && (!faultedOnly || entry.answeredBy === "fault"));
@@ -91,6 +96,7 @@ export const trafficView = {
   },
 
   forget() {
+    drawn = null;
     entries = [];
     lastSeq = 0;
     total = 0;
