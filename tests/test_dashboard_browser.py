@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.process import serve
 
 sync_api = pytest.importorskip(
@@ -33,31 +33,9 @@ sync_api = pytest.importorskip(
 REPO = Path(__file__).resolve().parents[1]
 START = "2026-01-01T00:00:00Z"
 V1 = "/druid/indexer/v1"
-#: As the machine notes say Chromium must start here: no sandbox (root), no GPU, and none of the
-#: background networking that a closed network answers by refusing connections many at a time.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1440, "height": 900}
 #: Console errors a page meets when a fault breaks its own Druid requests (what faults are for).
 NETWORK_ERROR = re.compile(r"Failed to load resource|net::ERR_")
-
-
-def chromium_path() -> str | None:
-    given = os.environ.get("DRUID_SIM_CHROMIUM")
-    if given:
-        return given
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 @pytest.fixture(scope="module")
