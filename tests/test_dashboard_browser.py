@@ -236,8 +236,17 @@ def test_a_fault_preset_makes_the_traffic_view_show_faulted_answers(tab: Page, t
     expect(faulted).to_have_count(journal["count"])
     screenshot(page, "traffic", tmp_path)
 
+    page.click("a.tab[data-view=tasks]")
+    page.click("#submit-toggle")
+    page.click("#submit-form button[type=submit]")  # the presenter's own submission shows in Traffic
+    expect(page.locator("#submit-result")).not_to_have_text("submitting…")
+    page.click("a.tab[data-view=traffic]")
+    expect(page.locator("#traffic-table tbody tr").first).to_contain_text("this page (you)")
+    expect(page.locator("#traffic-table tbody tr").first).to_contain_text("POST /druid/indexer/v1/task")
     page.check("#traffic-faulted-only")
-    expect(page.locator("#traffic-table tbody tr")).to_have_count(journal["count"])
+    faulted_now = httpx.get(f"{tab.url}/__sim/journal", params={"answeredBy": "fault"}).json()["entries"]
+    hidden = sum(1 for entry in faulted_now if entry["client"] == "druid-sim-dashboard")
+    expect(page.locator("#traffic-table tbody tr")).to_have_count(len(faulted_now) - hidden)
     for name in ("flaky-overlord:errors", "flaky-overlord:resets"):
         page.click(f'#faults-list li[data-fault="{name}"] button.remove')
         expect(page.locator(f'#faults-list li[data-fault="{name}"]')).to_have_count(0)

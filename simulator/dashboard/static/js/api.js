@@ -85,12 +85,16 @@ export async function control(path, { method = "GET", body } = {}) {
   return parsed;
 }
 
+/** What the presenter's own Druid calls (submit, shut down) are journaled as: shown in Traffic, unlike polls. */
+export const PRESENTER = `${CLIENT} presenter`;
+
 /**
  * A Druid call, as any client makes it. Resolves to {status, ok, text, json, redirect, contentType};
- * rejects with a CallError only when no answer came at all.
+ * rejects with a CallError only when no answer came at all. `client` names it in the journal: the page's
+ * polls are CLIENT (hidden in Traffic by default), what the presenter does is PRESENTER.
  */
-export async function druid(path, { method = "GET", body, accept = "application/json" } = {}) {
-  const headers = { Accept: accept, "X-Druid-Sim-Client": CLIENT };
+export async function druid(path, { method = "GET", body, accept = "application/json", client = CLIENT } = {}) {
+  const headers = { Accept: accept, "X-Druid-Sim-Client": client };
   const options = { method, headers, redirect: "manual", cache: "no-store" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";

@@ -2,7 +2,7 @@
 // by state, datasource, type and id; a task opens a panel with its status, payload, growing log and
 // reports, read from the same endpoints the console uses (reference 9.2).
 
-import { describeDruidFailure, druid, taskPath } from "./api.js";
+import { PRESENTER, describeDruidFailure, druid, taskPath } from "./api.js";
 import { $, $$, displayState, duration, h, pill, plural, setText, shortTime, timeOfDay } from "./dom.js";
 
 const MAX_ROWS = 500;
@@ -156,7 +156,7 @@ async function refreshDetail() {
 
 async function shutdown(context) {
   if (!detail) return;
-  const answer = await druid(taskPath(detail.id, "/shutdown"), { method: "POST", body: {} });
+  const answer = await druid(taskPath(detail.id, "/shutdown"), { method: "POST", body: {}, client: PRESENTER });
   setText("#detail-note", answer.ok ? `Shut down: POST /task/{id}/shutdown answered ${answer.status}` : describeDruidFailure(answer));
   context.refreshNow();
 }
@@ -170,7 +170,7 @@ async function submit(event, context) {
   setText(result, "submitting…");
   result.classList.remove("failed");
   try {
-    const answer = await druid("task", { method: "POST", body: spec });
+    const answer = await druid("task", { method: "POST", body: spec, client: PRESENTER });
     if (answer.ok && answer.json && answer.json.task) {
       setText(result, `Submitted ${answer.json.task}`);
       tasksView.open(answer.json.task, context);

@@ -2,7 +2,7 @@
 // (the model, the replayed cassette, or a fault, named), newest first. Read with GET /__sim/journal?since=
 // so each poll only carries what is new.
 
-import { CLIENT, control } from "./api.js";
+import { CLIENT, PRESENTER, control } from "./api.js";
 import { $, h, plural, setText, statusClass, timeOfDay } from "./dom.js";
 
 const KEEP = 300;
@@ -15,6 +15,7 @@ let seenUpTo = 0; // entries up to this seq were drawn before: newer ones are hi
 function clientLabel(client) {
   if (!client) return "";
   if (client === CLIENT) return "this page";
+  if (client === PRESENTER) return "this page (you)";
   return client.split(" ")[0];
 }
 
