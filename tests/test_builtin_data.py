@@ -14,7 +14,7 @@ import pytest
 from simulator.builtin import cassette_dir, cassette_names, scenario_dir, shipped_cassette
 from simulator.cassette import CassetteFormatError, load_cassette, resolve_cassette
 from simulator.cli import main
-from tests.support.serving import serve
+from tests.support.process import serve
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -29,7 +29,7 @@ import pytest
 from simulator.builtin import cassette_names
 from simulator.cassette import load_cassette
 from simulator.scenario import builtin_names
-from tests.support.serving import serve
+from tests.support.process import serve
 
 REPO = Path(__file__).resolve().parent.parent
 WHEELHOUSE = Path(sys.prefix) / "wheelhouse"
@@ -113,6 +113,8 @@ def test_the_build_is_clean_and_the_wheel_ships_the_data_but_not_the_scripts(ins
         f"simulator/builtin/cassettes/{name}.jsonl" for name in cassette_names()
     }
     assert {f"druid_sim-{VERSION}.dist-info/licenses/{name}" for name in ("LICENSE", "NOTICE")} <= names
+    assert {"simulator/dashboard/static/dashboard.css", "simulator/dashboard/static/js/main.js"} <= names
+    assert any(name.startswith("simulator/dashboard/templates/") for name in names)
     assert "simulator/py.typed" in names and not any(
         name.startswith(("tests/", "bench/", "examples/")) for name in names
     )
@@ -152,6 +154,8 @@ def test_serve_with_its_default_scenario_and_with_a_shipped_cassette_by_name(ins
     ):
         assert httpx.get(f"{demo}/status/health").json() is True
         assert len(httpx.get(f"{demo}/druid/indexer/v1/tasks").json()) >= 20  # the demo cluster
+        page, style = httpx.get(f"{demo}/"), httpx.get(f"{demo}/__sim/ui/dashboard.css")  # the dashboard's data
+        assert page.headers["content-type"].startswith("text/html") and style.status_code == 200
         recorded = httpx.get(f"{replay}/druid/indexer/v1/completeTasks")
         healths = [installed.druid_sim("health", "--url", url).stdout for url in (demo, replay)]
     assert recorded.content == complete.response.body.raw()

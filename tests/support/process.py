@@ -1,4 +1,4 @@
-"""``druid-sim serve`` as a user runs it: a real process on a free port, stopped with its process group."""
+"""``druid-sim serve`` in its own process, as a user starts it, on a free loopback port."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ DRUID_SIM = (sys.executable, "-m", "simulator")
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on now (for a server started in another process)."""
     sock = free_socket()
     port: int = sock.getsockname()[1]
     sock.close()
