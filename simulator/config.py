@@ -33,6 +33,7 @@ class ServeConfig:
     report_unused: bool = False  # replay: list never-played interactions when the server stops
     replay_redaction_key: str | None = None  # replay: key file of a cassette redacted with a key kept outside it
     workers: int = 1  # uvicorn worker processes (more than one: replay only, sequence cursors in a shared file)
+    dashboard: bool = True  # serve the dashboard page at / (and its files under /__sim/ui/)
 
     @property
     def self_url(self) -> str:

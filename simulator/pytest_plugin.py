@@ -30,7 +30,8 @@ import httpx
 import orjson
 import pytest
 
-from simulator.client import JournalEntry, SimControl
+from simulator.builtin import cassette_names, shipped_cassette
+from simulator.client import JournalEntry, SimControl, tls_context
 from simulator.clock import format_instant, parse_instant
 from simulator.config import ServeConfig
 from simulator.runtime import Simulation
@@ -158,7 +159,7 @@ class DruidSim:
         #: The control API client (everything below goes through it, as a test in another process would).
         self.control = SimControl(server.url)
         #: An httpx client for the Druid API, based at :attr:`url`.
-        self.http = httpx.Client(base_url=server.url, timeout=10)
+        self.http = httpx.Client(base_url=server.url, timeout=10, verify=tls_context())
 
     @property
     def simulation(self) -> Simulation:
@@ -342,13 +343,18 @@ def _options(request: pytest.FixtureRequest, defaults: dict[str, Any]) -> tuple[
 
 
 def _find_file(name: str, request: pytest.FixtureRequest, option: str) -> str:
-    """A cassette or scenario file as given, else relative to the test file, else to the rootdir."""
+    """A cassette or scenario file as given, else relative to the test file, else to the rootdir; a
+    cassette may also be a shipped one's name (``cassette="docs-examples"``)."""
     candidates = [Path(name), Path(request.path).parent / name, Path(request.config.rootpath) / name]
     for candidate in candidates:
         if candidate.is_file():
             return str(candidate.resolve())
+    shipped = shipped_cassette(name) if option == "cassette" else None
+    if shipped is not None:
+        return str(shipped)
     tried = ", ".join(str(c) for c in candidates)
-    pytest.fail(f"druid_sim: {option} {name!r} not found (tried {tried}); check {option}=", pytrace=False)
+    hint = f" or a shipped cassette's name ({', '.join(cassette_names())})" if option == "cassette" else ""
+    pytest.fail(f"druid_sim: {option} {name!r} not found (tried {tried}); check {option}={hint}", pytrace=False)
 
 
 @pytest.fixture

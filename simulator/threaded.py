@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from simulator.asgi import ASGIApp
-from simulator.express import HTTP_PROTOCOL
+from simulator.express_check import http_protocol
 
 T = TypeVar("T")
 
@@ -37,7 +37,9 @@ def listening_socket(host: str = "127.0.0.1") -> socket.socket:
 class ThreadedServer:
     """Serves ``app`` until :meth:`stop`; ``url`` is where, ``call`` runs code on its event loop."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket | None = None, name: str = "druid-sim") -> None:
+    def __init__(
+        self, app: ASGIApp, sock: socket.socket | None = None, name: str = "druid-sim", http: str | None = None
+    ) -> None:
         import uvicorn
 
         self._socket = sock or listening_socket()
@@ -46,7 +48,7 @@ class ThreadedServer:
         self._server = uvicorn.Server(
             uvicorn.Config(
                 app,
-                http=HTTP_PROTOCOL,
+                http=http or http_protocol(),  # uvicorn's protocol setting; ours by default
                 loop="asyncio",
                 log_level="warning",
                 lifespan="on",

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from simulator.cassette import CassetteError, read_meta
+from simulator.client import tls_context
 from simulator.config import reset_simulation
 from simulator.replay.wiring import switch_cassette
 from tests.support.live import LiveServer, live_server
@@ -41,7 +42,7 @@ def server(_shared_server: LiveServer) -> LiveServer:
 
 @pytest.fixture
 def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx.Client(base_url=server.url, timeout=10, verify=tls_context()) as http:
         yield http
 
 

@@ -84,6 +84,7 @@ def test_reset_brings_back_tasks_clock_and_journal(client: httpx.Client) -> None
     body = client.post("/__sim/reset").json()
     assert body["reset"] is True
     assert body["clock"]["nowMillis"] == START_MS and body["clock"]["frozen"] is True
+    assert body["clock"]["rewoundFrom"].startswith("2026-01-01T01:00:")  # where it stood: said, not hidden
     assert client.get("/druid/indexer/v1/task/before-reset").status_code == 404
     # the 404 just above is the only request journaled since the reset
     assert client.get("/__sim/journal/count").json() == {"count": 1}
@@ -98,6 +99,7 @@ def test_journal_records_druid_requests_with_virtual_time_and_answerer(client: h
     body = client.get("/__sim/journal").json()
     assert (body["size"], body["held"], body["total"], body["dropped"], body["count"]) == (10_000, 3, 3, 0, 3)
     first, second, third = body["entries"]
+    assert first.pop("client").startswith("python-httpx/")  # the User-Agent, as no X-Druid-Sim-Client was sent
     assert first == {
         "seq": 1,
         "time": "2026-01-01T00:00:00.000Z",
@@ -191,8 +193,10 @@ def test_faults_are_added_all_or_nothing_and_removed_by_name(client: httpx.Clien
 
 def test_scenario_load_switches_and_resets_or_changes_nothing(client: httpx.Client) -> None:
     assert client.get("/__sim/scenario").json()["scenario"] is None
+    client.post("/__sim/clock", json={"advance": "2h"})
     loaded = client.post("/__sim/scenario", json={"scenario": "slow-tasks"}).json()
     assert loaded["loaded"] is True and loaded["scenario"] == "slow-tasks"
+    assert (loaded["clock"]["rewoundFrom"], loaded["clock"]["nowMillis"]) == ("2026-01-01T02:00:00.000Z", START_MS)
     assert len(client.get("/druid/indexer/v1/tasks").json()) > 0
     missing = client.post("/__sim/scenario", json={"scenario": "no-such-scenario"})
     assert missing.status_code == 404 and "nothing changed" in missing.json()["message"]

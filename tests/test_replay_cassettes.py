@@ -3,6 +3,8 @@ a truncated tail loads with a warning; unused interactions are listed; the shipp
 
 from __future__ import annotations
 
+import importlib.util
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +15,8 @@ import pytest
 
 from simulator.cassette import load_cassette
 from tests.support.live import free_socket
+from tests.support.process import serve
 from tests.support.replay import exchange, replay_server, write_cassette
-from tests.support.serve import serve
 
 V1 = "/druid/indexer/v1"
 REPO = Path(__file__).resolve().parent.parent
@@ -102,8 +104,12 @@ def test_report_unused_prints_the_never_played_interactions_when_serve_stops(tmp
         tmp_path / "report.jsonl",
         [exchange("GET", f"{V1}/isLeader", 200, {"leader": True}), exchange("GET", f"{V1}/leader", 200, "http://x")],
     )
-    with serve("--no-access-log", "--cassette", str(cassette), "--report-unused", ready=f"{V1}/isLeader") as server:
-        out, _err = server.stop()
+    with serve("--no-access-log", "--cassette", str(cassette), "--report-unused", ready=f"{V1}/isLeader") as (
+        process,
+        _,
+    ):
+        process.send_signal(signal.SIGINT)
+        out, _err = process.communicate(timeout=15)
     assert "1 recorded interactions in" in out
     assert f"#1 GET {V1}/leader -> 200 (played 0 of 1)" in out
 
@@ -140,3 +146,17 @@ def test_the_docs_examples_cassette_holds_the_submission_sample_of_the_tasks_api
         "task": "index_parallel_wikipedia_odofhkle_2023-06-23T21:07:28.226Z"
     }
     assert submitted.request.body.json()["spec"]["dataSchema"]["dataSource"] == "wikipedia_auto"
+
+
+def test_the_docs_examples_cassette_is_made_from_the_page_in_docs_by_default(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_docs_examples", REPO / "cassettes" / "make_docs_examples.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.DEFAULT_SOURCE == REPO / "docs" / "druid-tasks-api.md"  # inside the repository, as a clone has it
+    assert script.DEFAULT_OUTPUT == REPO / "cassettes" / "docs-examples.jsonl"
+    output = tmp_path / "docs-examples.jsonl"
+    assert script.main([str(script.DEFAULT_SOURCE), str(output)]) == 0
+    made, shipped = load_cassette(output), load_cassette(script.DEFAULT_OUTPUT)
+    assert made.interactions == shipped.interactions
+    assert script.main([str(tmp_path / "missing.md"), str(output)]) == 2  # a message, not a traceback

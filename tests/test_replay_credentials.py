@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import signal
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +29,8 @@ from simulator.cli import main
 from tests.support.credentials import SECRETS as CARRIED
 from tests.support.credentials import SPEC
 from tests.support.live import live_server
+from tests.support.process import serve
 from tests.support.replay import replay_server
-from tests.support.serve import serve
 
 V1 = "/druid/indexer/v1"
 USER, PASSWORD = "admin", "s3cret-Adm1n"
@@ -65,6 +67,12 @@ def flow(task: str | None = None) -> list[Call]:
             ("GET", f"{V1}/task/{task}/status", {}),
         ]
     return calls
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Ctrl-C, then what the server printed (stdout, stderr)."""
+    process.send_signal(signal.SIGINT)
+    return process.communicate(timeout=15)
 
 
 def client(url: str, password: str = PASSWORD) -> httpx.Client:
@@ -116,8 +124,8 @@ def test_the_recorded_cassette_holds_no_secret_and_check_passes(recording: Recor
 def test_same_client_same_credentials_is_answered_from_the_cassette_byte_for_byte(recording: Recording) -> None:
     cassette = load_cassette(recording.cassette)
     recorded = [i.response.body.raw() for i in cassette.interactions for _ in range(i.count)]
-    with serve("--cassette", str(recording.cassette), "--on-miss", "error") as server:
-        with client(server.url) as http:
+    with serve("--cassette", str(recording.cassette), "--on-miss", "error", ready="/__sim/health") as (process, url):
+        with client(url) as http:
             for (method, path, kwargs), (status, live), stored in zip(
                 recording.calls, recording.seen, recorded, strict=True
             ):
@@ -128,8 +136,8 @@ def test_same_client_same_credentials_is_answered_from_the_cassette_byte_for_byt
                 expected = live if not any(s.encode() in live for s in SECRETS.values()) else stored
                 assert response.content == expected, f"{method} {path}"
                 assert_no_secret(response.content)
-            counts = httpx.get(f"{server.url}/__sim/cassette").json()
-        out, err = server.stop()
+            counts = httpx.get(f"{url}/__sim/cassette").json()
+        out, err = stop(process)
     assert (counts["hits"], counts["misses"], counts["unused"]) == (len(recording.calls), 0, 0)
     assert f"replaying {recording.cassette}: {len(cassette.interactions)} interactions" in out
     assert f"{len(recording.calls)} hits, 0 misses, 0 of {len(cassette.interactions)} recorded interactions" in out
@@ -140,13 +148,13 @@ def test_same_client_same_credentials_is_answered_from_the_cassette_byte_for_byt
 def test_other_credentials_miss_with_an_explanation_that_shows_no_secret(recording: Recording) -> None:
     spec = copy.deepcopy(SPEC)
     spec["context"]["connectorConfig"]["password"] = OTHER["jdbc"]
-    with serve("--cassette", str(recording.cassette), "--on-miss", "error") as server:
-        with client(server.url, OTHER["basic"]) as http:
+    with serve("--cassette", str(recording.cassette), "--on-miss", "error", ready="/__sim/health") as (process, url):
+        with client(url, OTHER["basic"]) as http:
             response = http.post(f"{V1}/task", json=spec)
             listing = http.get(f"{V1}/tasks", params={"datasource": "wiki", "state": "running"})
-        with client(server.url) as http:  # the recorded credentials, the changed JDBC password only
+        with client(url) as http:  # the recorded credentials, the changed JDBC password only
             jdbc_only = http.post(f"{V1}/task", json=spec)
-        out, err = server.stop()
+        out, err = stop(process)
     assert response.status_code == 599 and response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     nearest = problem["nearest"][0]
@@ -200,5 +208,5 @@ def test_a_cassette_redacted_with_a_key_kept_outside_replays_only_with_that_key(
     refused = capsys.readouterr().err
     assert f"key id {header.key_id}" in refused and "--redaction-key FILE" in refused
     keyed = ("--cassette", str(cassette), "--on-miss", "error", "--redaction-key", str(key_file))
-    with serve(*keyed) as server, client(server.url) as http:
+    with serve(*keyed, ready="/__sim/health") as (_, url), client(url) as http:
         assert http.post(f"{V1}/task", json=SPEC).json() == {"task": task}

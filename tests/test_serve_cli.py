@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 
-from tests.support.serve import serve as serve_process
-
-
-@contextmanager
-def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    with serve_process(*args, ready="/status/health") as running:
-        yield running.process, running.url
+from tests.support.process import serve
 
 
 def test_serve_starts_demo_cluster_logs_each_request_and_stops_cleanly_on_ctrl_c() -> None:
@@ -29,6 +20,7 @@ def test_serve_starts_demo_cluster_logs_each_request_and_stops_cleanly_on_ctrl_c
     assert process.returncode == 0
     assert "Traceback" not in err
     assert f"{url}/druid/indexer/v1/tasks" in out
+    assert f"druid-sim: dashboard on {url}/\n" in out
     request_lines = [line for line in err.splitlines() if "GET /druid/indexer/v1/tasks" in line]
     assert len(request_lines) == 1 and '" 200 ' in request_lines[0]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import orjson
 
+from simulator.builtin import cassette_names, shipped_cassette
 from simulator.cassette.codec import LineError, apply_repeat, decode_interaction, decode_meta
 from simulator.cassette.errors import CassetteFormatError
 from simulator.cassette.model import Cassette, CassetteMeta, Interaction
@@ -25,13 +26,28 @@ _FIX_JSON = "Fix or delete that line (each line of a cassette is one JSON object
 _FIX_FIELD = "Fix that field (docs/cassettes.md describes each one) or re-record the cassette"
 
 
+def resolve_cassette(ref: str | Path) -> Path:
+    """The file ``ref`` names: a path to a cassette, else a shipped cassette's name (``docs-examples``).
+
+    A file that exists wins, so a cassette of your own is never shadowed by a shipped one.
+    """
+    path = Path(ref)
+    if path.is_file():
+        return path
+    return shipped_cassette(str(ref)) or path
+
+
 def load_cassette(path: str | Path) -> Cassette:
-    """Load a cassette, raising `CassetteFormatError` (file, line, column, problem, fix) if it is broken."""
-    path = Path(path)
+    """Load a cassette (a path or a shipped cassette's name), raising `CassetteFormatError` (file, line,
+    column, problem, fix) if it is missing or broken."""
+    path = resolve_cassette(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CassetteFormatError(path, 0, "the file does not exist", "Check the path or record one first") from None
+        shipped = ", ".join(cassette_names()) or "(none found)"
+        raise CassetteFormatError(
+            path, 0, "the file does not exist", f"Check the path, record one first, or name a shipped one: {shipped}"
+        ) from None
     except OSError as exc:
         raise CassetteFormatError(path, 0, f"cannot read the file ({exc.strerror})", "Check its permissions") from None
     return parse_cassette(data, path)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 #: How every ``serve`` runs uvicorn: uvloop and httptools (about twice the default stack here) with the
 #: express lane for answers known in advance (`simulator.express_http`), no access log of its own (ours
 #: is one line per request, cheaper) and no websockets (Druid has none; skipping them saves ~30 ms of
-#: start-up).
+#: start-up). `uvicorn_settings` is what a process actually uses.
 UVICORN_SETTINGS: dict[str, Any] = {
     "loop": "uvloop",
     "http": HTTP_PROTOCOL,
@@ -34,6 +34,14 @@ UVICORN_SETTINGS: dict[str, Any] = {
     "lifespan": "on",
     "ws": "none",
 }
+
+
+def uvicorn_settings() -> dict[str, Any]:
+    """`UVICORN_SETTINGS`, with the express lane only if the installed uvicorn is the one it was written
+    against (`simulator.express_check`; otherwise uvicorn's own protocol and one WARNING)."""
+    from simulator.express_check import http_protocol
+
+    return {**UVICORN_SETTINGS, "http": http_protocol()}
 
 
 def register(subparsers: Any) -> None:
@@ -54,11 +62,26 @@ def register(subparsers: Any) -> None:
         "--time-scale",
         type=float,
         default=1.0,
-        help="virtual seconds per real second: 60 plays ten minutes in ten seconds, 0 freezes the clock",
+        help="virtual seconds per real second (default 1): 60 plays ten minutes in ten seconds, 0 freezes the clock",
     )
-    parser.add_argument("--start-time", type=_instant, default=None, help="where the virtual clock starts (ISO-8601)")
-    parser.add_argument("--scenario", default=None, help="scenario name or file (default demo; none with --cassette)")
+    parser.add_argument(
+        "--start-time",
+        type=_instant,
+        default=None,
+        help="where the virtual clock starts, ISO-8601 (default now; with --cassette, where the recording ended)",
+    )
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        help="a built-in scenario's name (`druid-sim scenario list`) or a scenario file (default demo; none "
+        "with --cassette)",
+    )
     parser.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
+    parser.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="do not serve the dashboard page at / (then / answers Druid's 404, as an Overlord without a console)",
+    )
     parser.add_argument(
         "--control-token",
         default=None,
@@ -148,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         start_ms=args.start_time,
         scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
+        dashboard=not args.no_dashboard,
         workers=args.workers,
         **replay_settings(args),
     )
@@ -164,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
     if replay is not None:
         print(format_banner(replay), flush=True)
     if replay is not None and config.workers > 1:
-        return _run_workers(config, replay, control.announcement(config.self_url))
+        generated = control.token if control.generated else None
+        return _run_workers(config, replay, control.announcement(config.self_url), generated)
     simulation = build_simulation(config)
     if replay is not None:
         install_replay(simulation, replay)
@@ -174,11 +199,12 @@ def run(args: argparse.Namespace) -> int:
     secured = security_announcement(simulation)
     if secured:
         print(secured, flush=True)
+    _announce_dashboard(config, control.token if control.generated else None)
     # The starting cluster lives as long as the server: move it out of the cyclic GC's reach, or every
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=config.host, port=config.port, **UVICORN_SETTINGS)
+    uvicorn.run(app, host=config.host, port=config.port, **uvicorn_settings())
     if replay is not None:
         print(format_totals(replay, listed=config.report_unused), flush=True)
     if replay is not None and config.report_unused:
@@ -186,7 +212,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) -> int:
+def _announce_dashboard(config: ServeConfig, generated_token: str | None) -> None:
+    """The start banner's dashboard line; with a generated token, a link that carries it (in the fragment,
+    which browsers never send to a server, so it stays out of access logs and Referer headers)."""
+    if not config.dashboard:
+        return
+    link = f"{config.self_url}/" + (f"#token={generated_token}" if generated_token else "")
+    print(f"druid-sim: dashboard on {link}", flush=True)
+
+
+def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None, generated_token: str | None) -> int:
     """``--workers N``: N uvicorn processes built by `simulator.workers.create_app`, sharing a cursor file."""
     import tempfile
 
@@ -208,13 +243,14 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) 
             flush=True,
         )
         print(announcement, flush=True)
+        _announce_dashboard(config, generated_token)
         uvicorn.run(
             "simulator.workers:create_app",
             factory=True,
             workers=config.workers,
             host=config.host,
             port=config.port,
-            **UVICORN_SETTINGS,
+            **uvicorn_settings(),
         )
         replay.cursors = cursors  # the parent's replay reads what every worker played
         print(format_totals(replay, counted=False, listed=config.report_unused), flush=True)

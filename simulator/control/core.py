@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator.clock import parse_duration, parse_instant
+from simulator.clock import format_instant, parse_duration, parse_instant
 from simulator.config import reset_simulation
 from simulator.control.errors import ControlError, JSONAnswer, json_body
 from simulator.journal import journal_of
@@ -24,6 +24,16 @@ def simulation_of(request: Request) -> Simulation:
 def describe_clock(simulation: Simulation) -> dict[str, Any]:
     clock = simulation.clock
     return {**clock.describe(), "startMillis": clock.start_ms}
+
+
+def describe_rewound_clock(simulation: Simulation, before_ms: int) -> dict[str, Any]:
+    """The clock after a reset, with ``rewoundFrom``: where it stood before going back to its start.
+
+    A reset puts virtual time back where the server started it (``--start-time``, else the wall clock
+    at start-up), so a server that has been running answers with times behind the wall clock from
+    then on; the field says so plainly rather than leaving clients to notice time going backwards.
+    """
+    return {**describe_clock(simulation), "rewoundFrom": format_instant(before_ms)}
 
 
 async def health(request: Request) -> Response:
@@ -46,10 +56,14 @@ async def health(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    """``POST /__sim/reset``: back to the scenario's start (tasks, clock, faults, cursors, journal)."""
+    """``POST /__sim/reset``: back to the scenario's start (tasks, clock, faults, cursors, journal).
+
+    The clock goes back to its start time too (``clock.rewoundFrom`` says from where).
+    """
     simulation = simulation_of(request)
+    before = simulation.clock.now_ms()
     reset_simulation(simulation)
-    return JSONAnswer({"reset": True, "clock": describe_clock(simulation)})
+    return JSONAnswer({"reset": True, "clock": describe_rewound_clock(simulation, before)})
 
 
 async def get_clock(request: Request) -> Response:

@@ -7,13 +7,13 @@ from the build, its calls answer 501 naming what is missing.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator.control.core import describe_clock, simulation_of
+from simulator.builtin import cassette_names
+from simulator.control.core import describe_rewound_clock, simulation_of
 from simulator.control.errors import ControlError, JSONAnswer, json_body, not_available
 
 
@@ -43,6 +43,21 @@ async def get_scenario(request: Request) -> Response:
     return JSONAnswer({**_describe_scenario(simulation.config.scenario), "seed": simulation.config.seed})
 
 
+async def list_scenarios(request: Request) -> Response:
+    """``GET /__sim/scenarios``: the built-in scenarios a server can switch to, each with its description."""
+    try:
+        from simulator.scenario import ScenarioError, builtin_names, load_scenario
+    except ModuleNotFoundError:
+        raise not_available("built-in scenarios", "simulator.scenario") from None
+    listed: list[dict[str, Any]] = []
+    for name in builtin_names():
+        try:
+            listed.append({"name": name, "description": load_scenario(name).description})
+        except ScenarioError as exc:  # a broken file in the install: list it, say why it cannot load
+            listed.append({"name": name, "description": None, "problem": str(exc)})
+    return JSONAnswer({"current": simulation_of(request).config.scenario, "scenarios": listed})
+
+
 async def load_scenario(request: Request) -> Response:
     """``POST /__sim/scenario`` ``{"scenario": NAME|FILE|null}``: validate, switch to it and reset.
 
@@ -60,6 +75,7 @@ async def load_scenario(request: Request) -> Response:
     if ref is not None and (not isinstance(ref, str) or not ref.strip()):
         raise ControlError(422, f"scenario must be a built-in name or a file path (or null), not {ref!r}")
     simulation = simulation_of(request)
+    before = simulation.clock.now_ms()
     try:
         activate(simulation, ref)
     except ScenarioError as exc:
@@ -68,7 +84,7 @@ async def load_scenario(request: Request) -> Response:
         raise ControlError(
             status, f"scenario {ref!r} was not loaded (nothing changed): {exc}", problems=problems
         ) from None
-    return JSONAnswer({**_describe_scenario(ref), "loaded": True, "clock": describe_clock(simulation)})
+    return JSONAnswer({**_describe_scenario(ref), "loaded": True, "clock": describe_rewound_clock(simulation, before)})
 
 
 def _replay(request: Request) -> Any:
@@ -86,26 +102,32 @@ async def get_cassette(request: Request) -> Response:
 
 
 async def load_cassette(request: Request) -> Response:
-    """``POST /__sim/cassette`` ``{"cassette": FILE}``: replay another cassette from now on (null: stop).
+    """``POST /__sim/cassette`` ``{"cassette": FILE|NAME}``: replay another cassette from now on (null: stop).
 
     The simulation is reset (tasks, cursors, faults, journal; the clock back to its start) and the model
     is seeded from the new cassette. A cassette that does not load changes nothing: 404 when the file
     is missing, 422 with the loader's message (file, line, fix) when it is broken.
     """
     try:
-        from simulator.cassette import CassetteError
+        from simulator.cassette import CassetteError, resolve_cassette
         from simulator.replay.wiring import switch_cassette
     except ModuleNotFoundError:
         raise not_available("loading a cassette at run time", "simulator.replay") from None
     body = await json_body(request, {"cassette"})
     if "cassette" not in body:
-        raise ControlError(422, 'say which cassette: {"cassette": "cassettes/demo-recording.jsonl"}, or null')
+        raise ControlError(422, 'say which cassette: {"cassette": "cassettes/run.jsonl"} or a shipped one, or null')
     path = body["cassette"]
     if path is not None and (not isinstance(path, str) or not path.strip()):
         raise ControlError(422, f"cassette must be a file path (or null to stop replaying), not {path!r}")
-    if path is not None and not Path(path).is_file():
-        raise ControlError(404, f"no cassette at {path!r} (nothing changed); give a path the server can read")
+    if path is not None and not resolve_cassette(path).is_file():
+        shipped = ", ".join(cassette_names()) or "(none found)"
+        raise ControlError(
+            404,
+            f"no cassette at {path!r} (nothing changed); give a path the server can read or a shipped "
+            f"cassette's name: {shipped}",
+        )
     simulation = simulation_of(request)
+    before = simulation.clock.now_ms()
     try:
         replay = switch_cassette(simulation, path)
     except (CassetteError, ValueError, OSError) as exc:
@@ -113,7 +135,7 @@ async def load_cassette(request: Request) -> Response:
     except LookupError as exc:
         raise ControlError(501, str(exc)) from None
     described: dict[str, Any] = {"cassette": None} if replay is None else replay.describe()
-    return JSONAnswer({**described, "loaded": True, "clock": describe_clock(simulation)})
+    return JSONAnswer({**described, "loaded": True, "clock": describe_rewound_clock(simulation, before)})
 
 
 async def unused_interactions(request: Request) -> Response:

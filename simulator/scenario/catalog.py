@@ -1,15 +1,16 @@
-"""Finding scenarios: the built-ins in ``scenarios/`` by name, or any file by path; loading them once."""
+"""Finding scenarios: the built-ins (package data, `simulator.builtin`) by name, or any file by path; loading them once."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.builtin import scenario_dir
 from simulator.scenario.fields import Context, Problem, ScenarioError
 from simulator.scenario.schema import Scenario, read_scenario
 from simulator.scenario.source import load_yaml
 
-#: The built-in scenarios shipped with the project.
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+#: The built-in scenarios shipped with the project (``scenarios/`` in the repository).
+SCENARIO_DIR = scenario_dir()
 _cache: dict[tuple[str, int], Scenario] = {}
 
 
