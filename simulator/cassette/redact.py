@@ -52,6 +52,7 @@ from simulator.cassette.secrets import (
     minimal_words,
     patterns_worth_running,
 )
+from simulator.jsonenc import dumps
 
 SCHEME = "hmac-sha256-48"
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "aws4-hmac-sha256"})
@@ -352,7 +353,7 @@ class Redactor:
                 return replace(body, value=new_text)
         except orjson.JSONDecodeError:
             pass
-        fallback = body_from_bytes(orjson.dumps(redacted), "application/json", body.encoding)
+        fallback = body_from_bytes(dumps(redacted), "application/json", body.encoding)
         return fallback
 
     def redact_text(self, text: str) -> str:
