@@ -13,6 +13,7 @@ output is byte for byte what orjson would write if it had no depth limit.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import orjson
@@ -39,6 +40,21 @@ def dumps_sorted(value: Any) -> bytes:
         if depth_exceeds(value, ORJSON_MAX_DEPTH):
             return _dumps_deep(value, sort_keys=True)
         raise
+
+
+#: Enough Python frames to walk any document orjson parses (1,024 levels, two frames a level at most:
+#: a function and its comprehension), with room for the frames below the walk.
+_WALK_RECURSION_LIMIT = 4000
+
+
+def allow_deep_walks() -> None:
+    """Let a recursive walk over parsed JSON reach orjson's 1,024 levels (Python stops at 1,000 frames).
+
+    Only ever raises the limit, so concurrent walkers never lower it under each other. The C stack
+    is not at risk: Python 3.11 runs Python-to-Python calls without growing it.
+    """
+    if sys.getrecursionlimit() < _WALK_RECURSION_LIMIT:
+        sys.setrecursionlimit(_WALK_RECURSION_LIMIT)
 
 
 def depth_exceeds(value: Any, limit: int) -> bool:
