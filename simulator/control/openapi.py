@@ -144,7 +144,7 @@ def control_openapi() -> dict[str, Any]:
         "/__sim/cassette/unused": {
             "get": {
                 "summary": "Recorded interactions no request has used yet",
-                "responses": {"200": _ok("unused"), "501": _ERROR},
+                "responses": {"200": _ok("unused"), "409": _ERROR, "501": _ERROR},
             }
         },
         "/__sim/faults": {
