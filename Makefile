@@ -43,7 +43,7 @@ fuzz: $(STAMP)
 # A soak: the demo server under steady mixed traffic for SOAK_SECONDS, RSS sampled (bench/soak.py).
 SOAK_SECONDS ?= 300
 soak: $(STAMP)
-	$(BIN)/python -m bench soak --seconds $(SOAK_SECONDS)
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m bench soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
