@@ -33,9 +33,12 @@ _JOURNAL_FILTERS = [
     query_parameter("path", "glob on the decoded path; * also crosses /, e.g. /druid/indexer/v1/task/*/status"),
     query_parameter("status", "status code answered", {"type": "integer"}),
     query_parameter(
-        "answeredBy", "what answered: model, replay or fault", {"type": "string", "enum": ["model", "replay", "fault"]}
+        "answeredBy",
+        "what answered: model, replay, fault or security",
+        {"type": "string", "enum": ["model", "replay", "fault", "security"]},
     ),
     query_parameter("fault", "name of the fault applied"),
+    query_parameter("user", "the user the request was made as (a secured cluster)"),
     query_parameter("since", "only entries with seq greater than this", {"type": "integer", "minimum": 0}),
 ]
 
@@ -60,8 +63,9 @@ _ENTRY = {
         "path": {"type": "string"},
         "query": {"type": "string"},
         "status": {"type": ["integer", "null"], "description": "null when no response was started"},
-        "answeredBy": {"type": ["string", "null"], "enum": ["model", "replay", "fault", None]},
+        "answeredBy": {"type": ["string", "null"], "enum": ["model", "replay", "fault", "security", None]},
         "fault": {"type": ["string", "null"]},
+        "user": {"type": ["string", "null"]},
     },
 }
 
@@ -241,8 +245,8 @@ def control_openapi() -> dict[str, Any]:
                     *_JOURNAL_FILTERS,
                     query_parameter(
                         "groupBy",
-                        "method, path, status, answeredBy or fault",
-                        {"type": "string", "enum": ["method", "path", "status", "answeredBy", "fault"]},
+                        "method, path, status, answeredBy, fault or user",
+                        {"type": "string", "enum": ["method", "path", "status", "answeredBy", "fault", "user"]},
                     ),
                 ],
                 "responses": {"200": _ok("count"), "400": _ERROR, "422": _ERROR},
