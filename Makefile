@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8888
 
-.PHONY: install run test lint typecheck unit bench fuzz soak clean
+.PHONY: install run test lint typecheck unit chromium screenshots bench fuzz soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,record]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,record,browser]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,8 +26,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) chromium
 	$(BIN)/pytest
+
+# The dashboard's browser tests drive Debian's Chromium. Installed here when it is missing and apt-get can
+# be used as root; otherwise (or when the install fails) those tests skip and say why. Never fails the build.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$DRUID_SIM_CHROMIUM" ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make: installing Debian's chromium for the dashboard's browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+			|| echo "make: could not install chromium; the dashboard's browser tests will be skipped"; \
+	else \
+		echo "make: no chromium (install it: apt-get install chromium); the dashboard's browser tests will be skipped"; \
+	fi
+
+# Retake the README's screenshots (docs/screenshots/*.png) with the browser tests.
+screenshots: $(STAMP) chromium
+	DRUID_SIM_SCREENSHOTS=1 $(BIN)/pytest tests/test_dashboard_browser.py
 
 test: lint typecheck unit
 

@@ -9,7 +9,8 @@ The order matters and is fixed here, innermost first:
 5. the journal: records every Druid request and what answered it (faults and 401s included);
 6. the access log.
 
-``/__sim/`` (the control API) is dispatched before all of these, so no fault can touch it.
+``/__sim/`` (the control API) is dispatched before all of these, so no fault can touch it; so is the
+dashboard (``GET /`` and ``/__sim/ui/``) unless the configuration turns it off.
 """
 
 from __future__ import annotations
@@ -41,9 +42,15 @@ def control_app(simulation: Simulation) -> ASGIApp | None:
 
 def build_app(simulation: Simulation, access_log: bool | None = None) -> SimulatorApp:
     """The whole ASGI application for ``simulation``."""
+    pages = None
+    if simulation.config.dashboard:
+        from simulator.dashboard import Dashboard
+
+        pages = Dashboard(simulation)
     return SimulatorApp(
         simulation,
         control=control_app(simulation),
         middlewares=druid_middlewares(simulation),
         access_log=simulation.config.access_log if access_log is None else access_log,
+        pages=pages,
     )

@@ -32,6 +32,7 @@ class ServeConfig:
     replay_ignore: tuple[str, ...] = ()  # replay: query:KEY, header:NAME, body:/json/pointer left out of matching
     report_unused: bool = False  # replay: list never-played interactions when the server stops
     workers: int = 1  # uvicorn worker processes (more than one: replay only, sequence cursors in a shared file)
+    dashboard: bool = True  # serve the dashboard page at / (and its files under /__sim/ui/)
 
     @property
     def self_url(self) -> str:

@@ -98,6 +98,7 @@ def test_journal_records_druid_requests_with_virtual_time_and_answerer(client: h
     body = client.get("/__sim/journal").json()
     assert (body["size"], body["held"], body["total"], body["dropped"], body["count"]) == (10_000, 3, 3, 0, 3)
     first, second, third = body["entries"]
+    assert first.pop("client").startswith("python-httpx/")  # the User-Agent, as no X-Druid-Sim-Client was sent
     assert first == {
         "seq": 1,
         "time": "2026-01-01T00:00:00.000Z",

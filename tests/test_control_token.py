@@ -80,10 +80,11 @@ def test_serve_beyond_loopback_generates_prints_and_requires_a_token() -> None:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(2)]
+        lines = [process.stdout.readline() for _ in range(4)]
         match = re.search(r"generated one: (\S+)", lines[1])
         assert match, lines
         token = match.group(1)
+        assert lines[3].rstrip().endswith(f":{port}/#token={token}"), lines  # the dashboard link carries it
         url = f"http://{connect}:{port}"
         deadline = time.monotonic() + 20
         while True:

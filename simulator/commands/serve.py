@@ -60,6 +60,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--scenario", default=None, help="scenario name or file (default demo; none with --cassette)")
     parser.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
     parser.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="do not serve the dashboard page at / (then / answers Druid's 404, as an Overlord without a console)",
+    )
+    parser.add_argument(
         "--control-token",
         default=None,
         help="Bearer token the /__sim/ control API requires (default $DRUID_SIM_CONTROL_TOKEN; generated and "
@@ -161,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         start_ms=args.start_time,
         scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
+        dashboard=not args.no_dashboard,
         workers=args.workers,
         **replay_settings(args),
     )
@@ -175,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"druid-sim serve: {exc}", file=sys.stderr)
         return 2
     if replay is not None and config.workers > 1:
-        return _run_workers(config, replay, control.announcement(config.self_url))
+        generated = control.token if control.generated else None
+        return _run_workers(config, replay, control.announcement(config.self_url), generated)
     simulation = build_simulation(config)
     if replay is not None:
         install_replay(simulation, replay)
@@ -185,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
     secured = security_announcement(simulation)
     if secured:
         print(secured, flush=True)
+    _announce_dashboard(config, control.token if control.generated else None)
     # The starting cluster lives as long as the server: move it out of the cyclic GC's reach, or every
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
@@ -195,7 +203,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) -> int:
+def _announce_dashboard(config: ServeConfig, generated_token: str | None) -> None:
+    """The start banner's dashboard line; with a generated token, a link that carries it (in the fragment,
+    which browsers never send to a server, so it stays out of access logs and Referer headers)."""
+    if not config.dashboard:
+        return
+    link = f"{config.self_url}/" + (f"#token={generated_token}" if generated_token else "")
+    print(f"druid-sim: dashboard on {link}", flush=True)
+
+
+def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None, generated_token: str | None) -> int:
     """``--workers N``: N uvicorn processes built by `simulator.workers.create_app`, sharing a cursor file."""
     import tempfile
 
@@ -217,6 +234,7 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) 
             flush=True,
         )
         print(announcement, flush=True)
+        _announce_dashboard(config, generated_token)
         uvicorn.run(
             "simulator.workers:create_app",
             factory=True,

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.asgi import ASGIApp
-from simulator.control import core, faults_routes, journal_routes, loading
+from simulator.control import cluster_routes, core, faults_routes, journal_routes, loading
 from simulator.control.auth import RequireToken
 from simulator.control.errors import Endpoint, JSONAnswer, answers_json, error_response
 from simulator.control.openapi import control_openapi, druid_openapi
@@ -33,7 +33,9 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/health": {"GET": core.health},
     "/reset": {"POST": core.reset},
     "/clock": {"GET": core.get_clock, "POST": core.post_clock},
+    "/cluster": {"GET": cluster_routes.get_cluster},
     "/scenario": {"GET": loading.get_scenario, "POST": loading.load_scenario},
+    "/scenarios": {"GET": loading.list_scenarios},
     "/cassette": {"GET": loading.get_cassette, "POST": loading.load_cassette},
     "/cassette/unused": {"GET": loading.unused_interactions},
     "/faults": {
@@ -41,6 +43,8 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
         "POST": faults_routes.add_faults,
         "DELETE": faults_routes.clear_faults,
     },
+    "/faults/presets": {"GET": faults_routes.list_presets},
+    "/faults/presets/{preset}": {"POST": faults_routes.arm_preset},
     "/faults/{name:path}": {"DELETE": faults_routes.remove_fault},
     "/journal": {"GET": journal_routes.get_journal, "DELETE": journal_routes.clear_journal},
     "/journal/count": {"GET": journal_routes.count_journal},

@@ -43,6 +43,21 @@ async def get_scenario(request: Request) -> Response:
     return JSONAnswer({**_describe_scenario(simulation.config.scenario), "seed": simulation.config.seed})
 
 
+async def list_scenarios(request: Request) -> Response:
+    """``GET /__sim/scenarios``: the built-in scenarios a server can switch to, each with its description."""
+    try:
+        from simulator.scenario import ScenarioError, builtin_names, load_scenario
+    except ModuleNotFoundError:
+        raise not_available("built-in scenarios", "simulator.scenario") from None
+    listed: list[dict[str, Any]] = []
+    for name in builtin_names():
+        try:
+            listed.append({"name": name, "description": load_scenario(name).description})
+        except ScenarioError as exc:  # a broken file in the install: list it, say why it cannot load
+            listed.append({"name": name, "description": None, "problem": str(exc)})
+    return JSONAnswer({"current": simulation_of(request).config.scenario, "scenarios": listed})
+
+
 async def load_scenario(request: Request) -> Response:
     """``POST /__sim/scenario`` ``{"scenario": NAME|FILE|null}``: validate, switch to it and reset.
 

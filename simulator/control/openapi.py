@@ -40,6 +40,7 @@ _JOURNAL_FILTERS = [
     query_parameter("fault", "name of the fault applied"),
     query_parameter("user", "the user the request was made as (a secured cluster)"),
     query_parameter("since", "only entries with seq greater than this", {"type": "integer", "minimum": 0}),
+    query_parameter("client", "who sent it, exactly as the entry's client shows it"),
 ]
 
 _CLOCK = {
@@ -66,6 +67,67 @@ _ENTRY = {
         "answeredBy": {"type": ["string", "null"], "enum": ["model", "replay", "fault", "security", None]},
         "fault": {"type": ["string", "null"]},
         "user": {"type": ["string", "null"]},
+        "client": {
+            "type": ["string", "null"],
+            "description": "the request's X-Druid-Sim-Client header, else its User-Agent (first 200 characters)",
+        },
+    },
+}
+
+_COUNTS = {
+    "type": "object",
+    "description": "tasks GET /tasks would list, by the state a client derives (statusCode, or runnerStatusCode "
+    "while RUNNING); complete ones within the 24-hour look-back, shut-down ones as failed",
+    "properties": {state: {"type": "integer"} for state in ("waiting", "pending", "running", "success", "failed")},
+}
+
+_CLUSTER = {
+    "type": "object",
+    "properties": {
+        "time": {"type": "string", "format": "date-time"},
+        "timeMillis": {"type": "integer"},
+        "selfUrl": {"type": "string"},
+        "tasks": _COUNTS,
+        "queue": {
+            "type": "object",
+            "properties": {
+                "length": {"type": "integer", "description": "waiting + pending"},
+                "active": {"type": "integer"},
+                "maxSize": {"type": ["integer", "null"], "description": "the scenario's queue_max_size"},
+            },
+        },
+        "workers": {
+            "type": "object",
+            "properties": {
+                "capacity": {"type": ["integer", "null"], "description": "task slots; null: unlimited"},
+                "used": {"type": "integer"},
+                "middleManagers": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "host": {"type": "string"},
+                            "capacity": {"type": ["integer", "null"]},
+                            "used": {"type": "integer"},
+                            "runningTasks": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+        },
+        "leader": {
+            "type": "object",
+            "description": "who a client polling /druid/indexer/v1/tasks meets as leader now",
+            "properties": {
+                "url": {"type": ["string", "null"]},
+                "state": {"enum": ["leading", "redirecting", "none"]},
+                "fault": {
+                    "type": ["string", "null"],
+                    "description": "the fault that makes it so ('leadership': set_leader)",
+                },
+                "intermittent": {"type": "boolean", "description": "the fault acts on some requests only"},
+            },
+        },
     },
 }
 
@@ -145,6 +207,18 @@ def control_openapi() -> dict[str, Any]:
                 },
             },
         },
+        "/__sim/cluster": {
+            "get": {
+                "summary": "Tasks by state, the queue, worker slots and the leader now (read without counting as a request)",
+                "responses": {"200": _ok("the cluster", _CLUSTER)},
+            }
+        },
+        "/__sim/scenarios": {
+            "get": {
+                "summary": "The built-in scenarios, each with its description",
+                "responses": {"200": _ok("built-ins"), "501": _ERROR},
+            }
+        },
         "/__sim/scenario": {
             "get": {"summary": "The scenario loaded", "responses": {"200": _ok("scenario")}},
             "post": {
@@ -198,6 +272,20 @@ def control_openapi() -> dict[str, Any]:
             },
             "delete": {"summary": "Remove every fault", "responses": {"200": _ok("cleared"), "501": _ERROR}},
         },
+        "/__sim/faults/presets": {
+            "get": {
+                "summary": "Fault presets (flaky-overlord, leader-failover, queue-full, slow-responses) and the "
+                "faults each would add now",
+                "responses": {"200": _ok("presets"), "501": _ERROR},
+            }
+        },
+        "/__sim/faults/presets/{preset}": {
+            "post": {
+                "summary": "Arm a preset: add its faults, replacing them if armed already (windows start now)",
+                "parameters": [{"name": "preset", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _ok("added"), "404": _ERROR, "501": _ERROR},
+            }
+        },
         "/__sim/faults/{name}": {
             "delete": {
                 "summary": "Remove one fault by name",
@@ -245,8 +333,11 @@ def control_openapi() -> dict[str, Any]:
                     *_JOURNAL_FILTERS,
                     query_parameter(
                         "groupBy",
-                        "method, path, status, answeredBy, fault or user",
-                        {"type": "string", "enum": ["method", "path", "status", "answeredBy", "fault", "user"]},
+                        "method, path, status, answeredBy, fault, user or client",
+                        {
+                            "type": "string",
+                            "enum": ["method", "path", "status", "answeredBy", "fault", "user", "client"],
+                        },
                     ),
                 ],
                 "responses": {"200": _ok("count"), "400": _ERROR, "422": _ERROR},
@@ -266,7 +357,8 @@ def control_openapi() -> dict[str, Any]:
             "title": "druid-sim control API",
             "version": __version__,
             "description": "Drive the simulator from tests and scripts: clock, reset, faults, journal, "
-            'scenario and cassette. JSON in and out; errors are {"error": code, "message": how to fix}.',
+            'scenario and cassette. JSON in and out; errors are {"error": code, "message": how to fix}. '
+            "The dashboard page at / (files under /__sim/ui/) is built on these calls and the Druid API only.",
         },
         "security": [{}, {"bearer": []}],
         "paths": paths,

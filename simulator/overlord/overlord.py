@@ -25,6 +25,9 @@ from simulator.overlord.workers import WorkerPool
 
 DAY_MS = 24 * 3600 * 1000
 STATES = ("pending", "waiting", "running", "complete")
+#: The states :meth:`Overlord.census` counts, as a client derives them (reference 4: ``statusCode``,
+#: or ``runnerStatusCode`` while it is RUNNING), lower case.
+CENSUS_STATES = ("waiting", "pending", "running", "success", "failed")
 
 
 class DuplicateTaskError(Exception):
@@ -72,6 +75,13 @@ class _CachedList:
     valid_until: int
 
 
+@dataclass(slots=True)
+class _CachedCensus:
+    counts: dict[str, int]
+    version: int
+    valid_until: int
+
+
 class Overlord:
     """Holds tasks and answers the Tasks API's questions about them."""
 
@@ -99,6 +109,7 @@ class Overlord:
         self._seq = 0
         self.version = 0  # bumped whenever tasks are added or plans rewritten
         self._lists: dict[TaskQuery, _CachedList] = {}
+        self._census: _CachedCensus | None = None
         #: Called with the current time before each answer, so scenarios can add planned arrivals.
         self.before_answer: list[Callable[[int], None]] = []
 
@@ -279,6 +290,37 @@ class Overlord:
         if query.type is not None:
             found = [task for task in found if task.type == query.type]
         return found, expiry
+
+    def census(self, now: int | None = None) -> dict[str, int]:
+        """How many tasks ``GET /tasks`` would list in each of :data:`CENSUS_STATES` right now.
+
+        Every active task counts; complete ones count while their creation is within the look-back (a
+        shut-down task is ``failed``, as clients see it). Cached like the lists, until the next moment a
+        count can change, so a dashboard polling it costs almost nothing between changes.
+        """
+        now = self.now() if now is None else now
+        cached = self._census
+        if cached is not None and cached.version == self.version and now < cached.valid_until:
+            return dict(cached.counts)
+        counts = dict.fromkeys(CENSUS_STATES, 0)
+        valid_until = NEVER
+        visible = bisect.bisect_right(self._keys, (now, NEVER))
+        if visible < len(self._order):
+            valid_until = self._order[visible].created_ms  # the next planned arrival
+        for task in self.active_tasks(now):
+            counts[task.phase_at(now).value.lower()] += 1
+            valid_until = min(valid_until, task.plan.next_change_after(now))
+        since = now - self.lookback_ms
+        for index in range(visible - 1, -1, -1):
+            task = self._order[index]
+            if task.created_ms < since:
+                break
+            phase = task.phase_at(now)
+            if phase.complete:
+                counts["success" if phase is Phase.SUCCESS else "failed"] += 1
+                valid_until = min(valid_until, task.created_ms + self.lookback_ms + 1)  # when it leaves the window
+        self._census = _CachedCensus(counts, self.version, valid_until)
+        return dict(counts)
 
     def statuses(self, task_ids: Iterable[str]) -> bytes:
         """``POST /taskStatus``: a JSON object of TaskStatus for the ids that exist."""
