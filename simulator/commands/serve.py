@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=8888, help="port to listen on (default 8888, the Router's)")
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=None,
         help="seed for names, fates and timings (default: the scenario's seed, else 0)",
     )
@@ -101,6 +101,19 @@ def register(subparsers: Any) -> None:
     )
     add_replay_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _seed(value: str) -> int:
+    """A seed a scenario could give too: a whole number from 0 to a Java long's maximum."""
+    from simulator.scenario.fields import LONG_MAX
+
+    try:
+        seed = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 0 <= seed <= LONG_MAX:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {LONG_MAX}, not {value}")
+    return seed
 
 
 def _instant(value: str) -> int:

@@ -8,6 +8,7 @@ goes on with a default, so one run of ``druid-sim scenario validate`` reports ev
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -206,21 +207,31 @@ def as_bool(value: Any) -> bool:
     return value
 
 
+#: The largest whole number a field takes when it sets no bound of its own: a Java ``long``, what Druid
+#: and every JSON encoder here (orjson: 64 bits) can carry.
+LONG_MAX = 2**63 - 1
+#: The longest duration a scenario or fault may give (365 days): a plan's instants stay printable dates.
+MAX_DURATION_SECONDS = 365 * 86400.0
+
+
 def as_int(low: int | None = None, high: int | None = None) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid(f"must be a whole number, not {type_name(value)}")
         if low is not None and value < low:
             raise Invalid(f"must be at least {low}, not {value}")
-        if high is not None and value > high:
-            raise Invalid(f"must be at most {high}, not {value}")
+        top = LONG_MAX if high is None else high
+        if value > top:
+            raise Invalid(f"must be at most {top:,}, not {value:,}")
+        if value < -LONG_MAX - 1:
+            raise Invalid(f"must be at least {-LONG_MAX - 1:,}, not {value:,}")
         return value
 
     return parse
 
 
-def as_optional_int(low: int) -> Callable[[Any], int | None]:
-    whole = as_int(low)
+def as_optional_int(low: int, high: int | None = None) -> Callable[[Any], int | None]:
+    whole = as_int(low, high)
 
     def parse(value: Any) -> int | None:
         return None if value is None else whole(value)
@@ -228,10 +239,21 @@ def as_optional_int(low: int) -> Callable[[Any], int | None]:
     return parse
 
 
+def _finite(value: float) -> None:
+    """Invalid for NaN, infinities and whole numbers too big for a float (YAML has ``.nan`` and ``.inf``)."""
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise Invalid(f"must be a finite number, not {value!r:.40}")
+
+
 def as_float(low: float | None = None, high: float | None = None) -> Callable[[Any], float]:
     def parse(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise Invalid(f"must be a number, not {type_name(value)}")
+        _finite(value)
         if low is not None and value < low:
             raise Invalid(f"must be at least {low:g}, not {value:g}")
         if high is not None and value > high:
@@ -250,12 +272,20 @@ def as_duration(value: Any) -> float:
     if value is None or isinstance(value, bool | list | dict):
         raise Invalid(f"must be a duration such as 30s, 250ms, 5m or 2h, not {type_name(value)}")
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    except OverflowError:
+        raise Invalid(f"must be at most 365d, not {value!r:.40}") from None
+    _finite(seconds)
+    if seconds > MAX_DURATION_SECONDS:
+        raise Invalid(f"must be at most 365d, not {value!r}")
+    return seconds
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?\s*$")
+#: The largest size a field takes (1 GiB): enough for a log growing a gigabyte a second.
+MAX_SIZE = float(1024**3)
 _SIZE_UNITS = {None: 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 
 
@@ -266,11 +296,17 @@ def as_size(value: Any) -> float:
     if isinstance(value, int | float):
         if value < 0:
             raise Invalid(f"cannot be negative: {value}")
-        return float(value)
-    match = _SIZE.match(str(value)) if isinstance(value, str) else None
-    if not match:
-        raise Invalid(f"must be a size such as 4096, 500KB or 2MiB (B, KB, MB, GB, KiB, MiB, GiB), not {value!r}")
-    return float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+        _finite(value)
+        size = float(value)
+    else:
+        match = _SIZE.match(str(value)) if isinstance(value, str) else None
+        if not match:
+            raise Invalid(f"must be a size such as 4096, 500KB or 2MiB (B, KB, MB, GB, KiB, MiB, GiB), not {value!r}")
+        size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    _finite(size)
+    if size > MAX_SIZE:
+        raise Invalid(f"must be at most 1GiB, not {value!r}")
+    return size
 
 
 def as_str_list(value: Any) -> tuple[str, ...]:
