@@ -52,7 +52,10 @@ def test_clock_errors_say_how_to_fix(client: httpx.Client) -> None:
     cases = [
         ({"advance": "soon"}, 422, "use seconds"),
         ({"advance": -1}, 422, "cannot be negative"),
-        ({"scale": -2}, 422, "≥ 0"),
+        ({"scale": -2}, 422, "from 0 (frozen) to 1,000,000"),
+        ({"scale": 1e300}, 422, "from 0 (frozen) to 1,000,000"),
+        ({"advance": "36501d"}, 422, "longer than the longest step, 36500 days"),
+        ({"to": "9999-12-31T00:00:00Z"}, 422, "longer than the longest step"),
         ({"freeze": "yes"}, 422, "true or false"),
         ({"advnce": "5m"}, 422, "unknown field(s) advnce"),
         ({}, 422, "say what to do"),
@@ -66,6 +69,20 @@ def test_clock_errors_say_how_to_fix(client: httpx.Client) -> None:
     assert not_json.status_code == 400 and "not valid JSON" in not_json.json()["message"]
     a_list = client.post("/__sim/clock", json=["advance"])
     assert a_list.status_code == 400 and "JSON object" in a_list.json()["message"]
+
+
+def test_a_refused_clock_call_changes_nothing(client: httpx.Client, server: LiveServer) -> None:
+    before = client.get("/__sim/clock").json()
+    for body in (
+        {"scale": 60, "advance": "36501d"},  # a valid speed with a step too long: neither applies
+        {"freeze": False, "to": "9000-01-01T00:00:00Z"},
+        {"scale": 1e300, "advance": "1m"},
+        {"speed": 2e6},
+    ):
+        assert client.post("/__sim/clock", json=body).status_code == 422, body
+        assert client.get("/__sim/clock").json() == before, body
+    assert server.simulation.clock.scale == 0
+    assert client.post("/__sim/clock", json={"advance": "36500d"}).status_code == 200  # the longest step
 
 
 def test_unknown_call_and_wrong_method_are_json(client: httpx.Client) -> None:

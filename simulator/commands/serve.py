@@ -12,7 +12,7 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from simulator.clock import parse_instant
+from simulator.clock import check_scale, parse_instant
 from simulator.express import HTTP_PROTOCOL
 from simulator.replay.command import add_replay_arguments
 
@@ -113,8 +113,10 @@ def run(args: argparse.Namespace) -> int:
     from simulator.replay.engine import format_unused
     from simulator.replay.wiring import install_replay
 
-    if args.time_scale < 0:
-        print("druid-sim serve: --time-scale cannot be negative; use 0 to freeze the clock", file=sys.stderr)
+    try:
+        check_scale(args.time_scale)
+    except ValueError as exc:
+        print(f"druid-sim serve: --time-scale: {exc}; use 0 to freeze the clock", file=sys.stderr)
         return 2
     if args.journal_size < 1:
         print("druid-sim serve: --journal-size must be at least 1 (default 10000)", file=sys.stderr)
