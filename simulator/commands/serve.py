@@ -104,14 +104,13 @@ def _check_scenario(config: ServeConfig, seed: int | None) -> ServeConfig | None
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from simulator.assembly import build_app
     from simulator.config import ServeConfig, build_simulation
     from simulator.control.auth import TOKEN_ENV, decide_control_token
     from simulator.replay.command import ReplaySetupError, prepare_replay, replay_settings
     from simulator.replay.engine import format_unused
     from simulator.replay.wiring import install_replay
+    from simulator.stopping import serve as serve_until_stopped
 
     try:
         check_scale(args.time_scale)
@@ -174,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=config.host, port=config.port, **UVICORN_SETTINGS)
+    if not serve_until_stopped(app, config.host, config.port, UVICORN_SETTINGS):
+        return 1
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)
     return 0
