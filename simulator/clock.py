@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from simulator.quoting import shown
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -41,15 +43,15 @@ def parse_duration(value: str | float | int) -> float:
     Raises ValueError with the accepted forms when the value is not understood.
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration, got {value!r}")
+        raise ValueError(f"expected a duration, got {shown(value)}")
     if isinstance(value, int | float):
         if value < 0:
-            raise ValueError(f"a duration cannot be negative: {value!r}")
+            raise ValueError(f"a duration cannot be negative: {shown(value)}")
         return float(value)
     match = _DURATION.match(str(value))
     if not match:
         raise ValueError(
-            f"not a duration: {value!r}; use seconds (30, 1.5) or a number with ms, s, m, h or d (250ms, 5m)"
+            f"not a duration: {shown(value)}; use seconds (30, 1.5) or a number with ms, s, m, h or d (250ms, 5m)"
         )
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 

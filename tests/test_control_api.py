@@ -6,9 +6,11 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.live import START_MS, LiveServer
+from simulator.config import ServeConfig
+from tests.support.live import START_MS, LiveServer, live_server
 
 TASK = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wiki"}}}
+JSON = {"content-type": "application/json"}
 
 
 def submit(client: httpx.Client, task_id: str | None = None) -> str:
@@ -90,7 +92,7 @@ def test_unknown_call_and_wrong_method_are_json(client: httpx.Client) -> None:
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/json"
     assert "/__sim/openapi.json" in missing.json()["message"]
-    wrong = client.delete("/__sim/clock")
+    wrong = client.delete("/__sim/clock", headers=JSON)
     assert wrong.status_code == 405
     assert set(wrong.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
@@ -98,7 +100,7 @@ def test_unknown_call_and_wrong_method_are_json(client: httpx.Client) -> None:
 def test_reset_brings_back_tasks_clock_and_journal(client: httpx.Client) -> None:
     submit(client, "before-reset")
     client.post("/__sim/clock", json={"advance": "1h", "scale": 5})
-    body = client.post("/__sim/reset").json()
+    body = client.post("/__sim/reset", json={}).json()
     assert body["reset"] is True
     assert body["clock"]["nowMillis"] == START_MS and body["clock"]["frozen"] is True
     assert client.get("/druid/indexer/v1/task/before-reset").status_code == 404
@@ -156,7 +158,7 @@ def test_journal_refuses_unknown_or_malformed_filters(client: httpx.Client) -> N
 
 def test_journal_clear(client: httpx.Client) -> None:
     submit(client)
-    assert client.delete("/__sim/journal").json() == {"cleared": 1}
+    assert client.delete("/__sim/journal", headers=JSON).json() == {"cleared": 1}
     assert client.get("/__sim/journal").json()["entries"] == []
 
 
@@ -200,9 +202,9 @@ def test_faults_are_added_all_or_nothing_and_removed_by_name(client: httpx.Clien
     assert broken.json()["problems"][0]["field"] == "kind"
     assert [fault["name"] for fault in client.get("/__sim/faults").json()["faults"]] == ["a", "b"]
     assert client.post("/__sim/faults", json={"name": "a", "kind": "hang"}).status_code == 409
-    assert client.delete("/__sim/faults/a").json() == {"removed": "a"}
-    assert "the faults in force are: b" in client.delete("/__sim/faults/a").json()["message"]
-    assert client.delete("/__sim/faults").json() == {"cleared": 1}
+    assert client.delete("/__sim/faults/a", headers=JSON).json() == {"removed": "a"}
+    assert "the faults in force are: b" in client.delete("/__sim/faults/a", headers=JSON).json()["message"]
+    assert client.delete("/__sim/faults", headers=JSON).json() == {"cleared": 1}
 
 
 def test_scenario_load_switches_and_resets_or_changes_nothing(client: httpx.Client) -> None:
@@ -222,8 +224,14 @@ def test_cassette_calls_without_a_cassette(client: httpx.Client) -> None:
     assert missing.status_code == 404 and "nothing changed" in missing.json()["message"]
 
 
-def test_loading_a_cassette_into_a_running_server_replays_it(client: httpx.Client, tmp_path: Path) -> None:
-    docs = str(Path(__file__).resolve().parent.parent / "cassettes" / "docs-examples.jsonl")
+def test_loading_a_cassette_into_a_running_server_replays_it(tmp_path: Path) -> None:
+    cassettes = Path(__file__).resolve().parent.parent / "cassettes"
+    config = ServeConfig(scenario=None, time_scale=0, start_ms=START_MS, data_dirs=(str(cassettes), str(tmp_path)))
+    with live_server(config) as server, httpx.Client(base_url=server.url) as client:
+        _load_and_switch_back(client, str(cassettes / "docs-examples.jsonl"), tmp_path)
+
+
+def _load_and_switch_back(client: httpx.Client, docs: str, tmp_path: Path) -> None:
     recorded = next(
         line for line in Path(docs).read_text().splitlines()[1:] if '"/druid/indexer/v1/completeTasks"' in line
     )

@@ -48,7 +48,7 @@ def test_a_given_token_is_used_everywhere() -> None:
 def test_with_a_token_the_control_api_refuses_requests_without_it() -> None:
     config = ServeConfig(host="0.0.0.0", scenario=None, time_scale=0, start_ms=START_MS, control_token="s3cret")
     with live_server(config) as server, httpx.Client(base_url=server.url) as client:
-        missing = client.post("/__sim/reset")
+        missing = client.post("/__sim/reset", json={})
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"].startswith("Bearer")
         assert "Authorization: Bearer <token>" in missing.json()["message"]

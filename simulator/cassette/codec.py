@@ -23,6 +23,7 @@ from simulator.cassette.model import (
     Request,
     Response,
 )
+from simulator.quoting import shown
 
 HEADER_KEY = "druid_sim_cassette"
 
@@ -104,7 +105,9 @@ def decode_meta(obj: Any) -> CassetteMeta:
         raise LineError("", f'the first line must be the cassette header, an object with "{HEADER_KEY}"')
     version = obj[HEADER_KEY]
     if version != FORMAT_VERSION:
-        raise LineError(HEADER_KEY, f"format version {version!r} is not supported (this druid-sim reads version 1)")
+        raise LineError(
+            HEADER_KEY, f"format version {shown(version)} is not supported (this druid-sim reads version 1)"
+        )
     recorded_at = _typed(obj, "recorded_at", str, "")
     upstream = obj.get("upstream")
     if upstream is not None and not isinstance(upstream, str):
@@ -161,11 +164,11 @@ def _check_sendable(name: str, value: str, where: str) -> None:
     """LineError unless HTTP can carry this header (the loop calls it only for new names and odd values)."""
     if name not in _SENDABLE_NAMES:
         if _BAD_NAME.search(name):
-            raise LineError(where, f"the header name {name!r} has a space, separator or control character")
+            raise LineError(where, f"the header name {shown(name)} has a space, separator or control character")
         if len(_SENDABLE_NAMES) < 1024:
             _SENDABLE_NAMES.add(name)
     if _BAD_VALUE.search(value):
-        raise LineError(where, f"the value of {name!r} holds a control character HTTP cannot carry")
+        raise LineError(where, f"the value of {shown(name)} holds a control character HTTP cannot carry")
 
 
 _new_object = object.__new__
@@ -280,7 +283,7 @@ def _explain(obj: Any) -> LineError:
         _typed(req, "path", str, "request.")
         status = _typed(resp, "status", int, "response.")
         if not 100 <= status <= 599:
-            return LineError("response.status", f"{status} is not an HTTP status code (100-599)")
+            return LineError("response.status", f"{shown(status)} is not an HTTP status code (100-599)")
         if not isinstance(resp.get("chunked", False), bool):
             return LineError("response.chunked", "must be true or false")
         _number(obj, "elapsed_ms", 0.0)

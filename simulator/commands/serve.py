@@ -76,6 +76,14 @@ def register(subparsers: Any) -> None:
         "sequence cursors, but each has its own model, clock, faults and journal, so /__sim/ answers reads "
         "only (changes get 409); always uvloop + httptools",
     )
+    parser.add_argument(
+        "--data-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder the control API may load scenario and cassette files from (repeatable; default: the "
+        "working directory). Files given to --scenario and --cassette are always allowed",
+    )
     add_replay_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -149,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
         workers=args.workers,
+        data_dirs=tuple(args.data_dir),
         **replay_settings(args),
     )
     checked = _check_scenario(config, args.seed)

@@ -11,7 +11,9 @@ from simulator.clock import check_scale, format_instant, parse_duration, parse_i
 from simulator.config import reset_simulation
 from simulator.control.errors import ControlError, JSONAnswer, json_body
 from simulator.journal import journal_of
+from simulator.quoting import hidden
 from simulator.runtime import Simulation
+from simulator.scenario.fields import ScenarioError
 
 CLOCK_FIELDS = {"advance", "to", "freeze", "scale", "speed"}
 
@@ -48,7 +50,15 @@ async def health(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     """``POST /__sim/reset``: back to the scenario's start (tasks, clock, faults, cursors, journal)."""
     simulation = simulation_of(request)
-    reset_simulation(simulation)
+    try:
+        with hidden():
+            reset_simulation(simulation)
+    except ScenarioError as exc:
+        raise ControlError(
+            409,
+            f"cannot reset: the scenario file no longer validates (nothing changed): {exc}; fix it, or load "
+            "another with POST /__sim/scenario",
+        ) from None
     return JSONAnswer({"reset": True, "clock": describe_clock(simulation)})
 
 

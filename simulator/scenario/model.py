@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from simulator.clock import Clock
@@ -49,10 +49,17 @@ class ScenarioOverlord(Overlord):
         self.fail_windows = list(fail_windows)
 
     def add(self, task: Task) -> Task:
+        self._apply_windows(task)
+        return super().add(task)
+
+    def add_all(self, tasks: Iterable[Task]) -> int:
+        return super().add_all(self._apply_windows(task) for task in tasks)
+
+    def _apply_windows(self, task: Task) -> Task:
         for datasource, start, end, message in self.fail_windows:
             if task.datasource == datasource:
                 _fail_in_window(self, task, start, end, message)
-        return super().add(task)
+        return task
 
 
 def _fail_in_window(overlord: Overlord, task: Task, start: int, end: int, message: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from simulator.quoting import quoting, shown_name
 from simulator.scenario.fields import LineDict, LineList, Problem, ScenarioError
 
 
@@ -56,13 +57,16 @@ def load_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no object tags
     except _DuplicateKey as exc:
-        problem = Problem(exc.line, str(exc.key), "is given twice; keep one")
+        problem = Problem(exc.line, shown_name(exc.key), "is given twice; keep one")
         raise ScenarioError(source, [problem]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        what = " ".join(part for part in (exc.context, exc.problem) if part)
-        problem = Problem(line, "", f"not valid YAML: {what}; check indentation, colons and quotes")
+        what = " ".join(part for part in (exc.context, exc.problem) if part) if quoting() else ""
+        problem = Problem(
+            line, "", f"not valid YAML{': ' + what if what else ''}; check indentation, colons and quotes"
+        )
         raise ScenarioError(source, [problem]) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(source, [Problem(None, "", f"not valid YAML: {exc}")]) from None
+        message = f"not valid YAML: {exc}" if quoting() else "not valid YAML"
+        raise ScenarioError(source, [Problem(None, "", message)]) from None
