@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from simulator.clock import parse_duration
 from simulator.overlord.behaviour import Distribution
-from simulator.quoting import shown, shown_name
+from simulator.quoting import quoting, shown, shown_name
 
 T = TypeVar("T")
 
@@ -101,7 +101,7 @@ def type_name(value: Any) -> str:
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
     for kind, name in names.items():
         if type(value) is kind:
-            return f"{name} ({shown(value)})"
+            return f"{name} ({shown(value)})" if quoting() else name
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
