@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator import __version__
+from simulator.clock import MAX_SCALE
 from simulator.control.druid_openapi import druid_openapi, query_parameter
 
 __all__ = ["control_openapi", "druid_openapi"]
@@ -70,6 +71,15 @@ _FAULT = {
 }
 
 
+def _add_browser_refusals(paths: dict[str, Any]) -> None:
+    """The answers of `simulator.control.browsers` on every operation: 403 always, 415 for changes."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            operation["responses"].setdefault("403", _ERROR)
+            if method != "get":
+                operation["responses"].setdefault("415", _ERROR)
+
+
 def control_openapi() -> dict[str, Any]:
     """The document served at ``/__sim/openapi.json``."""
     paths: dict[str, Any] = {
@@ -84,7 +94,8 @@ def control_openapi() -> dict[str, Any]:
             "post": {
                 "summary": "Back to the scenario's start: tasks, clock, faults, replay cursors, journal",
                 "responses": {
-                    "200": _ok("reset", {"type": "object", "properties": {"reset": {"const": True}, "clock": _CLOCK}})
+                    "200": _ok("reset", {"type": "object", "properties": {"reset": {"const": True}, "clock": _CLOCK}}),
+                    "409": _ERROR,
                 },
             }
         },
@@ -103,8 +114,13 @@ def control_openapi() -> dict[str, Any]:
                             },
                             "to": {"type": "string", "format": "date-time"},
                             "freeze": {"type": "boolean"},
-                            "scale": {"type": "number", "minimum": 0},
-                            "speed": {"type": "number", "minimum": 0, "description": "alias of scale"},
+                            "scale": {"type": "number", "minimum": 0, "maximum": MAX_SCALE},
+                            "speed": {
+                                "type": "number",
+                                "minimum": 0,
+                                "maximum": MAX_SCALE,
+                                "description": "alias of scale",
+                            },
                         },
                     },
                     {"advance": "5m"},
@@ -138,7 +154,14 @@ def control_openapi() -> dict[str, Any]:
                     {"type": "object", "properties": {"cassette": {"type": "string"}}},
                     {"cassette": "cassettes/quickstart.jsonl"},
                 ),
-                "responses": {"200": _ok("loaded"), "400": _ERROR, "404": _ERROR, "422": _ERROR, "501": _ERROR},
+                "responses": {
+                    "200": _ok("loaded"),
+                    "400": _ERROR,
+                    "404": _ERROR,
+                    "409": _ERROR,
+                    "422": _ERROR,
+                    "501": _ERROR,
+                },
             },
         },
         "/__sim/cassette/unused": {
@@ -215,13 +238,17 @@ def control_openapi() -> dict[str, Any]:
             "get": {"summary": "The simulated Druid Tasks API, described", "responses": {"200": _ok("OpenAPI 3.1")}}
         },
     }
+    _add_browser_refusals(paths)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "druid-sim control API",
             "version": __version__,
             "description": "Drive the simulator from tests and scripts: clock, reset, faults, journal, "
-            'scenario and cassette. JSON in and out; errors are {"error": code, "message": how to fix}.',
+            'scenario and cassette. JSON in and out; errors are {"error": code, "message": how to fix}. '
+            "Every call needs a Host this server answers as (on loopback: localhost, 127.0.0.1 or [::1] with its "
+            "port), else 403; a change (POST, DELETE) needs Content-Type: application/json (else 415) and no "
+            "Origin or Sec-Fetch-Site of another site (else 403), so no web page can drive it.",
         },
         "security": [{}, {"bearer": []}],
         "paths": paths,
