@@ -147,6 +147,20 @@ def test_the_cli_still_quotes_a_users_own_file(served: Served) -> None:
     assert result.returncode == 1 and SECRET in result.stdout + result.stderr
 
 
+def test_a_scenario_file_spoiled_after_loading_is_reported_without_its_values(served: Served) -> None:
+    spoiled = served.folder / "spoiled.yaml"
+    spoiled.write_text("description: fine for now\n")
+    assert load(served, "scenario", "spoiled.yaml").status_code == 200
+    clock = httpx.post(f"{served.url}/__sim/clock", json={"advance": "1h"}).json()
+    spoiled.write_text(f"description: fine for now\narrivals: {{every: {SECRET}}}\n")
+    reset = httpx.post(f"{served.url}/__sim/reset", json={})
+    assert reset.status_code == 409 and SECRET not in reset.text and "no longer validates" in reset.text
+    assert httpx.get(f"{served.url}/__sim/clock").json()["nowMillis"] == clock["nowMillis"]  # nothing changed
+    shown = httpx.get(f"{served.url}/__sim/scenario")
+    assert shown.status_code == 200 and shown.json()["problems"] and SECRET not in shown.text
+    assert load(served, "scenario", "ok.yaml").status_code == 200
+
+
 @pytest.mark.parametrize("name", ["version.jsonl", "headers.jsonl", "status.jsonl"])
 def test_cassette_problems_never_quote_the_file(served: Served, name: str) -> None:
     response = load(served, "cassette", name)
@@ -199,7 +213,7 @@ def test_only_this_machines_names_reach_the_control_api(served: Served) -> None:
         refused = httpx.get(f"{served.url}/__sim/health", headers={"host": host})
         assert refused.status_code == 403 and "DNS rebinding" in refused.json()["message"], host
         assert post(served, "/__sim/reset", {**JSON, "host": host}).status_code == 403
-    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"LOCALHOST:{port}"):
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"LOCALHOST:{port}", f"[::1]:{port}"):
         assert httpx.get(f"{served.url}/__sim/health", headers={"host": host}).status_code == 200, host
     druid = httpx.get(f"{served.url}/druid/indexer/v1/tasks", headers={"host": f"evil.example:{port}"})
     assert druid.status_code == 200  # the Druid API is not gated (as Druid's own is not)

@@ -161,3 +161,16 @@ def test_the_model_forgets_the_oldest_complete_tasks_beyond_its_history() -> Non
     newest = max(overlord.tasks.values(), key=lambda task: task.created_ms)
     assert overlord.list_tasks(TaskQuery(lookback_ms=10 * DAY_MS)).count(b'"id"') == len(overlord.tasks)
     assert overlord.get(newest.id) is newest
+
+
+def test_a_jump_skips_timeline_bursts_older_than_the_catch_up_window() -> None:
+    clock = Clock(start_ms=START_MS, scale=0)
+    scenario = read_scenario_text(
+        "description: two bursts\ntimeline:\n"
+        "  - {at: 1h, submit: {count: 5, datasource: early}}\n"
+        "  - {at: 9d, submit: {count: 3, datasource: late}}\n"
+    )
+    overlord = build_overlord(scenario, clock, seed=1)
+    clock.advance(10 * 86400)
+    overlord.now()
+    assert sorted(task.datasource for task in overlord.tasks.values()) == ["late"] * 3
