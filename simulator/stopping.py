@@ -16,6 +16,10 @@ container runtime, a test harness) must not have to wait for that, so two deadli
 
 An idle server stops at once, as before (uvicorn then re-raises the signal, so SIGTERM still ends the
 process with SIGTERM's status).
+
+With ``--workers N``, uvicorn's supervisor passes the signal on to the workers (it looks every half
+second) and then waits for them without limit; `PromptSupervisor` gives them `WORKER_GRACE_S` and then
+kills the ones still running, so the whole group stops within a second too.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -31,6 +36,7 @@ import uvicorn
 
 EXIT_S = 0.8
 HARD_STOP_S = 0.95
+WORKER_GRACE_S = 0.3
 
 
 class PromptServer(uvicorn.Server):
@@ -72,3 +78,21 @@ def serve(app: Any, host: str, port: int, settings: dict[str, Any]) -> bool:
         signal.setitimer(signal.ITIMER_REAL, 0)  # stopped in time: no deadline left to fire
         server.stopped.set()
     return server.started
+
+
+def serve_workers(app: str, host: str, port: int, workers: int, settings: dict[str, Any]) -> None:
+    """Run ``workers`` processes of the app factory ``app`` with uvicorn ``settings`` until a signal stops them."""
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    class PromptSupervisor(Multiprocess):
+        def join_all(self) -> None:
+            deadline = time.monotonic() + WORKER_GRACE_S
+            for worker in self.processes:
+                worker.process.join(max(0.0, deadline - time.monotonic()))
+            for worker in self.processes:
+                if worker.process.exitcode is None:  # still busy: a request that hangs, a long computation
+                    worker.kill()
+                    worker.process.join()
+
+    config = uvicorn.Config(app, factory=True, workers=workers, host=host, port=port, **settings)
+    PromptSupervisor(config, sockets=[config.bind_socket()]).run()

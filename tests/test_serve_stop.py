@@ -9,6 +9,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -38,6 +40,14 @@ class Request(threading.Thread):
         return self.outcome
 
 
+def _until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (real time: these wait for another process) for up to 20 seconds."""
+    deadline = time.monotonic() + 20
+    while not condition():
+        assert time.monotonic() < deadline, "the server never got there"
+        threading.Event().wait(0.02)
+
+
 def _answers(url: str) -> bool:
     try:
         httpx.get(url, timeout=0.25)
@@ -59,8 +69,7 @@ def test_sigterm_ends_a_server_busy_on_its_event_loop(tmp_path: Path) -> None:
     with serve("--scenario", "busy.yaml", "--time-scale", "0", "--no-access-log", cwd=tmp_path) as (process, url):
         assert httpx.post(f"{url}/__sim/clock", json={"advance": "2s"}).status_code == 200
         request = Request(f"{url}{V1}/tasks")  # materialises the burst on the loop
-        while _answers(f"{url}/status/health"):  # until the loop is too busy to answer a probe
-            threading.Event().wait(0.02)
+        _until(lambda: not _answers(f"{url}/status/health"))  # the loop is too busy to answer a probe
         returncode, err = _stop(process)
     assert returncode == 128 + signal.SIGTERM
     assert "still busy 0.8 s after SIGTERM; stopping now" in err and "Traceback" not in err
@@ -71,8 +80,7 @@ def test_sigterm_does_not_wait_for_a_request_that_hangs() -> None:
     with serve("--no-access-log") as (process, url):
         assert httpx.post(f"{url}/__sim/faults", json={"kind": "hang"}).status_code == 200
         request = Request(f"{url}{V1}/tasks")
-        while not httpx.get(f"{url}/__sim/journal/count").json()["count"]:  # until the server holds it
-            threading.Event().wait(0.02)
+        _until(lambda: httpx.get(f"{url}/__sim/journal/count").json()["count"] > 0)  # the server holds it
         returncode, err = _stop(process)
     assert returncode == 128 + signal.SIGTERM and "still busy" in err and "Traceback" not in err
     assert request.result() is httpx.RemoteProtocolError
@@ -84,3 +92,16 @@ def test_sigterm_stops_an_idle_server_at_once() -> None:
         returncode, err = _stop(process)
     assert returncode == -signal.SIGTERM  # uvicorn's graceful stop, then the signal's own ending
     assert "still busy" not in err and "Traceback" not in err
+
+
+def test_sigterm_stops_every_worker_even_with_requests_hanging(tmp_path: Path) -> None:
+    """``--workers 2``: uvicorn's supervisor would wait for its workers without limit; it kills the busy ones."""
+    (tmp_path / "hang.yaml").write_text("description: every request hangs\nfaults:\n  - {kind: hang}\n")
+    cassette = Path(__file__).resolve().parent.parent / "cassettes" / "docs-examples.jsonl"
+    args = ("--scenario", "hang.yaml", "--cassette", str(cassette), "--workers", "2", "--no-access-log")
+    with serve(*args, cwd=tmp_path) as (process, url):
+        requests = [Request(f"{url}{V1}/completeTasks") for _ in range(4)]  # the kernel spreads them
+        _until(lambda: httpx.get(f"{url}/__sim/journal/count").json()["count"] > 0)  # a worker holds one
+        returncode, err = _stop(process)
+    assert returncode == 0 and "Traceback" not in err
+    assert [request.result() for request in requests] == [httpx.RemoteProtocolError] * 4

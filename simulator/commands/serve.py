@@ -193,10 +193,9 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) 
     """``--workers N``: N uvicorn processes built by `simulator.workers.create_app`, sharing a cursor file."""
     import tempfile
 
-    import uvicorn
-
     from simulator.replay.cursors import FileCursors
     from simulator.replay.engine import format_unused
+    from simulator.stopping import serve_workers
     from simulator.workers import WORKER_ENV, encode_settings
 
     sequences = len(replay.index.sequences)
@@ -211,14 +210,7 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) 
             flush=True,
         )
         print(announcement, flush=True)
-        uvicorn.run(
-            "simulator.workers:create_app",
-            factory=True,
-            workers=config.workers,
-            host=config.host,
-            port=config.port,
-            **UVICORN_SETTINGS,
-        )
+        serve_workers("simulator.workers:create_app", config.host, config.port, config.workers, UVICORN_SETTINGS)
         if config.report_unused:
             replay.cursors = cursors  # the parent's replay reads what every worker played
             print(format_unused(replay), flush=True)

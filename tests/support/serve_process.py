@@ -39,12 +39,14 @@ def serve(*args: str, cwd: Path | None = None) -> Iterator[tuple[subprocess.Pope
     try:
         deadline = time.monotonic() + 20
         while True:
-            try:
-                if httpx.get(f"{url}/status/health", timeout=1).status_code == 200:
+            try:  # the control API's probe: no fault of the scenario's can touch it
+                if httpx.get(f"{url}/__sim/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
                 raise AssertionError(f"server did not start: {process.communicate()}")
             time.sleep(0.05)
         yield process, url
