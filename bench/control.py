@@ -1,7 +1,10 @@
-"""The journal's cost per Druid request, and what the ``druid_sim`` pytest fixture costs per test.
+"""The journal's and the security layer's cost per Druid request, and what the ``druid_sim`` fixture costs.
 
 * journal: the ASGI middleware around a trivial app, driven directly (no sockets, so the figure is
   the journal's own cost), against the same app without it. Target: ≤ 5 µs per request.
+* security: the same for the security layer, off (no ``security:`` section: every request passes it)
+  and on (a polling client's Basic ``Authorization`` header, checked once and then remembered).
+  Reported, not gated: both are below a microsecond, inside this machine's noise.
 * fixture: starting a server for a configuration (the first test that uses it), resetting a shared
   one (every later test), and, for comparison, a ``druid-sim serve`` subprocess until it answers.
   Target: ≤ 1 s per test.
@@ -17,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import socket
 import subprocess
@@ -40,13 +44,13 @@ async def _app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"{}"})
 
 
-async def _drive(app: Any, n: int) -> float:
+async def _drive(app: Any, n: int, headers: list[tuple[bytes, bytes]] | None = None) -> float:
     scope = {
         "type": "http",
         "method": "GET",
         "path": "/druid/indexer/v1/task/x/status",
         "query_string": b"",
-        "headers": [],
+        "headers": headers or [],
     }
 
     async def receive() -> dict[str, Any]:
@@ -70,6 +74,26 @@ def journal_cost(n: int = 200_000) -> float:
         with_journal = asyncio.run(_drive(wrapped, n))
         best = min(best, with_journal - bare)
     return best
+
+
+def security_costs(n: int = 200_000) -> tuple[float, float]:
+    """(off, on): µs per request the security layer adds, best of 5 interleaved runs each."""
+    from simulator.config import ServeConfig, build_simulation
+    from simulator.scenario import load_scenario
+    from simulator.security import install
+
+    simulation = build_simulation(ServeConfig(scenario=None, time_scale=0, start_ms=0))
+    wrapped = install(simulation)(_app)
+    state = simulation.extensions["security"]
+    credentials = [(b"authorization", b"Basic " + base64.b64encode(b"viewer:viewer-password"))]
+    best_off = best_on = float("inf")
+    for _ in range(5):
+        bare = asyncio.run(_drive(_app, n, credentials))
+        state.security = None
+        best_off = min(best_off, asyncio.run(_drive(wrapped, n, credentials)) - bare)
+        state.security = load_scenario("secured-cluster").security
+        best_on = min(best_on, asyncio.run(_drive(wrapped, n, credentials)) - bare)
+    return best_off, best_on
 
 
 def fixture_costs() -> dict[str, float]:
@@ -157,6 +181,9 @@ def jump_costs(days: float) -> tuple[float, int, float, float]:
 def main() -> int:
     cost = journal_cost()
     print(f"journal: {cost:.2f} µs per request (target ≤ {JOURNAL_TARGET_US} µs)")
+    security_off, security_on = security_costs()
+    print(f"security layer, off: {security_off:.2f} µs per request")
+    print(f"security layer, on (a poll's Basic credentials): {security_on:.2f} µs per request")
     costs = fixture_costs()
     for name, seconds in costs.items():
         print(f"druid_sim fixture, {name}: {seconds * 1000:.0f} ms")

@@ -40,6 +40,7 @@ class JournalEntry(TypedDict):
     status: int | None
     answeredBy: str | None
     fault: str | None
+    user: str | None
 
 
 class Clock(TypedDict):
@@ -172,6 +173,7 @@ class SimControl:
         answered_by: str | None,
         fault: str | None,
         since: int | None,
+        user: str | None = None,
     ) -> dict[str, Any]:
         return {
             "method": method,
@@ -179,6 +181,7 @@ class SimControl:
             "status": status,
             "answeredBy": answered_by,
             "fault": fault,
+            "user": user,
             "since": since,
         }
 
@@ -190,11 +193,12 @@ class SimControl:
         status: int | None = None,
         answered_by: str | None = None,
         fault: str | None = None,
+        user: str | None = None,
         since: int | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
         """Journaled Druid requests, oldest first; ``path`` is a glob (``*`` also crosses ``/``)."""
-        params = self._filters(method, path, status, answered_by, fault, since)
+        params = self._filters(method, path, status, answered_by, fault, since, user)
         result: list[JournalEntry] = self._call("GET", "/journal", params={**params, "limit": limit})["entries"]
         return result
 
@@ -206,15 +210,16 @@ class SimControl:
         status: int | None = None,
         answered_by: str | None = None,
         fault: str | None = None,
+        user: str | None = None,
         since: int | None = None,
     ) -> int:
         """How many journaled requests match."""
-        params = self._filters(method, path, status, answered_by, fault, since)
+        params = self._filters(method, path, status, answered_by, fault, since, user)
         result: int = self._call("GET", "/journal/count", params=params)["count"]
         return result
 
     def count_by(self, group: str, method: str | None = None, path: str | None = None) -> dict[str, int]:
-        """Matching requests counted per ``method``, ``path``, ``status``, ``answeredBy`` or ``fault``."""
+        """Matching requests counted per ``method``, ``path``, ``status``, ``answeredBy``, ``fault`` or ``user``."""
         params = {"method": method, "path": path, "groupBy": group}
         result: dict[str, int] = self._call("GET", "/journal/count", params=params)["groups"]
         return result

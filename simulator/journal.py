@@ -23,6 +23,7 @@ from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.clock import Clock, format_instant
 from simulator.express import ExpressAnswer, ExpressRequest, express_of
 from simulator.runtime import ANSWERED_BY, Simulation
+from simulator.security.access import IDENTITY
 
 #: How many requests the journal keeps unless told otherwise (``--journal-size``).
 DEFAULT_JOURNAL_SIZE = 10_000
@@ -37,7 +38,7 @@ EXTENSION = "journal"
 class JournalEntry:
     """One received request. Mutable until its response starts: the status arrives after the request."""
 
-    __slots__ = ("answered_by", "fault", "method", "path", "query", "seq", "status", "time_ms")
+    __slots__ = ("answered_by", "fault", "method", "path", "query", "seq", "status", "time_ms", "user")
 
     def __init__(self, seq: int, time_ms: int, method: str, path: str, query: bytes) -> None:
         self.seq = seq
@@ -48,6 +49,7 @@ class JournalEntry:
         self.status: int | None = None  # None: no response started (yet, or a fault cut the connection)
         self.answered_by: str | None = None
         self.fault: str | None = None
+        self.user: str | None = None  # the user it was made as, on a secured cluster (never a password)
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the control API shows it (built only when someone reads the journal)."""
@@ -61,6 +63,7 @@ class JournalEntry:
             "status": self.status,
             "answeredBy": self.answered_by,
             "fault": self.fault,
+            "user": self.user,
         }
 
     def __repr__(self) -> str:
@@ -83,12 +86,14 @@ class JournalFilter:
     status: int | None = None
     answered_by: str | None = None
     fault: str | None = None
+    user: str | None = None
     since: int | None = None  # only entries with seq > since
 
     def compile(self) -> Callable[[JournalEntry], bool]:
         method = self.method.upper() if self.method else None
         path = re.compile(fnmatch.translate(self.path)).match if self.path else None
         status, answered_by, fault, since = self.status, self.answered_by, self.fault, self.since
+        user = self.user
 
         def matches(entry: JournalEntry) -> bool:
             return (
@@ -97,6 +102,7 @@ class JournalFilter:
                 and (status is None or entry.status == status)
                 and (answered_by is None or entry.answered_by == answered_by)
                 and (fault is None or entry.fault == fault)
+                and (user is None or entry.user == user)
                 and (since is None or entry.seq > since)
             )
 
@@ -196,6 +202,8 @@ class JournalMiddleware:
                 entry.status = message["status"]
                 entry.answered_by = scope.get(ANSWERED_BY)
                 entry.fault = scope.get(FAULT)
+                user = scope.get(IDENTITY)
+                entry.user = None if user is None else user.name
             await send(message)
 
         try:

@@ -266,7 +266,7 @@ class DruidSim:
     # -- journal -----------------------------------------------------------------------------------
 
     def journal(self, method: str | None = None, path: str | None = None, **filters: Any) -> list[JournalEntry]:
-        """Druid requests received, oldest first (``path`` is a glob; also status, answered_by, fault)."""
+        """Druid requests received, oldest first (``path`` is a glob; also status, answered_by, fault, user)."""
         return self.control.journal(method, path, **filters)
 
     def count(self, method: str | None = None, path: str | None = None, **filters: Any) -> int:

@@ -127,6 +127,7 @@ def test_journal_records_druid_requests_with_virtual_time_and_answerer(client: h
         "status": 200,
         "answeredBy": "model",
         "fault": None,
+        "user": None,
     }
     assert second["time"] == "2026-01-01T00:00:10.000Z" and second["path"] == "/druid/indexer/v1/task/t1/status"
     assert third["query"] == "state=bogus" and third["status"] == 400

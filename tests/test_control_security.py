@@ -43,6 +43,13 @@ faults:
   - {{kind: error, match: {{query: {{q: {{regex: "({SECRET}"}}}}}}}}
 timeline:
   - {{at: "{SECRET}", submit: {{count: 1}}}}
+security:
+  users:
+    "{SECRET}:x": {{password: pw, roles: [r]}}
+    viewer: {{password: pw, roles: ["{SECRET}", "r{SECRET}"]}}
+  roles:
+    "r{SECRET}x": [{{resource: {{type: "{SECRET}", name: ".*"}}, action: "{SECRET.lower()}"}}]
+    r: [{{resource: {{type: datasource, name: ".*"}}, action: READ}}]
 """
 
 

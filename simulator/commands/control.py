@@ -68,13 +68,14 @@ def register(subparsers: Any) -> None:
     journal.add_argument("--method", help="GET, POST, ... (case-insensitive)")
     journal.add_argument("--path", help="glob on the path; * also crosses /, e.g. '/druid/indexer/v1/task/*'")
     journal.add_argument("--status", type=int, help="status code answered")
-    journal.add_argument("--answered-by", choices=("model", "replay", "fault"), help="what answered")
+    journal.add_argument("--answered-by", choices=("model", "replay", "fault", "security"), help="what answered")
     journal.add_argument("--fault", help="name of the fault applied")
+    journal.add_argument("--user", help="the user a request was made as (a secured cluster)")
     journal.add_argument("--since", type=int, help="only entries after this sequence number")
     journal.add_argument("--limit", type=int, help="only the newest N matches")
     journal.add_argument("--count", action="store_true", help="print how many match instead of listing them")
     journal.add_argument(
-        "--group-by", choices=("method", "path", "status", "answeredBy", "fault"), help="count per group"
+        "--group-by", choices=("method", "path", "status", "answeredBy", "fault", "user"), help="count per group"
     )
     journal.add_argument("--clear", action="store_true", help="forget every entry")
 
@@ -194,6 +195,7 @@ def _journal(sim: SimControl, args: argparse.Namespace) -> Any:
         status=args.status,
         answered_by=args.answered_by,
         fault=args.fault,
+        user=args.user,
         since=args.since,
     )
     if args.group_by:
@@ -210,6 +212,8 @@ def _journal(sim: SimControl, args: argparse.Namespace) -> Any:
         by = entry["answeredBy"] or "-"
         if entry["fault"]:
             by += f" ({entry['fault']})"
+        if entry.get("user"):
+            by += f" as {entry['user']}"
         lines.append(
             f"{entry['seq']:>6} {entry['time']} {entry['method']:<6} {entry['path']}{query} -> {entry['status'] or '-'} by {by}"
         )

@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.replay.command import ReplaySetupError, prepare_replay, replay_settings
     from simulator.replay.engine import format_unused
     from simulator.replay.wiring import install_replay
+    from simulator.security import announcement as security_announcement
     from simulator.stopping import serve as serve_until_stopped
 
     try:
@@ -178,6 +179,9 @@ def run(args: argparse.Namespace) -> int:
     app = build_app(simulation)
     print(f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks (Ctrl-C stops)", flush=True)
     print(control.announcement(config.self_url), flush=True)
+    secured = security_announcement(simulation)
+    if secured:
+        print(secured, flush=True)
     # The starting cluster lives as long as the server: move it out of the cyclic GC's reach, or every
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()

@@ -330,6 +330,26 @@ def _schemas() -> dict[str, Any]:
     }
 
 
+#: Operations that never answer 403, even on a secured cluster (docs/security.md 4.3): the filtered lists.
+_NEVER_FORBIDDEN = {f"{V1}/completeTasks", f"{V1}/runningTasks", f"{V1}/waitingTasks", f"{V1}/pendingTasks"}
+#: ``CliOverlord.UNSECURED_PATHS``.
+_UNSECURED = {f"{V1}/isLeader", "/status/health"}
+
+
+def _secured(paths: dict[str, Any]) -> dict[str, Any]:
+    """Each operation with the 401 and 403 a secured cluster adds (a scenario's ``security:`` section)."""
+    for path, operations in paths.items():
+        for operation in operations.values():
+            if path in _UNSECURED:
+                operation["security"] = [{}]
+                continue
+            responses = {**operation["responses"], "401": _resp("Unauthorized")}
+            if path not in _NEVER_FORBIDDEN:
+                responses["403"] = _resp("Forbidden")
+            operation["responses"] = dict(sorted(responses.items()))
+    return paths
+
+
 def druid_openapi(druid_version: str) -> dict[str, Any]:
     """The document served at ``/__sim/druid-openapi.json``."""
     return {
@@ -339,12 +359,43 @@ def druid_openapi(druid_version: str) -> dict[str, Any]:
             "version": druid_version,
             "description": "Every endpoint under /druid/indexer/v1 the simulator serves, with Druid's real "
             "status codes, content types and error bodies. A non-leader answers every path except /leader "
-            "and /isLeader with 307 to the leader (Location = leader URL + request URI).",
+            "and /isLeader with 307 to the leader (Location = leader URL + request URI). With a scenario's "
+            "security: section (Druid basic security, docs/security.md), every path but /status/health and "
+            "/isLeader wants HTTP Basic credentials (401) and a permission (403).",
         },
-        "paths": _paths(),
+        "security": [{}, {"basic": []}],
+        "paths": _secured(_paths()),
         "components": {
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
             "schemas": _schemas(),
             "responses": {
+                "Unauthorized": {
+                    "description": "secured cluster only: no credentials (this JSON, WWW-Authenticate: Basic) or "
+                    "refused ones (a Jetty page: Unauthorized, or User authentication failed username[<user>].)",
+                    "content": {
+                        "application/json;charset=utf-8": {
+                            "schema": {"type": "object"},
+                            "example": {
+                                "error": "Unauthorized request",
+                                "errorMessage": None,
+                                "errorClass": None,
+                                "host": "localhost",
+                            },
+                        },
+                        "text/html": {"schema": {"type": "string"}},
+                    },
+                },
+                "Forbidden": {
+                    "description": "secured cluster only: the user lacks the permission (ForbiddenException); "
+                    "GET /tasks?datasource= answers text/plain 'Access-Check-Result: Unauthorized' instead",
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object"},
+                            "example": {"Access-Check-Result": "Unauthorized"},
+                        },
+                        "text/plain": {"schema": {"type": "string"}},
+                    },
+                },
                 "UnknownTask": _text(
                     "no task with this id (TaskResourceFilter)", "Cannot find any task with id: [<id>]"
                 ),

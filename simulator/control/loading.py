@@ -39,6 +39,7 @@ def _describe_scenario(ref: str | None) -> dict[str, Any]:
         description=scenario.description,
         source=scenario.source,
         faults=[fault.as_json() for fault in scenario.all_faults()],
+        security=None if scenario.security is None else scenario.security.describe(),  # never a password
     )
     return body
 

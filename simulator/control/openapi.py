@@ -33,8 +33,9 @@ _JOURNAL_FILTERS = [
     query_parameter("method", "HTTP method, case-insensitive (GET, POST, ...)"),
     query_parameter("path", "glob on the decoded path; * also crosses /, e.g. /druid/indexer/v1/task/*/status"),
     query_parameter("status", "status code answered", {"type": "integer"}),
-    query_parameter("answeredBy", "what answered: model, replay or fault"),
+    query_parameter("answeredBy", "what answered: model, replay, fault or security"),
     query_parameter("fault", "name of the fault applied"),
+    query_parameter("user", "the user the request was made as (a secured cluster)"),
     query_parameter("since", "only entries with seq greater than this", {"type": "integer", "minimum": 0}),
 ]
 
@@ -59,8 +60,9 @@ _ENTRY = {
         "path": {"type": "string"},
         "query": {"type": "string"},
         "status": {"type": ["integer", "null"], "description": "null when no response was started"},
-        "answeredBy": {"type": ["string", "null"], "enum": ["model", "replay", "fault", None]},
+        "answeredBy": {"type": ["string", "null"], "enum": ["model", "replay", "fault", "security", None]},
         "fault": {"type": ["string", "null"]},
+        "user": {"type": ["string", "null"]},
     },
 }
 
@@ -228,7 +230,7 @@ def control_openapi() -> dict[str, Any]:
                 "summary": "How many requests match, optionally grouped",
                 "parameters": [
                     *_JOURNAL_FILTERS,
-                    query_parameter("groupBy", "method, path, status, answeredBy or fault"),
+                    query_parameter("groupBy", "method, path, status, answeredBy, fault or user"),
                 ],
                 "responses": {"200": _ok("count"), "400": _ERROR, "422": _ERROR},
             }

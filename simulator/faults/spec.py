@@ -43,7 +43,15 @@ KINDS: dict[str, str] = {
     "redirect": "answer as a non-leader Overlord: 307 to the leader",
     "no_leader": "answer as if no Overlord leader is known: 503",
     "queue_full": "reject task submissions: 429 CAPACITY_EXCEEDED",
+    "unauthorized": "answer as a secured cluster refusing the credentials: 401",
+    "forbidden": "answer as a secured cluster denying the permission: 403",
 }
+#: What an ``unauthorized`` fault answers: Druid's 401 without usable credentials, or a refused login.
+UNAUTHORIZED_ANSWERS = ("challenge", "rejected")
+#: What a ``forbidden`` fault answers: the ``ForbiddenException`` JSON, or ``GET /tasks?datasource=``'s text.
+FORBIDDEN_ANSWERS = ("json", "text")
+#: Paths a secured Druid never authenticates (``CliOverlord.UNSECURED_PATHS``): no 401 or 403 there.
+_UNSECURED = ("/druid/indexer/v1/isLeader", "/status/health")
 #: Error bodies an ``error`` fault can answer with (reference section 7).
 BODIES = ("jetty", "legacy", "druid", "text", "router")
 METHODS = ("GET", "POST", "DELETE", "PUT", "HEAD", "OPTIONS", "PATCH")
@@ -143,7 +151,10 @@ class Fault:
     category: str | None = None
     exception: str | None = None  # error, body jetty: the "Caused by" shown on the page
     to: str = "http://localhost:8090"  # redirect: the leader's base URL
-    answer: str = "router"  # no_leader: who answers, the Router (JSON) or a non-leader Overlord (page)
+    answer: str = (
+        "router"  # no_leader: Router or Overlord; unauthorized: challenge or rejected; forbidden: json or text
+    )
+    user: str | None = None  # unauthorized, answer rejected: the user whose password was wrong
     max_size: int = 100  # queue_full: the druid.indexer.queue.maxSize in the message
     keep: float = 0.5  # truncate: fraction of the body sent before closing
     rate: float = 1024.0  # slow_body: bytes per virtual second
@@ -155,6 +166,8 @@ class Fault:
             return False
         if self.kind in ("redirect", "no_leader") and (path == "/status" or path.startswith("/status/")):
             return False  # served locally by every Overlord, and by the Router itself (reference 8)
+        if self.kind in ("unauthorized", "forbidden") and path in _UNSECURED:
+            return False  # never authenticated nor authorized by Druid (docs/security.md section 2)
         return not self.routes or any(route.matches(path) for route in self.routes)
 
     def druid_category(self) -> str:
@@ -182,8 +195,12 @@ class Fault:
                 shape["exception"] = self.exception
         elif self.kind == "redirect":
             shape["to"] = self.to
-        elif self.kind == "no_leader":
+        elif self.kind in ("no_leader", "forbidden"):
             shape["answer"] = self.answer
+        elif self.kind == "unauthorized":
+            shape["answer"] = self.answer
+            if self.user is not None:
+                shape["user"] = self.user
         elif self.kind == "queue_full":
             shape["max_size"] = self.max_size
         elif self.kind == "truncate":
@@ -272,6 +289,11 @@ def read_fault(section: Section, default_name: str, source: str) -> Fault | None
         params["to"] = section.take("to", as_base_url, "http://localhost:8090", required=True)
     elif kind == "no_leader":
         params["answer"] = section.take("answer", as_choice("router", "overlord"), "router")
+    elif kind == "unauthorized":
+        params["answer"] = section.take("answer", as_choice(*UNAUTHORIZED_ANSWERS), "challenge")
+        params["user"] = section.take("user", as_str, None)
+    elif kind == "forbidden":
+        params["answer"] = section.take("answer", as_choice(*FORBIDDEN_ANSWERS), "json")
     elif kind == "queue_full":
         params["max_size"] = section.take("max_size", as_int(0), 100)
     elif kind == "truncate":

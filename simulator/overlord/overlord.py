@@ -53,6 +53,9 @@ class TaskQuery:
     lookback_ms: int = DAY_MS  # createdTimeInterval's length, or recentlyFinishedThreshold
     max: int | None = None  # limit on complete tasks only
     type: str | None = None
+    #: Datasources whose tasks the asking user may not READ: dropped last, after ``max`` and ``type``
+    #: (``OverlordResource.securedTaskStatusPlus``, reference 2.1 step 9).
+    hidden: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ class Overlord:
         self._order: list[Task] = []  # by (created_ms, seq)
         self._keys: list[tuple[int, int]] = []
         self._active: list[Task] = []  # tasks not yet seen complete, by (created_ms, seq)
+        self.datasources: set[str] = set()  # every datasource a task was added for
         self._seq = 0
         self.version = 0  # bumped whenever tasks are added or plans rewritten
         self._lists: dict[TaskQuery, _CachedList] = {}
@@ -162,6 +166,7 @@ class Overlord:
         if task.phase_at(self.clock.now_ms()).active or task.created_ms > self.clock.now_ms():
             bisect.insort(self._active, task, key=lambda t: (t.created_ms, t.seq))
         self.tasks[task.id] = task
+        self.datasources.add(task.datasource)
         self.version += 1
         return task
 
@@ -289,7 +294,9 @@ class Overlord:
         if query.state in (None, "complete") and query.max != 0:
             complete, expiry = self._complete(query, now, visible)
             valid_until = min(valid_until, expiry)
-            parts.extend(task.encoded(View.LIST, task.phase_at(now)) for task in complete)
+            parts.extend(
+                task.encoded(View.LIST, task.phase_at(now)) for task in complete if task.datasource not in query.hidden
+            )
         self._prune(now)
         for task in self._active:
             if task.created_ms > now:
@@ -300,6 +307,8 @@ class Overlord:
             if query.datasource is not None and task.datasource != query.datasource:
                 continue
             if query.type is not None and task.type != query.type:
+                continue
+            if task.datasource in query.hidden:
                 continue
             phase = task.phase_at(now)
             if query.state is not None and phase.value.lower() != query.state:

@@ -126,8 +126,12 @@ class Section:
     def has(self, key: str) -> bool:
         return key in self.data
 
+    #: True for a mapping whose keys are names chosen by the file (security's users and roles), not fields:
+    #: they are hidden from paths like any value (`simulator.quoting`).
+    keys_are_names = False
+
     def field(self, key: str) -> str:
-        return _join(self.path, key)
+        return _join(self.path, shown_name(key) if self.keys_are_names else key)
 
     def report(self, key: str, message: str) -> None:
         self._taken.add(key)

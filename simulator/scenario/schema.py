@@ -2,7 +2,7 @@
 
 Top-level fields (all optional except ``description``; ``docs/scenarios.md`` documents each):
 ``name``, ``description``, ``seed``, ``datasources``, ``task_types``, ``workers``,
-``queue_max_size``, ``cluster``, ``arrivals``, ``behaviours``, ``faults``, ``timeline``.
+``queue_max_size``, ``cluster``, ``arrivals``, ``behaviours``, ``faults``, ``timeline``, ``security``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from simulator.scenario.fields import (
     section_of,
     type_name,
 )
+from simulator.security.model import Security
+from simulator.security.spec import read_security
 
 #: States a starting task can be in: ``complete`` picks SUCCESS or FAILED from the task's behaviour.
 STARTING_STATES = ("complete", "success", "failed", "running", "pending", "waiting")
@@ -115,6 +117,7 @@ class Scenario:
     rules: BehaviourRules = field(default_factory=BehaviourRules)
     faults: tuple[Fault, ...] = ()
     timeline: tuple[TimelineEvent, ...] = ()
+    security: Security | None = None  # Druid basic security; None: every request is allowed
     document: Mapping[str, Any] = field(default_factory=dict)
 
     def all_faults(self) -> tuple[Fault, ...]:
@@ -290,6 +293,8 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
         event = _read_event(entry, index + 1) if entry is not None else None
         if event is not None:
             timeline.append(event)
+    security_section = top.section("security")
+    security = read_security(security_section) if security_section is not None else None
     top.finish()
     return Scenario(
         name=name,
@@ -307,5 +312,6 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
         rules=BehaviourRules(tuple(rules)),
         faults=tuple(faults),
         timeline=tuple(sorted(timeline, key=lambda event: event.at)),
+        security=security,
         document=document,
     )
