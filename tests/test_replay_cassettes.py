@@ -4,11 +4,9 @@ a truncated tail loads with a warning; unused interactions are listed; the shipp
 from __future__ import annotations
 
 import importlib.util
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +15,7 @@ import pytest
 
 from simulator.cassette import load_cassette
 from tests.support.live import free_socket
+from tests.support.process import serve
 from tests.support.replay import exchange, replay_server, write_cassette
 
 V1 = "/druid/indexer/v1"
@@ -105,33 +104,10 @@ def test_report_unused_prints_the_never_played_interactions_when_serve_stops(tmp
         tmp_path / "report.jsonl",
         [exchange("GET", f"{V1}/isLeader", 200, {"leader": True}), exchange("GET", f"{V1}/leader", 200, "http://x")],
     )
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    argv = [sys.executable, "-m", "simulator", "serve", "--port", str(port), "--no-access-log"]
-    process = subprocess.Popen(
-        [*argv, "--cassette", str(cassette), "--report-unused"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}{V1}/isLeader", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.05)
+    with serve("--no-access-log", "--cassette", str(cassette), "--report-unused") as (process, url):
+        assert httpx.get(f"{url}{V1}/isLeader").status_code == 200  # played; /leader never is
         process.send_signal(signal.SIGINT)
         out, _err = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
     assert "1 recorded interactions in" in out
     assert f"#1 GET {V1}/leader -> 200 (played 0 of 1)" in out
 

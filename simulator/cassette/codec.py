@@ -25,6 +25,7 @@ from simulator.cassette.model import (
     Request,
     Response,
 )
+from simulator.quoting import shown
 
 HEADER_KEY = "druid_sim_cassette"
 #: Exchanges a cassette may hold, counting repeats. A replay keeps one entry per exchange (8 bytes), so
@@ -113,7 +114,9 @@ def decode_meta(obj: Any) -> CassetteMeta:
         raise LineError("", f'the first line must be the cassette header, an object with "{HEADER_KEY}"')
     version = obj[HEADER_KEY]
     if version != FORMAT_VERSION:
-        raise LineError(HEADER_KEY, f"format version {version!r} is not supported (this druid-sim reads version 1)")
+        raise LineError(
+            HEADER_KEY, f"format version {shown(version)} is not supported (this druid-sim reads version 1)"
+        )
     recorded_at = _typed(obj, "recorded_at", str, "")
     upstream = obj.get("upstream")
     if upstream is not None and not isinstance(upstream, str):
@@ -175,12 +178,12 @@ def _check_sendable(name: str, value: str, where: str) -> None:
         if _TOKEN.fullmatch(name) is None:
             raise LineError(
                 where,
-                f"the header name {name!r} is not an HTTP token (a space, separator, control or non-ASCII character)",
+                f"the header name {shown(name)} is not an HTTP token (a space, separator, control or non-ASCII character)",
             )
         if len(_SENDABLE_NAMES) < 1024:
             _SENDABLE_NAMES.add(name)
     if _BAD_VALUE.search(value):
-        raise LineError(where, f"the value of {name!r} holds a control character HTTP cannot carry")
+        raise LineError(where, f"the value of {shown(name)} holds a control character HTTP cannot carry")
 
 
 _new_object = object.__new__
@@ -322,7 +325,7 @@ def _explain(obj: Any) -> LineError:
                 f"{status} is an interim (1xx) response, never the answer to a request; use the final status",
             )
         if not 200 <= status <= 599:
-            return LineError("response.status", f"{status} is not an HTTP status code (200-599)")
+            return LineError("response.status", f"{shown(status)} is not an HTTP status code (200-599)")
         if not isinstance(resp.get("chunked", False), bool):
             return LineError("response.chunked", "must be true or false")
         _number(obj, "elapsed_ms", 0.0, MAX_ELAPSED_MS)

@@ -12,7 +12,7 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from simulator.clock import parse_instant
+from simulator.clock import check_scale, parse_instant
 from simulator.express import HTTP_PROTOCOL
 from simulator.replay.command import add_replay_arguments
 
@@ -99,6 +99,14 @@ def register(subparsers: Any) -> None:
         "sequence cursors, but each has its own model, clock, faults and journal, so /__sim/ answers reads "
         "only (changes get 409); always uvloop + httptools",
     )
+    parser.add_argument(
+        "--data-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder the control API may load scenario and cassette files from (repeatable; default: the "
+        "working directory). Files given to --scenario and --cassette are always allowed",
+    )
     add_replay_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -140,8 +148,6 @@ def _check_scenario(config: ServeConfig, seed: int | None) -> ServeConfig | None
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from simulator.assembly import build_app
     from simulator.config import ServeConfig, build_simulation
     from simulator.control.auth import TOKEN_ENV, decide_control_token
@@ -149,9 +155,12 @@ def run(args: argparse.Namespace) -> int:
     from simulator.replay.engine import format_unused
     from simulator.replay.wiring import install_replay
     from simulator.security import announcement as security_announcement
+    from simulator.stopping import serve as serve_until_stopped
 
-    if args.time_scale < 0:
-        print("druid-sim serve: --time-scale cannot be negative; use 0 to freeze the clock", file=sys.stderr)
+    try:
+        check_scale(args.time_scale)
+    except ValueError as exc:
+        print(f"druid-sim serve: --time-scale: {exc}; use 0 to freeze the clock", file=sys.stderr)
         return 2
     if args.journal_size < 1:
         print("druid-sim serve: --journal-size must be at least 1 (default 10000)", file=sys.stderr)
@@ -186,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
         access_log=not args.no_access_log,
         dashboard=not args.no_dashboard,
         workers=args.workers,
+        data_dirs=tuple(args.data_dir),
         **replay_settings(args),
     )
     checked = _check_scenario(config, args.seed)
@@ -215,7 +225,8 @@ def run(args: argparse.Namespace) -> int:
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=config.host, port=config.port, **uvicorn_settings())
+    if not serve_until_stopped(app, config.host, config.port, uvicorn_settings()):
+        return 1
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)
     return 0
@@ -234,10 +245,9 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None, 
     """``--workers N``: N uvicorn processes built by `simulator.workers.create_app`, sharing a cursor file."""
     import tempfile
 
-    import uvicorn
-
     from simulator.replay.cursors import FileCursors
     from simulator.replay.engine import format_unused
+    from simulator.stopping import serve_workers
     from simulator.workers import WORKER_ENV, encode_settings
 
     sequences = len(replay.index.sequences)
@@ -253,14 +263,7 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None, 
         )
         print(announcement, flush=True)
         _announce_dashboard(config, generated_token)
-        uvicorn.run(
-            "simulator.workers:create_app",
-            factory=True,
-            workers=config.workers,
-            host=config.host,
-            port=config.port,
-            **uvicorn_settings(),
-        )
+        serve_workers("simulator.workers:create_app", config.host, config.port, config.workers, uvicorn_settings())
         if config.report_unused:
             replay.cursors = cursors  # the parent's replay reads what every worker played
             print(format_unused(replay), flush=True)

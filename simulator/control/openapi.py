@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator import __version__
+from simulator.clock import MAX_SCALE
 from simulator.control.druid_openapi import druid_openapi, query_parameter
 
 __all__ = ["control_openapi", "druid_openapi"]
@@ -140,10 +141,11 @@ _FAULT = {
 
 #: A duration string the clock takes (``clock.parse_duration``): seconds, or a number with a unit.
 _DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$"
-#: Answers any call can get, besides its own: a token refused (when one is configured); for a change,
-#: another Origin (403), a server of several workers that only reads (409), a body too large (413) or
-#: not JSON (415).
+#: Answers any call can get, besides its own: a token refused (when one is configured) or a Host this
+#: server does not answer as (403, `simulator.control.browsers`); for a change, another Origin (403), a
+#: server of several workers that only reads (409), a body too large (413) or not JSON (415).
 _TOKEN_REFUSED = {"401": _ERROR}
+_ANY_REFUSED = {"403": _ERROR}
 _CHANGE_REFUSED = {"403": _ERROR, "409": _ERROR, "413": _ERROR, "415": _ERROR}
 
 
@@ -152,6 +154,7 @@ def _every_status(path: str, method: str, operation: dict[str, Any]) -> dict[str
     responses = dict(operation["responses"])
     if operation.get("security") != []:
         responses.update(_TOKEN_REFUSED)
+    responses.update(_ANY_REFUSED)
     if method in ("post", "delete"):
         responses.update(_CHANGE_REFUSED)
     return dict(sorted(responses.items()))
@@ -171,7 +174,8 @@ def control_openapi() -> dict[str, Any]:
             "post": {
                 "summary": "Back to the scenario's start: tasks, clock, faults, replay cursors, journal",
                 "responses": {
-                    "200": _ok("reset", {"type": "object", "properties": {"reset": {"const": True}, "clock": _CLOCK}})
+                    "200": _ok("reset", {"type": "object", "properties": {"reset": {"const": True}, "clock": _CLOCK}}),
+                    "409": _ERROR,
                 },
             }
         },
@@ -193,8 +197,13 @@ def control_openapi() -> dict[str, Any]:
                             },
                             "to": {"type": "string", "format": "date-time"},
                             "freeze": {"type": "boolean"},
-                            "scale": {"type": "number", "minimum": 0},
-                            "speed": {"type": "number", "minimum": 0, "description": "alias of scale"},
+                            "scale": {"type": "number", "minimum": 0, "maximum": MAX_SCALE},
+                            "speed": {
+                                "type": "number",
+                                "minimum": 0,
+                                "maximum": MAX_SCALE,
+                                "description": "alias of scale",
+                            },
                         },
                     },
                     {"advance": "5m"},
@@ -250,7 +259,14 @@ def control_openapi() -> dict[str, Any]:
                     },
                     {"cassette": "docs-examples"},
                 ),
-                "responses": {"200": _ok("loaded"), "400": _ERROR, "404": _ERROR, "422": _ERROR, "501": _ERROR},
+                "responses": {
+                    "200": _ok("loaded"),
+                    "400": _ERROR,
+                    "404": _ERROR,
+                    "409": _ERROR,
+                    "422": _ERROR,
+                    "501": _ERROR,
+                },
             },
         },
         "/__sim/cassette/unused": {
@@ -358,7 +374,10 @@ def control_openapi() -> dict[str, Any]:
             "version": __version__,
             "description": "Drive the simulator from tests and scripts: clock, reset, faults, journal, "
             'scenario and cassette. JSON in and out; errors are {"error": code, "message": how to fix}. '
-            "The dashboard page at / (files under /__sim/ui/) is built on these calls and the Druid API only.",
+            "The dashboard page at / (files under /__sim/ui/) is built on these calls and the Druid API only. "
+            "Every call needs a Host this server answers as (on loopback: localhost, 127.0.0.1 or [::1] with its "
+            "port), else 403; a change (POST, DELETE) needs Content-Type: application/json (else 415) and no "
+            "Origin or Sec-Fetch-Site of another site (else 403), so no web page can drive it.",
         },
         "security": [{}, {"bearer": []}],
         "paths": paths,

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from simulator.clock import parse_duration
 from simulator.overlord.behaviour import Distribution
+from simulator.quoting import quoting, shown, shown_name
 
 T = TypeVar("T")
 
@@ -101,7 +102,7 @@ def type_name(value: Any) -> str:
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
     for kind, name in names.items():
         if type(value) is kind:
-            return f"{name} ({value!r})"
+            return f"{name} ({shown(value)})" if quoting() else name
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
@@ -126,8 +127,12 @@ class Section:
     def has(self, key: str) -> bool:
         return key in self.data
 
+    #: True for a mapping whose keys are names chosen by the file (security's users and roles), not fields:
+    #: they are hidden from paths like any value (`simulator.quoting`).
+    keys_are_names = False
+
     def field(self, key: str) -> str:
-        return _join(self.path, key)
+        return _join(self.path, shown_name(key) if self.keys_are_names else key)
 
     def report(self, key: str, message: str) -> None:
         self._taken.add(key)
@@ -181,7 +186,7 @@ class Section:
                 continue
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else f"; allowed here: {', '.join(sorted(known))}"
-            self.ctx.report(self.line_of(key), self.field(str(key)), f"unknown field{hint}")
+            self.ctx.report(self.line_of(key), self.field(shown_name(key)), f"unknown field{hint}")
 
 
 def section_of(ctx: Context, path: str, line: int | None, value: Any) -> Section | None:
@@ -219,12 +224,12 @@ def as_int(low: int | None = None, high: int | None = None) -> Callable[[Any], i
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid(f"must be a whole number, not {type_name(value)}")
         if low is not None and value < low:
-            raise Invalid(f"must be at least {low}, not {value}")
+            raise Invalid(f"must be at least {low}, not {shown(value)}")
         top = LONG_MAX if high is None else high
         if value > top:
-            raise Invalid(f"must be at most {top:,}, not {value:,}")
+            raise Invalid(f"must be at most {top:,}, not {shown(value)}")
         if value < -LONG_MAX - 1:
-            raise Invalid(f"must be at least {-LONG_MAX - 1:,}, not {value:,}")
+            raise Invalid(f"must be at least {-LONG_MAX - 1:,}, not {shown(value)}")
         return value
 
     return parse
@@ -255,9 +260,9 @@ def as_float(low: float | None = None, high: float | None = None) -> Callable[[A
             raise Invalid(f"must be a number, not {type_name(value)}")
         _finite(value)
         if low is not None and value < low:
-            raise Invalid(f"must be at least {low:g}, not {value:g}")
+            raise Invalid(f"must be at least {low:g}, not {shown(value)}")
         if high is not None and value > high:
-            raise Invalid(f"must be at most {high:g}, not {value:g}")
+            raise Invalid(f"must be at most {high:g}, not {shown(value)}")
         return float(value)
 
     return parse
@@ -295,17 +300,19 @@ def as_size(value: Any) -> float:
         raise Invalid(f"must be a size such as 4096, 500KB or 2MiB, not {type_name(value)}")
     if isinstance(value, int | float):
         if value < 0:
-            raise Invalid(f"cannot be negative: {value}")
+            raise Invalid(f"cannot be negative: {shown(value)}")
         _finite(value)
         size = float(value)
     else:
         match = _SIZE.match(str(value)) if isinstance(value, str) else None
         if not match:
-            raise Invalid(f"must be a size such as 4096, 500KB or 2MiB (B, KB, MB, GB, KiB, MiB, GiB), not {value!r}")
+            raise Invalid(
+                f"must be a size such as 4096, 500KB or 2MiB (B, KB, MB, GB, KiB, MiB, GiB), not {shown(value)}"
+            )
         size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
     _finite(size)
     if size > MAX_SIZE:
-        raise Invalid(f"must be at most 1GiB, not {value!r}")
+        raise Invalid(f"must be at most 1GiB, not {shown(value)}")
     return size
 
 
@@ -323,7 +330,7 @@ def as_regex(value: Any) -> re.Pattern[str]:
     try:
         return re.compile(text)
     except re.error as exc:
-        raise Invalid(f"is not a valid regular expression ({exc}): {text!r}") from None
+        raise Invalid(f"is not a valid regular expression ({exc}): {shown(text)}") from None
 
 
 def as_choice(*choices: str) -> Callable[[Any], str]:
@@ -331,7 +338,7 @@ def as_choice(*choices: str) -> Callable[[Any], str]:
         if value not in choices:
             close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise Invalid(f"must be one of {', '.join(choices)}, not {value!r}{hint}")
+            raise Invalid(f"must be one of {', '.join(choices)}, not {shown(value)}{hint}")
         return str(value)
 
     return parse
@@ -356,21 +363,21 @@ def as_distribution(value: Any) -> Distribution:
             raise Invalid(f"uniform takes [low, high], e.g. {{uniform: [10s, 2m]}}, not {type_name(args)}")
         low, high = as_duration(args[0]), as_duration(args[1])
         if low > high:
-            raise Invalid(f"uniform needs low <= high, got [{args[0]}, {args[1]}]")
+            raise Invalid(f"uniform needs low <= high, got [{shown(args[0])}, {shown(args[1])}]")
         return Distribution(kind="uniform", low=low, high=high)
     if kind == "lognormal":
         if not isinstance(args, Mapping) or "median" not in args:
             raise Invalid("lognormal takes {median: 4m, sigma: 0.5, cap: 20m} (median required; sigma 0.5 by default)")
         unknown = sorted(set(args) - {"median", "sigma", "cap"})
         if unknown:
-            raise Invalid(f"lognormal takes median, sigma and cap, not {', '.join(map(str, unknown))}")
+            raise Invalid(f"lognormal takes median, sigma and cap, not {', '.join(map(shown_name, unknown))}")
         median = as_duration(args["median"])
         sigma = as_float(0.0, 5.0)(args.get("sigma", 0.5))
         cap = None if args.get("cap") is None else as_duration(args["cap"])
         return Distribution(kind="lognormal", median=median, sigma=sigma, cap=cap)
     close = difflib.get_close_matches(str(kind), ["fixed", "uniform", "lognormal"], n=1, cutoff=0.5)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    raise Invalid(f"unknown distribution {kind!r}{hint}; {DISTRIBUTION_HELP}")
+    raise Invalid(f"unknown distribution {shown(kind)}{hint}; {DISTRIBUTION_HELP}")
 
 
 def describe_distribution(dist: Distribution) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 
 from simulator.faults.spec import Fault, Trigger, as_base_url, read_fault
 from simulator.overlord.behaviour import DEFAULT_ERROR_MESSAGES, BehaviourRule, BehaviourRules, TaskBehaviour
+from simulator.quoting import shown
 from simulator.scenario.fields import (
     Context,
     Invalid,
@@ -315,7 +316,7 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
         fault = read_fault(entry, f"fault-{index + 1}", "scenario") if entry is not None else None
         if fault is not None:
             if any(existing.name == fault.name for existing in faults):
-                ctx.report(line, f"{path}.name", f"another fault is called {fault.name!r}; names must be unique")
+                ctx.report(line, f"{path}.name", f"another fault is called {shown(fault.name)}; names must be unique")
             faults.append(fault)
     timeline = []
     for index, (path, line, item) in enumerate(top.items("timeline")):

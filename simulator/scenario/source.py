@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from simulator.quoting import quoting, shown_name
 from simulator.scenario.fields import LineDict, LineList, Problem, ScenarioError
 
 #: How deep a scenario may nest (the real ones use five levels); PyYAML recurses per level.
@@ -89,7 +90,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LineD
             line = key_node.start_mark.line + 1
             raise _Refused(line, "", "a key must be a name, not a list or a mapping; check the colons") from None
         if key in result:
-            raise _Refused(key_node.start_mark.line + 1, str(key), "is given twice; keep one")
+            raise _Refused(key_node.start_mark.line + 1, shown_name(key), "is given twice; keep one")
         result[key] = loader.construct_object(value_node, deep=True)
         result.lines[key] = key_node.start_mark.line + 1
     return result
@@ -117,8 +118,11 @@ def load_yaml(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        what = " ".join(part for part in (exc.context, exc.problem) if part)
-        problem = Problem(line, "", f"not valid YAML: {what}; check indentation, colons and quotes")
+        what = " ".join(part for part in (exc.context, exc.problem) if part) if quoting() else ""
+        problem = Problem(
+            line, "", f"not valid YAML{': ' + what if what else ''}; check indentation, colons and quotes"
+        )
         raise ScenarioError(source, [problem]) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(source, [Problem(None, "", f"not valid YAML: {exc}")]) from None
+        message = f"not valid YAML: {exc}" if quoting() else "not valid YAML"
+        raise ScenarioError(source, [Problem(None, "", message)]) from None

@@ -51,7 +51,8 @@ def serve(
         deadline = time.monotonic() + timeout
         while True:
             try:
-                httpx.get(f"{url}/status/health", timeout=1)  # any answer (a strict replay's 599 too): it is up
+                # the control API's probe: no fault of a scenario's can touch it; any answer means it is up
+                httpx.get(f"{url}/__sim/health", timeout=1)
                 break
             except httpx.TransportError:
                 pass
