@@ -109,8 +109,10 @@ class SimControl:
         import httpx
 
         query = {key: value for key, value in (params or {}).items() if value is not None}
+        # Changes must say they are JSON even without a body: the server refuses anything a web page could send.
+        headers = {"content-type": "application/json"} if method != "GET" and json is None else None
         try:
-            response = self._http.request(method, "/__sim" + path, json=json, params=query)
+            response = self._http.request(method, "/__sim" + path, json=json, params=query, headers=headers)
         except httpx.TransportError as exc:
             raise SimControlError(
                 0, f"cannot reach druid-sim at {self.url} ({exc}); is 'druid-sim serve' running there? (--url)"

@@ -53,9 +53,9 @@ DEFAULT_TASK: dict[str, Any] = {
 }
 MARKER_HELP = (
     "druid_sim(scenario=None, cassette=None, seed=0, time_scale=0, start='2026-01-01T00:00:00Z', "
-    "journal_size=10000, fresh=False): configure the druid_sim fixture's server"
+    "journal_size=10000, data_dirs=(), fresh=False): configure the druid_sim fixture's server"
 )
-_OPTION_NAMES = ("scenario", "cassette", "seed", "time_scale", "start", "journal_size", "fresh")
+_OPTION_NAMES = ("scenario", "cassette", "seed", "time_scale", "start", "journal_size", "data_dirs", "fresh")
 _handle_key = pytest.StashKey["DruidSim"]()
 
 
@@ -69,6 +69,7 @@ class SimOptions:
     time_scale: float = 0.0
     start: str = DEFAULT_START
     journal_size: int = 10_000
+    data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (default: the working directory)
 
     def config(self) -> ServeConfig:
         return ServeConfig(
@@ -78,6 +79,7 @@ class SimOptions:
             time_scale=self.time_scale,
             start_ms=parse_instant(self.start),
             journal_size=self.journal_size,
+            data_dirs=self.data_dirs,
             access_log=False,
         )
 
@@ -334,6 +336,10 @@ def _options(request: pytest.FixtureRequest, defaults: dict[str, Any]) -> tuple[
     scenario = given.get("scenario")
     if scenario is not None and str(scenario).endswith((".yaml", ".yml")):
         given["scenario"] = _find_file(str(scenario), request, "scenario")
+    if "data_dirs" in given:
+        folders = given["data_dirs"]
+        folders = [folders] if isinstance(folders, str | Path) else list(folders)
+        given["data_dirs"] = tuple(_find_file(str(folder), request, "data_dirs", Path.is_dir) for folder in folders)
     if "start" in given:
         try:
             given["start"] = format_instant(parse_instant(str(given["start"])))
@@ -342,12 +348,14 @@ def _options(request: pytest.FixtureRequest, defaults: dict[str, Any]) -> tuple[
     return SimOptions(**given), fresh
 
 
-def _find_file(name: str, request: pytest.FixtureRequest, option: str) -> str:
-    """A cassette or scenario file as given, else relative to the test file, else to the rootdir; a
-    cassette may also be a shipped one's name (``cassette="docs-examples"``)."""
+def _find_file(
+    name: str, request: pytest.FixtureRequest, option: str, exists: Callable[[Path], bool] = Path.is_file
+) -> str:
+    """A cassette or scenario file (or a folder) as given, else relative to the test file, else to the rootdir;
+    a cassette may also be a shipped one's name (``cassette="docs-examples"``)."""
     candidates = [Path(name), Path(request.path).parent / name, Path(request.config.rootpath) / name]
     for candidate in candidates:
-        if candidate.is_file():
+        if exists(candidate):
             return str(candidate.resolve())
     shipped = shipped_cassette(name) if option == "cassette" else None
     if shipped is not None:

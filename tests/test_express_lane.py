@@ -169,7 +169,7 @@ def test_a_poll_sequence_plays_in_recorded_order_through_the_express_lane(casset
         before = express_count()
         codes = [_code(conn.get(STATUS)) for _ in range(5)]
         assert express_count() - before == 4  # all but the first poll
-        httpx.post(f"{server.url}/__sim/reset").raise_for_status()
+        httpx.post(f"{server.url}/__sim/reset", json={}).raise_for_status()
         after_reset = [_code(conn.get(STATUS)) for _ in range(4)]
     assert codes == ["RUNNING", "RUNNING", "SUCCESS", "SUCCESS", "SUCCESS"]
     assert after_reset == ["RUNNING", "RUNNING", "SUCCESS", "SUCCESS"]
@@ -190,7 +190,7 @@ def test_faults_and_a_non_leader_still_answer_requests_the_express_lane_could_ta
         fault = {"name": "boom", "kind": "error", "status": 500, "routes": [f"{V1}/tasks"]}
         httpx.post(f"{server.url}/__sim/faults", json=fault).raise_for_status()
         faulted = conn.get(target)
-        httpx.delete(f"{server.url}/__sim/faults/boom").raise_for_status()
+        httpx.delete(f"{server.url}/__sim/faults/boom", headers={"content-type": "application/json"}).raise_for_status()
         server.simulation.leadership.leader_url = "http://overlord-2.example:8081"
         redirected = conn.get(target)
         server.simulation.leadership.leader_url = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -149,12 +151,14 @@ def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
 
 
 def test_a_scenario_or_cassette_loaded_by_one_test_does_not_leak_into_the_next(pytester: pytest.Pytester) -> None:
+    cassettes = Path(__file__).resolve().parent.parent / "cassettes"
     docs = "docs-examples"  # a shipped cassette, by name
     result = run(
         pytester,
         f"""
 import pytest
 
+@pytest.mark.druid_sim(data_dirs=[{str(cassettes)!r}])  # what the control API may load besides the working directory
 @pytest.mark.parametrize("n", range(2))
 def test_switch(druid_sim, n):
     assert druid_sim.http.get("/__sim/scenario").json()["scenario"] is None

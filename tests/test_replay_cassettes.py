@@ -104,10 +104,8 @@ def test_report_unused_prints_the_never_played_interactions_when_serve_stops(tmp
         tmp_path / "report.jsonl",
         [exchange("GET", f"{V1}/isLeader", 200, {"leader": True}), exchange("GET", f"{V1}/leader", 200, "http://x")],
     )
-    with serve("--no-access-log", "--cassette", str(cassette), "--report-unused", ready=f"{V1}/isLeader") as (
-        process,
-        _,
-    ):
+    with serve("--no-access-log", "--cassette", str(cassette), "--report-unused") as (process, url):
+        assert httpx.get(f"{url}{V1}/isLeader").status_code == 200  # played; /leader never is
         process.send_signal(signal.SIGINT)
         out, _err = process.communicate(timeout=15)
     assert "1 recorded interactions in" in out

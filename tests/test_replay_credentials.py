@@ -124,7 +124,7 @@ def test_the_recorded_cassette_holds_no_secret_and_check_passes(recording: Recor
 def test_same_client_same_credentials_is_answered_from_the_cassette_byte_for_byte(recording: Recording) -> None:
     cassette = load_cassette(recording.cassette)
     recorded = [i.response.body.raw() for i in cassette.interactions for _ in range(i.count)]
-    with serve("--cassette", str(recording.cassette), "--on-miss", "error", ready="/__sim/health") as (process, url):
+    with serve("--cassette", str(recording.cassette), "--on-miss", "error") as (process, url):
         with client(url) as http:
             for (method, path, kwargs), (status, live), stored in zip(
                 recording.calls, recording.seen, recorded, strict=True
@@ -148,7 +148,7 @@ def test_same_client_same_credentials_is_answered_from_the_cassette_byte_for_byt
 def test_other_credentials_miss_with_an_explanation_that_shows_no_secret(recording: Recording) -> None:
     spec = copy.deepcopy(SPEC)
     spec["context"]["connectorConfig"]["password"] = OTHER["jdbc"]
-    with serve("--cassette", str(recording.cassette), "--on-miss", "error", ready="/__sim/health") as (process, url):
+    with serve("--cassette", str(recording.cassette), "--on-miss", "error") as (process, url):
         with client(url, OTHER["basic"]) as http:
             response = http.post(f"{V1}/task", json=spec)
             listing = http.get(f"{V1}/tasks", params={"datasource": "wiki", "state": "running"})
@@ -206,7 +206,7 @@ def test_a_cassette_redacted_with_a_key_kept_outside_replays_only_with_that_key(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no default key file either
     assert main(["serve", "--cassette", str(cassette), "--port", "0"]) == 2  # refused before it listens
     refused = capsys.readouterr().err
-    assert f"key id {header.key_id}" in refused and "--redaction-key FILE" in refused
+    assert f"key id '{header.key_id}'" in refused and "--redaction-key FILE" in refused
     keyed = ("--cassette", str(cassette), "--on-miss", "error", "--redaction-key", str(key_file))
-    with serve(*keyed, ready="/__sim/health") as (_, url), client(url) as http:
+    with serve(*keyed) as (_, url), client(url) as http:
         assert http.post(f"{V1}/task", json=SPEC).json() == {"task": task}

@@ -16,6 +16,8 @@ import os
 import secrets
 from pathlib import Path
 
+from simulator.quoting import shown
+
 #: The environment variable holding a redaction key (its 64 hex digits), e.g. a CI secret.
 KEY_ENV = "DRUID_SIM_REDACTION_KEY"
 _KEY_ID_LABEL = b"druid-sim redaction key id"
@@ -108,7 +110,7 @@ def find_key(wanted_id: str, path: str | Path | None = None) -> str:
         tried.append(f"{source} (key id {key_id(key)})")
     where = "; ".join(tried) or "nowhere"
     raise RedactionKeyError(
-        f"this cassette was redacted with a key kept outside it (key id {wanted_id}), and that key was not found "
+        f"this cassette was redacted with a key kept outside it (key id {shown(wanted_id)}), and that key was not found "
         f"(looked at: {where}). Replay it with --redaction-key FILE (the file `druid-sim record --redaction-key` "
         f"used) or set {KEY_ENV} to the key's 64 hex digits, e.g. from a CI secret"
     )

@@ -58,6 +58,8 @@ from simulator.cassette.secrets import (
     patterns_worth_running,
     places,
 )
+from simulator.jsonenc import allow_deep_walks, dumps
+from simulator.quoting import shown
 
 SCHEME = "hmac-sha256-48"
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "aws4-hmac-sha256"})
@@ -107,7 +109,7 @@ class RedactionRules:
             kind = kind.strip().lower()
             if not sep or not value:
                 raise RuleError(
-                    f"redaction rule {spec!r} must look like KIND:VALUE with KIND one of header, query, json, regex "
+                    f"redaction rule {shown(spec)} must look like KIND:VALUE with KIND one of header, query, json, regex "
                     "(e.g. header:X-Druid-Token, json:connectorConfig/password, regex:sk_live_[0-9a-z]+)"
                 )
             if kind == "header":
@@ -123,9 +125,11 @@ class RedactionRules:
                 try:
                     patterns.append(re.compile(value))
                 except re.error as exc:
-                    raise RuleError(f"redaction rule {spec!r}: invalid regular expression ({exc})") from None
+                    raise RuleError(f"redaction rule {shown(spec)}: invalid regular expression ({exc})") from None
             else:
-                raise RuleError(f"redaction rule {spec!r}: unknown kind {kind!r}; use header, query, json or regex")
+                raise RuleError(
+                    f"redaction rule {shown(spec)}: unknown kind {shown(kind)}; use header, query, json or regex"
+                )
         return cls(
             builtin,
             tuple(specs),
@@ -215,7 +219,9 @@ class Redactor:
         if redaction is None:
             raise ValueError("this cassette was recorded without redaction; it has no salt")
         if redaction.scheme != SCHEME:
-            raise RuleError(f"redaction scheme {redaction.scheme!r} is unknown to this druid-sim (it makes {SCHEME})")
+            raise RuleError(
+                f"redaction scheme {shown(redaction.scheme)} is unknown to this druid-sim (it makes {SCHEME})"
+            )
         rules = RedactionRules.from_specs(redaction.rules, redaction.builtin)
         if redaction.salt is not None:
             return cls(redaction.salt, rules, remember=remember)
@@ -437,7 +443,7 @@ class Redactor:
                 return replace(body, value=new_text)
         except orjson.JSONDecodeError:
             pass
-        fallback = body_from_bytes(orjson.dumps(redacted), "application/json", body.encoding)
+        fallback = body_from_bytes(dumps(redacted), "application/json", body.encoding)
         return fallback
 
     def redact_text(self, text: str) -> str:
@@ -477,7 +483,8 @@ class Redactor:
 
     def redact_json(self, value: Any) -> Any:
         """Redact a parsed JSON document: credential-like keys at any depth, secret-shaped strings."""
-        text = orjson.dumps(value).decode("utf-8")
+        allow_deep_walks()
+        text = dumps(value).decode("utf-8")
         if text in self._clean_json:  # a poll whose answer did not change
             return value
         lowered = text.lower()

@@ -12,7 +12,7 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from simulator.clock import parse_instant
+from simulator.clock import check_scale, parse_instant
 from simulator.express import HTTP_PROTOCOL
 from simulator.replay.command import add_replay_arguments
 
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=8888, help="port to listen on (default 8888, the Router's)")
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=None,
         help="seed for names, fates and timings (default: the scenario's seed, else 0)",
     )
@@ -99,8 +99,29 @@ def register(subparsers: Any) -> None:
         "sequence cursors, but each has its own model, clock, faults and journal, so /__sim/ answers reads "
         "only (changes get 409); always uvloop + httptools",
     )
+    parser.add_argument(
+        "--data-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder the control API may load scenario and cassette files from (repeatable; default: the "
+        "working directory). Files given to --scenario and --cassette are always allowed",
+    )
     add_replay_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _seed(value: str) -> int:
+    """A seed a scenario could give too: a whole number from 0 to a Java long's maximum."""
+    from simulator.scenario.fields import LONG_MAX
+
+    try:
+        seed = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 0 <= seed <= LONG_MAX:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {LONG_MAX}, not {value}")
+    return seed
 
 
 def _instant(value: str) -> int:
@@ -127,8 +148,6 @@ def _check_scenario(config: ServeConfig, seed: int | None) -> ServeConfig | None
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from simulator.assembly import build_app
     from simulator.config import ServeConfig, build_simulation
     from simulator.control.auth import TOKEN_ENV, decide_control_token
@@ -136,9 +155,12 @@ def run(args: argparse.Namespace) -> int:
     from simulator.replay.engine import format_banner, format_totals, format_unused
     from simulator.replay.wiring import install_replay
     from simulator.security import announcement as security_announcement
+    from simulator.stopping import serve as serve_until_stopped
 
-    if args.time_scale < 0:
-        print("druid-sim serve: --time-scale cannot be negative; use 0 to freeze the clock", file=sys.stderr)
+    try:
+        check_scale(args.time_scale)
+    except ValueError as exc:
+        print(f"druid-sim serve: --time-scale: {exc}; use 0 to freeze the clock", file=sys.stderr)
         return 2
     if args.journal_size < 1:
         print("druid-sim serve: --journal-size must be at least 1 (default 10000)", file=sys.stderr)
@@ -173,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
         access_log=not args.no_access_log,
         dashboard=not args.no_dashboard,
         workers=args.workers,
+        data_dirs=tuple(args.data_dir),
         **replay_settings(args),
     )
     checked = _check_scenario(config, args.seed)
@@ -204,7 +227,8 @@ def run(args: argparse.Namespace) -> int:
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=config.host, port=config.port, **uvicorn_settings())
+    if not serve_until_stopped(app, config.host, config.port, uvicorn_settings()):
+        return 1
     if replay is not None:
         print(format_totals(replay, listed=config.report_unused), flush=True)
     if replay is not None and config.report_unused:
@@ -225,10 +249,9 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None, 
     """``--workers N``: N uvicorn processes built by `simulator.workers.create_app`, sharing a cursor file."""
     import tempfile
 
-    import uvicorn
-
     from simulator.replay.cursors import FileCursors
     from simulator.replay.engine import format_totals, format_unused
+    from simulator.stopping import serve_workers
     from simulator.workers import WORKER_ENV, encode_settings
 
     sequences = len(replay.index.sequences)
@@ -244,14 +267,7 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None, 
         )
         print(announcement, flush=True)
         _announce_dashboard(config, generated_token)
-        uvicorn.run(
-            "simulator.workers:create_app",
-            factory=True,
-            workers=config.workers,
-            host=config.host,
-            port=config.port,
-            **uvicorn_settings(),
-        )
+        serve_workers("simulator.workers:create_app", config.host, config.port, config.workers, uvicorn_settings())
         replay.cursors = cursors  # the parent's replay reads what every worker played
         print(format_totals(replay, counted=False, listed=config.report_unused), flush=True)
         if config.report_unused:

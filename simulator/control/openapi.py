@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator import __version__
+from simulator.clock import MAX_SCALE
 from simulator.control.druid_openapi import druid_openapi, query_parameter
 
 __all__ = ["control_openapi", "druid_openapi"]
@@ -32,7 +33,11 @@ _JOURNAL_FILTERS = [
     query_parameter("method", "HTTP method, case-insensitive (GET, POST, ...)"),
     query_parameter("path", "glob on the decoded path; * also crosses /, e.g. /druid/indexer/v1/task/*/status"),
     query_parameter("status", "status code answered", {"type": "integer"}),
-    query_parameter("answeredBy", "what answered: model, replay, fault or security"),
+    query_parameter(
+        "answeredBy",
+        "what answered: model, replay, fault or security",
+        {"type": "string", "enum": ["model", "replay", "fault", "security"]},
+    ),
     query_parameter("fault", "name of the fault applied"),
     query_parameter("user", "the user the request was made as (a secured cluster)"),
     query_parameter("since", "only entries with seq greater than this", {"type": "integer", "minimum": 0}),
@@ -134,6 +139,27 @@ _FAULT = {
 }
 
 
+#: A duration string the clock takes (``clock.parse_duration``): seconds, or a number with a unit.
+_DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$"
+#: Answers any call can get, besides its own: a token refused (when one is configured) or a Host this
+#: server does not answer as (403, `simulator.control.browsers`); for a change, another Origin (403), a
+#: server of several workers that only reads (409), a body too large (413) or not JSON (415).
+_TOKEN_REFUSED = {"401": _ERROR}
+_ANY_REFUSED = {"403": _ERROR}
+_CHANGE_REFUSED = {"403": _ERROR, "409": _ERROR, "413": _ERROR, "415": _ERROR}
+
+
+def _every_status(path: str, method: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation's responses plus the ones every call of its kind can get, in status order."""
+    responses = dict(operation["responses"])
+    if operation.get("security") != []:
+        responses.update(_TOKEN_REFUSED)
+    responses.update(_ANY_REFUSED)
+    if method in ("post", "delete"):
+        responses.update(_CHANGE_REFUSED)
+    return dict(sorted(responses.items()))
+
+
 def control_openapi() -> dict[str, Any]:
     """The document served at ``/__sim/openapi.json``."""
     paths: dict[str, Any] = {
@@ -148,7 +174,8 @@ def control_openapi() -> dict[str, Any]:
             "post": {
                 "summary": "Back to the scenario's start: tasks, clock, faults, replay cursors, journal",
                 "responses": {
-                    "200": _ok("reset", {"type": "object", "properties": {"reset": {"const": True}, "clock": _CLOCK}})
+                    "200": _ok("reset", {"type": "object", "properties": {"reset": {"const": True}, "clock": _CLOCK}}),
+                    "409": _ERROR,
                 },
             }
         },
@@ -163,12 +190,20 @@ def control_openapi() -> dict[str, Any]:
                         "additionalProperties": False,
                         "properties": {
                             "advance": {
-                                "oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "example": "5m"}]
+                                "oneOf": [
+                                    {"type": "number", "minimum": 0},
+                                    {"type": "string", "pattern": _DURATION_PATTERN, "example": "5m"},
+                                ]
                             },
                             "to": {"type": "string", "format": "date-time"},
                             "freeze": {"type": "boolean"},
-                            "scale": {"type": "number", "minimum": 0},
-                            "speed": {"type": "number", "minimum": 0, "description": "alias of scale"},
+                            "scale": {"type": "number", "minimum": 0, "maximum": MAX_SCALE},
+                            "speed": {
+                                "type": "number",
+                                "minimum": 0,
+                                "maximum": MAX_SCALE,
+                                "description": "alias of scale",
+                            },
                         },
                     },
                     {"advance": "5m"},
@@ -199,7 +234,12 @@ def control_openapi() -> dict[str, Any]:
                 "summary": "Load another scenario (and reset to its start)",
                 "requestBody": _body(
                     "the scenario",
-                    {"type": "object", "properties": {"scenario": {"type": "string"}}},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["scenario"],
+                        "properties": {"scenario": {"type": ["string", "null"]}},
+                    },
                     {"scenario": "demo"},
                 ),
                 "responses": {"200": _ok("loaded"), "400": _ERROR, "404": _ERROR, "422": _ERROR, "501": _ERROR},
@@ -210,17 +250,29 @@ def control_openapi() -> dict[str, Any]:
             "post": {
                 "summary": "Replay another cassette",
                 "requestBody": _body(
-                    "the cassette: a file on the server's machine or a shipped cassette's name",
-                    {"type": "object", "properties": {"cassette": {"type": "string"}}},
+                    "the cassette: a file on the server's machine or a shipped cassette's name (null: stop replaying)",
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["cassette"],
+                        "properties": {"cassette": {"type": ["string", "null"]}},
+                    },
                     {"cassette": "docs-examples"},
                 ),
-                "responses": {"200": _ok("loaded"), "400": _ERROR, "404": _ERROR, "422": _ERROR, "501": _ERROR},
+                "responses": {
+                    "200": _ok("loaded"),
+                    "400": _ERROR,
+                    "404": _ERROR,
+                    "409": _ERROR,
+                    "422": _ERROR,
+                    "501": _ERROR,
+                },
             },
         },
         "/__sim/cassette/unused": {
             "get": {
                 "summary": "Recorded interactions no request has used yet",
-                "responses": {"200": _ok("unused"), "501": _ERROR},
+                "responses": {"200": _ok("unused"), "409": _ERROR, "501": _ERROR},
             }
         },
         "/__sim/faults": {
@@ -230,7 +282,7 @@ def control_openapi() -> dict[str, Any]:
                 "requestBody": _body(
                     "a fault or a list",
                     {"oneOf": [_FAULT, {"type": "array", "items": _FAULT}]},
-                    {"name": "flaky", "error": 503, "every": 2},
+                    {"name": "flaky", "kind": "error", "status": 503, "when": {"every": 2}},
                 ),
                 "responses": {"200": _ok("added"), "400": _ERROR, "409": _ERROR, "422": _ERROR, "501": _ERROR},
             },
@@ -295,7 +347,14 @@ def control_openapi() -> dict[str, Any]:
                 "summary": "How many requests match, optionally grouped",
                 "parameters": [
                     *_JOURNAL_FILTERS,
-                    query_parameter("groupBy", "method, path, status, answeredBy, fault, user or client"),
+                    query_parameter(
+                        "groupBy",
+                        "method, path, status, answeredBy, fault, user or client",
+                        {
+                            "type": "string",
+                            "enum": ["method", "path", "status", "answeredBy", "fault", "user", "client"],
+                        },
+                    ),
                 ],
                 "responses": {"200": _ok("count"), "400": _ERROR, "422": _ERROR},
             }
@@ -305,6 +364,9 @@ def control_openapi() -> dict[str, Any]:
             "get": {"summary": "The simulated Druid Tasks API, described", "responses": {"200": _ok("OpenAPI 3.1")}}
         },
     }
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            operation["responses"] = _every_status(path, method, operation)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -312,7 +374,10 @@ def control_openapi() -> dict[str, Any]:
             "version": __version__,
             "description": "Drive the simulator from tests and scripts: clock, reset, faults, journal, "
             'scenario and cassette. JSON in and out; errors are {"error": code, "message": how to fix}. '
-            "The dashboard page at / (files under /__sim/ui/) is built on these calls and the Druid API only.",
+            "The dashboard page at / (files under /__sim/ui/) is built on these calls and the Druid API only. "
+            "Every call needs a Host this server answers as (on loopback: localhost, 127.0.0.1 or [::1] with its "
+            "port), else 403; a change (POST, DELETE) needs Content-Type: application/json (else 415) and no "
+            "Origin or Sec-Fetch-Site of another site (else 403), so no web page can drive it.",
         },
         "security": [{}, {"bearer": []}],
         "paths": paths,
