@@ -260,7 +260,9 @@ def test_a_key_kept_outside_the_cassette_is_named_not_stored(tmp_path: Path, mon
     monkeypatch.setenv(KEY_ENV, key_file.read_text().strip())  # a CI secret
     assert Redactor.for_meta(cassette.meta).redact_request_as_recorded(_submission("tok-1", "Pa55-word-1")) == recorded
     monkeypatch.setenv(KEY_ENV, "0" * 64)  # another key: said so, with both ids
-    with pytest.raises(RedactionKeyError, match=r"key id '[0-9a-f]{16}'.*--redaction-key FILE.*DRUID_SIM_REDACTION_KEY"):
+    with pytest.raises(
+        RedactionKeyError, match=r"key id '[0-9a-f]{16}'.*--redaction-key FILE.*DRUID_SIM_REDACTION_KEY"
+    ):
         Redactor.for_meta(cassette.meta)
 
 
