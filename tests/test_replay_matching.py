@@ -157,16 +157,16 @@ def test_the_cassettes_own_rules_redact_live_requests_before_matching(tmp_path: 
     """A `--redact-rule` given when recording is in the header, so replay redacts the same field."""
     redactor = Redactor(new_salt(), RedactionRules.from_specs(["json:ingestToken"]))
     submitted = exchange(
-        "POST", f"{V1}/task", 200, {"task": TASK}, request_body={"type": "index", "ingestToken": "t-1"}
+        "POST", f"{V1}/task", 200, {"task": TASK}, request_body={"type": "index", "ingestToken": "tok-first-1"}
     )
     path = tmp_path / "rules.jsonl"
     with CassetteWriter.open(path, "overwrite", new_meta(None, redactor.redaction)) as writer:
         writer.append(redactor.redact_interaction(submitted))
     with replay_server(path, replay_on_miss="error") as server, httpx.Client(base_url=server.url) as client:
-        same = client.post(f"{V1}/task", json={"type": "index", "ingestToken": "t-1"})
-        other = client.post(f"{V1}/task", json={"type": "index", "ingestToken": "t-2"})
+        same = client.post(f"{V1}/task", json={"type": "index", "ingestToken": "tok-first-1"})
+        other = client.post(f"{V1}/task", json={"type": "index", "ingestToken": "tok-second-2"})
     assert same.status_code == 200 and same.json() == {"task": TASK}
-    assert other.status_code == 599 and "t-2" not in other.text
+    assert other.status_code == 599 and "tok-second-2" not in other.text
     (difference,) = other.json()["nearest"][0]["differences"]
     assert difference["name"] == "/ingestToken" and "different secret" in difference["secret"]
 
