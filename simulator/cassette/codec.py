@@ -278,7 +278,7 @@ def _number(obj: dict[str, Any], key: str, default: float, high: float) -> float
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise LineError(key, f"must be a number, not {type(value).__name__}")
     if not 0 <= value <= high:
-        raise LineError(key, f"must be between 0 and {high:,.0f}, not {value}")
+        raise LineError(key, f"must be between 0 and {high:,.0f}, not {shown(value)}")
     return float(value)
 
 
