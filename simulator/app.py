@@ -2,7 +2,8 @@
 
 Druid routes pass through a chain of plain ASGI middlewares (access log, then whatever extensions
 install: journal, faults) before the Druid handlers. ``/__sim/`` never goes through that chain, so
-faults can never break the control API.
+faults can never break the control API. The dashboard (``GET /`` and ``/__sim/ui/``, see
+`simulator.dashboard`) is dispatched first, when it is built.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.druid.routes import DruidApp
 from simulator.express import ExpressAnswer, ExpressRequest, express_of
 from simulator.limits import ServerLimits
+from simulator.logsafe import LogRedaction, log_redaction
 from simulator.runtime import Simulation
 
 access_logger = logging.getLogger("simulator.access")
@@ -24,12 +27,21 @@ CONTROL_PREFIX = "/__sim"
 Middleware = Callable[[ASGIApp], ASGIApp]
 
 
-class AccessLog:
-    """One line per request: client, method, path and query, status, real milliseconds taken."""
+class Pages(Protocol):
+    """An app that answers some requests before Druid's and the control API's (the dashboard)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def serves(self, method: str, path: str) -> bool: ...
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
+class AccessLog:
+    """One line per request: client, method, path and query (credentials replaced), status, real ms taken."""
+
+    def __init__(self, app: ASGIApp, redaction: LogRedaction | None = None) -> None:
         self.app = app
         self._inner = express_of(app)
+        self._redact_query = (redaction or LogRedaction()).query
 
     def express(self, request: ExpressRequest) -> ExpressAnswer | None:
         """Log an express answer (`simulator.express`) as the ASGI way would have."""
@@ -38,7 +50,8 @@ class AccessLog:
         started = time.perf_counter()
         answer = self._inner(request)
         if answer is not None:
-            _log_access(request.client, request.method, request.path, request.query, answer.status, started)
+            query = self._redact_query(request.query)
+            _log_access(request.client, request.method, request.path, query, answer.status, started)
         return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,9 +67,8 @@ class AccessLog:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            _log_access(
-                scope.get("client"), scope["method"], scope["path"], scope.get("query_string", b""), status, started
-            )
+            query = self._redact_query(scope.get("query_string", b""))
+            _log_access(scope.get("client"), scope["method"], scope["path"], query, status, started)
 
 
 def _log_access(
@@ -77,14 +89,16 @@ class SimulatorApp:
         control: ASGIApp | None = None,
         middlewares: list[Middleware] | None = None,
         access_log: bool = True,
+        pages: Pages | None = None,
     ) -> None:
         self.simulation = simulation
         self.control = control
+        self.pages = pages
         druid: ASGIApp = DruidApp(simulation)
         for middleware in middlewares or []:
             druid = middleware(druid)
         if access_log:
-            druid = AccessLog(druid)
+            druid = AccessLog(druid, log_redaction(simulation))
         self.druid = druid
         self._druid_express = express_of(druid)
 
@@ -98,12 +112,22 @@ class SimulatorApp:
         path = request.path
         if self._druid_express is None or path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return None
+        if self.pages is not None and self.pages.serves(request.method, path):
+            return None
         return self._druid_express(request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
+            pages = self.pages
+            if (
+                pages is not None
+                and (path == "/" or path.startswith(CONTROL_PREFIX))
+                and pages.serves(scope["method"], path)
+            ):
+                await pages(scope, receive, send)
+                return
             if self.control is not None and (path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")):
                 await self.control(scope, receive, send)
                 return

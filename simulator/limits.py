@@ -61,29 +61,17 @@ class ServerLimits:
         return found
 
 
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1000,
-    "kb": 1000,
-    "kib": KIB,
-    "m": 1000**2,
-    "mb": 1000**2,
-    "mib": MIB,
-    "g": 1000**3,
-    "gb": 1000**3,
-    "gib": GIB,
-}
-_SIZE = re.compile(r"^\s*(\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
+#: The units sizes are written in, as in scenario files (KB = 1000 bytes, KiB = 1024).
+_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KiB": KIB, "MiB": MIB, "GiB": GIB}
+_SIZE = re.compile(r"^\s*(\d+)\s*([A-Za-z]*)\s*$")
 
 
 def parse_size(text: str) -> int:
-    """A byte count written as Druid writes them: ``65536``, ``64MiB``, ``500KB`` (KB = 1000, KiB = 1024)."""
+    """A byte count as scenario files write sizes: ``65536``, ``64MiB``, ``500KB`` (KB = 1000, KiB = 1024)."""
     match = _SIZE.match(text)
-    unit = match.group(2).lower() if match else ""
-    if match is None or unit not in _UNITS:
+    if match is None or match.group(2) not in _UNITS:
         raise ValueError(f"{text!r} is not a size: write bytes (65536) or a number with a unit (64MiB, 500KB, 1GiB)")
-    return int(match.group(1)) * _UNITS[unit]
+    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 def format_size(size: int) -> str:

@@ -37,8 +37,11 @@ UVICORN_SETTINGS: dict[str, Any] = {
 
 
 def uvicorn_settings(loop: Loop = "uvloop") -> dict[str, Any]:
-    """`UVICORN_SETTINGS`, on ``loop``."""
-    return {**UVICORN_SETTINGS, "loop": loop}
+    """`UVICORN_SETTINGS` on ``loop``, with our protocol only if the installed uvicorn is the one it was
+    written against (`simulator.express_check`; otherwise uvicorn's own protocol and one WARNING)."""
+    from simulator.express_check import http_protocol
+
+    return {**UVICORN_SETTINGS, "loop": loop, "http": http_protocol()}
 
 
 def listening_socket(host: str = "127.0.0.1", port: int = 0, backlog: int = 2048) -> socket.socket:

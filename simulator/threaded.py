@@ -1,13 +1,17 @@
-"""A real uvicorn server for an ASGI app, on a free loopback port, in a daemon thread.
+"""Threads: a real uvicorn server in a daemon thread, and long work off the event loop in another.
 
-Used by the pytest plugin and the project's own tests: the server is the real stack, on the settings
-``druid-sim serve`` uses (`simulator.serving`: uvloop, httptools, the express lane, a real socket),
-while the thread lets the test process hold the simulation and move its clock instead of sleeping.
+`ThreadedServer` is used by the pytest plugin and the project's own tests: the server is the real stack,
+on the settings ``druid-sim serve`` uses (`simulator.serving`: uvloop, httptools, the express lane, a real
+socket), while the thread lets the test process hold the simulation and move its clock instead of
+sleeping. `in_daemon_thread` runs a long computation (loading a cassette) while the event loop goes on
+serving.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import socket
 import threading
 from collections.abc import Callable
@@ -22,11 +26,17 @@ T = TypeVar("T")
 class ThreadedServer:
     """Serves ``app`` until :meth:`stop`; ``url`` is where, ``call`` runs code on its event loop.
 
-    ``loop`` is uvloop, as ``serve`` runs; ``"asyncio"`` runs the standard loop instead.
+    ``loop`` is uvloop, as ``serve`` runs; ``"asyncio"`` runs the standard loop instead. ``http`` replaces
+    uvicorn's protocol setting (ours by default).
     """
 
     def __init__(
-        self, app: ASGIApp, sock: socket.socket | None = None, name: str = "druid-sim", loop: Loop = "uvloop"
+        self,
+        app: ASGIApp,
+        sock: socket.socket | None = None,
+        name: str = "druid-sim",
+        loop: Loop = "uvloop",
+        http: str | None = None,
     ) -> None:
         import uvicorn
 
@@ -34,7 +44,10 @@ class ThreadedServer:
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._loop_factory = loop_factory(loop)
-        self._server = uvicorn.Server(uvicorn.Config(app, **uvicorn_settings(loop)))
+        settings = uvicorn_settings(loop)
+        if http is not None:
+            settings["http"] = http
+        self._server = uvicorn.Server(uvicorn.Config(app, **settings))
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._serve, name=f"{name} {self.url}", daemon=True)
         self._thread.start()
@@ -66,4 +79,35 @@ class ThreadedServer:
         self._socket.close()
 
 
-__all__ = ["ThreadedServer", "listening_socket"]
+async def in_daemon_thread(function: Callable[[], T], name: str = "druid-sim worker") -> T:
+    """``function()`` run in a new daemon thread (with the caller's context variables), awaited on the loop.
+
+    Not ``asyncio.to_thread`` nor anyio's pool: their threads are not daemons, so a server stopped in the
+    middle of a long load would wait for it at exit (asyncio.run joins the default executor), while a
+    daemon thread ends with the process (`simulator.stopping`).
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():  # the caller was cancelled meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = context.run(function), None
+        except BaseException as exc:
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await future
+
+
+__all__ = ["ThreadedServer", "in_daemon_thread", "listening_socket"]

@@ -44,6 +44,7 @@ def decode_settings(value: str) -> tuple[ServeConfig, str, int]:
     fields = dict(payload["config"])
     fields["replay_ignore"] = tuple(fields.get("replay_ignore", ()))
     fields["limits"] = ServerLimits(**fields.get("limits", {}))
+    fields["data_dirs"] = tuple(fields.get("data_dirs", ()))
     return ServeConfig(**fields), str(payload["cursors"]), int(payload["sequences"])
 
 

@@ -37,7 +37,7 @@ def budgeted() -> Iterator[LiveServer]:
 @pytest.fixture
 def client(budgeted: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=budgeted.url, timeout=10) as http:
-        assert http.post("/__sim/reset").status_code == 200
+        assert http.post("/__sim/reset", json={}).status_code == 200
         yield http
 
 

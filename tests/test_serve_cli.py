@@ -10,27 +10,27 @@ import sys
 import httpx
 
 from tests.support.live import free_socket
-from tests.support.process import serve_process
+from tests.support.process import serve
 
 
 def test_serve_starts_demo_cluster_logs_each_request_and_stops_cleanly_on_ctrl_c() -> None:
-    with serve_process("--seed", "5") as running:
-        url = running.url
+    with serve("--seed", "5") as (process, url):
         tasks = httpx.get(f"{url}/druid/indexer/v1/tasks").json()
         assert len(tasks) >= 20
         assert {"SUCCESS", "FAILED", "RUNNING"} <= {task["statusCode"] for task in tasks}
         assert httpx.get(f"{url}/druid/indexer/v1/leader").text == url
-        assert running.stop() == 0
-        out, err = running.stdout, running.stderr
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 0
     assert "Traceback" not in err
     assert f"{url}/druid/indexer/v1/tasks" in out
+    assert f"druid-sim: dashboard on {url}/\n" in out
     request_lines = [line for line in err.splitlines() if "GET /druid/indexer/v1/tasks" in line]
     assert len(request_lines) == 1 and '" 200 ' in request_lines[0]
 
 
 def test_serve_binds_loopback_by_default() -> None:
-    with serve_process("--no-access-log") as running:
-        url = running.url
+    with serve("--no-access-log") as (_, url):
         assert url.startswith("http://127.0.0.1:")
         host_ip = _non_loopback_ip()
         if host_ip is not None:
@@ -58,10 +58,11 @@ def _non_loopback_ip() -> str | None:
 def test_serve_same_seed_gives_same_cluster() -> None:
     bodies = []
     for _ in range(2):
-        with serve_process(
-            "--seed", "9", "--time-scale", "0", "--start-time", "2026-03-01T00:00:00Z", "--no-access-log"
-        ) as running:
-            bodies.append(httpx.get(f"{running.url}/druid/indexer/v1/tasks").content)
+        with serve("--seed", "9", "--time-scale", "0", "--start-time", "2026-03-01T00:00:00Z", "--no-access-log") as (
+            _,
+            url,
+        ):
+            bodies.append(httpx.get(f"{url}/druid/indexer/v1/tasks").content)
     assert bodies[0] == bodies[1]
 
 

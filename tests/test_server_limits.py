@@ -38,7 +38,7 @@ def limited() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def port(limited: LiveServer) -> int:
-    assert httpx.post(limited.url + "/__sim/reset").status_code == 200
+    assert httpx.post(limited.url + "/__sim/reset", json={}).status_code == 200
     return int(limited.url.rsplit(":", 1)[1])
 
 

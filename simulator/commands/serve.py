@@ -8,17 +8,19 @@ import gc
 import importlib.util
 import logging
 import os
+import socket
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from simulator.clock import parse_instant
+from simulator.clock import check_scale, parse_instant
 from simulator.limits import ServerLimits, parse_size
 from simulator.replay.command import add_replay_arguments
-from simulator.serving import UVICORN_SETTINGS, listen_error, listening_socket, open_file_room
+from simulator.serving import listen_error, listening_socket, open_file_room, uvicorn_settings
 
 if TYPE_CHECKING:
     from simulator.config import ServeConfig
+    from simulator.control.auth import TokenDecision
     from simulator.replay.engine import Replay
 
 
@@ -34,7 +36,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=None,
         help="seed for names, fates and timings (default: the scenario's seed, else 0)",
     )
@@ -42,11 +44,26 @@ def register(subparsers: Any) -> None:
         "--time-scale",
         type=float,
         default=1.0,
-        help="virtual seconds per real second: 60 plays ten minutes in ten seconds, 0 freezes the clock",
+        help="virtual seconds per real second (default 1): 60 plays ten minutes in ten seconds, 0 freezes the clock",
     )
-    parser.add_argument("--start-time", type=_instant, default=None, help="where the virtual clock starts (ISO-8601)")
-    parser.add_argument("--scenario", default=None, help="scenario name or file (default demo; none with --cassette)")
+    parser.add_argument(
+        "--start-time",
+        type=_instant,
+        default=None,
+        help="where the virtual clock starts, ISO-8601 (default now; with --cassette, where the recording ended)",
+    )
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        help="a built-in scenario's name (`druid-sim scenario list`) or a scenario file (default demo; none "
+        "with --cassette)",
+    )
     parser.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
+    parser.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="do not serve the dashboard page at / (then / answers Druid's 404, as an Overlord without a console)",
+    )
     parser.add_argument(
         "--control-token",
         default=None,
@@ -63,6 +80,14 @@ def register(subparsers: Any) -> None:
         help="worker processes (default 1). More than one needs --cassette: the workers share the replay's "
         "sequence cursors, but each has its own model, clock, faults and journal, so /__sim/ answers reads "
         "only (changes get 409); always uvloop + httptools",
+    )
+    parser.add_argument(
+        "--data-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder the control API may load scenario and cassette files from (repeatable; default: the "
+        "working directory). Files given to --scenario and --cassette are always allowed",
     )
     add_replay_arguments(parser)
     _add_limit_arguments(parser)
@@ -151,6 +176,19 @@ def _port(value: str) -> int:
     return port
 
 
+def _seed(value: str) -> int:
+    """A seed a scenario could give too: a whole number from 0 to a Java long's maximum."""
+    from simulator.scenario.fields import LONG_MAX
+
+    try:
+        seed = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 0 <= seed <= LONG_MAX:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {LONG_MAX}, not {value}")
+    return seed
+
+
 def _instant(value: str) -> int:
     try:
         return parse_instant(value)
@@ -175,17 +213,14 @@ def _check_scenario(config: ServeConfig, seed: int | None) -> ServeConfig | None
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from simulator.assembly import build_app
-    from simulator.config import ServeConfig, build_simulation
+    from simulator.config import ServeConfig
     from simulator.control.auth import TOKEN_ENV, decide_control_token
     from simulator.replay.command import ReplaySetupError, prepare_replay, replay_settings
-    from simulator.replay.engine import format_unused
-    from simulator.replay.wiring import install_replay
 
-    if args.time_scale < 0:
-        print("druid-sim serve: --time-scale cannot be negative; use 0 to freeze the clock", file=sys.stderr)
+    try:
+        check_scale(args.time_scale)
+    except ValueError as exc:
+        print(f"druid-sim serve: --time-scale: {exc}; use 0 to freeze the clock", file=sys.stderr)
         return 2
     if args.journal_size < 1:
         print("druid-sim serve: --journal-size must be at least 1 (default 10000)", file=sys.stderr)
@@ -212,30 +247,21 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    warning = open_file_room(limits.max_connections)
-    if warning is not None:
-        print(f"druid-sim serve: {warning}", file=sys.stderr)
-    try:  # before anything is announced: a port in use is said plainly, and port 0 announces the real one
-        sock = listening_socket(args.host, args.port)
-    except OSError as exc:
-        print(
-            f"druid-sim serve: {listen_error(args.host, args.port, exc)} with --port (0 picks a free one)",
-            file=sys.stderr,
-        )
-        return 1
     control = decide_control_token(args.host, args.control_token or os.environ.get(TOKEN_ENV))
     config = ServeConfig(
         control_token=control.token,
         journal_size=args.journal_size,
         host=args.host,
-        port=sock.getsockname()[1],
+        port=args.port,
         seed=args.seed if args.seed is not None else 0,
         time_scale=args.time_scale,
         start_ms=args.start_time,
         scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
+        dashboard=not args.no_dashboard,
         workers=args.workers,
         limits=limits,
+        data_dirs=tuple(args.data_dir),
         **replay_settings(args),
     )
     checked = _check_scenario(config, args.seed)
@@ -248,38 +274,77 @@ def run(args: argparse.Namespace) -> int:
     except ReplaySetupError as exc:
         print(f"druid-sim serve: {exc}", file=sys.stderr)
         return 2
+    warning = open_file_room(limits.max_connections)
+    if warning is not None:
+        print(f"druid-sim serve: {warning}", file=sys.stderr)
+    try:  # before anything is announced: a port in use is said plainly, and port 0 announces the real one
+        sock = listening_socket(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"druid-sim serve: {listen_error(args.host, args.port, exc)} with --port (0 picks a free one)",
+            file=sys.stderr,
+        )
+        return 1
+    with sock:
+        return _serve(replace(config, port=sock.getsockname()[1]), replay, control, sock)
+
+
+def _serve(config: ServeConfig, replay: Replay | None, control: TokenDecision, sock: socket.socket) -> int:
+    """Announce, then serve on ``sock`` until stopped (`simulator.stopping`); the exit status."""
+    from simulator.assembly import build_app
+    from simulator.config import build_simulation
+    from simulator.replay.engine import format_banner, format_totals, format_unused
+    from simulator.replay.wiring import install_replay
+    from simulator.security import announcement as security_announcement
+    from simulator.stopping import serve as serve_until_stopped
+
+    if replay is not None:
+        print(format_banner(replay), flush=True)
     if replay is not None and config.workers > 1:
-        sock.close()  # uvicorn binds the port again in the parent, for its workers to share
-        return _run_workers(config, replay, control.announcement(config.self_url))
+        generated = control.token if control.generated else None
+        return _run_workers(config, replay, control.announcement(config.self_url), generated, sock)
     simulation = build_simulation(config)
     if replay is not None:
         install_replay(simulation, replay)
     app = build_app(simulation)
     print(f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks (Ctrl-C stops)", flush=True)
     print(control.announcement(config.self_url), flush=True)
+    secured = security_announcement(simulation)
+    if secured:
+        print(secured, flush=True)
+    _announce_dashboard(config, control.token if control.generated else None)
     # The starting cluster lives as long as the server: move it out of the cyclic GC's reach, or every
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    server = uvicorn.Server(uvicorn.Config(app, **UVICORN_SETTINGS))
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it stopped on
-        server.run(sockets=[sock])
-    sock.close()
-    if not server.started:
+    if not serve_until_stopped(app, sock, uvicorn_settings()):
         return 1
+    if replay is not None:
+        print(format_totals(replay, listed=config.report_unused), flush=True)
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)
     return 0
 
 
-def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) -> int:
-    """``--workers N``: N uvicorn processes built by `simulator.workers.create_app`, sharing a cursor file."""
+def _announce_dashboard(config: ServeConfig, generated_token: str | None) -> None:
+    """The start banner's dashboard line; with a generated token, a link that carries it (in the fragment,
+    which browsers never send to a server, so it stays out of access logs and Referer headers)."""
+    if not config.dashboard:
+        return
+    link = f"{config.self_url}/" + (f"#token={generated_token}" if generated_token else "")
+    print(f"druid-sim: dashboard on {link}", flush=True)
+
+
+def _run_workers(
+    config: ServeConfig, replay: Replay, announcement: str | None, generated_token: str | None, sock: socket.socket
+) -> int:
+    """``--workers N``: N uvicorn processes built by `simulator.workers.create_app`, sharing a cursor file
+    and the listening socket ``sock``."""
     import tempfile
 
-    import uvicorn
-
     from simulator.replay.cursors import FileCursors
-    from simulator.replay.engine import format_unused
+    from simulator.replay.engine import format_totals, format_unused
+    from simulator.stopping import serve_workers
     from simulator.workers import WORKER_ENV, encode_settings
 
     sequences = len(replay.index.sequences)
@@ -294,16 +359,11 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) 
             flush=True,
         )
         print(announcement, flush=True)
-        uvicorn.run(
-            "simulator.workers:create_app",
-            factory=True,
-            workers=config.workers,
-            host=config.host,
-            port=config.port,
-            **UVICORN_SETTINGS,
-        )
+        _announce_dashboard(config, generated_token)
+        serve_workers("simulator.workers:create_app", sock, config.workers, uvicorn_settings())
+        replay.cursors = cursors  # the parent's replay reads what every worker played
+        print(format_totals(replay, counted=False, listed=config.report_unused), flush=True)
         if config.report_unused:
-            replay.cursors = cursors  # the parent's replay reads what every worker played
             print(format_unused(replay), flush=True)
         cursors.close()
     finally:

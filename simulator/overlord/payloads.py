@@ -63,6 +63,15 @@ class PayloadStore:
             task.payload_kept = False
         return True
 
+    def forget(self, task_ids: set[str]) -> None:
+        """Stop counting the payloads of tasks the model no longer holds (its bounded history forgot them)."""
+        if not any(task.id in task_ids for task in self._kept):
+            return
+        for task in self._kept:
+            if task.id in task_ids:
+                self.kept_bytes -= len(task.payload_json)
+        self._kept = deque(task for task in self._kept if task.id not in task_ids)
+
     def keep(self, task: Task) -> None:
         """Count ``task``'s payload (after `make_room` said it fits)."""
         self._kept.append(task)

@@ -24,7 +24,12 @@ class ReplaySetupError(Exception):
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--cassette`` and the options that shape a replay."""
     group = parser.add_argument_group("replay (with --cassette)")
-    group.add_argument("--cassette", metavar="FILE", help="serve the interactions recorded in this cassette")
+    group.add_argument(
+        "--cassette",
+        metavar="FILE",
+        help="serve the interactions recorded in this cassette: a file, or a shipped cassette's name "
+        "(`druid-sim cassette list`)",
+    )
     group.add_argument(
         "--on-miss",
         choices=[m.value for m in MissMode],
@@ -53,6 +58,13 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave a part of requests out of matching: query:KEY, header:NAME or body:/json/pointer (repeatable)",
     )
     group.add_argument(
+        "--redaction-key",
+        metavar="FILE",
+        help="the key file of a cassette recorded with druid-sim record --redaction-key (default: "
+        "$DRUID_SIM_REDACTION_KEY, else ~/.config/druid-sim/redaction.key); cassettes with a salt in their "
+        "header need nothing",
+    )
+    group.add_argument(
         "--report-unused",
         action="store_true",
         help="when the server stops, list recorded interactions that were never played",
@@ -68,6 +80,7 @@ def replay_settings(args: argparse.Namespace) -> dict[str, Any]:
         "replay_sequence": args.sequence,
         "replay_ignore": tuple(args.ignore),
         "report_unused": args.report_unused,
+        "replay_redaction_key": args.redaction_key,
     }
 
 
