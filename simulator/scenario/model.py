@@ -67,7 +67,7 @@ class ScenarioWorld:
         self.pools = pools
         self.seed = seed
         rng = random.Random(f"datasources:{seed}")
-        self.datasources = list(scenario.datasources) or datasource_names(pools, rng, scenario.datasource_count)
+        self.datasources = list(scenario.datasources) or datasource_names(rng, scenario.datasource_count)
         self._types = [name for name, _ in scenario.task_types]
         self._weights = [weight for _, weight in scenario.task_types]
 
