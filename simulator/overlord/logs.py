@@ -27,7 +27,6 @@ from typing import Any
 import orjson
 
 from simulator.overlord.fakes import FakePools
-from simulator.overlord.jackson import pretty
 from simulator.overlord.logblocks import BLOCK_SIZE, BlockWriter, log_stamp
 from simulator.overlord.peon import Out, Peon, PeonContext, ending, peon_for, process_gone, startup
 from simulator.overlord.task import Phase, Task
@@ -108,7 +107,7 @@ class TaskLogs:
         run_ms = max(0, plan.end_at - plan.running_at)
         writer = BlockWriter(peon, f"log:{task.seed}", rate, int(run_ms * rate / BLOCK_SIZE) + 2)
         jvm_start = plan.running_at + random.Random(f"jvm:{task.seed}").randint(40, 250)
-        lines = startup(peon, pretty(payload), jvm_start)
+        lines = startup(peon, payload, jvm_start)
         # A start-up takes a few seconds; a task planned to run less than that starts up faster.
         span = sum(out.after_ms for out in lines)
         if span > 0 and run_ms < 2 * span:
