@@ -101,7 +101,8 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
     if state in ("complete", "success", "failed"):
         created = now - rng.randrange(20 * MINUTE_MS, 22 * HOUR_MS)
     elif state == "running":
-        created = now - rng.randrange(MINUTE_MS, 20 * MINUTE_MS)
+        _seed_running(world, entry, rng, now)
+        return
     elif state == "pending":
         created = now - rng.randrange(5000, MINUTE_MS)
     else:
@@ -117,21 +118,34 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
         task.plan = behaviour.plan(pending_at, running_at, end_at, slot, failed, rng)
         if state == "complete" and not failed and rng.random() < 0.05:
             task.plan.shutdown_at = end_at - 1
-    elif state in ("running", "pending"):
-        if state == "running":
-            pending_at = created + 3000
-            ready = pending_at + 5000
-        else:
-            pending_at = created + 1000
-            ready = now + int(behaviour.pending.sample(rng) * 1000)
-        run_ms = int(behaviour.run.sample(rng) * 1000 * rng.uniform(0.3, 1.0))
-        remaining = max(30 * 1000, run_ms)
-        start, end, location = overlord.workers.assign(ready, (now - ready if ready < now else 0) + remaining)
+    elif state == "pending":
+        pending_at = created + 1000
+        ready = now + int(behaviour.pending.sample(rng) * 1000)
+        remaining = max(30 * 1000, int(behaviour.run.sample(rng) * 1000))
+        start, end, location = overlord.workers.assign(ready, remaining)
         failed = rng.random() < behaviour.failure_probability
         task.plan = behaviour.plan(pending_at, start, end, location, failed, rng)
     else:  # waiting: just submitted
         task.plan = overlord.plan(behaviour, now, rng)
     overlord.add(task)
+
+
+def _seed_running(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, now: int) -> None:
+    """A task somewhere in its run, as long in as its type's runs are: a five-minute batch load a minute
+    or three in, an hour-long Kafka task maybe half an hour in. It has at least 20 s to go."""
+    kind = world.pick_type(rng, entry.type)
+    datasource = world.pick_datasource(rng, entry.datasource)
+    behaviour = world.overlord.behaviour_for(kind, datasource, "")
+    run_ms = max(60 * 1000, int(behaviour.run.sample(rng) * 1000))
+    elapsed = int(run_ms * rng.uniform(0.05, 0.6))
+    created = now - elapsed - rng.randrange(8000, 20000)
+    task = world.new_task(rng, kind, datasource, created)
+    behaviour = world.behaviour(task)
+    running_at = now - elapsed
+    start, end, location = world.overlord.workers.assign(running_at, elapsed + max(20 * 1000, run_ms - elapsed))
+    failed = rng.random() < behaviour.failure_probability
+    task.plan = behaviour.plan(created + 3000, start, end, location, failed, rng)
+    world.overlord.add(task)
 
 
 def seed_cluster(world: ScenarioWorld) -> None:
@@ -146,10 +160,12 @@ def seed_cluster(world: ScenarioWorld) -> None:
 class PlannedArrivals:
     """Tasks arriving on their own; each is added when the clock first reaches its creation time."""
 
-    def __init__(self, world: ScenarioWorld, arrivals: Arrivals, start: int) -> None:
+    def __init__(self, world: ScenarioWorld, arrivals: Arrivals, start: int, stream: int = 0) -> None:
         self.world = world
         self.arrivals = arrivals
-        self.rng = random.Random(f"arrivals:{world.seed}")
+        # The first stream keeps the seeds it always had, so one-stream scenarios play as before.
+        self.name = f"{world.seed}" if stream == 0 else f"{world.seed}:{stream}"
+        self.rng = random.Random(f"arrivals:{self.name}")
         self.next_at = start + self._gap()
 
     def _gap(self) -> int:
@@ -160,7 +176,7 @@ class PlannedArrivals:
     def __call__(self, now: int) -> None:
         while self.next_at <= now:
             created = self.next_at
-            task_rng = random.Random(f"arrival:{self.world.seed}:{created}")
+            task_rng = random.Random(f"arrival:{self.name}:{created}")
             self.world.submit_planned(task_rng, self.arrivals.type, self.arrivals.datasource, created)
             self.next_at = created + self._gap()
 
@@ -199,8 +215,8 @@ def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverl
     start = clock.now_ms()
     world = ScenarioWorld(scenario, overlord, pools, seed)
     seed_cluster(world)
-    if scenario.arrivals is not None:
-        overlord.before_answer.append(PlannedArrivals(world, scenario.arrivals, start))
+    for stream, arrivals in enumerate(scenario.arrivals):
+        overlord.before_answer.append(PlannedArrivals(world, arrivals, start, stream))
     bursts = [(clock.start_ms + int(e.at * 1000), e.burst) for e in scenario.timeline if e.burst is not None]
     if bursts:
         overlord.before_answer.append(TimelineBursts(world, bursts))
