@@ -1,7 +1,7 @@
 """A 200 MB task log of the ``log-growth`` scenario, streamed over HTTP by offset.
 
 Targets (issue 5): the whole 200 MB streams at >= 100 MB/s, and the server's resident memory grows by
-less than 50 MB while serving it (logs are built from 8 KB blocks, never held whole).
+less than 50 MB while serving it (logs are built from 16 KiB blocks, never held whole).
 
 Method: ``druid-sim serve --scenario log-growth --time-scale 0`` (a frozen clock), the clock advanced
 through the control API until the running task's log passes 200 MB, then ``GET /task/{id}/log`` from

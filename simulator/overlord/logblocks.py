@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter, mul
 from typing import Protocol
 
-BLOCK_SIZE = 8192
+BLOCK_SIZE = 16384
 TEMPLATES = 8
 STAMP_WIDTH = 23  # 2023-07-03T22:11:17,891
 _SAMPLE_MS = 1_767_225_600_000  # a time to measure clock widths at: 2026-01-01T00:00:00Z
@@ -99,6 +99,20 @@ class Clock:
 
     name: str
     delta_ms: int = 0
+
+
+class Periodic:
+    """A clock function whose text only changes every ``period_ms`` (a segment id per hour).
+
+    A block computes it once, unless a period boundary falls inside the block.
+    """
+
+    def __init__(self, text: Callable[[int], bytes], period_ms: int) -> None:
+        self.text = text
+        self.period_ms = period_ms
+
+    def __call__(self, ms: int) -> bytes:
+        return self.text(ms)
 
 
 Part = str | Num | Plain | Counter | Clock
@@ -283,6 +297,8 @@ class _Layout:
     fmt: bytes
     stamps: list[int]  # the lines' distinct times, ms after the block's start
     clocks: list[tuple[Callable[[int], bytes], int]]  # distinct clock slots: function, time in the block
+    # periodic clocks, each once a block: function, period, its distinct slots' times in the block
+    periodic: list[tuple[Callable[[int], bytes], int, list[int]]]
     gather: Callable[[list[bytes]], tuple[bytes, ...]]
 
 
@@ -299,7 +315,8 @@ class _Template:
     # Set once the counters are settled: the distinct counters, plain growing ones first
     # (constant, place, per block), then the others (tally kind or None, constant, place, per block,
     # cap, style); and, for each ref, where its text is among them.
-    growing: list[tuple[int, float, float]] = field(default_factory=list)
+    growing: list[tuple[int, int]] = field(default_factory=list)  # (constant, series)
+    series: list[float] = field(default_factory=list)  # each growing series' per-block growth
     others: list[tuple[str | None, int, float, float, int | None, str]] = field(default_factory=list)
     slots: list[int] = field(default_factory=list)
     repeats: list[int] = field(default_factory=list)  # how many refs print each distinct counter
@@ -337,13 +354,17 @@ class BlockWriter:
                 compiled.append((None, spec.base + add, place, spec.per_block, None, spec.style))
             else:
                 compiled.append((spec.kind, spec.start + own + add, 0.0, 0.0, spec.cap, spec.style))
+                self._per_cycle.setdefault(spec.kind, 0)  # a kind no template has counts 0
+                self._before.setdefault(spec.kind, [0] * TEMPLATES)
         distinct = sorted(
             set(compiled), key=lambda item: (item[0] is not None or item[5] != "plain", compiled.index(item))
         )
-        template.growing = [
-            (c, place, per) for kind, c, place, per, _, style in distinct if kind is None and style == "plain"
-        ]
-        template.others = distinct[len(template.growing) :]
+        plain = [item for item in distinct if item[0] is None and item[5] == "plain"]
+        # int(index * per) + int(place * per) never decreases along the log (floor(a) + floor(b) <= floor(a + b)),
+        # so each series is one multiplication a block, and each counter of it one addition.
+        template.series = sorted({per for _, _, _, per, _, _ in plain})
+        template.growing = [(c + int(place * per), template.series.index(per)) for _, c, place, per, _, _ in plain]
+        template.others = distinct[len(plain) :]
         template.slots = [distinct.index(item) for item in compiled]
         template.repeats = [template.slots.count(number) for number in range(len(distinct))]
 
@@ -359,25 +380,29 @@ class BlockWriter:
         layout = template.layouts.get(width) or self._layout(number, width)
         prefixes, millis = _SECOND_PREFIXES, _MILLIS
         values = [
-            (prefixes.get(ms // 1000) or _second_prefix(ms // 1000)) + millis[ms % 1000]
-            for ms in [t0 + rel for rel in layout.stamps]
+            (prefixes.get((ms := t0 + rel) // 1000) or _second_prefix(ms // 1000)) + millis[ms % 1000]
+            for rel in layout.stamps
         ]
         values += counters
         values += [clock(t0 + rel) for clock, rel in layout.clocks]
+        for clock, period, rels in layout.periodic:
+            first, last = t0 + rels[0], t0 + rels[-1]
+            if first // period == last // period:
+                values += [clock(first)] * len(rels)
+            else:
+                values += [clock(t0 + rel) for rel in rels]
         return layout.fmt % layout.gather(values)
 
     def _counter_texts(self, template: _Template, index: int) -> list[bytes]:
         """The template's distinct counters' texts for block ``index`` (see ``_Template.slots``)."""
-        texts = [b"%d" % (constant + int((index + place) * per)) for constant, place, per in template.growing]
-        tallies: dict[str, int] = {}
+        grown = [int(index * per) for per in template.series]
+        texts = [b"%d" % (constant + grown[series]) for constant, series in template.growing]
+        cycles, number = divmod(index, TEMPLATES)
         for kind, constant, place, per, cap, style in template.others:
             if kind is None:
                 value = constant + int((index + place) * per)
             else:
-                before = tallies.get(kind)
-                if before is None:
-                    before = tallies[kind] = self.tally_before(kind, index)
-                value = constant + before
+                value = constant + cycles * self._per_cycle[kind] + self._before[kind][number]
                 if cap is not None and value > cap:
                     value = cap
             texts.append(b"%d" % value if style == "plain" else styled(value, style).encode())
@@ -477,7 +502,16 @@ class BlockWriter:
         # Each distinct stamp and clock value is computed once a block (a fast log's lines share a few
         # milliseconds); the gather puts every slot's value, repeated where needed, in format order.
         stamps = sorted({first for kind, first, _ in ops if kind == _STAMP})
-        clocks = sorted({(first, second) for kind, first, second in ops if kind == _CLOCK})
+        pairs = sorted({(first, second) for kind, first, second in ops if kind == _CLOCK})
+        steady = [(clock, rel) for clock, rel in pairs if not isinstance(self._clocks[clock], Periodic)]
+        periodic: dict[int, list[int]] = {}
+        for clock, rel in pairs:
+            if isinstance(self._clocks[clock], Periodic):
+                periodic.setdefault(clock, []).append(rel)
+        # where each clock slot's value sits after the stamps and counters: steady ones, then periodic
+        place = {pair: number for number, pair in enumerate(steady)}
+        for clock, rels in periodic.items():
+            place.update({(clock, rel): len(place) for rel in rels})
         counters_at = len(stamps)
         clocks_at = counters_at + len(template.growing) + len(template.others)
         order = []
@@ -487,9 +521,14 @@ class BlockWriter:
             elif kind == _COUNTER:
                 order.append(counters_at + template.slots[first])
             else:
-                order.append(clocks_at + clocks.index((first, second)))
-        functions = [(self._clocks[clock], rel) for clock, rel in clocks]
-        layout = template.layouts[width] = _Layout(b"".join(fmt), stamps, functions, _gatherer(order))
+                order.append(clocks_at + place[(first, second)])
+        layout = template.layouts[width] = _Layout(
+            b"".join(fmt),
+            stamps,
+            [(self._clocks[clock], rel) for clock, rel in steady],
+            [(self._clocks[clock], self._clocks[clock].period_ms, rels) for clock, rels in periodic.items()],  # type: ignore[attr-defined]
+            _gatherer(order),
+        )
         return layout
 
     def _emit(

@@ -192,19 +192,22 @@ class TaskLogs:
             yield parts.prologue[start:pro]
             start = pro
         position = start - pro  # within the body
-        pending = bytearray()
+        pending: list[bytes] = []
+        size = 0
         writer, body_start = parts.writer, parts.body_start
         while position < body:
             index, inner = divmod(position, BLOCK_SIZE)
             take = min(BLOCK_SIZE - inner, body - position)
             block = writer.block(index, body_start)
-            pending += block[inner : inner + take] if inner or take < BLOCK_SIZE else block
+            pending.append(block[inner : inner + take] if inner or take < BLOCK_SIZE else block)
             position += take
-            if len(pending) >= chunk:
-                yield bytes(pending)
+            size += take
+            if size >= chunk:
+                yield b"".join(pending)
                 pending.clear()
+                size = 0
         if pending:
-            yield bytes(pending)
+            yield b"".join(pending)
         epi_start = max(0, start - pro - body)
         if epi_start < len(epilogue):
             yield epilogue[epi_start:]

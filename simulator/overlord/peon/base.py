@@ -222,8 +222,9 @@ class Peon:
     def metrics_event(self, rng: random.Random, count: int) -> Event:
         """The logging emitter writing ``count`` metrics of one emission (a millisecond or two apart)."""
         lines = []
+        created = -rng.randint(0, 2)  # the emission's time, a millisecond or two before its lines
         for number, (before_value, dims, value) in enumerate(rng.sample(self.metrics, min(count, len(self.metrics)))):
-            emitted = Clock("iso", -rng.randint(0, 2))
+            emitted = Clock("iso", created - number // 4)  # every metric of the emission has its time
             message = '{"feed":"metrics","timestamp":"$at$metric$value$dims'
             lines.append(
                 say("INFO", "MonitorScheduler-0", EMITTER, message, number // 4, at=emitted, metric=before_value,

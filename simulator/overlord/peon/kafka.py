@@ -12,7 +12,7 @@ import uuid
 
 from simulator.clock import format_instant
 from simulator.overlord.ids import random_id
-from simulator.overlord.logblocks import BlockWriter, Clock, Counter, Event, Growing, Line, Num, Part, Tally
+from simulator.overlord.logblocks import BlockWriter, Clock, Counter, Event, Growing, Line, Num, Part, Periodic, Tally
 from simulator.overlord.peon.base import (
     AT_EPOCH,
     AT_KEY,
@@ -112,8 +112,8 @@ class KafkaPeon(Peon):
         self.counters["hydrants"] = Tally("persist", start=1)
         self.counters["sequence"] = Tally("checkpoint")
         self._hours: dict[int, tuple[bytes, bytes]] = {}
-        self.clocks["segment"] = self._segment
-        self.clocks["key"] = self._key
+        self.clocks["segment"] = Periodic(self._segment, HOUR_MS)
+        self.clocks["key"] = Periodic(self._key, HOUR_MS)
         self.persist_thread = f"[{self.task.id}]-appenderator-persist"
         self.merge_thread = f"[{self.task.id}]-appenderator-merge"
         self.publish_thread = f"[{self.task.id}]-publish"
