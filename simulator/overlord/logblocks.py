@@ -22,9 +22,11 @@ changes a handful of times in a whole log.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from operator import itemgetter, mul
 from typing import Protocol
 
@@ -488,17 +490,15 @@ class BlockWriter:
         for _ in range(_FIT_ATTEMPTS):
             chosen = _exact(template.events, fillers, target, rng)
             if chosen is not None:
-                break
-            fillers = self._fillers(rng)
+                fmt: list[bytes] = []
+                ops: list[tuple[int, int, int]] = []
+                lines, end = self._lay_out(chosen, rng, fmt, ops, iter(range(len(template.refs))))
+                assert end == target, (end, target)
+                if not any(first == second for first, second in pairwise(lines)):
+                    break
+            fillers = self._fillers(rng)  # no choice of these adds up, or one line came twice in a millisecond
         else:
             raise RuntimeError(f"no layout of {number} makes {target} bytes; the task type needs more varied fillers")
-        fmt: list[bytes] = []
-        ops: list[tuple[int, int, int]] = []
-        offset = 0
-        counters = iter(range(len(template.refs)))
-        for sized, size in chosen:
-            offset = self._emit(sized.realise(size, rng), offset, fmt, ops, counters)
-        assert offset == target, (offset, target)
         # Each distinct stamp and clock value is computed once a block (a fast log's lines share a few
         # milliseconds); the gather puts every slot's value, repeated where needed, in format order.
         stamps = sorted({first for kind, first, _ in ops if kind == _STAMP})
@@ -531,6 +531,34 @@ class BlockWriter:
         )
         return layout
 
+    def _lay_out(
+        self,
+        chosen: list[tuple[_Sized, int]],
+        rng: random.Random,
+        fmt: list[bytes],
+        ops: list[tuple[int, int, int]],
+        counters: Iterator[int],
+    ) -> tuple[list[tuple[int, tuple[str | Counter | Clock, ...]]], int]:
+        """Emit the chosen events at their lengths: each line as (time in block, pieces), and the end.
+
+        Back-to-back metrics with different metrics are one emission, as the monitor writes them.
+        """
+        events: list[tuple[str, list[tuple[int, list[str | Counter | Clock]]]]] = []
+        for sized, size in chosen:
+            lines = sized.realise(size, rng)
+            if events and sized.event.kind == "metrics" and events[-1][0] == "metrics":
+                shapes = {_shape(pieces) for _, pieces in events[-1][1]}
+                if not shapes & {_shape(pieces) for _, pieces in lines}:
+                    since = events[-1][1][-1][0]  # the emission's delays run on
+                    events[-1][1].extend((since + after, pieces) for after, pieces in lines)
+                    continue
+            events.append((sized.event.kind, lines))
+        offset = 0
+        placed: list[tuple[int, tuple[str | Counter | Clock, ...]]] = []
+        for _, lines in events:
+            offset = self._emit(lines, offset, fmt, ops, counters, placed)
+        return placed, offset
+
     def _emit(
         self,
         lines: list[tuple[int, list[str | Counter | Clock]]],
@@ -538,6 +566,7 @@ class BlockWriter:
         fmt: list[bytes],
         ops: list[tuple[int, int, int]],
         counters: Iterator[int],
+        placed: list[tuple[int, tuple[str | Counter | Clock, ...]]],
     ) -> int:
         """Append an event's format and slots at byte ``offset`` of the block; returns the new offset.
 
@@ -549,6 +578,7 @@ class BlockWriter:
         event_rel = int(offset / rate)
         for after_ms, pieces in lines:
             rel = min(int(offset / rate), event_rel + after_ms)
+            placed.append((rel, tuple(pieces)))
             fmt.append(b"%s ")
             ops.append((_STAMP, rel, 0))
             offset += STAMP_WIDTH + 1
@@ -618,3 +648,8 @@ def _gatherer(order: list[int]) -> Callable[[list[bytes]], tuple[bytes, ...]]:
         only = order[0]
         return lambda values: (values[only],)
     return itemgetter(*order)
+
+
+def _shape(pieces: list[str | Counter | Clock]) -> str:
+    """A line's text without its numbers: the same metric, whatever its value, has the same shape."""
+    return re.sub(r"\d+", "#", "".join(piece for piece in pieces if isinstance(piece, str)))

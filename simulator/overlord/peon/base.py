@@ -197,10 +197,14 @@ class Peon:
     # -- the work phase (the EventSource protocol) ------------------------------------------------
 
     def event(self, rng: random.Random) -> Event:
-        return self.metrics_event(rng, rng.randint(2, 5))
+        return self.emission(rng)
 
     def filler(self, rng: random.Random) -> Event:
-        return self.metrics_event(rng, rng.randint(1, 2))
+        return self.metrics_event(rng, rng.randint(1, 3))
+
+    def emission(self, rng: random.Random) -> Event:
+        """A monitor emission: a burst of metrics, all stamped with the emission's time."""
+        return self.metrics_event(rng, rng.randint(4, 12))
 
     def settle(self, writer: BlockWriter) -> None:
         """Counters that depend on the templates (totals) are set here; most types have none."""

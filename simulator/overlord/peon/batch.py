@@ -118,15 +118,15 @@ class BatchPeon(Peon):
                 segment=self._segment(),
             )
             return Event((started,), "segment")  # fmt: skip
-        if pick < 0.62:
+        if pick < 0.8:
             return self.persist(rng)
-        if pick < 0.97:
-            return self.metrics_event(rng, rng.randint(2, 6))
+        if pick < 0.95:
+            return self.emission(rng)
         return self.filler(rng)
 
     def filler(self, rng: random.Random) -> Event:
         if rng.random() < 0.9:
-            return self.metrics_event(rng, rng.randint(1, 2))
+            return self.metrics_event(rng, rng.randint(1, 3))
         throttled = say(
             "WARN",
             RUNNER,

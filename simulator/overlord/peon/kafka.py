@@ -198,12 +198,12 @@ class KafkaPeon(Peon):
 
     def event(self, rng: random.Random) -> Event:
         pick = rng.random()
-        if pick < 0.55:
+        if pick < 0.7:
             return self._persist(rng)
-        if pick < 0.565:
+        if pick < 0.715:
             return self._checkpoint(rng)
-        if pick < 0.9:
-            return self.metrics_event(rng, rng.randint(2, 6))
+        if pick < 0.85:
+            return self.emission(rng)
         return self.filler(rng)
 
     def _persist(self, rng: random.Random) -> Event:
@@ -257,7 +257,7 @@ class KafkaPeon(Peon):
     def filler(self, rng: random.Random) -> Event:
         pick = rng.random()
         if pick < 0.55:
-            return self.metrics_event(rng, rng.randint(1, 2))
+            return self.metrics_event(rng, rng.randint(1, 3))
         node = Num(1, 3)
         if pick < 0.8:
             message = (

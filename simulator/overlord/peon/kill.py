@@ -43,8 +43,11 @@ class KillPeon(Peon):
         return say("INFO", RUNNER, KILLER, f"Removing index file[s3://{bucket}/$key] from s3!", after, key=key)
 
     def event(self, rng: random.Random) -> Event:
-        if rng.random() < 0.7:
-            return self.metrics_event(rng, rng.randint(2, 6))
+        pick = rng.random()
+        if pick < 0.2:
+            return self.emission(rng)
+        if pick < 0.4:
+            return self.filler(rng)
         removed = [self._removal(rng, number * rng.randint(20, 90)) for number in range(rng.randint(1, 4))]
         message = f"Processed [$batches] batches for kill task[{self.task.id}]."
         done = say("INFO", RUNNER, self.task_class, message, len(removed) * 90, batches=Counter("batches"))

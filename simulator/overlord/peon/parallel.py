@@ -87,7 +87,7 @@ class ParallelPeon(Peon):
                 ),
                 "retry",
             )  # fmt: skip
-        return self.metrics_event(rng, rng.randint(2, 6))
+        return self.emission(rng) if pick < 0.6 else self.filler(rng)
 
     def filler(self, rng: random.Random) -> Event:
         if rng.random() < 0.5:

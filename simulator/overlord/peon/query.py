@@ -25,7 +25,7 @@ class QueryControllerPeon(Peon):
             shuffle = rng.choice(("globalSort", "mix", "hash", "none"))
             message = f"Query [{self.task.id}] using workers[$workers] for stage[$stage], writing to[{where}], shuffle[{shuffle}]."
             return Event((say("INFO", "task-runner-0-priority-0", CONTROLLER, message, workers=Num(1, 4), stage=Counter("stage")),), "stage")  # fmt: skip
-        return self.metrics_event(rng, rng.randint(2, 5))
+        return self.emission(rng)
 
     def starting(self) -> list[Out]:
         first = f"Query [{self.task.id}] using workers[1] for stage[0], writing to[LOCAL_STORAGE], shuffle[globalSort]."
