@@ -5,17 +5,22 @@ The kind of code druid-sim exists to test. It talks to the Overlord (or a Router
 * ``POST /druid/indexer/v1/task`` to submit, ``GET /druid/indexer/v1/task/{id}/status`` to poll,
   ``POST /druid/indexer/v1/task/{id}/shutdown`` when the wait times out;
 * every call is retried on 5xx answers and connection errors, with exponential backoff;
-* a 307 from a non-leader Overlord is followed (method and body kept) and the leader is remembered.
+* a 307 from a non-leader Overlord is followed (method and body kept) and the leader is remembered;
+* on a secured cluster it logs in with HTTP Basic credentials (``auth``), and a 401 or 403 stops it
+  at once with Druid's reason (:class:`NotAuthenticated`, :class:`NotAuthorized`): retrying cannot
+  fix credentials, and a client that retries them can lock an account or flood the logs.
 
 Time is injectable (``sleep`` and ``clock``) so a test can drive it with druid-sim's virtual clock
 and never really wait.
 
-    client = IngestClient("http://localhost:8888")
+    client = IngestClient("http://localhost:8888", auth=("etl", "secret"))
     status = client.run(spec, timeout=3600)   # the final TaskStatusPlus, or TaskFailed / TaskTimedOut
 """
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +38,31 @@ class IngestError(Exception):
 
 class DruidUnavailable(IngestError):
     """Druid kept answering 5xx (or could not be reached) after every retry."""
+
+
+class NotAuthenticated(IngestError):
+    """Druid answered 401: no credentials, or credentials it refused. Retrying cannot help."""
+
+
+class NotAuthorized(IngestError):
+    """Druid answered 403: the user may not do this (e.g. no WRITE permission on the datasource)."""
+
+
+_JETTY_MESSAGE = re.compile(r"<tr><th>MESSAGE:</th><td>(.*?)</td></tr>")
+
+
+def druid_reason(response: httpx.Response) -> str:
+    """What Druid says went wrong, from any of its error shapes: JSON, a Jetty page, or plain text."""
+    try:
+        body = response.json()
+    except ValueError:
+        found = _JETTY_MESSAGE.search(response.text)
+        return html.unescape(found.group(1)) if found else response.text.strip()[:200]
+    if isinstance(body, dict):
+        for key in ("errorMessage", "error", "Access-Check-Result"):
+            if body.get(key):
+                return str(body[key])
+    return str(body)[:200]
 
 
 class TaskFailed(IngestError):
@@ -58,9 +88,12 @@ class IngestClient:
     sleep: Callable[[float], Any] = time.sleep
     clock: Callable[[], float] = time.monotonic
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
+    auth: tuple[str, str] | None = None  # (user, password) for a cluster with basic security
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
+        if self.auth is not None:
+            self.http.auth = self.auth
 
     def close(self) -> None:
         self.http.close()
@@ -90,6 +123,8 @@ class IngestClient:
                     leader = urlsplit(response.headers["location"])
                     self.url = f"{leader.scheme}://{leader.netloc}"  # talk to the leader from now on
                     continue
+                if response.status_code in (401, 403):
+                    raise self._access_error(method, path, response)
                 if response.status_code < 500:
                     return response
                 problem = f"HTTP {response.status_code}"
@@ -98,6 +133,15 @@ class IngestClient:
                 raise DruidUnavailable(f"{method} {path} failed {attempt} times; last: {problem}")
             self.sleep(delay)
             delay *= 2
+
+    def _access_error(self, method: str, path: str, response: httpx.Response) -> IngestError:
+        user = f"user {self.auth[0]!r}" if self.auth else "no credentials"
+        reason = druid_reason(response)
+        if response.status_code == 401:
+            return NotAuthenticated(
+                f"{method} {path}: Druid did not accept {user} (401: {reason}); check the credentials"
+            )
+        return NotAuthorized(f"{method} {path}: {user} lacks the permission for this (403: {reason})")
 
     # -- the Tasks API -----------------------------------------------------------------------------
 

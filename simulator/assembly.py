@@ -5,10 +5,12 @@ The order matters and is fixed here, innermost first:
 1. the Druid handlers (the Overlord model);
 2. replay, when a cassette is loaded: answers recorded requests, hands misses to the model;
 3. faults: latency, errors, resets, leader redirects, applied to whatever answers;
-4. the journal: records every Druid request and what answered it (faults included);
-5. the access log.
+4. security: Druid's Basic authentication, before anything else Druid does (the 401s; reference 1.2);
+5. the journal: records every Druid request and what answered it (faults and 401s included);
+6. the access log.
 
-``/__sim/`` (the control API) is dispatched before all of these, so no fault can touch it.
+``/__sim/`` (the control API) is dispatched before all of these, so no fault can touch it; so is the
+dashboard (``GET /`` and ``/__sim/ui/``) unless the configuration turns it off.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from simulator.faults import install as install_faults
 from simulator.journal import journal_middleware
 from simulator.replay.wiring import replay_middlewares
 from simulator.runtime import Simulation
+from simulator.security import install as install_security
 
 
 def druid_middlewares(simulation: Simulation) -> list[Middleware]:
@@ -27,6 +30,7 @@ def druid_middlewares(simulation: Simulation) -> list[Middleware]:
     middlewares: list[Middleware] = []
     middlewares.extend(replay_middlewares(simulation))  # innermost: recorded answers, misses to the model
     middlewares.append(install_faults(simulation))  # faults: applied to whatever answers, in every mode
+    middlewares.append(install_security(simulation))  # authentication: before faults and leader redirects
     middlewares.append(journal_middleware(simulation))  # outermost: faulted requests are journaled too
     return middlewares
 
@@ -38,9 +42,15 @@ def control_app(simulation: Simulation) -> ASGIApp | None:
 
 def build_app(simulation: Simulation, access_log: bool | None = None) -> SimulatorApp:
     """The whole ASGI application for ``simulation``."""
+    pages = None
+    if simulation.config.dashboard:
+        from simulator.dashboard import Dashboard
+
+        pages = Dashboard(simulation)
     return SimulatorApp(
         simulation,
         control=control_app(simulation),
         middlewares=druid_middlewares(simulation),
         access_log=simulation.config.access_log if access_log is None else access_log,
+        pages=pages,
     )

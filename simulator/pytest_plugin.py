@@ -30,7 +30,8 @@ import httpx
 import orjson
 import pytest
 
-from simulator.client import JournalEntry, SimControl
+from simulator.builtin import cassette_names, shipped_cassette
+from simulator.client import JournalEntry, SimControl, tls_context
 from simulator.clock import format_instant, parse_instant
 from simulator.config import ServeConfig
 from simulator.runtime import Simulation
@@ -52,9 +53,9 @@ DEFAULT_TASK: dict[str, Any] = {
 }
 MARKER_HELP = (
     "druid_sim(scenario=None, cassette=None, seed=0, time_scale=0, start='2026-01-01T00:00:00Z', "
-    "journal_size=10000, fresh=False): configure the druid_sim fixture's server"
+    "journal_size=10000, data_dirs=(), fresh=False): configure the druid_sim fixture's server"
 )
-_OPTION_NAMES = ("scenario", "cassette", "seed", "time_scale", "start", "journal_size", "fresh")
+_OPTION_NAMES = ("scenario", "cassette", "seed", "time_scale", "start", "journal_size", "data_dirs", "fresh")
 _handle_key = pytest.StashKey["DruidSim"]()
 
 
@@ -68,6 +69,7 @@ class SimOptions:
     time_scale: float = 0.0
     start: str = DEFAULT_START
     journal_size: int = 10_000
+    data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (default: the working directory)
 
     def config(self) -> ServeConfig:
         return ServeConfig(
@@ -77,6 +79,7 @@ class SimOptions:
             time_scale=self.time_scale,
             start_ms=parse_instant(self.start),
             journal_size=self.journal_size,
+            data_dirs=self.data_dirs,
             access_log=False,
         )
 
@@ -158,7 +161,7 @@ class DruidSim:
         #: The control API client (everything below goes through it, as a test in another process would).
         self.control = SimControl(server.url)
         #: An httpx client for the Druid API, based at :attr:`url`.
-        self.http = httpx.Client(base_url=server.url, timeout=10)
+        self.http = httpx.Client(base_url=server.url, timeout=10, verify=tls_context())
 
     @property
     def simulation(self) -> Simulation:
@@ -264,7 +267,7 @@ class DruidSim:
     # -- journal -----------------------------------------------------------------------------------
 
     def journal(self, method: str | None = None, path: str | None = None, **filters: Any) -> list[JournalEntry]:
-        """Druid requests received, oldest first (``path`` is a glob; also status, answered_by, fault)."""
+        """Druid requests received, oldest first (``path`` is a glob; also status, answered_by, fault, user)."""
         return self.control.journal(method, path, **filters)
 
     def count(self, method: str | None = None, path: str | None = None, **filters: Any) -> int:
@@ -333,6 +336,10 @@ def _options(request: pytest.FixtureRequest, defaults: dict[str, Any]) -> tuple[
     scenario = given.get("scenario")
     if scenario is not None and str(scenario).endswith((".yaml", ".yml")):
         given["scenario"] = _find_file(str(scenario), request, "scenario")
+    if "data_dirs" in given:
+        folders = given["data_dirs"]
+        folders = [folders] if isinstance(folders, str | Path) else list(folders)
+        given["data_dirs"] = tuple(_find_file(str(folder), request, "data_dirs", Path.is_dir) for folder in folders)
     if "start" in given:
         try:
             given["start"] = format_instant(parse_instant(str(given["start"])))
@@ -341,14 +348,21 @@ def _options(request: pytest.FixtureRequest, defaults: dict[str, Any]) -> tuple[
     return SimOptions(**given), fresh
 
 
-def _find_file(name: str, request: pytest.FixtureRequest, option: str) -> str:
-    """A cassette or scenario file as given, else relative to the test file, else to the rootdir."""
+def _find_file(
+    name: str, request: pytest.FixtureRequest, option: str, exists: Callable[[Path], bool] = Path.is_file
+) -> str:
+    """A cassette or scenario file (or a folder) as given, else relative to the test file, else to the rootdir;
+    a cassette may also be a shipped one's name (``cassette="docs-examples"``)."""
     candidates = [Path(name), Path(request.path).parent / name, Path(request.config.rootpath) / name]
     for candidate in candidates:
-        if candidate.is_file():
+        if exists(candidate):
             return str(candidate.resolve())
+    shipped = shipped_cassette(name) if option == "cassette" else None
+    if shipped is not None:
+        return str(shipped)
     tried = ", ".join(str(c) for c in candidates)
-    pytest.fail(f"druid_sim: {option} {name!r} not found (tried {tried}); check {option}=", pytrace=False)
+    hint = f" or a shipped cassette's name ({', '.join(cassette_names())})" if option == "cassette" else ""
+    pytest.fail(f"druid_sim: {option} {name!r} not found (tried {tried}); check {option}={hint}", pytrace=False)
 
 
 @pytest.fixture

@@ -24,6 +24,11 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _media(description: str, schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One status answered in several media types (an unknown task's text, a known task's JSON, ...)."""
+    return {"description": description, "content": {media: {"schema": schema} for media, schema in schemas.items()}}
+
+
 def _text(description: str, example: str, media: str = "text/plain") -> dict[str, Any]:
     return {"description": description, "content": {media: {"schema": {"type": "string"}, "example": example}}}
 
@@ -140,7 +145,13 @@ def _paths() -> dict[str, Any]:
         },
         f"{V1}/task/{{taskId}}/segments": {
             "get": _filtered(
-                "2.8 deprecated: always 404 after the filter", {"404": _json("always", _ref("LegacyError"))}
+                "2.8 deprecated: always 404 after the filter",
+                {
+                    "404": _media(
+                        "unknown task (text/plain), else always {error} (application/json)",
+                        {"text/plain": {"type": "string"}, "application/json": _ref("LegacyError")},
+                    )
+                },
             )
         },
         f"{V1}/task/{{taskId}}/log": {
@@ -153,9 +164,10 @@ def _paths() -> dict[str, Any]:
                             "2026-01-01T00:00:01,000 INFO [main] ...",
                             "text/plain; charset=UTF-8",
                         ),
-                        "404": _text(
-                            "unknown task (Cannot find any task with id: [<id>]) or no log yet",
-                            "No log was found for this task. No logs found for this task. Ensure that the task is running and logging is configured correctly.",
+                        "404": _media(
+                            "unknown task (Cannot find any task with id: [<id>]) or no log yet (text/plain); "
+                            "an offset that is not a long (JAX-RS conversion, Jetty page)",
+                            {"text/plain": {"type": "string"}, "text/html": {"type": "string"}},
                         ),
                     },
                 ),
@@ -180,7 +192,8 @@ def _paths() -> dict[str, Any]:
                             "application/json": {
                                 "schema": {"type": "string"},
                                 "example": "No task reports were found for this task. The task may not exist, or it may not have completed yet.",
-                            }
+                            },
+                            "text/plain": {"schema": {"type": "string"}},
                         },
                     },
                 },
@@ -218,6 +231,7 @@ def _paths() -> dict[str, Any]:
                         "application/json",
                     ),
                     "415": _resp("JettyPage"),
+                    "500": _resp("JettyPage"),
                 },
             }
         },
@@ -330,6 +344,26 @@ def _schemas() -> dict[str, Any]:
     }
 
 
+#: Operations that never answer 403, even on a secured cluster (docs/security.md 4.3): the filtered lists.
+_NEVER_FORBIDDEN = {f"{V1}/completeTasks", f"{V1}/runningTasks", f"{V1}/waitingTasks", f"{V1}/pendingTasks"}
+#: ``CliOverlord.UNSECURED_PATHS``.
+_UNSECURED = {f"{V1}/isLeader", "/status/health"}
+
+
+def _secured(paths: dict[str, Any]) -> dict[str, Any]:
+    """Each operation with the 401 and 403 a secured cluster adds (a scenario's ``security:`` section)."""
+    for path, operations in paths.items():
+        for operation in operations.values():
+            if path in _UNSECURED:
+                operation["security"] = [{}]
+                continue
+            responses = {**operation["responses"], "401": _resp("Unauthorized")}
+            if path not in _NEVER_FORBIDDEN:
+                responses["403"] = _resp("Forbidden")
+            operation["responses"] = dict(sorted(responses.items()))
+    return paths
+
+
 def druid_openapi(druid_version: str) -> dict[str, Any]:
     """The document served at ``/__sim/druid-openapi.json``."""
     return {
@@ -339,12 +373,43 @@ def druid_openapi(druid_version: str) -> dict[str, Any]:
             "version": druid_version,
             "description": "Every endpoint under /druid/indexer/v1 the simulator serves, with Druid's real "
             "status codes, content types and error bodies. A non-leader answers every path except /leader "
-            "and /isLeader with 307 to the leader (Location = leader URL + request URI).",
+            "and /isLeader with 307 to the leader (Location = leader URL + request URI). With a scenario's "
+            "security: section (Druid basic security, docs/security.md), every path but /status/health and "
+            "/isLeader wants HTTP Basic credentials (401) and a permission (403).",
         },
-        "paths": _paths(),
+        "security": [{}, {"basic": []}],
+        "paths": _secured(_paths()),
         "components": {
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
             "schemas": _schemas(),
             "responses": {
+                "Unauthorized": {
+                    "description": "secured cluster only: no credentials (this JSON, WWW-Authenticate: Basic) or "
+                    "refused ones (a Jetty page: Unauthorized, or User authentication failed username[<user>].)",
+                    "content": {
+                        "application/json;charset=utf-8": {
+                            "schema": {"type": "object"},
+                            "example": {
+                                "error": "Unauthorized request",
+                                "errorMessage": None,
+                                "errorClass": None,
+                                "host": "localhost",
+                            },
+                        },
+                        "text/html": {"schema": {"type": "string"}},
+                    },
+                },
+                "Forbidden": {
+                    "description": "secured cluster only: the user lacks the permission (ForbiddenException); "
+                    "GET /tasks?datasource= answers text/plain 'Access-Check-Result: Unauthorized' instead",
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object"},
+                            "example": {"Access-Check-Result": "Unauthorized"},
+                        },
+                        "text/plain": {"schema": {"type": "string"}},
+                    },
+                },
                 "UnknownTask": _text(
                     "no task with this id (TaskResourceFilter)", "Cannot find any task with id: [<id>]"
                 ),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
+from typing import Any
 from urllib.parse import unquote
 
 import orjson
@@ -28,12 +30,17 @@ from simulator.druid.http import (
     text_response,
 )
 from simulator.druid.intervals import IntervalError, interval_length_ms, parse_interval
-from simulator.druid.submission import SubmissionError, parse_json_body, parse_submission
+from simulator.druid.intervals import format_instant as joda_instant
+from simulator.druid.jackson import deep_point, shape_of
+from simulator.druid.submission import SubmissionError, TooDeepError, parse_json_body, parse_submission
 from simulator.overlord.ids import invalid_id_reason
 from simulator.overlord.overlord import STATES, DuplicateTaskError, QueueFullError, TaskQuery
 from simulator.overlord.reports import completion_report, live_report, reports_exist
 from simulator.overlord.task import Phase, Task
 from simulator.runtime import ANSWERED_BY, Simulation
+from simulator.security.access import datasource_filter, permitted, require, state_filter, unreadable
+from simulator.security.answers import forbidden_text
+from simulator.security.model import DATASOURCE, READ, WRITE
 
 PREFIX = "/druid/indexer/v1"
 Handler = Callable[[Simulation, DruidRequest], Awaitable[DruidResponse]]
@@ -86,7 +93,15 @@ def legacy_error(message: str, status: int) -> DruidResponse:
 # -- lists (2.1 - 2.5) ---------------------------------------------------------------------------
 
 
-def _list(sim: Simulation, query: TaskQuery) -> DruidResponse:
+def _list(sim: Simulation, request: DruidRequest, query: TaskQuery) -> DruidResponse:
+    """The list, less the tasks of datasources the user may not READ (``securedTaskStatusPlus``).
+
+    With ``datasource`` given, the handler has checked READ on it already and nothing is filtered.
+    """
+    if query.datasource is None:
+        hidden = unreadable(request.scope, sim.overlord.datasources)
+        if hidden:
+            query = replace(query, hidden=hidden)
     return json_response(sim.overlord.list_tasks(query))
 
 
@@ -98,15 +113,16 @@ async def get_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
     if state is not None and state.lower() not in STATES:
         message = f"Invalid task state[{state}]. Must be one of [pending, waiting, running, complete]."
         return text_response(message, 400)
+    datasource = query.get("datasource")
+    if datasource is not None and not permitted(request.scope, DATASOURCE, datasource, READ):
+        return forbidden_text()
     lookback = sim.overlord.lookback_ms
     interval = query.get("createdTimeInterval")
     if interval is not None:
         try:
             lookback = interval_length_ms(interval)
         except IntervalError as exc:
-            return error_page(
-                500, request.path, request.header(b"accept"), str(exc), "org.apache.druid.error.DruidException"
-            )
+            return error_page(500, request.path, request.header(b"accept"), str(exc), exc.exception)
     if max_ is not None and max_ < 0:
         return error_page(
             500,
@@ -116,36 +132,36 @@ async def get_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
             "java.sql.SQLSyntaxErrorException",
         )
     return _list(
-        sim, TaskQuery(state.lower() if state else None, query.get("datasource"), lookback, max_, query.get("type"))
+        sim, request, TaskQuery(state.lower() if state else None, datasource, lookback, max_, query.get("type"))
     )
 
 
 async def get_complete_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.2 ``GET /completeTasks``: only ``n``."""
     n = _java_int(request.query.get("n"))
-    return _list(sim, TaskQuery("complete", lookback_ms=sim.overlord.lookback_ms, max=n))
+    return _list(sim, request, TaskQuery("complete", lookback_ms=sim.overlord.lookback_ms, max=n))
 
 
 async def get_running_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.3 ``GET /runningTasks``: only ``type``."""
-    return _list(sim, TaskQuery("running", type=request.query.get("type")))
+    return _list(sim, request, TaskQuery("running", type=request.query.get("type")))
 
 
 async def get_waiting_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.4 ``GET /waitingTasks``: no parameters."""
-    return _list(sim, TaskQuery("waiting"))
+    return _list(sim, request, TaskQuery("waiting"))
 
 
 async def get_pending_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.5 ``GET /pendingTasks``: no parameters."""
-    return _list(sim, TaskQuery("pending"))
+    return _list(sim, request, TaskQuery("pending"))
 
 
 # -- one task (2.6 - 2.10, 2.12): all behind TaskResourceFilter (1.2) ----------------------------------
 
 
 def _find(sim: Simulation, request: DruidRequest) -> Task | DruidResponse:
-    """``TaskResourceFilter``: validate the id, then 404 text for an unknown task."""
+    """``TaskResourceFilter``: validate the id, 404 text for an unknown task, then 403 without permission."""
     task_id = request.params[0]
     reason = invalid_id_reason(task_id)
     if reason is not None:
@@ -159,7 +175,7 @@ def _find(sim: Simulation, request: DruidRequest) -> Task | DruidResponse:
     task = sim.overlord.get(task_id)
     if task is None:
         return text_response(f"Cannot find any task with id: [{task_id}]", 404)
-    return task
+    return datasource_filter(request.scope, request.method, task.datasource) or task
 
 
 async def get_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
@@ -193,10 +209,10 @@ async def _chunks(iterator: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 async def get_task_log(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.9 ``GET /task/{id}/log?offset=``: streamed text, byte offsets, negative = last N bytes."""
-    offset = _java_int(request.query.get("offset"), bits=64) or 0
-    found = _find(sim, request)
+    found = _find(sim, request)  # the resource filter runs before JAX-RS converts ``offset`` (404 if it cannot)
     if isinstance(found, DruidResponse):
         return found
+    offset = _java_int(request.query.get("offset"), bits=64) or 0
     now = sim.overlord.now()
     phase = found.phase_at(now)
     if not sim.logs.exists(found, phase):
@@ -233,8 +249,11 @@ async def post_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
         submission = parse_submission(await request.body())
     except SubmissionError as exc:
         if exc.status == 400:
-            return legacy_error(exc.message, 400)
+            return legacy_error(exc.message, 400)  # already the first line, as CustomExceptionMapper sends
         return error_page(exc.status, request.path, accept, exc.message, exc.exception)
+    denied = require(request.scope, submission.datasource, WRITE)  # the task's destination datasource
+    if denied is not None:
+        return denied
     try:
         task = sim.overlord.submit(submission)
     except DuplicateTaskError as exc:
@@ -261,6 +280,9 @@ async def post_shutdown(sim: Simulation, request: DruidRequest) -> DruidResponse
 async def post_shutdown_all(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.13 ``POST /datasources/{ds}/shutdownAllTasks``: 404 page when nothing is active."""
     datasource = request.params[0]
+    denied = datasource_filter(request.scope, request.method, datasource)
+    if denied is not None:
+        return denied
     if not sim.overlord.shutdown_datasource(datasource):
         return error_page(404, request.path, request.header(b"accept"))
     return json_response(orjson.dumps({"dataSource": datasource}))
@@ -268,25 +290,39 @@ async def post_shutdown_all(sim: Simulation, request: DruidRequest) -> DruidResp
 
 async def post_task_status(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.14 ``POST /taskStatus``: a JSON array of ids in, ``{id: TaskStatus}`` for the known ones out."""
+    denied = state_filter(request.scope, request.method)  # STATE WRITE: the method is POST
+    if denied is not None:
+        return denied
     if not _is_json(request.header(b"content-type")):
         return error_page(415, request.path, request.header(b"accept"))
     body = await request.body()
     try:
         ids = parse_json_body(body) if body.strip() else None
+    except TooDeepError:
+        # Jackson stops at the first container where a string or the set belongs, long before the limit.
+        point = deep_point(body)
+        return _set_mismatch({} if point.top == b"{" else [{} if point.first_item == b"{" else []])
     except SubmissionError as exc:
         return error_page(500, request.path, request.header(b"accept"), exc.message, exc.exception)
     if ids is not None and not isinstance(ids, list):
-        kind = "Object value (token `JsonToken.START_OBJECT`)" if isinstance(ids, dict) else "a scalar value"
-        return legacy_error(f"Cannot deserialize value of type `java.util.HashSet<java.lang.String>` from {kind}", 400)
+        return _set_mismatch(ids)
     if not ids:
         return text_response("No Task IDs provided.", 400, JSON)
     if any(isinstance(item, dict | list) for item in ids):
-        return legacy_error(
-            "Cannot deserialize value of type `java.lang.String` from Object value (token `JsonToken.START_OBJECT`)",
-            400,
-        )
+        return _set_mismatch(ids)
     names = ["null" if item is None else str(item).lower() if isinstance(item, bool) else str(item) for item in ids]
     return json_response(sim.overlord.statuses(names))
+
+
+def _set_mismatch(value: Any) -> DruidResponse:
+    """Jackson's 400 for a ``/taskStatus`` body that is not a ``Set<String>``: the set itself, or its
+    first item that is not a scalar (scalars are coerced to strings)."""
+    if not isinstance(value, list):
+        return legacy_error(
+            f"Cannot deserialize value of type `java.util.HashSet<java.lang.String>` from {shape_of(value)}", 400
+        )
+    item = next(item for item in value if isinstance(item, dict | list))
+    return legacy_error(f"Cannot deserialize value of type `java.lang.String` from {shape_of(item)}", 400)
 
 
 async def delete_pending_segments(sim: Simulation, request: DruidRequest) -> DruidResponse:
@@ -294,21 +330,22 @@ async def delete_pending_segments(sim: Simulation, request: DruidRequest) -> Dru
     datasource = request.params[0]
     interval_text = request.query.get("interval")
     now = sim.overlord.now()
-    if interval_text is None:
-        return json_response(b'{"numDeleted":0}')
     try:
-        start, end = parse_interval(interval_text)
+        window = parse_interval(interval_text) if interval_text is not None else None
     except IntervalError as exc:
-        return error_page(
-            500, request.path, request.header(b"accept"), str(exc), "org.apache.druid.error.DruidException"
-        )
-    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        return error_page(500, request.path, request.header(b"accept"), str(exc), exc.exception)
+    denied = require(request.scope, datasource, READ, WRITE)  # after the interval is parsed, as in Druid
+    if denied is not None:
+        return denied
+    if window is None:
+        return json_response(b'{"numDeleted":0}')
+    start_ms, end_ms = window
     for task in sim.overlord.active_tasks(now):
         if task.datasource == datasource and start_ms <= task.created_ms < end_ms:
             message = (
                 f"Cannot delete pendingSegments for datasource[{datasource}] as there is at least one active "
                 f"task[{task.id}] created at[{format_instant(task.created_ms)}] that overlaps with the delete "
-                f"interval[{format_instant(start_ms)}/{format_instant(end_ms)}]. Please retry when there are no "
+                f"interval[{joda_instant(start_ms)}/{joda_instant(end_ms)}]. Please retry when there are no "
                 "active tasks."
             )
             return legacy_error(message, 400)
@@ -317,6 +354,9 @@ async def delete_pending_segments(sim: Simulation, request: DruidRequest) -> Dru
 
 async def get_leader(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.16 ``GET /leader``: the leader's base URL as a raw string, labelled application/json."""
+    denied = state_filter(request.scope, request.method)
+    if denied is not None:
+        return denied
     return DruidResponse(200, sim.leadership.current.encode(), JSON)
 
 
@@ -329,6 +369,9 @@ async def get_is_leader(sim: Simulation, request: DruidRequest) -> DruidResponse
 
 async def get_status(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """``GET /status``: version, loaded modules and memory, as every Druid service answers."""
+    denied = state_filter(request.scope, request.method)
+    if denied is not None:
+        return denied
     version = sim.druid_version
     modules = [
         {

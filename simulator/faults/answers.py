@@ -17,6 +17,8 @@ from simulator.clock import Clock
 from simulator.druid.http import JSON, REASONS, TEXT, DruidResponse, error_page
 from simulator.faults.spec import Fault
 from simulator.faults.transport import close_connection, reset_connection
+from simulator.security import answers as security_answers
+from simulator.security.access import state_filter
 
 LEADER_PATH = "/druid/indexer/v1/leader"
 IS_LEADER_PATH = "/druid/indexer/v1/isLeader"
@@ -53,10 +55,16 @@ def redirect(base_url: str, scope: Scope) -> DruidResponse:
     return DruidResponse(307, b"", None, [(b"location", redirect_location(base_url, scope))])
 
 
-def non_leader_local(path: str, leader_url: str | None) -> DruidResponse:
-    """What a non-leader answers itself: ``/isLeader`` 404 false; ``/leader`` the leader's URL."""
+def non_leader_local(path: str, leader_url: str | None, scope: Scope) -> DruidResponse:
+    """What a non-leader answers itself: ``/isLeader`` 404 false; ``/leader`` the leader's URL.
+
+    ``/leader`` still passes ``StateResourceFilter`` on a secured cluster (docs/security.md 4.3).
+    """
     if path == IS_LEADER_PATH:
         return DruidResponse(404, b'{"leader":false}', JSON)
+    denied = state_filter(scope, scope["method"])
+    if denied is not None:
+        return denied
     return DruidResponse(200, (leader_url or "").encode(), JSON if leader_url else None)
 
 
@@ -92,6 +100,14 @@ def error_response(fault: Fault, scope: Scope) -> DruidResponse:
 
 def _legacy(status: int, message: str) -> DruidResponse:
     return DruidResponse(status, orjson.dumps({"error": message}), JSON)
+
+
+def unauthorized(fault: Fault, scope: Scope, host: str) -> DruidResponse:
+    """An ``unauthorized`` fault's 401: Druid's challenge, or the page for refused credentials (docs/security.md 3)."""
+    if fault.answer == "challenge":
+        return security_answers.unauthenticated(host)
+    message = None if fault.user is None else security_answers.wrong_password(fault.user)
+    return security_answers.rejected(raw_path(scope), header(scope, b"accept"), message)
 
 
 def queue_full(max_size: int) -> DruidResponse:

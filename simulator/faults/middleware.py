@@ -15,6 +15,7 @@ from simulator.faults import answers
 from simulator.faults.spec import Fault
 from simulator.faults.state import EXTENSION, FaultSet
 from simulator.runtime import ANSWERED_BY, Simulation
+from simulator.security.answers import druid_host, forbidden, forbidden_text
 
 #: Scope key: the name of the fault that answered the request.
 FAULT = "druid_sim.fault"
@@ -65,7 +66,7 @@ class FaultMiddleware:
                 if path.startswith("/status"):
                     await self.app(scope, receive, send)
                 else:
-                    await answers.non_leader_local(path, leader)(scope, receive, send)
+                    await answers.non_leader_local(path, leader, scope)(scope, receive, send)
                 return
             await answers.redirect(leader, scope)(scope, receive, send)
             return
@@ -78,7 +79,7 @@ class FaultMiddleware:
         local = answers.is_local(path)  # /status* never reaches here for these kinds (Fault.targets)
         if local and (kind == "redirect" or (kind == "no_leader" and fault.answer == "overlord")):
             self._mark(scope, fault)
-            await answers.non_leader_local(path, fault.to if kind == "redirect" else None)(scope, receive, send)
+            await answers.non_leader_local(path, fault.to if kind == "redirect" else None, scope)(scope, receive, send)
             return
         self._mark(scope, fault)
         if kind == "error":
@@ -92,6 +93,11 @@ class FaultMiddleware:
                 await error_page(503, path, answers.header(scope, b"accept"))(scope, receive, send)
         elif kind == "queue_full":
             await answers.queue_full(fault.max_size)(scope, receive, send)
+        elif kind == "unauthorized":
+            host = druid_host(self.simulation.config.self_url)
+            await answers.unauthorized(fault, scope, host)(scope, receive, send)
+        elif kind == "forbidden":
+            await (forbidden_text() if fault.answer == "text" else forbidden())(scope, receive, send)
         elif kind in ("reset", "empty", "hang"):
             await answers.break_connection(kind, send, receive)
         else:  # truncate, slow_body: the real answer, broken on the way out

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.overlord.behaviour import Distribution
+from simulator.quoting import shown
 from simulator.scenario.fields import (
     Context,
     Invalid,
@@ -42,7 +43,15 @@ KINDS: dict[str, str] = {
     "redirect": "answer as a non-leader Overlord: 307 to the leader",
     "no_leader": "answer as if no Overlord leader is known: 503",
     "queue_full": "reject task submissions: 429 CAPACITY_EXCEEDED",
+    "unauthorized": "answer as a secured cluster refusing the credentials: 401",
+    "forbidden": "answer as a secured cluster denying the permission: 403",
 }
+#: What an ``unauthorized`` fault answers: Druid's 401 without usable credentials, or a refused login.
+UNAUTHORIZED_ANSWERS = ("challenge", "rejected")
+#: What a ``forbidden`` fault answers: the ``ForbiddenException`` JSON, or ``GET /tasks?datasource=``'s text.
+FORBIDDEN_ANSWERS = ("json", "text")
+#: Paths a secured Druid never authenticates (``CliOverlord.UNSECURED_PATHS``): no 401 or 403 there.
+_UNSECURED = ("/druid/indexer/v1/isLeader", "/status/health")
 #: Error bodies an ``error`` fault can answer with (reference section 7).
 BODIES = ("jetty", "legacy", "druid", "text", "router")
 METHODS = ("GET", "POST", "DELETE", "PUT", "HEAD", "OPTIONS", "PATCH")
@@ -117,7 +126,7 @@ class Route:
             try:
                 return cls(text, re.compile(text))
             except re.error as exc:
-                raise Invalid(f"is not a valid regular expression ({exc}): {text!r}") from None
+                raise Invalid(f"is not a valid regular expression ({exc}): {shown(text)}") from None
         return cls(text, re.compile(fnmatch.translate(text)))
 
     def matches(self, path: str) -> bool:
@@ -142,7 +151,10 @@ class Fault:
     category: str | None = None
     exception: str | None = None  # error, body jetty: the "Caused by" shown on the page
     to: str = "http://localhost:8090"  # redirect: the leader's base URL
-    answer: str = "router"  # no_leader: who answers, the Router (JSON) or a non-leader Overlord (page)
+    answer: str = (
+        "router"  # no_leader: Router or Overlord; unauthorized: challenge or rejected; forbidden: json or text
+    )
+    user: str | None = None  # unauthorized, answer rejected: the user whose password was wrong
     max_size: int = 100  # queue_full: the druid.indexer.queue.maxSize in the message
     keep: float = 0.5  # truncate: fraction of the body sent before closing
     rate: float = 1024.0  # slow_body: bytes per virtual second
@@ -154,6 +166,8 @@ class Fault:
             return False
         if self.kind in ("redirect", "no_leader") and (path == "/status" or path.startswith("/status/")):
             return False  # served locally by every Overlord, and by the Router itself (reference 8)
+        if self.kind in ("unauthorized", "forbidden") and path in _UNSECURED:
+            return False  # never authenticated nor authorized by Druid (docs/security.md section 2)
         return not self.routes or any(route.matches(path) for route in self.routes)
 
     def druid_category(self) -> str:
@@ -181,8 +195,12 @@ class Fault:
                 shape["exception"] = self.exception
         elif self.kind == "redirect":
             shape["to"] = self.to
-        elif self.kind == "no_leader":
+        elif self.kind in ("no_leader", "forbidden"):
             shape["answer"] = self.answer
+        elif self.kind == "unauthorized":
+            shape["answer"] = self.answer
+            if self.user is not None:
+                shape["user"] = self.user
         elif self.kind == "queue_full":
             shape["max_size"] = self.max_size
         elif self.kind == "truncate":
@@ -197,7 +215,7 @@ def _as_methods(value: Any) -> tuple[str, ...]:
     methods = tuple(method.upper() for method in as_str_list(value))
     for method in methods:
         if method not in METHODS:
-            raise Invalid(f"unknown HTTP method {method!r}; use {', '.join(METHODS)}")
+            raise Invalid(f"unknown HTTP method {shown(method)}; use {', '.join(METHODS)}")
     return methods
 
 
@@ -205,14 +223,16 @@ def _as_routes(value: Any) -> tuple[Route, ...]:
     routes = as_str_list(value)
     for route in routes:
         if not route.startswith(("/", "^", "*")):
-            raise Invalid(f"a route is a path glob starting with / (or a regex starting with ^), not {route!r}")
+            raise Invalid(f"a route is a path glob starting with / (or a regex starting with ^), not {shown(route)}")
     return tuple(Route.parse(route) for route in routes)
 
 
 def as_base_url(value: Any) -> str:
     url = as_str(value).rstrip("/")
     if not re.match(r"^https?://[^/\s]+$", url):
-        raise Invalid(f"must be a base URL such as http://overlord-2:8090 (scheme, host, port; no path), not {value!r}")
+        raise Invalid(
+            f"must be a base URL such as http://overlord-2:8090 (scheme, host, port; no path), not {shown(value)}"
+        )
     return url
 
 
@@ -222,7 +242,7 @@ def _as_window(value: Any) -> tuple[float, float | None]:
     start = as_duration(value[0])
     end = None if value[1] is None else as_duration(value[1])
     if end is not None and end <= start:
-        raise Invalid(f"the window must end after it starts: [{value[0]}, {value[1]}]")
+        raise Invalid(f"the window must end after it starts: [{shown(value[0])}, {shown(value[1])}]")
     return start, end
 
 
@@ -269,6 +289,11 @@ def read_fault(section: Section, default_name: str, source: str) -> Fault | None
         params["to"] = section.take("to", as_base_url, "http://localhost:8090", required=True)
     elif kind == "no_leader":
         params["answer"] = section.take("answer", as_choice("router", "overlord"), "router")
+    elif kind == "unauthorized":
+        params["answer"] = section.take("answer", as_choice(*UNAUTHORIZED_ANSWERS), "challenge")
+        params["user"] = section.take("user", as_str, None)
+    elif kind == "forbidden":
+        params["answer"] = section.take("answer", as_choice(*FORBIDDEN_ANSWERS), "json")
     elif kind == "queue_full":
         params["max_size"] = section.take("max_size", as_int(0), 100)
     elif kind == "truncate":
