@@ -20,7 +20,7 @@ import orjson
 
 from simulator.clock import format_instant
 from simulator.overlord.fakes import FakePools
-from simulator.overlord.logblocks import BlockWriter, Clock, CounterSpec, Event, Line, Num, Part, instant
+from simulator.overlord.logblocks import BlockWriter, Clock, Counter, CounterSpec, Event, Line, Num, Part, instant
 from simulator.overlord.task import Task
 
 VERSION = "35.0.0"
@@ -235,6 +235,21 @@ class Peon:
                     value=Num(value.lo, value.hi), dims=dims)
             )  # fmt: skip
         return Event(tuple(lines), "metrics")
+
+    @staticmethod
+    def throttled(appenderator: str) -> Event:
+        """The appenderator's WARN when rows came in faster than persists could write them."""
+        message = "Ingestion was throttled for [$ms] millis because persists were pending."
+        line = say("WARN", RUNNER, appenderator, message, ms=Num(1_000, 90_000, commas=True))
+        return Event((line,), "throttled")
+
+    @staticmethod
+    def flushed(thread: str, appenderator: str, took: int, segment: Part | list[Part], rows: Num) -> Line:
+        """The persist thread's line for a spill written, ``took`` ms after the persist started."""
+        message = "Flushed in-memory data for segment[$segment] spill[$spill] to disk in [$took] ms ($rows rows)."
+        took_ms = Num(took, took, commas=True)
+        return say("INFO", thread, appenderator, message, took, segment=segment, spill=Counter("spill"),
+                   took=took_ms, rows=rows)  # fmt: skip
 
     def persist_cause(self, rng: random.Random, max_rows: int, estimated: str) -> tuple[list[Part], Num, Num]:
         """Why a persist happens, the rows it writes and their bytes, consistent with the task's row rate.

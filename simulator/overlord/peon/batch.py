@@ -92,10 +92,7 @@ class BatchPeon(Peon):
         return Event(
             (
                 *first,
-                say("INFO", persist, BATCH_APPENDERATOR,
-                    "Flushed in-memory data for segment[$segment] spill[$spill] to disk in [$took] ms ($rows rows).",
-                    took, segment=self._segment(), spill=Counter("spill"), took=Num(took, took, commas=True),
-                    rows=rows),
+                self.flushed(persist, BATCH_APPENDERATOR, took, self._segment(), rows),
                 say("INFO", persist, BATCH_APPENDERATOR, "Flushed in-memory data for segments: $segment", took,
                     segment=self._segment()),
                 say("INFO", persist, BATCH_APPENDERATOR, "Persisted stats: processed rows: [$processed], persisted "
@@ -127,14 +124,7 @@ class BatchPeon(Peon):
     def filler(self, rng: random.Random) -> Event:
         if rng.random() < 0.9:
             return self.metrics_event(rng, rng.randint(1, 3))
-        throttled = say(
-            "WARN",
-            RUNNER,
-            BATCH_APPENDERATOR,
-            "Ingestion was throttled for [$ms] millis because persists were pending.",
-            ms=Num(1_000, 90_000, commas=True),
-        )
-        return Event((throttled,), "throttled")  # fmt: skip
+        return self.throttled(BATCH_APPENDERATOR)
 
     def starting(self) -> list[Out]:
         rng = random.Random(f"{self.task.seed}:start")

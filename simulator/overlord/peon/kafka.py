@@ -214,10 +214,7 @@ class KafkaPeon(Peon):
         return Event(
             (
                 *first,
-                say("INFO", persist, STREAM_APPENDERATOR,
-                    "Flushed in-memory data for segment[$segment] spill[$spill] to disk in [$took] ms ($rows rows).",
-                    took, segment=Clock("segment"), spill=Counter("spill"), took=Num(took, took, commas=True),
-                    rows=rows),
+                self.flushed(persist, STREAM_APPENDERATOR, took, Clock("segment"), rows),
                 say("INFO", persist, STREAM_APPENDERATOR, "Flushed in-memory data with commit metadata [$commit] "
                     "for segments: $segment", took + 1, commit=self._commit(), segment=Clock("segment")),
                 say("INFO", persist, STREAM_APPENDERATOR, "Persisted stats: processed rows: [$processed], persisted "
@@ -284,14 +281,7 @@ class KafkaPeon(Peon):
                 node=node,
             )
             return Event((lost,), "kafka")  # fmt: skip
-        throttled = say(
-            "WARN",
-            RUNNER,
-            STREAM_APPENDERATOR,
-            "Ingestion was throttled for [$ms] millis because persists were pending.",
-            ms=Num(1_000, 90_000, commas=True),
-        )
-        return Event((throttled,), "throttled")  # fmt: skip
+        return self.throttled(STREAM_APPENDERATOR)
 
     # -- start and end -----------------------------------------------------------------------------
 
