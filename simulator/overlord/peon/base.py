@@ -24,6 +24,8 @@ from simulator.overlord.logblocks import BlockWriter, Clock, Counter, CounterSpe
 from simulator.overlord.task import Task
 
 VERSION = "35.0.0"
+#: ``maxBytesInMemory``'s default: a sixth of the peon's heap (``-Xmx1g``).
+MAX_BYTES_IN_MEMORY = 1_073_741_824 // 6
 RUNNER = "task-runner-0-priority-0"  # SingleTaskBackgroundRunner's thread
 HOUR_MS = 3600 * 1000
 DAY_MS = 24 * HOUR_MS
@@ -240,7 +242,7 @@ class Peon:
     def throttled(appenderator: str) -> Event:
         """The appenderator's WARN when rows came in faster than persists could write them."""
         message = "Ingestion was throttled for [$ms] millis because persists were pending."
-        line = say("WARN", RUNNER, appenderator, message, ms=Num(1_000, 90_000, commas=True))
+        line = say("WARN", RUNNER, appenderator, message, ms=Num(1_001, 4_999, commas=True))  # persists take seconds
         return Event((line,), "throttled")
 
     @staticmethod
@@ -254,22 +256,23 @@ class Peon:
     def persist_cause(self, rng: random.Random, max_rows: int, estimated: str) -> tuple[list[Part], Num, Num]:
         """Why a persist happens, the rows it writes and their bytes, consistent with the task's row rate.
 
-        Rows fill ``maxRowsInMemory`` only when they come fast enough; otherwise the flush period
-        (or now and then the memory estimate) is what triggers it.
+        Rows fill ``maxRowsInMemory`` only when they come fast enough; otherwise, persisting every few
+        seconds, it is the heap budget that fills: ``maxBytesInMemory``, a sixth of the peon's 1 GiB
+        heap. (The flush period, ``intermediatePersistPeriod``, is ten minutes: never the cause at this pace.)
         """
         expected = self.rows_per_persist
         if expected >= max_rows:
             rows = Num(max_rows, max_rows, commas=True)
             cause: list[Part] = [f"rowsCurrentlyInMemory[{max_rows}] is greater than maxRowsInMemory[{max_rows}]"]
-        else:
-            rows = Num(max(1, expected // 2), max(2, expected * 3 // 2), commas=True)
-            if rng.random() < 0.15:
-                memory = Num(178_956_971, 179_999_999)
-                cause = [f"{estimated}bytesCurrentlyInMemory[", memory, "] is greater than maxBytesInMemory[178956970]"]
-            else:
-                flushed = Clock("epoch", -rng.randint(1, 900))
-                cause = ["current time[", Clock("epoch"), "] is greater than nextFlush[", flushed, "]"]
-        return cause, rows, Num(rows.lo * 250, rows.hi * 1200, commas=True)
+            return cause, rows, Num(max_rows * 250, min(MAX_BYTES_IN_MEMORY - 1, max_rows * 1200), commas=True)
+        rows = Num(max(1, expected // 2), max(2, expected * 3 // 2), commas=True)
+        memory = Num(MAX_BYTES_IN_MEMORY + 1, MAX_BYTES_IN_MEMORY + rng.randint(2, 9) * 100_000)
+        cause = [
+            f"{estimated}bytesCurrentlyInMemory[",
+            memory,
+            f"] is greater than maxBytesInMemory[{MAX_BYTES_IN_MEMORY}]",
+        ]
+        return cause, rows, Num(MAX_BYTES_IN_MEMORY - 30_000_000, MAX_BYTES_IN_MEMORY - 1_000_000, commas=True)
 
     # -- start and end -----------------------------------------------------------------------------
 

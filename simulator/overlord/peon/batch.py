@@ -59,7 +59,8 @@ class BatchPeon(Peon):
         start, end = self.interval
         self.segment_base = f"{self.task.datasource}_{start}_{end}_{self.version}"
         self.counters["spill"] = Tally("persist", start=-1)
-        self.counters["processed"] = Growing(0, ctx.rows_per_block)
+        # read before the first persist: never fewer than that persist writes
+        self.counters["processed"] = Growing(self.rows_per_persist * 3 // 2 + 1, ctx.rows_per_block)
         self.counters["partition"] = Tally("segment", style="suffix")
         self.persist_thread = f"[{self.task.id}]-batch-appenderator-persist"
         self.push_thread = f"[{self.task.id}]-batch-appenderator-push"

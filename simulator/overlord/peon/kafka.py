@@ -107,7 +107,8 @@ class KafkaPeon(Peon):
         share = max(ctx.rows_per_block / len(self.offsets), 1.0)
         for partition, offset in self.offsets.items():
             self.counters[f"offset{partition}"] = Growing(offset, share)
-        self.counters["processed"] = Growing(0, ctx.rows_per_block)
+        # read before the first persist: never fewer than that persist writes
+        self.counters["processed"] = Growing(self.rows_per_persist * 3 // 2 + 1, ctx.rows_per_block)
         self.counters["spill"] = Tally("persist", start=-1)
         self.counters["hydrants"] = Tally("persist", start=1)
         self.counters["sequence"] = Tally("checkpoint")
@@ -253,10 +254,10 @@ class KafkaPeon(Peon):
 
     def filler(self, rng: random.Random) -> Event:
         pick = rng.random()
-        if pick < 0.55:
+        if pick < 0.8:  # the consumer's own lines are now and then, not every few seconds
             return self.metrics_event(rng, rng.randint(1, 3))
         node = Num(1, 3)
-        if pick < 0.8:
+        if pick < 0.9:
             message = (
                 "$client Node $node was unable to process the fetch request with (sessionId=$session, epoch=$epoch): "
             )
@@ -271,7 +272,7 @@ class KafkaPeon(Peon):
                 epoch=Num(1, 99_999),
             )
             return Event((fetch,), "kafka")  # fmt: skip
-        if pick < 0.95:
+        if pick < 0.99:
             lost = say(
                 "INFO",
                 RUNNER,
