@@ -99,6 +99,11 @@ function showPane(pane) {
   for (const button of $$("#detail-tabs button")) button.classList.toggle("active", button.dataset.pane === pane);
 }
 
+/** A failed read of the open task, with what Druid checks when it is a secured cluster's 403. */
+function readFailure(answer) {
+  return describeDruidFailure(answer) + signIn.explainDenial(answer, "reading a task needs READ on its datasource");
+}
+
 function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
@@ -114,12 +119,12 @@ function setBody(text, { follow = false } = {}) {
 async function paneContent(id, pane, state) {
   if (pane === "payload") {
     const answer = await druid(taskPath(id));
-    return answer.ok ? { text: pretty(answer.json.payload), note: "GET /task/{id}: the spec as the Overlord holds it" } : { note: describeDruidFailure(answer) };
+    return answer.ok ? { text: pretty(answer.json.payload), note: "GET /task/{id}: the spec as the Overlord holds it" } : { note: readFailure(answer) };
   }
   if (pane === "log") {
     const answer = await druid(taskPath(id, `/log?offset=-${LOG_TAIL_BYTES}`), { accept: "text/plain" });
     if (answer.status === 404) return { text: "", note: "No log yet: Druid has none until the task runs (404)." };
-    if (!answer.ok) return { note: describeDruidFailure(answer) };
+    if (!answer.ok) return { note: readFailure(answer) };
     let text = answer.text;
     if (text.length >= LOG_TAIL_BYTES) text = text.slice(text.indexOf("\n") + 1); // drop the cut first line, as the console does
     const growing = state === "RUNNING" ? "growing while the task runs" : "complete";
@@ -128,7 +133,7 @@ async function paneContent(id, pane, state) {
   if (pane === "reports") {
     const answer = await druid(taskPath(id, "/reports"));
     if (answer.status === 404) return { text: "", note: "No reports yet: Druid has none until the task runs (404)." };
-    if (!answer.ok) return { note: describeDruidFailure(answer) };
+    if (!answer.ok) return { note: readFailure(answer) };
     const kind = state === "RUNNING" ? "live report (moving while the task runs)" : "completion report";
     return { text: pretty(answer.json ?? answer.text), note: `GET /task/{id}/reports: ${kind}` };
   }
@@ -149,7 +154,7 @@ async function refreshDetail() {
   }
   let shown;
   if (pane === "status") {
-    shown = status.ok ? { text: pretty(status.json), note: "GET /task/{id}/status" } : { note: describeDruidFailure(status) };
+    shown = status.ok ? { text: pretty(status.json), note: "GET /task/{id}/status" } : { note: readFailure(status) };
   } else {
     shown = await paneContent(id, pane, detail.state);
   }
@@ -253,8 +258,10 @@ export const tasksView = {
       render(context);
       return;
     }
+    const asked = signIn.user();
     try {
       const answer = await druid("tasks");
+      if (signIn.user() !== asked) return; // signed in as another user (or out) meanwhile: a stale answer
       if (answer.ok && Array.isArray(answer.json)) {
         tasks = answer.json;
         listedText = answer.text;

@@ -78,6 +78,9 @@ function render() {
       ),
     );
   $("#traffic-table tbody").replaceChildren(...rows);
+  // the User column only where there are users: a secured cluster (its requests' users, its refusals)
+  const users = entries.some((entry) => entry.user || entry.answeredBy === "security");
+  $("#traffic-table").classList.toggle("no-users", !users);
   seenUpTo = lastSeq;
   $("#traffic-empty").hidden = rows.length > 0;
   const faulted = shown.filter((entry) => entry.answeredBy === "fault").length;
