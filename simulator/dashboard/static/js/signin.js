@@ -207,7 +207,7 @@ export const signIn = {
   /** What to add to a 403 on a presenter's action: what Druid checked, and who asked. */
   explainDenial(answer, needed) {
     if (answer.status !== 403) return "";
-    const user = credentials.user();
+    const user = signIn.user();
     return ` · ${needed}${user ? `; signed in as ${describeUser(user)}` : ""}`;
   },
 };
