@@ -33,8 +33,10 @@ from simulator.cassette import (
     Redactor,
     RuleError,
     new_meta,
-    new_salt,
 )
+from simulator.cassette.keys import RedactionKeyError
+from simulator.cassette.redact import recording_redactor
+from simulator.cassette.writer import existing_meta, holds_recordings
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,13 @@ class Recorder:
             "specs and logs). Turning this off writes secrets to disk; only do it for synthetic traffic.",
         )
         add(
+            "redaction_key",
+            str,
+            "",
+            "Key file for placeholders kept outside the cassette (created if missing); empty: a random salt stored "
+            "in the cassette header, unless $DRUID_SIM_REDACTION_KEY holds a key. See docs/cassettes.md.",
+        )
+        add(
             "record_stream_threshold",
             int,
             DEFAULT_STREAM_THRESHOLD,
@@ -118,7 +127,7 @@ class Recorder:
             path = ctx.options.cassette
             if not path:
                 raise options_error("set the cassette to record into: --set cassette=FILE")
-            if ctx.options.cassette_mode == RecordMode.REFUSE and _non_empty(path) and self.writer is None:
+            if ctx.options.cassette_mode == RecordMode.REFUSE and holds_recordings(path) and self.writer is None:
                 raise options_error(
                     f"{path} already exists and cassette_mode 'refuse' does not overwrite cassettes. Use "
                     "--set cassette_mode=append to add to it, cassette_mode=overwrite to replace it, or another file."
@@ -129,22 +138,15 @@ class Recorder:
             return
         self.guard.running()
         upstream = reverse_upstream()
-        redactor = Redactor(new_salt(), self._rules)
-        url = redactor.redact_url(upstream[0]) if upstream else None
+        path, mode = ctx.options.cassette, ctx.options.cassette_mode
         try:
-            writer = CassetteWriter.open(
-                ctx.options.cassette,
-                ctx.options.cassette_mode,
-                new_meta(url, redactor.redaction),
-                line_filter=redactor.scrub_line,
-            )
-        except (CassetteError, OSError) as exc:
-            logger.error("cannot record: %s", exc)
+            redactor = recording_redactor(self._rules, existing_meta(path, mode), ctx.options.redaction_key)
+            url = redactor.redact_url(upstream[0]) if upstream else None
+            writer = CassetteWriter.open(path, mode, new_meta(url, redactor.redaction), line_filter=redactor.scrub_line)
+        except (CassetteError, RuleError, RedactionKeyError, OSError) as exc:
+            logger.error("cannot record into %s: %s", path, exc)
             ctx.master.shutdown()  # type: ignore[no-untyped-call]
             return
-        if writer.meta.redaction is not None and writer.meta.redaction.salt != redactor.salt:
-            redactor = Redactor(writer.meta.redaction.salt, self._rules)
-            writer = _rebind(writer, redactor)
         self.writer, self.redactor = writer, redactor
         if getattr(ctx.options, "flow_detail", 1) == 0:
             # `mitmdump --set flow_detail=0`: with per-flow output off, the per-connection chatter would
@@ -222,17 +224,6 @@ def options_error(message: str) -> Exception:
     """mitmproxy's OptionsError (untyped upstream); raised from `configure` it stops mitmdump with `message`."""
     error: Exception = exceptions.OptionsError(message)  # type: ignore[no-untyped-call]
     return error
-
-
-def _non_empty(path: str) -> bool:
-    p = Path(path)
-    return p.exists() and p.stat().st_size > 0
-
-
-def _rebind(writer: CassetteWriter, redactor: Redactor) -> CassetteWriter:
-    """Appending to an existing cassette: scrub lines with the redactor that owns its salt."""
-    writer._line_filter = redactor.scrub_line
-    return writer
 
 
 def _listen_urls() -> list[str]:

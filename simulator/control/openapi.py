@@ -35,7 +35,7 @@ _JOURNAL_FILTERS = [
     query_parameter("status", "status code answered", {"type": "integer"}),
     query_parameter(
         "answeredBy",
-        "what answered: model, replay, fault or security",
+        "what answered: model, replay, fault or security (a secured cluster's 401 or 403)",
         {"type": "string", "enum": ["model", "replay", "fault", "security"]},
     ),
     query_parameter("fault", "name of the fault applied"),
