@@ -55,4 +55,5 @@ def build_app(simulation: Simulation, access_log: bool | None = None, forward: F
         control=control_app(simulation),
         middlewares=middlewares,
         access_log=simulation.config.access_log if access_log is None else access_log,
+        on_shutdown=[forward.aclose] if forward is not None else [],
     )
