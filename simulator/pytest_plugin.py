@@ -35,6 +35,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -486,7 +487,9 @@ def _record_settings(config: pytest.Config) -> RecordSettings:
     except LaunchError as exc:
         raise pytest.UsageError(str(exc)) from None
     try:
-        import proxy.embedded  # noqa: F401  (mitmproxy, checked before any test runs)
+        with warnings.catch_warnings():  # mitmproxy's dependencies' deprecations are not the suite's to fix
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import proxy.embedded  # noqa: F401  (mitmproxy, checked before any test runs)
     except ImportError as exc:
         raise pytest.UsageError(
             f"--druid-sim-record records through mitmproxy, which cannot be imported here ({exc}). "
