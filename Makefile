@@ -3,15 +3,22 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Wheels of everything a user's install needs (the runtime dependencies, and pytest for the pytest
+# plugin), so tests/test_packaging.py can install druid-sim's wheel into a fresh venv without the network.
+WHEELHOUSE := $(VENV)/wheelhouse
 HOST ?= 127.0.0.1
 PORT ?= 8888
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck unit chromium screenshots bench fuzz soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,record]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,record,browser]'
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
+		> $(VENV)/runtime-requirements.txt
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) -r $(VENV)/runtime-requirements.txt 'pytest>=8,<10'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,13 +33,41 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) chromium
 	$(BIN)/pytest
+
+# The dashboard's browser tests drive Debian's Chromium. Installed here when it is missing and apt-get can
+# be used as root; otherwise (or when the install fails) those tests skip and say why. Never fails the build.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$DRUID_SIM_CHROMIUM" ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make: installing Debian's chromium for the dashboard's browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+			|| echo "make: could not install chromium; the dashboard's browser tests will be skipped"; \
+	else \
+		echo "make: no chromium (install it: apt-get install chromium); the dashboard's browser tests will be skipped"; \
+	fi
+
+# Retake the README's screenshots (docs/screenshots/*.png) with the browser tests.
+screenshots: $(STAMP) chromium
+	DRUID_SIM_SCREENSHOTS=1 $(BIN)/pytest tests/test_dashboard_browser.py
 
 test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The long fuzz run (make test runs a short derandomised one): fresh random inputs, FUZZ_EXAMPLES cases
+# per operation and flavour (x20 for the loader properties). Several minutes; prints the cases sent.
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(BIN)/pytest tests/fuzz -s -p no:cacheprovider
+
+# A soak: the demo server under steady mixed traffic for SOAK_SECONDS, RSS sampled (bench/soak.py).
+SOAK_SECONDS ?= 300
+soak: $(STAMP)
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m bench soak
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist

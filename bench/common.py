@@ -1,6 +1,6 @@
 """Shared machinery for the benchmarks: servers in their own process groups, wrk, RSS, medians, tables.
 
-Why it looks like this (see ``../shared/reference/perf-baselines.md``): on a shared 2-vCPU machine the
+Why it looks like this (see ``docs/performance.md``): on a shared 2-vCPU machine the
 same configuration varies by about ±30% from run to run, so absolute req/s mean little. Every bench
 therefore measures its subject *and* a ceiling in the same run, interleaves them over at least three
 repetitions, and gates on the ratio of medians. Every server runs with the settings of

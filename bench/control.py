@@ -5,9 +5,15 @@
 * security: the same for the security layer, off (no ``security:`` section: every request passes it)
   and on (a polling client's Basic ``Authorization`` header, checked once and then remembered).
   Reported, not gated: both are below a microsecond, inside this machine's noise.
-* fixture: starting a server for a configuration (the first test that uses it), resetting a shared
-  one (every later test), and, for comparison, a ``druid-sim serve`` subprocess until it answers.
+* fixture: starting a server for a configuration (the first test that uses it), a later test's handle
+  and reset of the shared one (the demo cluster), and, for comparison, a ``druid-sim serve``
+  subprocess until it answers.
   Target: ≤ 1 s per test.
+* clock jumps: ``druid-sim serve --scenario demo --time-scale 0``, then ``POST /__sim/clock`` with a
+  jump and the first ``GET /tasks`` after it (which adds the arrivals), for 2 days and for 3650 days
+  in one run, with the server's RSS before and after (median of three interleaved runs, a fresh server
+  each). A jump of years must cost what one of two days does (arrivals older than the catch-up window
+  are skipped): ratio ≤ 2, RSS growth ≤ 100 MB.
 
 ``python -m bench control``
 """
@@ -21,6 +27,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -100,18 +107,18 @@ def fixture_costs() -> dict[str, float]:
     second = SimServer(SimOptions(scenario="demo", seed=1))
     warm = time.perf_counter() - started
     second.stop()
-    handle = DruidSim(server)
-    resets = []
-    for _ in range(20):
+    per_test = []
+    for _ in range(20):  # what the fixture does for every later test: a handle (two HTTP clients), reset, close
         started = time.perf_counter()
+        handle = DruidSim(server)
         handle.reset()
-        resets.append(time.perf_counter() - started)
-    handle.close()
+        handle.close()
+        per_test.append(time.perf_counter() - started)
     server.stop()
     return {
         "first server of the session (imports included, demo scenario)": first,
         "server for another configuration": warm,
-        "reset per later test (median of 20)": sorted(resets)[len(resets) // 2],
+        "per later test: handle, reset, close (median of 20)": sorted(per_test)[len(per_test) // 2],
     }
 
 
@@ -134,6 +141,44 @@ def subprocess_start() -> float:
         process.wait(timeout=10)
 
 
+JUMP_RATIO_TARGET = 2.0
+JUMP_RUNS = 3
+JUMP_RSS_TARGET_MB = 100.0
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def jump_costs(days: float) -> tuple[float, int, float, float]:
+    """A fresh demo server: seconds for the jump plus the first /tasks, tasks listed, RSS MB before and after."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    command = [sys.executable, "-m", "simulator", "serve", "--port", str(port), "--no-access-log", "--time-scale", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                httpx.get(f"{url}/druid/indexer/v1/tasks")
+                break
+            except httpx.TransportError:
+                time.sleep(0.01)
+        before = _rss_mb(process.pid)
+        started = time.perf_counter()
+        httpx.post(f"{url}/__sim/clock", json={"advance": f"{days}d"}, timeout=600).raise_for_status()
+        tasks = httpx.get(f"{url}/druid/indexer/v1/tasks", timeout=600).json()
+        elapsed = time.perf_counter() - started
+        return elapsed, len(tasks), before, _rss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main() -> int:
     cost = journal_cost()
     print(f"journal: {cost:.2f} µs per request (target ≤ {JOURNAL_TARGET_US} µs)")
@@ -145,5 +190,21 @@ def main() -> int:
         print(f"druid_sim fixture, {name}: {seconds * 1000:.0f} ms")
     print(f"druid-sim serve subprocess until /__sim/health answers: {subprocess_start() * 1000:.0f} ms")
     per_test = [seconds for name, seconds in costs.items() if not name.startswith("first")]
+    runs: dict[int, list[tuple[float, int, float, float]]] = {2: [], 3650: []}
+    for _ in range(JUMP_RUNS):  # interleaved, so both see the same machine
+        for days, results in runs.items():
+            results.append(jump_costs(days))
+    jumps = {days: sorted(results)[len(results) // 2] for days, results in runs.items()}  # the median run
+    for days, (seconds, listed, before, after) in jumps.items():
+        print(
+            f"clock jump of {days} days, then GET /tasks (median of {JUMP_RUNS}): {seconds * 1000:.0f} ms, {listed} tasks listed, "
+            f"server RSS {before:.0f} -> {after:.0f} MB"
+        )
+    ratio = jumps[3650][0] / jumps[2][0]
+    growth = jumps[3650][3] - jumps[3650][2]
+    print(
+        f"3650-day jump / 2-day jump: {ratio:.2f}x (target ≤ {JUMP_RATIO_TARGET}x; RSS growth ≤ {JUMP_RSS_TARGET_MB:.0f} MB)"
+    )
     missed = cost > JOURNAL_TARGET_US or max(per_test) > FIXTURE_TARGET_S
+    missed = missed or ratio > JUMP_RATIO_TARGET or growth > JUMP_RSS_TARGET_MB
     return 1 if missed else 0

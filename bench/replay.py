@@ -314,7 +314,7 @@ def run() -> int:
                 notes.append(f"WireMock skipped: {exc}")
                 print(f"WireMock skipped: {exc}", file=sys.stderr)
             if "WireMock 3 (no journal)" in servers:
-                # Warm WireMock's JIT up before measuring, as perf-baselines.md does (15 s at c32).
+                # Warm WireMock's JIT up before measuring, as docs/performance.md describes (15 s at c32).
                 run_wrk(servers["WireMock 3 (no journal)"].url + STATUS_PATH, 32, duration=15)
             for server in servers.values():
                 run_wrk(server.url + STATUS_PATH, 32, duration=2)

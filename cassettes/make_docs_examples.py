@@ -4,7 +4,8 @@ Usage::
 
     .venv/bin/python cassettes/make_docs_examples.py [PATH/TO/tasks-api.md] [OUTPUT]
 
-The page (``docs/api-reference/tasks-api.md`` in apache/druid) shows, per endpoint, a raw ``HTTP``
+The page (``docs/api-reference/tasks-api.md`` in apache/druid; a copy is ``docs/druid-tasks-api.md``,
+the default source, and the output defaults to ``cassettes/docs-examples.jsonl``) shows, per endpoint, a raw ``HTTP``
 sample request and a sample response. Each pair becomes one interaction written through the cassette
 writer. JSON responses are stored compactly, as Druid writes them; anything that is not JSON (the task
 log sample, the docs' single-quoted shutdown answer) is stored as text. A section without a sample response (task segments) is skipped.
@@ -23,7 +24,8 @@ import orjson
 
 from simulator.cassette import CassetteWriter, Interaction, RecordMode, Request, Response, body_from_bytes, new_meta
 
-DEFAULT_SOURCE = Path("/work/shared/reference/tasks-api-docs.md")
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCE = REPO / "docs" / "druid-tasks-api.md"
 DEFAULT_OUTPUT = Path(__file__).with_name("docs-examples.jsonl")
 UPSTREAM = "https://druid.apache.org/docs/latest/api-reference/tasks-api (sample exchanges)"
 
@@ -87,7 +89,15 @@ def exchanges(markdown: str) -> list[tuple[str, Interaction]]:
 def main(argv: list[str]) -> int:
     source = Path(argv[0]) if argv else DEFAULT_SOURCE
     output = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUTPUT
-    pairs = exchanges(source.read_text(encoding="utf-8"))
+    try:
+        markdown = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(
+            f"make_docs_examples.py: cannot read {source} ({exc.strerror}); give the Tasks API page's path",
+            file=sys.stderr,
+        )
+        return 2
+    pairs = exchanges(markdown)
     with CassetteWriter.open(output, RecordMode.OVERWRITE, new_meta(UPSTREAM, None, "make_docs_examples.py")) as writer:
         for _title, interaction in pairs:
             writer.append(interaction)

@@ -2,7 +2,8 @@
 
 Druid routes pass through a chain of plain ASGI middlewares (access log, then whatever extensions
 install: journal, faults) before the Druid handlers. ``/__sim/`` never goes through that chain, so
-faults can never break the control API.
+faults can never break the control API. The dashboard (``GET /`` and ``/__sim/ui/``, see
+`simulator.dashboard`) is dispatched first, when it is built.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.druid.routes import DruidApp
@@ -21,6 +23,14 @@ CONTROL_PREFIX = "/__sim"
 
 #: A function that wraps the Druid app in one more middleware.
 Middleware = Callable[[ASGIApp], ASGIApp]
+
+
+class Pages(Protocol):
+    """An app that answers some requests before Druid's and the control API's (the dashboard)."""
+
+    def serves(self, method: str, path: str) -> bool: ...
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
 
 class AccessLog:
@@ -77,10 +87,12 @@ class SimulatorApp:
         middlewares: list[Middleware] | None = None,
         access_log: bool = True,
         on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+        pages: Pages | None = None,
     ) -> None:
         self.simulation = simulation
         self.control = control
         self.on_shutdown = list(on_shutdown)  # awaited when the server stops (lifespan shutdown)
+        self.pages = pages
         druid: ASGIApp = DruidApp(simulation)
         for middleware in middlewares or []:
             druid = middleware(druid)
@@ -94,12 +106,22 @@ class SimulatorApp:
         path = request.path
         if self._druid_express is None or path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return None
+        if self.pages is not None and self.pages.serves(request.method, path):
+            return None
         return self._druid_express(request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
+            pages = self.pages
+            if (
+                pages is not None
+                and (path == "/" or path.startswith(CONTROL_PREFIX))
+                and pages.serves(scope["method"], path)
+            ):
+                await pages(scope, receive, send)
+                return
             if self.control is not None and (path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")):
                 await self.control(scope, receive, send)
                 return

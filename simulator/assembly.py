@@ -10,7 +10,8 @@ The order matters and is fixed here, innermost first:
 5. the journal: records every Druid request and what answered it (faults and 401s included);
 6. the access log.
 
-``/__sim/`` (the control API) is dispatched before all of these, so no fault can touch it.
+``/__sim/`` (the control API) is dispatched before all of these, so no fault can touch it; so is the
+dashboard (``GET /`` and ``/__sim/ui/``) unless the configuration turns it off.
 """
 
 from __future__ import annotations
@@ -50,10 +51,16 @@ def build_app(simulation: Simulation, access_log: bool | None = None, forward: F
     middlewares = druid_middlewares(simulation)
     if forward is not None:
         middlewares.insert(0, lambda model: forward)  # innermost, in the model's place
+    pages = None
+    if simulation.config.dashboard:
+        from simulator.dashboard import Dashboard
+
+        pages = Dashboard(simulation)
     return SimulatorApp(
         simulation,
         control=control_app(simulation),
         middlewares=middlewares,
         access_log=simulation.config.access_log if access_log is None else access_log,
         on_shutdown=[forward.aclose] if forward is not None else [],
+        pages=pages,
     )

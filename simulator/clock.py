@@ -19,8 +19,22 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from simulator.quoting import shown
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+#: The fastest the clock may run: a virtual day passes in 86 ms of real time, so anything a test could
+#: want to watch unfold (a month in under 3 s) fits, while virtual time stays a float with sub-millisecond
+#: resolution (a server left at full speed for three real days reaches `LATEST_MS` and stays there).
+MAX_SCALE = 1_000_000.0
+#: The longest single step (``advance``): 100 years, more than any retention, look-back or task
+#: lifetime worth testing; anything longer is a typo. Such a jump costs bounded work (the model keeps
+#: a bounded history and skips planned arrivals it would forget at once, ``simulator.scenario.model``).
+MAX_ADVANCE_S = 36_500 * 86_400.0
+#: The clock never passes 9999-12-31T23:59:59.999Z, the last instant with the four-digit year that
+#: ISO-8601 timestamps, task ids and Druid's interval parameters are written with.
+LATEST_MS = 253_402_300_799_999
 
 
 def parse_duration(value: str | float | int) -> float:
@@ -29,15 +43,15 @@ def parse_duration(value: str | float | int) -> float:
     Raises ValueError with the accepted forms when the value is not understood.
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration, got {value!r}")
+        raise ValueError(f"expected a duration, got {shown(value)}")
     if isinstance(value, int | float):
         if value < 0:
-            raise ValueError(f"a duration cannot be negative: {value!r}")
+            raise ValueError(f"a duration cannot be negative: {shown(value)}")
         return float(value)
     match = _DURATION.match(str(value))
     if not match:
         raise ValueError(
-            f"not a duration: {value!r}; use seconds (30, 1.5) or a number with ms, s, m, h or d (250ms, 5m)"
+            f"not a duration: {shown(value)}; use seconds (30, 1.5) or a number with ms, s, m, h or d (250ms, 5m)"
         )
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
@@ -75,8 +89,7 @@ class Clock:
         scale: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if scale < 0:
-            raise ValueError(f"time scale cannot be negative: {scale}")
+        check_scale(scale)
         self._monotonic = monotonic
         self._start_ms = wall_clock_ms() if start_ms is None else int(start_ms)
         self._initial_scale = float(scale)
@@ -101,29 +114,38 @@ class Clock:
         return self._start_ms
 
     def now_ms(self) -> int:
-        """The current virtual time in epoch milliseconds."""
+        """The current virtual time in epoch milliseconds (never past `LATEST_MS`)."""
         if self._scale == 0:
             return int(self._anchor_virtual)
-        return int(self._anchor_virtual + (self._monotonic() - self._anchor_real) * 1000.0 * self._scale)
+        return int(
+            min(self._anchor_virtual + (self._monotonic() - self._anchor_real) * 1000.0 * self._scale, LATEST_MS)
+        )
 
     def _rebase(self) -> None:
-        now = self._anchor_virtual + (self._monotonic() - self._anchor_real) * 1000.0 * self._scale
+        now = min(self._anchor_virtual + (self._monotonic() - self._anchor_real) * 1000.0 * self._scale, LATEST_MS)
         self._anchor_real = self._monotonic()
         self._anchor_virtual = now
 
+    def check_advance(self, seconds: float) -> None:
+        """Raise ValueError (saying the limit) unless ``advance(seconds)`` is allowed now."""
+        _check_step(seconds)
+        if self.now_ms() + seconds * 1000.0 > LATEST_MS:
+            raise ValueError(
+                f"{seconds:g}s would take the clock past {format_instant(LATEST_MS)}, the last instant "
+                "ISO-8601 timestamps can write; advance by less"
+            )
+
     def advance(self, seconds: float) -> int:
-        """Move virtual time forward by ``seconds`` (any mode) and return the new time."""
-        if seconds < 0:
-            raise ValueError("the clock only moves forward; advance by a positive duration")
+        """Move virtual time forward by ``seconds`` (any mode, at most `LATEST_MS`) and return the new time."""
+        _check_step(seconds)
         self._rebase()
-        self._anchor_virtual += seconds * 1000.0
+        self._anchor_virtual = min(self._anchor_virtual + seconds * 1000.0, LATEST_MS)
         self._notify()
         return self.now_ms()
 
     def set_scale(self, scale: float) -> None:
         """Change the speed from now on (0 freezes), without moving the current virtual time."""
-        if scale < 0:
-            raise ValueError(f"time scale cannot be negative: {scale}")
+        check_scale(scale)
         self._rebase()
         self._scale = float(scale)
         self._notify()
@@ -173,6 +195,25 @@ class Clock:
         """The clock as the control API shows it."""
         now = self.now_ms()
         return {"now": format_instant(now), "nowMillis": now, "scale": self._scale, "frozen": self.frozen}
+
+
+def _check_step(seconds: float) -> None:
+    if not 0 <= seconds <= MAX_ADVANCE_S:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward; advance by a positive duration")
+        raise ValueError(
+            f"{seconds:g}s is longer than the longest step, {MAX_ADVANCE_S / 86400:.0f} days (100 years); "
+            "advance in smaller steps"
+        )
+
+
+def check_scale(scale: float) -> None:
+    """Raise ValueError (saying the range) unless ``scale`` is a speed the clock can run at."""
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 <= scale <= MAX_SCALE:
+        raise ValueError(
+            f"a time scale is a number of virtual seconds per real second from 0 (frozen) to {MAX_SCALE:,.0f} "
+            f"(a day in 86 ms), not {scale!r}"
+        )
 
 
 def format_instant(ms: int) -> str:

@@ -32,6 +32,8 @@ class ServeConfig:
     replay_ignore: tuple[str, ...] = ()  # replay: query:KEY, header:NAME, body:/json/pointer left out of matching
     report_unused: bool = False  # replay: list never-played interactions when the server stops
     workers: int = 1  # uvicorn worker processes (more than one: replay only, sequence cursors in a shared file)
+    dashboard: bool = True  # serve the dashboard page at / (and its files under /__sim/ui/)
+    data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (empty: the working directory)
 
     @property
     def self_url(self) -> str:
@@ -70,7 +72,14 @@ def build_simulation(config: ServeConfig, clock: Clock | None = None) -> Simulat
 
 
 def reset_simulation(simulation: Simulation) -> None:
-    """Back to the start: clock, tasks, then every extension's own reset hook."""
+    """Back to the start: clock, tasks, then every extension's own reset hook.
+
+    A scenario file that no longer validates raises ``ScenarioError`` before anything changes.
+    """
+    if simulation.config.scenario is not None:
+        from simulator.scenario import load_scenario
+
+        load_scenario(simulation.config.scenario)  # cached while the file is unchanged
     simulation.clock.reset()
     simulation.overlord = fresh_overlord(simulation.config, simulation.clock)
     simulation.logs = TaskLogs(simulation.pools)

@@ -10,6 +10,10 @@ Otherwise the request continues into uvicorn's ordinary ASGI cycle as if nothing
 
 What this saves is uvicorn's per-request machinery (an asyncio task, the scope dict, two ``send``
 coroutines per response), which is most of a replayed poll's cost at one connection.
+
+``HttpToolsProtocol`` is not uvicorn's public API: every name this module takes from it is listed in
+`simulator.express_check`, which checks them at start and falls back to uvicorn's own protocol if any
+differs (a test keeps the two in step).
 """
 
 from __future__ import annotations

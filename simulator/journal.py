@@ -34,18 +34,38 @@ FAULT = "druid_sim.fault"
 #: The key of the journal in ``Simulation.extensions``.
 EXTENSION = "journal"
 
+#: The request header a client may send to name itself in the journal (the dashboard sends
+#: ``druid-sim-dashboard``); without it the journal keeps the ``User-Agent``.
+CLIENT_HEADER = b"x-druid-sim-client"
+#: At most this many characters of a client name are shown.
+CLIENT_SHOWN = 200
+
+
+def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
+    """Who sent a request: its ``X-Druid-Sim-Client`` header, else its ``User-Agent`` (raw bytes, or None)."""
+    agent = None
+    for name, value in headers:
+        if name == CLIENT_HEADER:
+            return value
+        if name == b"user-agent":
+            agent = value
+    return agent
+
 
 class JournalEntry:
     """One received request. Mutable until its response starts: the status arrives after the request."""
 
-    __slots__ = ("answered_by", "fault", "method", "path", "query", "seq", "status", "time_ms", "user")
+    __slots__ = ("answered_by", "client", "fault", "method", "path", "query", "seq", "status", "time_ms", "user")
 
-    def __init__(self, seq: int, time_ms: int, method: str, path: str, query: bytes) -> None:
+    def __init__(
+        self, seq: int, time_ms: int, method: str, path: str, query: bytes, client: bytes | None = None
+    ) -> None:
         self.seq = seq
         self.time_ms = time_ms
         self.method = method
         self.path = path
         self.query = query
+        self.client = client  # raw header bytes, decoded only when someone reads the journal
         self.status: int | None = None  # None: no response started (yet, or a fault cut the connection)
         self.answered_by: str | None = None
         self.fault: str | None = None
@@ -64,7 +84,13 @@ class JournalEntry:
             "answeredBy": self.answered_by,
             "fault": self.fault,
             "user": self.user,
+            "client": self.client_name,
         }
+
+    @property
+    def client_name(self) -> str | None:
+        """The client as shown: the header's text, cut to ``CLIENT_SHOWN`` characters."""
+        return None if self.client is None else self.client[:CLIENT_SHOWN].decode("latin-1")
 
     def __repr__(self) -> str:
         query = "?" + self.query.decode("latin-1") if self.query else ""
@@ -88,12 +114,13 @@ class JournalFilter:
     fault: str | None = None
     user: str | None = None
     since: int | None = None  # only entries with seq > since
+    client: str | None = None  # exact, as ``JournalEntry.client_name`` shows it
 
     def compile(self) -> Callable[[JournalEntry], bool]:
         method = self.method.upper() if self.method else None
         path = re.compile(fnmatch.translate(self.path)).match if self.path else None
         status, answered_by, fault, since = self.status, self.answered_by, self.fault, self.since
-        user = self.user
+        user, client = self.user, self.client
 
         def matches(entry: JournalEntry) -> bool:
             return (
@@ -104,6 +131,7 @@ class JournalFilter:
                 and (fault is None or entry.fault == fault)
                 and (user is None or entry.user == user)
                 and (since is None or entry.seq > since)
+                and (client is None or entry.client_name == client)
             )
 
         return matches
@@ -120,10 +148,10 @@ class Journal:
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._seq = 0
 
-    def record(self, method: str, path: str, query: bytes) -> JournalEntry:
+    def record(self, method: str, path: str, query: bytes, client: bytes | None = None) -> JournalEntry:
         """Append an entry for a request just received, stamped with the virtual time."""
         self._seq += 1
-        entry = JournalEntry(self._seq, self.clock.now_ms(), method, path, query)
+        entry = JournalEntry(self._seq, self.clock.now_ms(), method, path, query, client)
         self._entries.append(entry)
         return entry
 
@@ -145,13 +173,32 @@ class Journal:
 
     def select(self, where: JournalFilter | None = None, limit: int | None = None) -> list[JournalEntry]:
         """Matching entries, oldest first; with ``limit``, only the newest ``limit`` of them."""
-        entries: Iterable[JournalEntry] = list(self._entries)
+        if where is not None and where.since is not None:
+            only_since = where == JournalFilter(since=where.since)
+            entries: Iterable[JournalEntry] = self._newer_than(where.since, limit if only_since else None)
+        else:
+            entries = list(self._entries)
         if where is not None:
             entries = filter(where.compile(), entries)
         selected = list(entries)
         if limit is not None:
             selected = selected[-limit:] if limit > 0 else []
         return selected
+
+    def _newer_than(self, since: int, most: int | None = None) -> list[JournalEntry]:
+        """Entries with ``seq > since`` (only the newest ``most`` of them, if given), oldest first.
+
+        Read from the newest end. Why: a live view polls with ``since`` = the last ``seq`` it saw and a
+        ``limit``, so it needs only a few entries; walking the whole ring (10,000 entries) on every poll
+        would cost the server milliseconds while clients are busy.
+        """
+        newer: list[JournalEntry] = []
+        for entry in reversed(self._entries):
+            if entry.seq <= since or (most is not None and len(newer) >= most):
+                break
+            newer.append(entry)
+        newer.reverse()
+        return newer
 
     def count(self, where: JournalFilter | None = None) -> int:
         if where is None:
@@ -186,7 +233,7 @@ class JournalMiddleware:
         """Journal an express answer (`simulator.express`) as the ASGI way would have."""
         answer = None if self._inner is None else self._inner(request)
         if answer is not None:
-            entry = self.journal.record(request.method, request.path, request.query)
+            entry = self.journal.record(request.method, request.path, request.query, client_of(request.headers))
             entry.status = answer.status
             entry.answered_by = request.answered_by
         return answer
@@ -195,7 +242,7 @@ class JournalMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        entry = self.journal.record(scope["method"], scope["path"], scope["query_string"])
+        entry = self.journal.record(scope["method"], scope["path"], scope["query_string"], client_of(scope["headers"]))
 
         async def send_and_note(message: Message) -> None:
             if entry.status is None and message["type"] == "http.response.start":

@@ -45,7 +45,8 @@ import httpx
 import orjson
 import pytest
 
-from simulator.client import JournalEntry, SimControl
+from simulator.builtin import cassette_names, shipped_cassette
+from simulator.client import JournalEntry, SimControl, tls_context
 from simulator.clock import format_instant, parse_duration, parse_instant
 from simulator.config import ServeConfig
 from simulator.pytest_record import (
@@ -84,10 +85,20 @@ DEFAULT_TASK: dict[str, Any] = {
 }
 MARKER_HELP = (
     "druid_sim(scenario=None, cassette=None, seed=0, time_scale=0, start='2026-01-01T00:00:00Z', "
-    "journal_size=10000, fresh=False, strict=False): configure the druid_sim fixture's server; "
+    "journal_size=10000, data_dirs=(), fresh=False, strict=False): configure the druid_sim fixture's server; "
     "cassette=True replays (or records) cassettes/<module>/<test>.jsonl beside the test file"
 )
-_OPTION_NAMES = ("scenario", "cassette", "seed", "time_scale", "start", "journal_size", "fresh", "strict")
+_OPTION_NAMES = (
+    "scenario",
+    "cassette",
+    "seed",
+    "time_scale",
+    "start",
+    "journal_size",
+    "data_dirs",
+    "fresh",
+    "strict",
+)
 RECORD_EXTRA_HINT = "pip install 'druid-sim[record]'"
 _handle_key = pytest.StashKey["DruidSim"]()
 _settings_key = pytest.StashKey["RecordSettings"]()
@@ -107,6 +118,7 @@ class SimOptions:
     time_scale: float = 0.0
     start: str = DEFAULT_START
     journal_size: int = 10_000
+    data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (default: the working directory)
     strict: bool = False  # misses get the replay's 599, which explains them, instead of the model's answer
 
     def config(self) -> ServeConfig:
@@ -116,6 +128,7 @@ class SimOptions:
             time_scale=self.time_scale,
             start_ms=parse_instant(self.start),
             journal_size=self.journal_size,
+            data_dirs=self.data_dirs,
             access_log=False,
             replay_on_miss="error" if self.strict else "simulate",
         )
@@ -288,7 +301,7 @@ class DruidSim:
         #: The control API client (everything below goes through it, as a test in another process would).
         self.control = SimControl(server.url)
         #: An httpx client for the Druid API, based at :attr:`url`.
-        self.http = httpx.Client(base_url=server.url, timeout=10)
+        self.http = httpx.Client(base_url=server.url, timeout=10, verify=tls_context())
 
     @property
     def recording(self) -> bool:
@@ -568,6 +581,10 @@ def _asked(request: pytest.FixtureRequest, defaults: dict[str, Any], settings: R
     scenario = given.get("scenario")
     if scenario is not None and str(scenario).endswith((".yaml", ".yml")):
         given["scenario"] = _find_file(str(scenario), request, "scenario")
+    if "data_dirs" in given:
+        folders = given["data_dirs"]
+        folders = [folders] if isinstance(folders, str | Path) else list(folders)
+        given["data_dirs"] = tuple(_find_file(str(folder), request, "data_dirs", Path.is_dir) for folder in folders)
     if "start" in given:
         try:
             given["start"] = format_instant(parse_instant(str(given["start"])))
@@ -581,18 +598,26 @@ def _candidates(name: str, request: pytest.FixtureRequest) -> list[Path]:
     return [Path(name), Path(request.path).parent / name, Path(request.config.rootpath) / name]
 
 
-def _find_file(name: str, request: pytest.FixtureRequest, option: str) -> str:
-    """A cassette or scenario file as given, else relative to the test file, else to the rootdir."""
+def _find_file(
+    name: str, request: pytest.FixtureRequest, option: str, exists: Callable[[Path], bool] = Path.is_file
+) -> str:
+    """A scenario file (or a folder) as given, else relative to the test file, else to the rootdir."""
     candidates = _candidates(name, request)
     for candidate in candidates:
-        if candidate.is_file():
+        if exists(candidate):
             return str(candidate.resolve())
     tried = ", ".join(str(c) for c in candidates)
     pytest.fail(f"druid_sim: {option} {name!r} not found (tried {tried}); check {option}=", pytrace=False)
 
 
 def _plan(cassette: Any, request: pytest.FixtureRequest, servers: SimServers) -> Plan:
-    """Where the test's cassette is and what happens to it under the session's record mode."""
+    """Where the test's cassette is and what happens to it under the session's record mode.
+
+    A name is looked for as given, beside the test file, under the rootdir, then among the cassettes
+    shipped with druid-sim (``cassette="docs-examples"``); one that is nowhere is recorded beside the
+    test file. A shipped cassette is only ever replayed.
+    """
+    shipped = None
     if cassette is True:
         folder: Path = request.getfixturevalue("druid_sim_cassette_dir")
         name: str = request.getfixturevalue("druid_sim_cassette_name")
@@ -600,13 +625,25 @@ def _plan(cassette: Any, request: pytest.FixtureRequest, servers: SimServers) ->
     else:
         text = os.fspath(cassette)
         candidates = _candidates(text, request)
-        path = next((c.resolve() for c in candidates if c.is_file()), where_to_record(text, Path(request.path)))
-        tried = f" (tried {', '.join(str(c) for c in candidates)}; check cassette=, or record it into {path})"
+        found = next((c.resolve() for c in candidates if c.is_file()), None)
+        shipped = shipped_cassette(text) if found is None else None
+        path = found or shipped or where_to_record(text, Path(request.path))
+        tried = (
+            f" (tried {', '.join(str(c) for c in candidates)}); check cassette= or a shipped cassette's name "
+            f"({', '.join(cassette_names())}), or record it into {path}"
+        )
     try:
-        return plan_cassette(path, servers.settings.mode, servers.rewritten)
+        plan = plan_cassette(path, servers.settings.mode, servers.rewritten)
     except CassetteMissing as exc:
         named = str(path) if cassette is True else repr(os.fspath(cassette))
         pytest.fail(f"druid_sim: cassette {named} not found{tried}. {exc}", pytrace=False)
+    if shipped is not None and plan.recording:
+        pytest.fail(
+            f"druid_sim: cassette {os.fspath(cassette)!r} is shipped with druid-sim ({shipped}) and is never "
+            "recorded into: name a file of your own (cassette=True names one after the test)",
+            pytrace=False,
+        )
+    return plan
 
 
 @pytest.fixture
@@ -630,7 +667,10 @@ def druid_sim(
         server = SimServer(options) if fresh else druid_sim_servers.get(options)
     handle = DruidSim(server, str(plan.path) if plan is not None and plan.replay else None, plan)
     try:
-        handle.reset()
+        if fresh:
+            server.use_cassette(handle.cassette)  # a new server is at its start: only its cassette to load
+        else:
+            handle.reset()
         if recorder is not None and plan is not None and plan.record is not None:
             server.catch_up()
             _start_recording(recorder, plan)

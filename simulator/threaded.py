@@ -1,20 +1,23 @@
-"""A real uvicorn server for an ASGI app, on a free loopback port, in a daemon thread.
+"""Threads: a real uvicorn server in a daemon thread, and long work off the event loop in another.
 
-Used by the pytest plugin and the project's own tests: the server is the real stack (uvicorn with
-httptools, a real socket), while the thread lets the test process hold the simulation and move its
-clock instead of sleeping.
+`ThreadedServer` is used by the pytest plugin and the project's own tests: the server is the real stack
+(uvicorn with httptools, a real socket), while the thread lets the test process hold the simulation and
+move its clock instead of sleeping. `in_daemon_thread` runs a long computation (loading a cassette) while
+the event loop goes on serving.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import socket
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 from simulator.asgi import ASGIApp
-from simulator.express import HTTP_PROTOCOL
+from simulator.express_check import http_protocol
 
 T = TypeVar("T")
 
@@ -37,7 +40,9 @@ def listening_socket(host: str = "127.0.0.1") -> socket.socket:
 class ThreadedServer:
     """Serves ``app`` until :meth:`stop`; ``url`` is where, ``call`` runs code on its event loop."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket | None = None, name: str = "druid-sim") -> None:
+    def __init__(
+        self, app: ASGIApp, sock: socket.socket | None = None, name: str = "druid-sim", http: str | None = None
+    ) -> None:
         import uvicorn
 
         self._socket = sock or listening_socket()
@@ -46,7 +51,7 @@ class ThreadedServer:
         self._server = uvicorn.Server(
             uvicorn.Config(
                 app,
-                http=HTTP_PROTOCOL,
+                http=http or http_protocol(),  # uvicorn's protocol setting; ours by default
                 loop="asyncio",
                 log_level="warning",
                 lifespan="on",
@@ -82,3 +87,34 @@ class ThreadedServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._socket.close()
+
+
+async def in_daemon_thread(function: Callable[[], T], name: str = "druid-sim worker") -> T:
+    """``function()`` run in a new daemon thread (with the caller's context variables), awaited on the loop.
+
+    Not ``asyncio.to_thread`` nor anyio's pool: their threads are not daemons, so a server stopped in the
+    middle of a long load would wait for it at exit (asyncio.run joins the default executor), while a
+    daemon thread ends with the process (`simulator.stopping`).
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():  # the caller was cancelled meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = context.run(function), None
+        except BaseException as exc:
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await future

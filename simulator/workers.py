@@ -42,6 +42,7 @@ def decode_settings(value: str) -> tuple[ServeConfig, str, int]:
     payload = orjson.loads(value)
     fields = dict(payload["config"])
     fields["replay_ignore"] = tuple(fields.get("replay_ignore", ()))
+    fields["data_dirs"] = tuple(fields.get("data_dirs", ()))
     return ServeConfig(**fields), str(payload["cursors"]), int(payload["sequences"])
 
 

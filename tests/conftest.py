@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from simulator.client import tls_context
 from simulator.config import reset_simulation
 from simulator.replay.wiring import switch_cassette
 from tests.support.live import LiveServer, live_server
@@ -36,5 +37,5 @@ def server(_shared_server: LiveServer) -> LiveServer:
 
 @pytest.fixture
 def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx.Client(base_url=server.url, timeout=10, verify=tls_context()) as http:
         yield http

@@ -158,7 +158,7 @@ def test_malformed_line_in_the_middle_names_file_line_column_and_fix(tmp_path: P
         ),
         (
             lambda o: o["response"].update(headers=[["Content-Type", "text/plain"], ["X Trace", "1"]]),
-            "response.headers[1]: the header name 'X Trace' has a space, separator or control character",
+            "response.headers[1]: the header name 'X Trace' is not an HTTP token",
         ),
     ],
 )

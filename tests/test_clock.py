@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from simulator.clock import Clock, format_instant, parse_duration, parse_instant
+from simulator.clock import LATEST_MS, MAX_ADVANCE_S, MAX_SCALE, Clock, format_instant, parse_duration, parse_instant
 
 
 class FakeMonotonic:
@@ -86,3 +86,19 @@ def test_instants_round_trip_in_jodas_format() -> None:
     ms = parse_instant("2023-06-26T21:08:05.217Z")
     assert format_instant(ms) == "2023-06-26T21:08:05.217Z"
     assert parse_instant("2026-01-01") == 1767225600000
+
+
+def test_scale_and_steps_are_bounded_and_time_stops_at_the_last_iso_instant() -> None:
+    real = FakeMonotonic()
+    clock = Clock(start_ms=LATEST_MS - 10_000, scale=MAX_SCALE, monotonic=real)
+    for bad in (-1, MAX_SCALE * 2, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"from 0 \(frozen\) to 1,000,000"):
+            clock.set_scale(bad)
+    with pytest.raises(ValueError, match="longest step"):
+        clock.advance(MAX_ADVANCE_S + 1)
+    with pytest.raises(ValueError, match=r"past 9999-12-31T23:59:59\.999Z"):
+        clock.check_advance(11)
+    real.now += 3600  # an hour at full speed: 114 virtual years later, but no further than the last instant
+    assert clock.now_ms() == LATEST_MS
+    assert clock.advance(5) == LATEST_MS
+    assert format_instant(clock.now_ms()) == "9999-12-31T23:59:59.999Z"

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.live import START_MS, LiveServer
+from simulator.config import ServeConfig
+from tests.support.live import START_MS, LiveServer, live_server
 
 TASK = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wiki"}}}
+JSON = {"content-type": "application/json"}
 
 
 def submit(client: httpx.Client, task_id: str | None = None) -> str:
@@ -52,7 +54,10 @@ def test_clock_errors_say_how_to_fix(client: httpx.Client) -> None:
     cases = [
         ({"advance": "soon"}, 422, "use seconds"),
         ({"advance": -1}, 422, "cannot be negative"),
-        ({"scale": -2}, 422, "≥ 0"),
+        ({"scale": -2}, 422, "from 0 (frozen) to 1,000,000"),
+        ({"scale": 1e300}, 422, "from 0 (frozen) to 1,000,000"),
+        ({"advance": "36501d"}, 422, "longer than the longest step, 36500 days"),
+        ({"to": "9999-12-31T00:00:00Z"}, 422, "longer than the longest step"),
         ({"freeze": "yes"}, 422, "true or false"),
         ({"advnce": "5m"}, 422, "unknown field(s) advnce"),
         ({}, 422, "say what to do"),
@@ -68,12 +73,26 @@ def test_clock_errors_say_how_to_fix(client: httpx.Client) -> None:
     assert a_list.status_code == 400 and "JSON object" in a_list.json()["message"]
 
 
+def test_a_refused_clock_call_changes_nothing(client: httpx.Client, server: LiveServer) -> None:
+    before = client.get("/__sim/clock").json()
+    for body in (
+        {"scale": 60, "advance": "36501d"},  # a valid speed with a step too long: neither applies
+        {"freeze": False, "to": "9000-01-01T00:00:00Z"},
+        {"scale": 1e300, "advance": "1m"},
+        {"speed": 2e6},
+    ):
+        assert client.post("/__sim/clock", json=body).status_code == 422, body
+        assert client.get("/__sim/clock").json() == before, body
+    assert server.simulation.clock.scale == 0
+    assert client.post("/__sim/clock", json={"advance": "36500d"}).status_code == 200  # the longest step
+
+
 def test_unknown_call_and_wrong_method_are_json(client: httpx.Client) -> None:
     missing = client.get("/__sim/nothing-here")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/json"
     assert "/__sim/openapi.json" in missing.json()["message"]
-    wrong = client.delete("/__sim/clock")
+    wrong = client.delete("/__sim/clock", headers=JSON)
     assert wrong.status_code == 405
     assert set(wrong.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
@@ -81,9 +100,10 @@ def test_unknown_call_and_wrong_method_are_json(client: httpx.Client) -> None:
 def test_reset_brings_back_tasks_clock_and_journal(client: httpx.Client) -> None:
     submit(client, "before-reset")
     client.post("/__sim/clock", json={"advance": "1h", "scale": 5})
-    body = client.post("/__sim/reset").json()
+    body = client.post("/__sim/reset", json={}).json()
     assert body["reset"] is True
     assert body["clock"]["nowMillis"] == START_MS and body["clock"]["frozen"] is True
+    assert body["clock"]["rewoundFrom"].startswith("2026-01-01T01:00:")  # where it stood: said, not hidden
     assert client.get("/druid/indexer/v1/task/before-reset").status_code == 404
     # the 404 just above is the only request journaled since the reset
     assert client.get("/__sim/journal/count").json() == {"count": 1}
@@ -98,6 +118,7 @@ def test_journal_records_druid_requests_with_virtual_time_and_answerer(client: h
     body = client.get("/__sim/journal").json()
     assert (body["size"], body["held"], body["total"], body["dropped"], body["count"]) == (10_000, 3, 3, 0, 3)
     first, second, third = body["entries"]
+    assert first.pop("client").startswith("python-httpx/")  # the User-Agent, as no X-Druid-Sim-Client was sent
     assert first == {
         "seq": 1,
         "time": "2026-01-01T00:00:00.000Z",
@@ -140,7 +161,7 @@ def test_journal_refuses_unknown_or_malformed_filters(client: httpx.Client) -> N
 
 def test_journal_clear(client: httpx.Client) -> None:
     submit(client)
-    assert client.delete("/__sim/journal").json() == {"cleared": 1}
+    assert client.delete("/__sim/journal", headers=JSON).json() == {"cleared": 1}
     assert client.get("/__sim/journal").json()["entries"] == []
 
 
@@ -184,15 +205,17 @@ def test_faults_are_added_all_or_nothing_and_removed_by_name(client: httpx.Clien
     assert broken.json()["problems"][0]["field"] == "kind"
     assert [fault["name"] for fault in client.get("/__sim/faults").json()["faults"]] == ["a", "b"]
     assert client.post("/__sim/faults", json={"name": "a", "kind": "hang"}).status_code == 409
-    assert client.delete("/__sim/faults/a").json() == {"removed": "a"}
-    assert "the faults in force are: b" in client.delete("/__sim/faults/a").json()["message"]
-    assert client.delete("/__sim/faults").json() == {"cleared": 1}
+    assert client.delete("/__sim/faults/a", headers=JSON).json() == {"removed": "a"}
+    assert "the faults in force are: b" in client.delete("/__sim/faults/a", headers=JSON).json()["message"]
+    assert client.delete("/__sim/faults", headers=JSON).json() == {"cleared": 1}
 
 
 def test_scenario_load_switches_and_resets_or_changes_nothing(client: httpx.Client) -> None:
     assert client.get("/__sim/scenario").json()["scenario"] is None
+    client.post("/__sim/clock", json={"advance": "2h"})
     loaded = client.post("/__sim/scenario", json={"scenario": "slow-tasks"}).json()
     assert loaded["loaded"] is True and loaded["scenario"] == "slow-tasks"
+    assert (loaded["clock"]["rewoundFrom"], loaded["clock"]["nowMillis"]) == ("2026-01-01T02:00:00.000Z", START_MS)
     assert len(client.get("/druid/indexer/v1/tasks").json()) > 0
     missing = client.post("/__sim/scenario", json={"scenario": "no-such-scenario"})
     assert missing.status_code == 404 and "nothing changed" in missing.json()["message"]
@@ -206,8 +229,14 @@ def test_cassette_calls_without_a_cassette(client: httpx.Client) -> None:
     assert missing.status_code == 404 and "nothing changed" in missing.json()["message"]
 
 
-def test_loading_a_cassette_into_a_running_server_replays_it(client: httpx.Client, tmp_path: Path) -> None:
-    docs = str(Path(__file__).resolve().parent.parent / "cassettes" / "docs-examples.jsonl")
+def test_loading_a_cassette_into_a_running_server_replays_it(tmp_path: Path) -> None:
+    cassettes = Path(__file__).resolve().parent.parent / "cassettes"
+    config = ServeConfig(scenario=None, time_scale=0, start_ms=START_MS, data_dirs=(str(cassettes), str(tmp_path)))
+    with live_server(config) as server, httpx.Client(base_url=server.url) as client:
+        _load_and_switch_back(client, str(cassettes / "docs-examples.jsonl"), tmp_path)
+
+
+def _load_and_switch_back(client: httpx.Client, docs: str, tmp_path: Path) -> None:
     recorded = next(
         line for line in Path(docs).read_text().splitlines()[1:] if '"/druid/indexer/v1/completeTasks"' in line
     )

@@ -55,6 +55,32 @@ def test_faults_and_journal_commands(
     assert sim(server, capsys, "faults", "clear")[1] == "cleared 1 fault(s)\n"
 
 
+def test_health_reset_and_load_say_what_is_served_and_that_the_clock_went_back(
+    server: LiveServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    health = sim(server, capsys, "health")[1]
+    assert ", no scenario, no cassette, clock 2026-01-01T00:00:00.000Z (frozen), journal 0/10000" in health
+    sim(server, capsys, "clock", "advance", "90m")
+    code, out, _ = sim(server, capsys, "reset")
+    assert code == 0 and out.startswith("back to the start: tasks, faults, journal and replay cursors; ")
+    assert "the clock went back from 2026-01-01T01:30:00.000Z to its start, 2026-01-01T00:00:00.000Z" in out
+    code, out, _ = sim(server, capsys, "load", "--cassette", "docs-examples")
+    assert code == 0 and out.startswith("loaded cassette ") and "docs-examples.jsonl\nthe simulation was reset; " in out
+    assert "cassette docs-examples, " in sim(server, capsys, "health")[1]
+    code, out, _ = sim(server, capsys, "load", "--scenario", "slow-tasks")
+    assert code == 0 and out.startswith("loaded scenario slow-tasks: Tasks take 10 to 40 minutes")
+    assert "; the clock is at its start, 2026-01-01T00:00:00.000Z" in out  # it had not moved: nothing went back
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"), [(0, "0s"), (42, "42s"), (192, "3m12s"), (7500, "2h5m"), (277_200, "3d5h"), (3600, "1h")]
+)
+def test_how_far_behind_the_wall_clock_is_said(seconds: int, said: str) -> None:
+    from simulator.commands.control import _span
+
+    assert _span(seconds) == said
+
+
 def test_an_unreachable_server_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["health", "--url", "http://127.0.0.1:9"]) == 1
     assert "is 'druid-sim serve' running there?" in capsys.readouterr().err

@@ -48,7 +48,7 @@ def test_a_given_token_is_used_everywhere() -> None:
 def test_with_a_token_the_control_api_refuses_requests_without_it() -> None:
     config = ServeConfig(host="0.0.0.0", scenario=None, time_scale=0, start_ms=START_MS, control_token="s3cret")
     with live_server(config) as server, httpx.Client(base_url=server.url) as client:
-        missing = client.post("/__sim/reset")
+        missing = client.post("/__sim/reset", json={})
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"].startswith("Bearer")
         assert "Authorization: Bearer <token>" in missing.json()["message"]
@@ -80,10 +80,11 @@ def test_serve_beyond_loopback_generates_prints_and_requires_a_token() -> None:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(2)]
+        lines = [process.stdout.readline() for _ in range(4)]
         match = re.search(r"generated one: (\S+)", lines[1])
         assert match, lines
         token = match.group(1)
+        assert lines[3].rstrip().endswith(f":{port}/#token={token}"), lines  # the dashboard link carries it
         url = f"http://{connect}:{port}"
         deadline = time.monotonic() + 20
         while True:
@@ -101,3 +102,17 @@ def test_serve_beyond_loopback_generates_prints_and_requires_a_token() -> None:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_beyond_loopback_any_host_name_works_but_other_origins_still_cannot_change_anything() -> None:
+    """A container's name or LAN address reaches it (the token guards it); web pages still cannot drive it."""
+    config = ServeConfig(host="0.0.0.0", scenario=None, time_scale=0, start_ms=START_MS, control_token="s3cret")
+    token = {"authorization": "Bearer s3cret"}
+    with live_server(config) as server, httpx.Client(base_url=server.url, headers=token) as client:
+        port = server.url.rsplit(":", 1)[1]
+        assert client.get("/__sim/health", headers={"host": f"druid-sim.internal:{port}"}).status_code == 200
+        page = {"host": f"druid-sim.internal:{port}", "origin": f"http://druid-sim.internal:{port}"}
+        assert client.post("/__sim/reset", json={}, headers=page).status_code == 200  # its own page
+        other = {"host": f"druid-sim.internal:{port}", "origin": "http://evil.example"}
+        assert client.post("/__sim/reset", json={}, headers=other).status_code == 403
+        assert client.post("/__sim/reset", headers={"content-type": "text/plain"}).status_code == 415

@@ -1,6 +1,6 @@
 """Conformance of every Tasks-API endpoint with the behaviour reference, over a real socket.
 
-Each test names the section of ``shared/reference/druid-overlord-behaviour.md`` it checks.
+Each test names the section of ``docs/druid-overlord-behaviour.md`` (the fidelity spec) it checks.
 The server starts empty with a frozen clock at 2026-01-01T00:00:00Z; tests advance the clock.
 """
 

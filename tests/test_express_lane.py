@@ -8,18 +8,39 @@ sequences, resets) must still apply to it.
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import dis
+import inspect
+import itertools
 import logging
 import re
 import socket
+import tomllib
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from uvicorn.protocols.http import httptools_impl
 
+from simulator import express_http
 from simulator.app import SimulatorApp
 from simulator.assembly import build_app
+from simulator.express import HTTP_PROTOCOL
+from simulator.express_check import (
+    ATTRIBUTES,
+    IMPL_MODULE,
+    METHODS,
+    MODULE_NAMES,
+    check_express,
+    choose_protocol,
+    http_protocol,
+    stored_attributes,
+)
 from simulator.express_http import ExpressHttpToolsProtocol
 from simulator.runtime import Simulation
 from tests.support.live import LiveServer
@@ -115,6 +136,15 @@ def connection(server: LiveServer) -> Iterator[Connection]:
         conn.sock.close()
 
 
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def uvicorn_version() -> tuple[int, ...]:
+    import uvicorn
+
+    return tuple(int(part) for part in uvicorn.__version__.split(".")[:2])
+
+
 def express_count() -> int:
     return ExpressHttpToolsProtocol.answered
 
@@ -139,7 +169,7 @@ def test_a_poll_sequence_plays_in_recorded_order_through_the_express_lane(casset
         before = express_count()
         codes = [_code(conn.get(STATUS)) for _ in range(5)]
         assert express_count() - before == 4  # all but the first poll
-        httpx.post(f"{server.url}/__sim/reset").raise_for_status()
+        httpx.post(f"{server.url}/__sim/reset", json={}).raise_for_status()
         after_reset = [_code(conn.get(STATUS)) for _ in range(4)]
     assert codes == ["RUNNING", "RUNNING", "SUCCESS", "SUCCESS", "SUCCESS"]
     assert after_reset == ["RUNNING", "RUNNING", "SUCCESS", "SUCCESS"]
@@ -160,7 +190,7 @@ def test_faults_and_a_non_leader_still_answer_requests_the_express_lane_could_ta
         fault = {"name": "boom", "kind": "error", "status": 500, "routes": [f"{V1}/tasks"]}
         httpx.post(f"{server.url}/__sim/faults", json=fault).raise_for_status()
         faulted = conn.get(target)
-        httpx.delete(f"{server.url}/__sim/faults/boom").raise_for_status()
+        httpx.delete(f"{server.url}/__sim/faults/boom", headers={"content-type": "application/json"}).raise_for_status()
         server.simulation.leadership.leader_url = "http://overlord-2.example:8081"
         redirected = conn.get(target)
         server.simulation.leadership.leader_url = None
@@ -256,3 +286,130 @@ def test_a_streamed_204_comes_out_as_the_asgi_way_writes_it(tmp_path: Path) -> N
         assert express_count() == before + 1
     assert DATE.sub(b"", empty[0]) == DATE.sub(b"", empty[1])
     assert empty[0].startswith(b"HTTP/1.1 204 No Content\r\n") and b"transfer-encoding" not in empty[0]
+
+
+# -- uvicorn's internals, checked at start -----------------------------------------------------------
+
+
+class _StandIn(asyncio.Protocol):
+    """An HttpToolsProtocol as the express lane expects it, except where a case takes something out."""
+
+    def __init__(self, config: Any, server_state: Any, app_state: Any, _loop: Any = None) -> None:
+        self.app = self.loop = self.parser = self.server_state = self.timeout_keep_alive = None
+        self.expect_100_continue = False
+        self.pipeline: list[Any] = []
+        self.timeout_keep_alive_task = None
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        self.transport = self.flow = self.client = transport
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers: list[Any] = []
+        self.cycle = None
+
+    def on_headers_complete(self) -> None: ...
+    def on_body(self, body: bytes) -> None: ...
+    def on_message_complete(self) -> None: ...
+    def _unset_keepalive_if_required(self) -> None: ...
+    def timeout_keep_alive_handler(self) -> None: ...
+
+
+def _init_without_pipeline(self: Any, config: Any, server_state: Any, app_state: Any, _loop: Any = None) -> None:
+    self.app = self.loop = self.parser = self.server_state = self.timeout_keep_alive = None
+    self.expect_100_continue = False
+    self.timeout_keep_alive_task = None
+
+
+#: The stand-in with an ``__init__`` that no longer sets ``self.pipeline`` (not a subclass: the check
+#: reads the whole class hierarchy, so the stand-in's own ``__init__`` would still count).
+_NoPipeline = type(
+    "_NoPipeline",
+    (asyncio.Protocol,),
+    {**{k: v for k, v in vars(_StandIn).items() if not k.startswith("__")}, "__init__": _init_without_pipeline},
+)
+
+
+class _OnBodyRenamed(_StandIn):
+    on_body = None  # type: ignore[assignment]
+
+
+class _OtherInit(_StandIn):
+    def __init__(self, config: Any, state: Any, _loop: Any = None) -> None:  # type: ignore[override]
+        super().__init__(config, state, {}, _loop)
+
+
+class _NoDefaultHeaders:
+    def __init__(self) -> None:
+        self.total_requests = 0
+
+
+def _uvicorn_module(**changes: Any) -> types.SimpleNamespace:
+    """uvicorn's httptools module as installed, with some of its names replaced (None: removed)."""
+    names = {**vars(httptools_impl), "HttpToolsProtocol": _StandIn, **changes}
+    return types.SimpleNamespace(**{name: value for name, value in names.items() if value is not None})
+
+
+def test_the_installed_uvicorn_is_the_one_the_express_lane_expects() -> None:
+    assert check_express() == []
+    assert check_express(_uvicorn_module()) == []  # the stand-in as given is what the lane needs
+    assert http_protocol() == HTTP_PROTOCOL
+    pinned = next(d for d in tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"] if "uvicorn" in d)
+    low, high = re.findall(r"(?:>=|<)([\d.]+)", pinned)
+    assert tuple(map(int, low.split("."))) <= uvicorn_version() < tuple(map(int, high.split(".")))
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"HttpToolsProtocol": _NoPipeline}, "HttpToolsProtocol no longer sets self.pipeline"),
+        ({"HttpToolsProtocol": _OnBodyRenamed}, "HttpToolsProtocol has no method on_body"),
+        ({"HttpToolsProtocol": _OtherInit}, "HttpToolsProtocol.__init__ takes (config, state, _loop)"),
+        ({"HEADER_VALUE_RE": None}, "httptools_impl has no HEADER_VALUE_RE"),
+        ({"ServerState": _NoDefaultHeaders}, "ServerState no longer sets self.default_headers"),
+        ({"STATUS_LINE": {}}, "STATUS_LINE is no longer a status code"),
+    ],
+    ids=["attribute", "method", "init", "module-name", "server-state", "status-line"],
+)
+def test_a_uvicorn_that_differs_inside_is_named_by_the_check(changes: dict[str, Any], problem: str) -> None:
+    problems = check_express(_uvicorn_module(**changes))
+    assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_a_differing_uvicorn_falls_back_to_its_own_protocol_with_one_warning_and_still_serves(
+    cassette: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="simulator.express"):
+        chosen = choose_protocol(_uvicorn_module(HttpToolsProtocol=_NoPipeline))
+    assert chosen == "httptools"
+    (warning,) = caplog.records
+    assert warning.levelname == "WARNING" and "no longer sets self.pipeline" in warning.getMessage()
+    assert "serving with uvicorn's own httptools protocol instead" in warning.getMessage()
+    with replay_server(cassette, replay_on_miss="error", http=chosen) as server, connection(server) as conn:
+        before = express_count()
+        codes = [_code(conn.get(STATUS)) for _ in range(4)]
+        assert express_count() == before  # every answer went uvicorn's own way
+    assert codes == ["RUNNING", "RUNNING", "SUCCESS", "SUCCESS"]
+
+
+def test_the_check_lists_every_name_the_express_lane_takes_from_uvicorn() -> None:
+    """Keeps `simulator.express_check` in step with `simulator.express_http`."""
+    own = stored_attributes(ExpressHttpToolsProtocol) - stored_attributes(httptools_impl.HttpToolsProtocol)
+    own |= {name for name in vars(ExpressHttpToolsProtocol) if not hasattr(httptools_impl.HttpToolsProtocol, name)}
+    used: set[str] = set()
+    for member in vars(ExpressHttpToolsProtocol).values():
+        if inspect.isfunction(member):
+            instructions = list(dis.get_instructions(member))
+            for before, this in itertools.pairwise(instructions):
+                if before.opname == "LOAD_FAST" and before.argval == "self" and "ATTR" in this.opname + "METHOD":
+                    used.add(this.argval)
+            used |= {i.argval for i in instructions if i.opname == "LOAD_METHOD" and i.argval in METHODS}
+    assert used - own <= set(ATTRIBUTES) | set(METHODS), used - own - set(ATTRIBUTES) - set(METHODS)
+    imports = ast.walk(ast.parse(inspect.getsource(express_http)))
+    taken = {
+        a.name
+        for node in imports
+        if isinstance(node, ast.ImportFrom) and node.module == IMPL_MODULE
+        for a in node.names
+    }
+    assert taken and taken <= set(MODULE_NAMES)

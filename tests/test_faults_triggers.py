@@ -125,6 +125,6 @@ def test_reset_restores_the_scenarios_faults_and_their_counters(tmp_path: object
         assert statuses(client, 3) == [200, 200, 500]
         faults.clear()
         faults.add({"kind": "reset"})
-        assert client.post("/__sim/reset").status_code == 200
+        assert client.post("/__sim/reset", json={}).status_code == 200
         assert [fault.name for fault in faults.list()] == ["third"]
         assert statuses(client, 3) == [200, 200, 500]

@@ -6,9 +6,13 @@ from simulator.clock import Clock
 from simulator.config import ServeConfig, build_simulation
 from simulator.overlord.behaviour import BehaviourRules, Distribution, TaskBehaviour
 from simulator.overlord.logs import BLOCK_SIZE, TaskLogs
-from simulator.overlord.overlord import Overlord, Submission, TaskQuery
+from simulator.overlord.overlord import DAY_MS, Overlord, Submission, TaskQuery
 from simulator.overlord.task import Phase
 from simulator.overlord.workers import WorkerPool
+from simulator.scenario.fields import Context
+from simulator.scenario.model import CATCH_UP_ARRIVALS, CATCH_UP_MS, build_overlord
+from simulator.scenario.schema import Scenario, read_scenario
+from simulator.scenario.source import load_yaml
 from tests.support.live import START_MS
 
 FIXED = TaskBehaviour(
@@ -16,6 +20,14 @@ FIXED = TaskBehaviour(
     pending=Distribution(kind="fixed", value=1),
     run=Distribution(kind="fixed", value=60),
 )
+
+
+def read_scenario_text(text: str) -> Scenario:
+    ctx = Context("inline")
+    scenario = read_scenario(load_yaml(text, "inline"), ctx, "inline")
+    ctx.raise_if_any()
+    assert scenario is not None
+    return scenario
 
 
 def wiki() -> Submission:
@@ -103,3 +115,62 @@ def test_a_large_log_is_served_by_offset_without_building_what_comes_before() ->
     assert len(tail) == 5000 and tail.endswith(b"\n")
     middle = b"".join(logs.read(task, Phase.RUNNING, now, 50 * BLOCK_SIZE + 17))
     assert len(middle) == size - (50 * BLOCK_SIZE + 17)
+
+
+def test_planned_arrivals_do_not_depend_on_how_the_clock_got_there() -> None:
+    """Arrival times come from the seed alone: one 2-hour step or 240 half-minute steps, the same tasks."""
+    one, many = (build_simulation(ServeConfig(seed=5, time_scale=0, start_ms=START_MS)) for _ in range(2))
+    one.clock.advance(2 * 3600)
+    one.overlord.now()
+    for _ in range(240):
+        many.clock.advance(30)
+        many.overlord.now()
+    assert sorted(one.overlord.tasks) == sorted(many.overlord.tasks) != []
+    assert one.overlord.list_tasks(TaskQuery()) == many.overlord.list_tasks(TaskQuery())
+
+
+def test_a_jump_of_years_adds_only_the_last_two_days_of_arrivals() -> None:
+    simulation = build_simulation(ServeConfig(seed=5, time_scale=0, start_ms=START_MS))
+    overlord = simulation.overlord
+    simulation.clock.advance(3650 * 86400)
+    now = overlord.now()
+    arrived = [task for task in overlord.tasks.values() if task.created_ms > START_MS]
+    assert arrived and min(task.created_ms for task in arrived) >= now - CATCH_UP_MS
+    assert len(arrived) <= 2 * CATCH_UP_MS / 150_000  # the demo's tasks arrive about every 150 s
+    assert overlord.list_tasks(TaskQuery()).count(b'"id"') > 100  # the last day's tasks are listed
+
+
+def test_frequent_arrivals_catch_up_a_bounded_number_of_tasks() -> None:
+    clock = Clock(start_ms=START_MS, scale=0)
+    scenario = read_scenario_text("description: busy\narrivals: {every: 1s}\n")
+    overlord = build_overlord(scenario, clock, seed=1)
+    clock.advance(30 * 86400)
+    overlord.now()
+    assert len(overlord.tasks) <= 1.5 * CATCH_UP_ARRIVALS
+
+
+def test_the_model_forgets_the_oldest_complete_tasks_beyond_its_history() -> None:
+    clock = Clock(start_ms=0, scale=0)
+    overlord = Overlord(clock, rules=BehaviourRules(default=FIXED), max_complete=50)
+    first = overlord.submit(wiki())
+    for _ in range(200):
+        clock.advance(100)  # each task is complete before the next (a 62-second life)
+        overlord.submit(wiki())
+    assert len(overlord.tasks) <= 50 + 5 + 1  # forgotten a tenth of the history at a time
+    assert overlord.get(first.id) is None  # forgotten, as after metadata retention: 404
+    newest = max(overlord.tasks.values(), key=lambda task: task.created_ms)
+    assert overlord.list_tasks(TaskQuery(lookback_ms=10 * DAY_MS)).count(b'"id"') == len(overlord.tasks)
+    assert overlord.get(newest.id) is newest
+
+
+def test_a_jump_skips_timeline_bursts_older_than_the_catch_up_window() -> None:
+    clock = Clock(start_ms=START_MS, scale=0)
+    scenario = read_scenario_text(
+        "description: two bursts\ntimeline:\n"
+        "  - {at: 1h, submit: {count: 5, datasource: early}}\n"
+        "  - {at: 9d, submit: {count: 3, datasource: late}}\n"
+    )
+    overlord = build_overlord(scenario, clock, seed=1)
+    clock.advance(10 * 86400)
+    overlord.now()
+    assert sorted(task.datasource for task in overlord.tasks.values()) == ["late"] * 3

@@ -126,9 +126,27 @@ def test_missing_cassette(druid_sim):
     )
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
-        ["*unknown option(s) sead; use scenario, cassette, seed*", "*cassette 'missing.jsonl' not found*"]
+        [
+            "*unknown option(s) sead; use scenario, cassette, seed*",
+            "*cassette 'missing.jsonl' not found*or a shipped cassette's name (demo-recording, docs-examples)*",
+        ]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_shipped_cassette_is_replayed_by_name(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+import pytest
+
+@pytest.mark.druid_sim(cassette="docs-examples")
+def test_docs(druid_sim):
+    assert druid_sim.http.get("/__sim/cassette").json()["cassette"].endswith("docs-examples.jsonl")
+    assert druid_sim.http.get("/druid/indexer/v1/completeTasks").json()[0]["type"] == "query_worker"
+""",
+    )
+    result.assert_outcomes(passed=1)
 
 
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
@@ -137,12 +155,14 @@ def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
 
 
 def test_a_scenario_or_cassette_loaded_by_one_test_does_not_leak_into_the_next(pytester: pytest.Pytester) -> None:
-    docs = str(Path(__file__).resolve().parent.parent / "cassettes" / "docs-examples.jsonl")
+    cassettes = Path(__file__).resolve().parent.parent / "cassettes"
+    docs = "docs-examples"  # a shipped cassette, by name
     result = run(
         pytester,
         f"""
 import pytest
 
+@pytest.mark.druid_sim(data_dirs=[{str(cassettes)!r}])  # what the control API may load besides the working directory
 @pytest.mark.parametrize("n", range(2))
 def test_switch(druid_sim, n):
     assert druid_sim.http.get("/__sim/scenario").json()["scenario"] is None

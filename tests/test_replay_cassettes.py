@@ -3,11 +3,10 @@ a truncated tail loads with a warning; unused interactions are listed; the shipp
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 
 from simulator.cassette import load_cassette
 from tests.support.live import free_socket
+from tests.support.process import serve
 from tests.support.replay import exchange, replay_server, write_cassette
 
 V1 = "/druid/indexer/v1"
@@ -104,33 +104,10 @@ def test_report_unused_prints_the_never_played_interactions_when_serve_stops(tmp
         tmp_path / "report.jsonl",
         [exchange("GET", f"{V1}/isLeader", 200, {"leader": True}), exchange("GET", f"{V1}/leader", 200, "http://x")],
     )
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    argv = [sys.executable, "-m", "simulator", "serve", "--port", str(port), "--no-access-log"]
-    process = subprocess.Popen(
-        [*argv, "--cassette", str(cassette), "--report-unused"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}{V1}/isLeader", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.05)
+    with serve("--no-access-log", "--cassette", str(cassette), "--report-unused") as (process, url):
+        assert httpx.get(f"{url}{V1}/isLeader").status_code == 200  # played; /leader never is
         process.send_signal(signal.SIGINT)
         out, _err = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
     assert "1 recorded interactions in" in out
     assert f"#1 GET {V1}/leader -> 200 (played 0 of 1)" in out
 
@@ -167,3 +144,17 @@ def test_the_docs_examples_cassette_holds_the_submission_sample_of_the_tasks_api
         "task": "index_parallel_wikipedia_odofhkle_2023-06-23T21:07:28.226Z"
     }
     assert submitted.request.body.json()["spec"]["dataSchema"]["dataSource"] == "wikipedia_auto"
+
+
+def test_the_docs_examples_cassette_is_made_from_the_page_in_docs_by_default(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_docs_examples", REPO / "cassettes" / "make_docs_examples.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.DEFAULT_SOURCE == REPO / "docs" / "druid-tasks-api.md"  # inside the repository, as a clone has it
+    assert script.DEFAULT_OUTPUT == REPO / "cassettes" / "docs-examples.jsonl"
+    output = tmp_path / "docs-examples.jsonl"
+    assert script.main([str(script.DEFAULT_SOURCE), str(output)]) == 0
+    made, shipped = load_cassette(output), load_cassette(script.DEFAULT_OUTPUT)
+    assert made.interactions == shipped.interactions
+    assert script.main([str(tmp_path / "missing.md"), str(output)]) == 2  # a message, not a traceback

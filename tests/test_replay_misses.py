@@ -161,7 +161,7 @@ def test_recorded_misses_are_kept_for_the_control_api(cassette: Path) -> None:
 
 def test_after_a_reset_the_model_still_holds_the_cassette_tasks(cassette: Path) -> None:
     with replay_server(cassette) as server, httpx.Client(base_url=server.url) as client:
-        assert client.post("/__sim/reset").status_code in (200, 204)
+        assert client.post("/__sim/reset", json={}).status_code in (200, 204)
         response = client.get(f"{V1}/task/{ONLY_LISTED}/status")
     assert response.status_code == 200
     assert response.json()["status"]["statusCode"] == "RUNNING"

@@ -2,53 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 
-from tests.support.live import free_socket
-
-
-def _free_port() -> int:
-    sock = free_socket()
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
-@contextmanager
-def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/status/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not start: {process.communicate()}")
-            time.sleep(0.05)
-        yield process, url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+from tests.support.process import serve
 
 
 def test_serve_starts_demo_cluster_logs_each_request_and_stops_cleanly_on_ctrl_c() -> None:
@@ -62,6 +20,7 @@ def test_serve_starts_demo_cluster_logs_each_request_and_stops_cleanly_on_ctrl_c
     assert process.returncode == 0
     assert "Traceback" not in err
     assert f"{url}/druid/indexer/v1/tasks" in out
+    assert f"druid-sim: dashboard on {url}/\n" in out
     request_lines = [line for line in err.splitlines() if "GET /druid/indexer/v1/tasks" in line]
     assert len(request_lines) == 1 and '" 200 ' in request_lines[0]
 

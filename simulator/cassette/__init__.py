@@ -5,7 +5,7 @@ replay engine reads them through it. The format is described in `docs/cassettes.
 
 Reading::
 
-    cassette = load_cassette("cassettes/quickstart.jsonl")
+    cassette = load_cassette("cassettes/demo-recording.jsonl")   # or a shipped one by name: "demo-recording"
     for interaction in cassette.interactions:
         interaction.request.method, interaction.request.path, interaction.request.query
         interaction.response.status, interaction.response.body.raw()   # exact upstream bytes
@@ -22,7 +22,7 @@ Writing::
 from simulator.cassette.body import body_from_bytes
 from simulator.cassette.check import Finding, find_secrets
 from simulator.cassette.errors import CassetteError, CassetteExistsError, CassetteFormatError
-from simulator.cassette.loader import load_cassette, parse_cassette, read_meta
+from simulator.cassette.loader import load_cassette, parse_cassette, read_meta, resolve_cassette
 from simulator.cassette.model import (
     EMPTY_BODY,
     FORMAT_VERSION,
@@ -67,5 +67,6 @@ __all__ = [
     "new_salt",
     "parse_cassette",
     "read_meta",
+    "resolve_cassette",
     "summarize",
 ]

@@ -22,6 +22,7 @@ from simulator.cassette.secrets import (
     looks_random,
     patterns_worth_running,
 )
+from simulator.jsonenc import allow_deep_walks
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ def mask(value: str) -> str:
 
 def find_secrets(cassette: Cassette) -> list[Finding]:
     """Every secret-looking value in the cassette, in file order."""
+    allow_deep_walks()
     findings: list[Finding] = []
     for number, interaction in enumerate(cassette.interactions, start=1):
         findings.extend(Finding(number, where, kind, excerpt) for where, kind, excerpt in _scan(interaction))

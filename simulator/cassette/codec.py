@@ -7,6 +7,8 @@ plain dicts into model objects and, when a line is malformed, explains which fie
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any, cast
 
@@ -23,8 +25,16 @@ from simulator.cassette.model import (
     Request,
     Response,
 )
+from simulator.quoting import shown
 
 HEADER_KEY = "druid_sim_cassette"
+#: Exchanges a cassette may hold, counting repeats. A replay keeps one entry per exchange (8 bytes), so
+#: this bounds its memory (~80 MB); a recorder polling ten times a second for a week stays under it.
+MAX_EXCHANGES = 10_000_000
+#: How long one exchange may have taken (a day), and how late after ``recorded_at`` one may start
+#: (about 31 years): bounds that keep replayed latency and the seeded model's clock finite.
+MAX_ELAPSED_MS = 86_400_000.0
+MAX_AT = 1_000_000_000.0
 
 
 class LineError(ValueError):
@@ -104,7 +114,9 @@ def decode_meta(obj: Any) -> CassetteMeta:
         raise LineError("", f'the first line must be the cassette header, an object with "{HEADER_KEY}"')
     version = obj[HEADER_KEY]
     if version != FORMAT_VERSION:
-        raise LineError(HEADER_KEY, f"format version {version!r} is not supported (this druid-sim reads version 1)")
+        raise LineError(
+            HEADER_KEY, f"format version {shown(version)} is not supported (this druid-sim reads version 1)"
+        )
     recorded_at = _typed(obj, "recorded_at", str, "")
     upstream = obj.get("upstream")
     if upstream is not None and not isinstance(upstream, str):
@@ -148,10 +160,11 @@ def _pairs(value: Any, where: str, sendable: bool = False) -> list[Pair]:
     raise LineError(where, "must be a list of [name, value] pairs")
 
 
-#: What HTTP/1.1 cannot carry in a header name or value: uvicorn's own patterns, since it refuses these
-#: when a replay sends them (and drops the connection mid-answer). Response headers are checked at load,
-#: so the problem is reported with the file and line instead of at replay time.
-_BAD_NAME = re.compile(r'[\x00-\x1f\x7f()<>@,;:\[\]={} \t\\"]')
+#: What HTTP/1.1 can carry: a header name is a token (RFC 9110 5.1, non-empty ASCII without separators;
+#: an empty name would go out as ": value"), a value has no control character (uvicorn's own pattern:
+#: it refuses these when a replay sends them, and drops the connection mid-answer). Response headers
+#: are checked at load, so the problem is reported with the file and line instead of at replay time.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 #: Header names already found sendable (a cassette has a handful of distinct ones).
 _SENDABLE_NAMES: set[str] = set()
@@ -160,12 +173,17 @@ _SENDABLE_NAMES: set[str] = set()
 def _check_sendable(name: str, value: str, where: str) -> None:
     """LineError unless HTTP can carry this header (the loop calls it only for new names and odd values)."""
     if name not in _SENDABLE_NAMES:
-        if _BAD_NAME.search(name):
-            raise LineError(where, f"the header name {name!r} has a space, separator or control character")
+        if not name:
+            raise LineError(where, "the header name is empty; give the header its name or delete the pair")
+        if _TOKEN.fullmatch(name) is None:
+            raise LineError(
+                where,
+                f"the header name {shown(name)} is not an HTTP token (a space, separator, control or non-ASCII character)",
+            )
         if len(_SENDABLE_NAMES) < 1024:
             _SENDABLE_NAMES.add(name)
     if _BAD_VALUE.search(value):
-        raise LineError(where, f"the value of {name!r} holds a control character HTTP cannot carry")
+        raise LineError(where, f"the value of {shown(name)} holds a control character HTTP cannot carry")
 
 
 _new_object = object.__new__
@@ -199,16 +217,23 @@ def _body(value: Any, where: str) -> Body:
             return Body(None, None, encoding)
         return Body("text", value["text"], encoding)
     if "base64" in value:
-        if not isinstance(value["base64"], str):
+        data = value["base64"]
+        if not isinstance(data, str):
             raise LineError(where + ".base64", "must be a string")
-        return Body("base64", value["base64"], encoding)
+        try:
+            base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise LineError(where + ".base64", f"is not valid base64 ({exc})") from None
+        return Body("base64", data, encoding)
     raise LineError(where, 'must have one of "json", "text", "base64"')
 
 
-def _number(obj: dict[str, Any], key: str, default: float) -> float:
+def _number(obj: dict[str, Any], key: str, default: float, high: float) -> float:
     value = obj.get(key, default)
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise LineError(key, f"must be a number, not {type(value).__name__}")
+    if not 0 <= value <= high:
+        raise LineError(key, f"must be between 0 and {high:,.0f}, not {value}")
     return float(value)
 
 
@@ -236,9 +261,11 @@ def decode_interaction(obj: Any) -> Interaction:
             type(method) is str
             and type(path) is str
             and type(status) is int
-            and 100 <= status <= 599
+            and 200 <= status <= 599
             and type(elapsed) in _NUMBER_TYPES
+            and 0 <= elapsed <= MAX_ELAPSED_MS
             and type(at) in _NUMBER_TYPES
+            and 0 <= at <= MAX_AT
             and type(chunked) is bool
         ):
             # Empty parts (most queries, request headers and request bodies) skip the checking calls.
@@ -247,6 +274,9 @@ def decode_interaction(obj: Any) -> Interaction:
             body = req.get("body")
             resp_headers = resp.get("headers")
             resp_body = resp.get("body")
+            response_body = EMPTY_BODY if resp_body is None else _body(resp_body, "response.body")
+            if (status == 204 or status == 304 or method == "HEAD") and response_body.raw():
+                raise _no_body_allowed(status, method)
             return Interaction(
                 Request(
                     method,
@@ -258,7 +288,7 @@ def decode_interaction(obj: Any) -> Interaction:
                 Response(
                     status,
                     [] if resp_headers in _NOTHING else _pairs(resp_headers, "response.headers", sendable=True),
-                    EMPTY_BODY if resp_body is None else _body(resp_body, "response.body"),
+                    response_body,
                     chunked,
                 ),
                 elapsed,
@@ -267,6 +297,16 @@ def decode_interaction(obj: Any) -> Interaction:
     except (KeyError, TypeError, AttributeError):
         pass
     raise _explain(obj)
+
+
+def _no_body_allowed(status: int, method: str) -> LineError:
+    """A body HTTP forbids: replayed, it would be read as the start of the next response on the connection.
+
+    Refused rather than dropped: no upstream can send one (a recorder never writes one), so the line
+    was edited by hand, and its author should decide what it means.
+    """
+    why = f"a response to {method}" if method == "HEAD" else f"a {status} response"
+    return LineError("response.body", f"{why} has no body in HTTP; set the body to null (or fix the status)")
 
 
 def _explain(obj: Any) -> LineError:
@@ -279,12 +319,17 @@ def _explain(obj: Any) -> LineError:
         _typed(req, "method", str, "request.")
         _typed(req, "path", str, "request.")
         status = _typed(resp, "status", int, "response.")
-        if not 100 <= status <= 599:
-            return LineError("response.status", f"{status} is not an HTTP status code (100-599)")
+        if 100 <= status <= 199:
+            return LineError(
+                "response.status",
+                f"{status} is an interim (1xx) response, never the answer to a request; use the final status",
+            )
+        if not 200 <= status <= 599:
+            return LineError("response.status", f"{shown(status)} is not an HTTP status code (200-599)")
         if not isinstance(resp.get("chunked", False), bool):
             return LineError("response.chunked", "must be true or false")
-        _number(obj, "elapsed_ms", 0.0)
-        _number(obj, "at", 0.0)
+        _number(obj, "elapsed_ms", 0.0, MAX_ELAPSED_MS)
+        _number(obj, "at", 0.0, MAX_AT)
     except LineError as exc:
         return exc
     return LineError("", "unexpected shape")  # pragma: no cover
@@ -302,5 +347,7 @@ def apply_repeat(previous: Interaction | None, obj: dict[str, Any]) -> None:
     times = obj["repeat"]
     if not isinstance(times, int) or isinstance(times, bool) or times < 1:
         raise LineError("repeat", "must be a positive integer")
+    if times > MAX_EXCHANGES:
+        raise LineError("repeat", f"{times:,} repetitions is more than a cassette holds ({MAX_EXCHANGES:,} exchanges)")
     previous.count += times
-    previous.last_at = _number(obj, "at", previous.last_at or previous.at)
+    previous.last_at = _number(obj, "at", previous.last_at or previous.at, MAX_AT)

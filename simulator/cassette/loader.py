@@ -15,23 +15,40 @@ from pathlib import Path
 
 import orjson
 
-from simulator.cassette.codec import LineError, apply_repeat, decode_interaction, decode_meta
+from simulator.builtin import cassette_names, shipped_cassette
+from simulator.cassette.codec import MAX_EXCHANGES, LineError, apply_repeat, decode_interaction, decode_meta
 from simulator.cassette.errors import CassetteFormatError
 from simulator.cassette.model import Cassette, CassetteMeta, Interaction
 
 logger = logging.getLogger(__name__)
 
 _FIX_JSON = "Fix or delete that line (each line of a cassette is one JSON object), or re-record the cassette"
+_TOO_DEEP = "JSON nested more than 1,024 levels deep (the most druid-sim reads; Druid itself reads 1,000)"
 _FIX_FIELD = "Fix that field (docs/cassettes.md describes each one) or re-record the cassette"
 
 
+def resolve_cassette(ref: str | Path) -> Path:
+    """The file ``ref`` names: a path to a cassette, else a shipped cassette's name (``docs-examples``).
+
+    A file that exists wins, so a cassette of your own is never shadowed by a shipped one.
+    """
+    path = Path(ref)
+    if path.is_file():
+        return path
+    return shipped_cassette(str(ref)) or path
+
+
 def load_cassette(path: str | Path) -> Cassette:
-    """Load a cassette, raising `CassetteFormatError` (file, line, column, problem, fix) if it is broken."""
-    path = Path(path)
+    """Load a cassette (a path or a shipped cassette's name), raising `CassetteFormatError` (file, line,
+    column, problem, fix) if it is missing or broken."""
+    path = resolve_cassette(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CassetteFormatError(path, 0, "the file does not exist", "Check the path or record one first") from None
+        shipped = ", ".join(cassette_names()) or "(none found)"
+        raise CassetteFormatError(
+            path, 0, "the file does not exist", f"Check the path, record one first, or name a shipped one: {shipped}"
+        ) from None
     except OSError as exc:
         raise CassetteFormatError(path, 0, f"cannot read the file ({exc.strerror})", "Check its permissions") from None
     return parse_cassette(data, path)
@@ -91,6 +108,7 @@ def _parse_interactions(data: bytes, pos: int, path: Path, warnings: list[str]) 
     interactions: list[Interaction] = []
     append = interactions.append
     previous: Interaction | None = None
+    exchanges = 0
     number = 1
     while pos < size:
         number += 1
@@ -111,14 +129,28 @@ def _parse_interactions(data: bytes, pos: int, path: Path, warnings: list[str]) 
                     "warning"
                 )
                 break
+            if exc.msg.startswith("depth limit exceeded"):
+                raise CassetteFormatError(
+                    path, number, _TOO_DEEP, "Flatten the body on that line or delete the line", exc.colno
+                ) from None
             raise CassetteFormatError(path, number, f"not valid JSON ({exc.msg})", _FIX_JSON, exc.colno) from None
         try:
             if type(obj) is dict and "repeat" in obj and "request" not in obj:  # is_repeat, inlined
                 apply_repeat(previous, obj)
+                exchanges += obj["repeat"]
             else:
                 previous = decode_interaction(obj)
                 append(previous)
+                exchanges += 1
         except LineError as exc:
             raise CassetteFormatError(path, number, f"bad interaction: {exc}", _FIX_FIELD) from None
+        if exchanges > MAX_EXCHANGES:
+            raise CassetteFormatError(
+                path,
+                number,
+                f"the cassette holds more than {MAX_EXCHANGES:,} exchanges counting repeats",
+                "Split it into several cassettes, or lower the repeat counts (a recorder writes one repeat line per "
+                "repetition)",
+            )
         pos = end + 1
     return interactions

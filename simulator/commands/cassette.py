@@ -1,4 +1,7 @@
-"""`druid-sim cassette show|check FILE`: summarise a cassette, or fail if it still holds a secret."""
+"""`druid-sim cassette list|show|check`: the shipped cassettes; summarise one, or fail if it still holds a secret.
+
+FILE may be a path or a shipped cassette's name (``docs-examples``), as everywhere a cassette is taken.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import argparse
 import sys
 from typing import Any
 
+from simulator.builtin import cassette_names
 from simulator.cassette import CassetteError, find_secrets, load_cassette, summarize
 from simulator.cassette.summary import format_summary
 
@@ -17,8 +21,10 @@ def register(subparsers: Any) -> None:
     """Add the `cassette` subcommand and its actions."""
     parser: argparse.ArgumentParser = subparsers.add_parser("cassette", help="inspect and check cassettes")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="the cassettes shipped with druid-sim, one line each")
+    listing.set_defaults(func=run_list)
     show = actions.add_parser("show", help="summary: interactions per endpoint, tasks seen, time span")
-    show.add_argument("file", metavar="FILE")
+    show.add_argument("file", metavar="FILE", help="a cassette file or a shipped cassette's name")
     show.set_defaults(func=run_show)
     check = actions.add_parser(
         "check",
@@ -27,6 +33,26 @@ def register(subparsers: Any) -> None:
     )
     check.add_argument("file", metavar="FILE", nargs="+")
     check.set_defaults(func=run_check)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print each shipped cassette: its name, how many interactions, and where it was recorded."""
+    names = cassette_names()
+    width = max((len(name) for name in names), default=0)
+    status = 0
+    for name in names:
+        try:
+            cassette = load_cassette(name)
+        except CassetteError as exc:
+            print(f"{name.ljust(width)}  (invalid: {exc})")
+            status = EXIT_INVALID
+            continue
+        meta = cassette.meta
+        source = f" from {meta.upstream}" if meta.upstream else ""
+        print(
+            f"{name.ljust(width)}  {len(cassette.interactions)} interactions recorded {meta.recorded_at[:10]}{source}"
+        )
+    return status
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from simulator.client import DEFAULT_URL, TOKEN_ENV, URL_ENV, SimControl, SimControlError
+from simulator.client import DEFAULT_URL, TOKEN_ENV, URL_ENV, Clock, SimControl, SimControlError
+from simulator.clock import wall_clock_ms
 
 Action = Callable[[SimControl, argparse.Namespace], Any]
 
@@ -38,7 +39,7 @@ def _add(subparsers: Any, name: str, help: str, action: Action, **kwargs: Any) -
 
 def register(subparsers: Any) -> None:
     _add(subparsers, "health", "check that a simulator answers, and show what it serves", _health)
-    _add(subparsers, "reset", "put a running simulator back to its scenario's start", lambda sim, _: sim.reset())
+    _add(subparsers, "reset", "put a running simulator back to its scenario's start, clock included", _reset)
 
     clock = _add(subparsers, "clock", "show or move a running simulator's virtual clock", _clock)
     steps = clock.add_subparsers(dest="step", metavar="STEP")
@@ -83,7 +84,7 @@ def register(subparsers: Any) -> None:
     load = _add(subparsers, "load", "load another scenario or cassette into a running simulator", _load)
     which = load.add_mutually_exclusive_group(required=True)
     which.add_argument("--scenario", help="built-in scenario name or scenario file")
-    which.add_argument("--cassette", help="cassette file (a path on the server's machine)")
+    which.add_argument("--cassette", help="cassette file (a path on the server's machine) or a shipped cassette's name")
 
 
 def _run(action: Action, args: argparse.Namespace) -> int:
@@ -108,11 +109,42 @@ def _health(sim: SimControl, args: argparse.Namespace) -> Any:
         return health
     clock = health["clock"]
     state = "frozen" if clock["frozen"] else f"x{clock['scale']:g}"
+    scenario = f"scenario {health['scenario']}" if health["scenario"] else "no scenario"
+    cassette = f"cassette {health['cassette']}" if health["cassette"] else "no cassette"
     return (
-        f"druid-sim at {sim.url}: {health['status']}, Druid {health['druidVersion']}, "
-        f"scenario {health['scenario']}, cassette {health['cassette']}, clock {clock['now']} ({state}), "
-        f"journal {health['journal']['held']}/{health['journal']['size']}"
+        f"druid-sim at {sim.url}: {health['status']}, Druid {health['druidVersion']}, {scenario}, {cassette}, "
+        f"clock {clock['now']} ({state}), journal {health['journal']['held']}/{health['journal']['size']}"
     )
+
+
+def _reset(sim: SimControl, args: argparse.Namespace) -> Any:
+    clock = sim.reset()
+    if args.json:
+        return clock
+    return "back to the start: tasks, faults, journal and replay cursors; " + _rewound(clock)
+
+
+def _rewound(clock: Clock) -> str:
+    """Say that the clock went back to its start, and how far behind the wall clock that leaves it."""
+    rewound_from = clock.get("rewoundFrom")
+    if rewound_from is None or rewound_from == clock["now"]:
+        said = f"the clock is at its start, {clock['now']}"
+    else:
+        said = f"the clock went back from {rewound_from} to its start, {clock['now']}"
+    behind_s = (wall_clock_ms() - clock["nowMillis"]) // 1000
+    if behind_s > 0:
+        said += f" ({_span(behind_s)} behind the wall clock; `druid-sim clock to INSTANT` moves it forward)"
+    return said
+
+
+def _span(seconds: int) -> str:
+    """``3d4h``, ``2h5m``, ``3m12s``, ``42s``: the two largest units."""
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts[:2])
 
 
 def _clock(sim: SimControl, args: argparse.Namespace) -> Any:
@@ -233,6 +265,11 @@ def _unused(sim: SimControl, args: argparse.Namespace) -> Any:
 
 
 def _load(sim: SimControl, args: argparse.Namespace) -> Any:
+    loaded = sim.load_scenario(args.scenario) if args.scenario else sim.load_cassette(args.cassette)
+    if args.json:
+        return loaded
     if args.scenario:
-        return sim.load_scenario(args.scenario)
-    return sim.load_cassette(args.cassette)
+        what = f"scenario {loaded['scenario']}: {loaded.get('description', '')}"
+    else:
+        what = f"cassette {loaded.get('cassette')}" if loaded.get("cassette") else "no cassette (the model answers)"
+    return f"loaded {what}\nthe simulation was reset; {_rewound(loaded['clock'])}"

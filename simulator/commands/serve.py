@@ -12,7 +12,7 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from simulator.clock import parse_instant
+from simulator.clock import check_scale, parse_instant
 from simulator.express import HTTP_PROTOCOL
 from simulator.replay.command import add_replay_arguments
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 #: How every ``serve`` runs uvicorn: uvloop and httptools (about twice the default stack here) with the
 #: express lane for answers known in advance (`simulator.express_http`), no access log of its own (ours
 #: is one line per request, cheaper) and no websockets (Druid has none; skipping them saves ~30 ms of
-#: start-up).
+#: start-up). `uvicorn_settings` is what a process actually uses.
 UVICORN_SETTINGS: dict[str, Any] = {
     "loop": "uvloop",
     "http": HTTP_PROTOCOL,
@@ -34,6 +34,14 @@ UVICORN_SETTINGS: dict[str, Any] = {
     "lifespan": "on",
     "ws": "none",
 }
+
+
+def uvicorn_settings() -> dict[str, Any]:
+    """`UVICORN_SETTINGS`, with the express lane only if the installed uvicorn is the one it was written
+    against (`simulator.express_check`; otherwise uvicorn's own protocol and one WARNING)."""
+    from simulator.express_check import http_protocol
+
+    return {**UVICORN_SETTINGS, "http": http_protocol()}
 
 
 def register(subparsers: Any) -> None:
@@ -46,7 +54,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=8888, help="port to listen on (default 8888, the Router's)")
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=None,
         help="seed for names, fates and timings (default: the scenario's seed, else 0)",
     )
@@ -54,11 +62,26 @@ def register(subparsers: Any) -> None:
         "--time-scale",
         type=float,
         default=1.0,
-        help="virtual seconds per real second: 60 plays ten minutes in ten seconds, 0 freezes the clock",
+        help="virtual seconds per real second (default 1): 60 plays ten minutes in ten seconds, 0 freezes the clock",
     )
-    parser.add_argument("--start-time", type=_instant, default=None, help="where the virtual clock starts (ISO-8601)")
-    parser.add_argument("--scenario", default=None, help="scenario name or file (default demo; none with --cassette)")
+    parser.add_argument(
+        "--start-time",
+        type=_instant,
+        default=None,
+        help="where the virtual clock starts, ISO-8601 (default now; with --cassette, where the recording ended)",
+    )
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        help="a built-in scenario's name (`druid-sim scenario list`) or a scenario file (default demo; none "
+        "with --cassette)",
+    )
     parser.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
+    parser.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="do not serve the dashboard page at / (then / answers Druid's 404, as an Overlord without a console)",
+    )
     parser.add_argument(
         "--control-token",
         default=None,
@@ -76,8 +99,29 @@ def register(subparsers: Any) -> None:
         "sequence cursors, but each has its own model, clock, faults and journal, so /__sim/ answers reads "
         "only (changes get 409); always uvloop + httptools",
     )
+    parser.add_argument(
+        "--data-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder the control API may load scenario and cassette files from (repeatable; default: the "
+        "working directory). Files given to --scenario and --cassette are always allowed",
+    )
     add_replay_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _seed(value: str) -> int:
+    """A seed a scenario could give too: a whole number from 0 to a Java long's maximum."""
+    from simulator.scenario.fields import LONG_MAX
+
+    try:
+        seed = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 0 <= seed <= LONG_MAX:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {LONG_MAX}, not {value}")
+    return seed
 
 
 def _instant(value: str) -> int:
@@ -104,8 +148,6 @@ def _check_scenario(config: ServeConfig, seed: int | None) -> ServeConfig | None
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from simulator.assembly import build_app
     from simulator.config import ServeConfig, build_simulation
     from simulator.control.auth import TOKEN_ENV, decide_control_token
@@ -113,9 +155,12 @@ def run(args: argparse.Namespace) -> int:
     from simulator.replay.engine import format_unused
     from simulator.replay.wiring import install_replay
     from simulator.security import announcement as security_announcement
+    from simulator.stopping import serve as serve_until_stopped
 
-    if args.time_scale < 0:
-        print("druid-sim serve: --time-scale cannot be negative; use 0 to freeze the clock", file=sys.stderr)
+    try:
+        check_scale(args.time_scale)
+    except ValueError as exc:
+        print(f"druid-sim serve: --time-scale: {exc}; use 0 to freeze the clock", file=sys.stderr)
         return 2
     if args.journal_size < 1:
         print("druid-sim serve: --journal-size must be at least 1 (default 10000)", file=sys.stderr)
@@ -148,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
         start_ms=args.start_time,
         scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
+        dashboard=not args.no_dashboard,
         workers=args.workers,
+        data_dirs=tuple(args.data_dir),
         **replay_settings(args),
     )
     checked = _check_scenario(config, args.seed)
@@ -162,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"druid-sim serve: {exc}", file=sys.stderr)
         return 2
     if replay is not None and config.workers > 1:
-        return _run_workers(config, replay, control.announcement(config.self_url))
+        generated = control.token if control.generated else None
+        return _run_workers(config, replay, control.announcement(config.self_url), generated)
     simulation = build_simulation(config)
     if replay is not None:
         install_replay(simulation, replay)
@@ -172,24 +220,34 @@ def run(args: argparse.Namespace) -> int:
     secured = security_announcement(simulation)
     if secured:
         print(secured, flush=True)
+    _announce_dashboard(config, control.token if control.generated else None)
     # The starting cluster lives as long as the server: move it out of the cyclic GC's reach, or every
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=config.host, port=config.port, **UVICORN_SETTINGS)
+    if not serve_until_stopped(app, config.host, config.port, uvicorn_settings()):
+        return 1
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)
     return 0
 
 
-def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) -> int:
+def _announce_dashboard(config: ServeConfig, generated_token: str | None) -> None:
+    """The start banner's dashboard line; with a generated token, a link that carries it (in the fragment,
+    which browsers never send to a server, so it stays out of access logs and Referer headers)."""
+    if not config.dashboard:
+        return
+    link = f"{config.self_url}/" + (f"#token={generated_token}" if generated_token else "")
+    print(f"druid-sim: dashboard on {link}", flush=True)
+
+
+def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None, generated_token: str | None) -> int:
     """``--workers N``: N uvicorn processes built by `simulator.workers.create_app`, sharing a cursor file."""
     import tempfile
 
-    import uvicorn
-
     from simulator.replay.cursors import FileCursors
     from simulator.replay.engine import format_unused
+    from simulator.stopping import serve_workers
     from simulator.workers import WORKER_ENV, encode_settings
 
     sequences = len(replay.index.sequences)
@@ -204,14 +262,8 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None) 
             flush=True,
         )
         print(announcement, flush=True)
-        uvicorn.run(
-            "simulator.workers:create_app",
-            factory=True,
-            workers=config.workers,
-            host=config.host,
-            port=config.port,
-            **UVICORN_SETTINGS,
-        )
+        _announce_dashboard(config, generated_token)
+        serve_workers("simulator.workers:create_app", config.host, config.port, config.workers, uvicorn_settings())
         if config.report_unused:
             replay.cursors = cursors  # the parent's replay reads what every worker played
             print(format_unused(replay), flush=True)

@@ -1,4 +1,4 @@
-"""The control API's Starlette application: routes, token check, JSON 404/405s."""
+"""The control API's Starlette application: routes, browser and token checks, JSON 404/405s."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.asgi import ASGIApp
-from simulator.control import core, faults_routes, journal_routes, loading
+from simulator.config import ServeConfig
+from simulator.control import cluster_routes, core, faults_routes, journal_routes, loading
 from simulator.control.auth import RequireToken
+from simulator.control.browsers import BrowserGuard
 from simulator.control.errors import Endpoint, JSONAnswer, answers_json, error_response
+from simulator.control.files import FileAccess
 from simulator.control.openapi import control_openapi, druid_openapi
 from simulator.runtime import Simulation
 
@@ -33,7 +36,9 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/health": {"GET": core.health},
     "/reset": {"POST": core.reset},
     "/clock": {"GET": core.get_clock, "POST": core.post_clock},
+    "/cluster": {"GET": cluster_routes.get_cluster},
     "/scenario": {"GET": loading.get_scenario, "POST": loading.load_scenario},
+    "/scenarios": {"GET": loading.list_scenarios},
     "/cassette": {"GET": loading.get_cassette, "POST": loading.load_cassette},
     "/cassette/unused": {"GET": loading.unused_interactions},
     "/faults": {
@@ -41,6 +46,8 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
         "POST": faults_routes.add_faults,
         "DELETE": faults_routes.clear_faults,
     },
+    "/faults/presets": {"GET": faults_routes.list_presets},
+    "/faults/presets/{preset}": {"POST": faults_routes.arm_preset},
     "/faults/{name:path}": {"DELETE": faults_routes.remove_fault},
     "/journal": {"GET": journal_routes.get_journal, "DELETE": journal_routes.clear_journal},
     "/journal/count": {"GET": journal_routes.count_journal},
@@ -73,11 +80,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def build_control_app(simulation: Simulation) -> ASGIApp:
-    """The ``/__sim/`` app for ``simulation``, behind the token check when a token is configured."""
+    """The ``/__sim/`` app for ``simulation``: behind the browser checks, and the token check when configured."""
+    config = simulation.config
     app = Starlette(
         routes=[_route(path, endpoints) for path, endpoints in ROUTES.items()],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.simulation = simulation
-    token = simulation.config.control_token
-    return RequireToken(app, token) if token else app
+    app.state.files = FileAccess.at_start(config.data_dirs, _files_given_at_start(config))
+    app.state.loading_cassette = False
+    token = config.control_token
+    guarded: ASGIApp = RequireToken(app, token) if token else app
+    return BrowserGuard(guarded, config.host)
+
+
+def _files_given_at_start(config: ServeConfig) -> list[str | None]:
+    """The scenario file (not a built-in's name) and cassette the server started with: always allowed."""
+    from simulator.scenario import builtin_names
+
+    scenario = config.scenario if config.scenario not in builtin_names() else None
+    return [scenario, config.cassette]

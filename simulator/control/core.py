@@ -7,11 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulator.clock import parse_duration, parse_instant
+from simulator.clock import check_scale, format_instant, parse_duration, parse_instant
 from simulator.config import reset_simulation
 from simulator.control.errors import ControlError, JSONAnswer, json_body
 from simulator.journal import journal_of
+from simulator.quoting import hidden
 from simulator.runtime import Simulation
+from simulator.scenario.fields import ScenarioError
 
 CLOCK_FIELDS = {"advance", "to", "freeze", "scale", "speed"}
 
@@ -24,6 +26,16 @@ def simulation_of(request: Request) -> Simulation:
 def describe_clock(simulation: Simulation) -> dict[str, Any]:
     clock = simulation.clock
     return {**clock.describe(), "startMillis": clock.start_ms}
+
+
+def describe_rewound_clock(simulation: Simulation, before_ms: int) -> dict[str, Any]:
+    """The clock after a reset, with ``rewoundFrom``: where it stood before going back to its start.
+
+    A reset puts virtual time back where the server started it (``--start-time``, else the wall clock
+    at start-up), so a server that has been running answers with times behind the wall clock from
+    then on; the field says so plainly rather than leaving clients to notice time going backwards.
+    """
+    return {**describe_clock(simulation), "rewoundFrom": format_instant(before_ms)}
 
 
 async def health(request: Request) -> Response:
@@ -46,10 +58,22 @@ async def health(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    """``POST /__sim/reset``: back to the scenario's start (tasks, clock, faults, cursors, journal)."""
+    """``POST /__sim/reset``: back to the scenario's start (tasks, clock, faults, cursors, journal).
+
+    The clock goes back to its start time too (``clock.rewoundFrom`` says from where).
+    """
     simulation = simulation_of(request)
-    reset_simulation(simulation)
-    return JSONAnswer({"reset": True, "clock": describe_clock(simulation)})
+    before = simulation.clock.now_ms()
+    try:
+        with hidden():
+            reset_simulation(simulation)
+    except ScenarioError as exc:
+        raise ControlError(
+            409,
+            f"cannot reset: the scenario file no longer validates (nothing changed): {exc}; fix it, or load "
+            "another with POST /__sim/scenario",
+        ) from None
+    return JSONAnswer({"reset": True, "clock": describe_rewound_clock(simulation, before)})
 
 
 async def get_clock(request: Request) -> Response:
@@ -58,10 +82,10 @@ async def get_clock(request: Request) -> Response:
 
 
 def _scale(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ControlError(
-            422, f"{field} must be a number of virtual seconds per real second ≥ 0 (0 freezes), not {value!r}"
-        )
+    try:
+        check_scale(value)
+    except ValueError as exc:
+        raise ControlError(422, f"{field}: {exc}") from None
     return float(value)
 
 
@@ -69,7 +93,8 @@ async def post_clock(request: Request) -> Response:
     """``POST /__sim/clock``: ``{"advance": "5m"|300}``, ``{"to": ISO}``, ``{"freeze": bool}``, ``{"scale": x}``.
 
     Speed changes apply first, then the step, so ``{"freeze": true, "advance": "1m"}`` stops time and
-    moves it one minute. The clock never goes backwards.
+    moves it one minute. The clock never goes backwards. Every field is checked (range included) before
+    anything is applied, so a refused call changes nothing.
     """
     simulation = simulation_of(request)
     body = await json_body(request, CLOCK_FIELDS)
@@ -83,15 +108,15 @@ async def post_clock(request: Request) -> Response:
         raise ControlError(422, "give scale or its alias speed, not both")
     scale_field = "scale" if "scale" in body else "speed"
     scale = _scale(body[scale_field], scale_field) if scale_field in body else None
-    advance: float | None = None
+    step: float | None = None
+    target: int | None = None
     if "advance" in body:
         try:
-            advance = parse_duration(body["advance"])
+            step = parse_duration(body["advance"])
         except ValueError as exc:
             raise ControlError(422, f"advance: {exc}") from None
-    target: int | None = None
     if "to" in body:
-        if advance is not None:
+        if step is not None:
             raise ControlError(422, "give advance or to, not both")
         if not isinstance(body["to"], str):
             raise ControlError(422, "to must be an ISO-8601 instant such as 2026-01-01T01:00:00Z")
@@ -99,11 +124,18 @@ async def post_clock(request: Request) -> Response:
             target = parse_instant(body["to"])
         except ValueError as exc:
             raise ControlError(422, f"to: {exc}") from None
-        if target < clock.now_ms():
+        now = clock.now_ms()
+        if target < now:
             raise ControlError(
                 409,
-                f"the clock is already at {clock.describe()['now']}, past {body['to']}; it only moves forward (reset first)",
+                f"the clock is already at {format_instant(now)}, past {body['to']}; it only moves forward (reset first)",
             )
+        step = (target - now) / 1000.0
+    if step is not None:
+        try:
+            clock.check_advance(step)
+        except ValueError as exc:
+            raise ControlError(422, f"{'to' if 'to' in body else 'advance'}: {exc}") from None
     if "freeze" in body:
         freeze = body["freeze"]
         if not isinstance(freeze, bool):
@@ -116,8 +148,8 @@ async def post_clock(request: Request) -> Response:
             scale = clock.scale or 1.0
     if scale is not None:
         clock.set_scale(scale)
-    if advance is not None:
-        clock.advance(advance)
-    if target is not None:
+    if target is not None:  # measured after the speed change, so a running clock lands on the instant
         clock.advance(max(0.0, (target - clock.now_ms()) / 1000.0))
+    elif step is not None:
+        clock.advance(step)
     return JSONAnswer(describe_clock(simulation))

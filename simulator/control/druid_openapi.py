@@ -24,6 +24,11 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _media(description: str, schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One status answered in several media types (an unknown task's text, a known task's JSON, ...)."""
+    return {"description": description, "content": {media: {"schema": schema} for media, schema in schemas.items()}}
+
+
 def _text(description: str, example: str, media: str = "text/plain") -> dict[str, Any]:
     return {"description": description, "content": {media: {"schema": {"type": "string"}, "example": example}}}
 
@@ -140,7 +145,13 @@ def _paths() -> dict[str, Any]:
         },
         f"{V1}/task/{{taskId}}/segments": {
             "get": _filtered(
-                "2.8 deprecated: always 404 after the filter", {"404": _json("always", _ref("LegacyError"))}
+                "2.8 deprecated: always 404 after the filter",
+                {
+                    "404": _media(
+                        "unknown task (text/plain), else always {error} (application/json)",
+                        {"text/plain": {"type": "string"}, "application/json": _ref("LegacyError")},
+                    )
+                },
             )
         },
         f"{V1}/task/{{taskId}}/log": {
@@ -153,9 +164,10 @@ def _paths() -> dict[str, Any]:
                             "2026-01-01T00:00:01,000 INFO [main] ...",
                             "text/plain; charset=UTF-8",
                         ),
-                        "404": _text(
-                            "unknown task (Cannot find any task with id: [<id>]) or no log yet",
-                            "No log was found for this task. No logs found for this task. Ensure that the task is running and logging is configured correctly.",
+                        "404": _media(
+                            "unknown task (Cannot find any task with id: [<id>]) or no log yet (text/plain); "
+                            "an offset that is not a long (JAX-RS conversion, Jetty page)",
+                            {"text/plain": {"type": "string"}, "text/html": {"type": "string"}},
                         ),
                     },
                 ),
@@ -180,7 +192,8 @@ def _paths() -> dict[str, Any]:
                             "application/json": {
                                 "schema": {"type": "string"},
                                 "example": "No task reports were found for this task. The task may not exist, or it may not have completed yet.",
-                            }
+                            },
+                            "text/plain": {"schema": {"type": "string"}},
                         },
                     },
                 },
@@ -218,6 +231,7 @@ def _paths() -> dict[str, Any]:
                         "application/json",
                     ),
                     "415": _resp("JettyPage"),
+                    "500": _resp("JettyPage"),
                 },
             }
         },

@@ -21,9 +21,11 @@ logger = logging.getLogger(__name__)
 ERROR_CODES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    415: "unsupported_media_type",
     422: "invalid",
     500: "internal_error",
     501: "not_available",
@@ -92,8 +94,9 @@ def answers_json(endpoint: Endpoint) -> Endpoint:
             return exc.response()
         except Exception as exc:
             logger.exception("control API %s %s failed", request.method, request.url.path)
+            # The exception's text stays in the log: it may quote a file the caller may not read.
             return error_response(
-                500, f"the simulator failed to handle this call ({type(exc).__name__}: {exc}); see the server log"
+                500, f"the simulator failed to handle this call ({type(exc).__name__}); see the server log"
             )
 
     return wrapped

@@ -88,3 +88,23 @@ async def clear_faults(request: Request) -> Response:
     count = len(faults.list())
     faults.clear()
     return JSONAnswer({"cleared": count})
+
+
+async def list_presets(request: Request) -> Response:
+    """``GET /__sim/faults/presets``: the one-click fault bundles, with the faults each would add now."""
+    from simulator.faults.presets import PRESETS, elapsed_s
+
+    elapsed = elapsed_s(fault_set(request))
+    return JSONAnswer({"presets": [preset.describe(elapsed) for preset in PRESETS.values()]})
+
+
+async def arm_preset(request: Request) -> Response:
+    """``POST /__sim/faults/presets/{preset}``: add a preset's faults (replacing them if armed already)."""
+    from simulator.faults.presets import PRESETS, arm
+
+    faults = fault_set(request)
+    name = request.path_params["preset"]
+    if name not in PRESETS:
+        raise ControlError(404, f"no fault preset named {name!r}; the presets are: {', '.join(PRESETS)}")
+    added = {fault.name for fault in arm(faults, name)}
+    return JSONAnswer({"preset": name, "added": [fault for fault in faults.describe() if fault["name"] in added]})

@@ -12,8 +12,8 @@ from simulator.control.core import simulation_of
 from simulator.control.errors import ControlError, JSONAnswer
 from simulator.journal import Journal, JournalEntry, JournalFilter, journal_of
 
-FILTER_PARAMS = {"method", "path", "status", "answeredBy", "fault", "user", "since"}
-GROUPS = {"method", "path", "status", "answeredBy", "fault", "user"}
+FILTER_PARAMS = {"method", "path", "status", "answeredBy", "fault", "user", "since", "client"}
+GROUPS = {"method", "path", "status", "answeredBy", "fault", "user", "client"}
 
 
 def _int(params: dict[str, str], name: str, minimum: int) -> int | None:
@@ -44,6 +44,7 @@ def parse_filter(request: Request, extra: set[str]) -> tuple[JournalFilter, dict
         fault=params.get("fault") or None,
         user=params.get("user") or None,
         since=_int(params, "since", 0),
+        client=params.get("client") or None,
     )
     return where, params
 
@@ -53,7 +54,7 @@ def _summary(journal: Journal) -> dict[str, Any]:
 
 
 async def get_journal(request: Request) -> Response:
-    """``GET /__sim/journal?method=&path=&status=&answeredBy=&fault=&user=&since=&limit=``: oldest first."""
+    """``GET /__sim/journal?method=&path=&status=&answeredBy=&fault=&user=&since=&client=&limit=``: oldest first."""
     journal = journal_of(simulation_of(request))
     where, params = parse_filter(request, {"limit"})
     limit = _int(params, "limit", 0)
@@ -73,6 +74,8 @@ def _group_key(entry: JournalEntry, group: str) -> str:
         return str(entry.answered_by)
     if group == "user":
         return str(entry.user)
+    if group == "client":
+        return str(entry.client_name)
     return str(entry.fault)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator import __version__
+from simulator.clock import MAX_SCALE
 from simulator.control.druid_openapi import druid_openapi, query_parameter
 
 __all__ = ["control_openapi", "druid_openapi"]
@@ -32,10 +33,15 @@ _JOURNAL_FILTERS = [
     query_parameter("method", "HTTP method, case-insensitive (GET, POST, ...)"),
     query_parameter("path", "glob on the decoded path; * also crosses /, e.g. /druid/indexer/v1/task/*/status"),
     query_parameter("status", "status code answered", {"type": "integer"}),
-    query_parameter("answeredBy", "what answered: model, replay, fault or security"),
+    query_parameter(
+        "answeredBy",
+        "what answered: model, replay, fault or security",
+        {"type": "string", "enum": ["model", "replay", "fault", "security"]},
+    ),
     query_parameter("fault", "name of the fault applied"),
     query_parameter("user", "the user the request was made as (a secured cluster)"),
     query_parameter("since", "only entries with seq greater than this", {"type": "integer", "minimum": 0}),
+    query_parameter("client", "who sent it, exactly as the entry's client shows it"),
 ]
 
 _CLOCK = {
@@ -62,6 +68,67 @@ _ENTRY = {
         "answeredBy": {"type": ["string", "null"], "enum": ["model", "replay", "fault", "security", None]},
         "fault": {"type": ["string", "null"]},
         "user": {"type": ["string", "null"]},
+        "client": {
+            "type": ["string", "null"],
+            "description": "the request's X-Druid-Sim-Client header, else its User-Agent (first 200 characters)",
+        },
+    },
+}
+
+_COUNTS = {
+    "type": "object",
+    "description": "tasks GET /tasks would list, by the state a client derives (statusCode, or runnerStatusCode "
+    "while RUNNING); complete ones within the 24-hour look-back, shut-down ones as failed",
+    "properties": {state: {"type": "integer"} for state in ("waiting", "pending", "running", "success", "failed")},
+}
+
+_CLUSTER = {
+    "type": "object",
+    "properties": {
+        "time": {"type": "string", "format": "date-time"},
+        "timeMillis": {"type": "integer"},
+        "selfUrl": {"type": "string"},
+        "tasks": _COUNTS,
+        "queue": {
+            "type": "object",
+            "properties": {
+                "length": {"type": "integer", "description": "waiting + pending"},
+                "active": {"type": "integer"},
+                "maxSize": {"type": ["integer", "null"], "description": "the scenario's queue_max_size"},
+            },
+        },
+        "workers": {
+            "type": "object",
+            "properties": {
+                "capacity": {"type": ["integer", "null"], "description": "task slots; null: unlimited"},
+                "used": {"type": "integer"},
+                "middleManagers": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "host": {"type": "string"},
+                            "capacity": {"type": ["integer", "null"]},
+                            "used": {"type": "integer"},
+                            "runningTasks": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+        },
+        "leader": {
+            "type": "object",
+            "description": "who a client polling /druid/indexer/v1/tasks meets as leader now",
+            "properties": {
+                "url": {"type": ["string", "null"]},
+                "state": {"enum": ["leading", "redirecting", "none"]},
+                "fault": {
+                    "type": ["string", "null"],
+                    "description": "the fault that makes it so ('leadership': set_leader)",
+                },
+                "intermittent": {"type": "boolean", "description": "the fault acts on some requests only"},
+            },
+        },
     },
 }
 
@@ -70,6 +137,27 @@ _FAULT = {
     "description": "a fault, in the same shape as under 'faults:' in a scenario file (see docs/scenarios.md)",
     "additionalProperties": True,
 }
+
+
+#: A duration string the clock takes (``clock.parse_duration``): seconds, or a number with a unit.
+_DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$"
+#: Answers any call can get, besides its own: a token refused (when one is configured) or a Host this
+#: server does not answer as (403, `simulator.control.browsers`); for a change, another Origin (403), a
+#: server of several workers that only reads (409), a body too large (413) or not JSON (415).
+_TOKEN_REFUSED = {"401": _ERROR}
+_ANY_REFUSED = {"403": _ERROR}
+_CHANGE_REFUSED = {"403": _ERROR, "409": _ERROR, "413": _ERROR, "415": _ERROR}
+
+
+def _every_status(path: str, method: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation's responses plus the ones every call of its kind can get, in status order."""
+    responses = dict(operation["responses"])
+    if operation.get("security") != []:
+        responses.update(_TOKEN_REFUSED)
+    responses.update(_ANY_REFUSED)
+    if method in ("post", "delete"):
+        responses.update(_CHANGE_REFUSED)
+    return dict(sorted(responses.items()))
 
 
 def control_openapi() -> dict[str, Any]:
@@ -86,7 +174,8 @@ def control_openapi() -> dict[str, Any]:
             "post": {
                 "summary": "Back to the scenario's start: tasks, clock, faults, replay cursors, journal",
                 "responses": {
-                    "200": _ok("reset", {"type": "object", "properties": {"reset": {"const": True}, "clock": _CLOCK}})
+                    "200": _ok("reset", {"type": "object", "properties": {"reset": {"const": True}, "clock": _CLOCK}}),
+                    "409": _ERROR,
                 },
             }
         },
@@ -101,12 +190,20 @@ def control_openapi() -> dict[str, Any]:
                         "additionalProperties": False,
                         "properties": {
                             "advance": {
-                                "oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "example": "5m"}]
+                                "oneOf": [
+                                    {"type": "number", "minimum": 0},
+                                    {"type": "string", "pattern": _DURATION_PATTERN, "example": "5m"},
+                                ]
                             },
                             "to": {"type": "string", "format": "date-time"},
                             "freeze": {"type": "boolean"},
-                            "scale": {"type": "number", "minimum": 0},
-                            "speed": {"type": "number", "minimum": 0, "description": "alias of scale"},
+                            "scale": {"type": "number", "minimum": 0, "maximum": MAX_SCALE},
+                            "speed": {
+                                "type": "number",
+                                "minimum": 0,
+                                "maximum": MAX_SCALE,
+                                "description": "alias of scale",
+                            },
                         },
                     },
                     {"advance": "5m"},
@@ -119,13 +216,30 @@ def control_openapi() -> dict[str, Any]:
                 },
             },
         },
+        "/__sim/cluster": {
+            "get": {
+                "summary": "Tasks by state, the queue, worker slots and the leader now (read without counting as a request)",
+                "responses": {"200": _ok("the cluster", _CLUSTER)},
+            }
+        },
+        "/__sim/scenarios": {
+            "get": {
+                "summary": "The built-in scenarios, each with its description",
+                "responses": {"200": _ok("built-ins"), "501": _ERROR},
+            }
+        },
         "/__sim/scenario": {
             "get": {"summary": "The scenario loaded", "responses": {"200": _ok("scenario")}},
             "post": {
                 "summary": "Load another scenario (and reset to its start)",
                 "requestBody": _body(
                     "the scenario",
-                    {"type": "object", "properties": {"scenario": {"type": "string"}}},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["scenario"],
+                        "properties": {"scenario": {"type": ["string", "null"]}},
+                    },
                     {"scenario": "demo"},
                 ),
                 "responses": {"200": _ok("loaded"), "400": _ERROR, "404": _ERROR, "422": _ERROR, "501": _ERROR},
@@ -136,17 +250,29 @@ def control_openapi() -> dict[str, Any]:
             "post": {
                 "summary": "Replay another cassette",
                 "requestBody": _body(
-                    "the cassette file",
-                    {"type": "object", "properties": {"cassette": {"type": "string"}}},
-                    {"cassette": "cassettes/quickstart.jsonl"},
+                    "the cassette: a file on the server's machine or a shipped cassette's name (null: stop replaying)",
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["cassette"],
+                        "properties": {"cassette": {"type": ["string", "null"]}},
+                    },
+                    {"cassette": "docs-examples"},
                 ),
-                "responses": {"200": _ok("loaded"), "400": _ERROR, "404": _ERROR, "422": _ERROR, "501": _ERROR},
+                "responses": {
+                    "200": _ok("loaded"),
+                    "400": _ERROR,
+                    "404": _ERROR,
+                    "409": _ERROR,
+                    "422": _ERROR,
+                    "501": _ERROR,
+                },
             },
         },
         "/__sim/cassette/unused": {
             "get": {
                 "summary": "Recorded interactions no request has used yet",
-                "responses": {"200": _ok("unused"), "501": _ERROR},
+                "responses": {"200": _ok("unused"), "409": _ERROR, "501": _ERROR},
             }
         },
         "/__sim/faults": {
@@ -156,11 +282,25 @@ def control_openapi() -> dict[str, Any]:
                 "requestBody": _body(
                     "a fault or a list",
                     {"oneOf": [_FAULT, {"type": "array", "items": _FAULT}]},
-                    {"name": "flaky", "error": 503, "every": 2},
+                    {"name": "flaky", "kind": "error", "status": 503, "when": {"every": 2}},
                 ),
                 "responses": {"200": _ok("added"), "400": _ERROR, "409": _ERROR, "422": _ERROR, "501": _ERROR},
             },
             "delete": {"summary": "Remove every fault", "responses": {"200": _ok("cleared"), "501": _ERROR}},
+        },
+        "/__sim/faults/presets": {
+            "get": {
+                "summary": "Fault presets (flaky-overlord, leader-failover, queue-full, slow-responses) and the "
+                "faults each would add now",
+                "responses": {"200": _ok("presets"), "501": _ERROR},
+            }
+        },
+        "/__sim/faults/presets/{preset}": {
+            "post": {
+                "summary": "Arm a preset: add its faults, replacing them if armed already (windows start now)",
+                "parameters": [{"name": "preset", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _ok("added"), "404": _ERROR, "501": _ERROR},
+            }
         },
         "/__sim/faults/{name}": {
             "delete": {
@@ -207,7 +347,14 @@ def control_openapi() -> dict[str, Any]:
                 "summary": "How many requests match, optionally grouped",
                 "parameters": [
                     *_JOURNAL_FILTERS,
-                    query_parameter("groupBy", "method, path, status, answeredBy, fault or user"),
+                    query_parameter(
+                        "groupBy",
+                        "method, path, status, answeredBy, fault, user or client",
+                        {
+                            "type": "string",
+                            "enum": ["method", "path", "status", "answeredBy", "fault", "user", "client"],
+                        },
+                    ),
                 ],
                 "responses": {"200": _ok("count"), "400": _ERROR, "422": _ERROR},
             }
@@ -217,13 +364,20 @@ def control_openapi() -> dict[str, Any]:
             "get": {"summary": "The simulated Druid Tasks API, described", "responses": {"200": _ok("OpenAPI 3.1")}}
         },
     }
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            operation["responses"] = _every_status(path, method, operation)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "druid-sim control API",
             "version": __version__,
             "description": "Drive the simulator from tests and scripts: clock, reset, faults, journal, "
-            'scenario and cassette. JSON in and out; errors are {"error": code, "message": how to fix}.',
+            'scenario and cassette. JSON in and out; errors are {"error": code, "message": how to fix}. '
+            "The dashboard page at / (files under /__sim/ui/) is built on these calls and the Druid API only. "
+            "Every call needs a Host this server answers as (on loopback: localhost, 127.0.0.1 or [::1] with its "
+            "port), else 403; a change (POST, DELETE) needs Content-Type: application/json (else 415) and no "
+            "Origin or Sec-Fetch-Site of another site (else 403), so no web page can drive it.",
         },
         "security": [{}, {"bearer": []}],
         "paths": paths,

@@ -11,6 +11,7 @@ import functools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
+from typing import Any
 from urllib.parse import unquote
 
 import orjson
@@ -29,7 +30,9 @@ from simulator.druid.http import (
     text_response,
 )
 from simulator.druid.intervals import IntervalError, interval_length_ms, parse_interval
-from simulator.druid.submission import SubmissionError, parse_json_body, parse_submission
+from simulator.druid.intervals import format_instant as joda_instant
+from simulator.druid.jackson import deep_point, shape_of
+from simulator.druid.submission import SubmissionError, TooDeepError, parse_json_body, parse_submission
 from simulator.overlord.ids import invalid_id_reason
 from simulator.overlord.overlord import STATES, DuplicateTaskError, QueueFullError, TaskQuery
 from simulator.overlord.reports import completion_report, live_report, reports_exist
@@ -119,9 +122,7 @@ async def get_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
         try:
             lookback = interval_length_ms(interval)
         except IntervalError as exc:
-            return error_page(
-                500, request.path, request.header(b"accept"), str(exc), "org.apache.druid.error.DruidException"
-            )
+            return error_page(500, request.path, request.header(b"accept"), str(exc), exc.exception)
     if max_ is not None and max_ < 0:
         return error_page(
             500,
@@ -248,7 +249,7 @@ async def post_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
         submission = parse_submission(await request.body())
     except SubmissionError as exc:
         if exc.status == 400:
-            return legacy_error(exc.message, 400)
+            return legacy_error(exc.message, 400)  # already the first line, as CustomExceptionMapper sends
         return error_page(exc.status, request.path, accept, exc.message, exc.exception)
     denied = require(request.scope, submission.datasource, WRITE)  # the task's destination datasource
     if denied is not None:
@@ -297,20 +298,31 @@ async def post_task_status(sim: Simulation, request: DruidRequest) -> DruidRespo
     body = await request.body()
     try:
         ids = parse_json_body(body) if body.strip() else None
+    except TooDeepError:
+        # Jackson stops at the first container where a string or the set belongs, long before the limit.
+        point = deep_point(body)
+        return _set_mismatch({} if point.top == b"{" else [{} if point.first_item == b"{" else []])
     except SubmissionError as exc:
         return error_page(500, request.path, request.header(b"accept"), exc.message, exc.exception)
     if ids is not None and not isinstance(ids, list):
-        kind = "Object value (token `JsonToken.START_OBJECT`)" if isinstance(ids, dict) else "a scalar value"
-        return legacy_error(f"Cannot deserialize value of type `java.util.HashSet<java.lang.String>` from {kind}", 400)
+        return _set_mismatch(ids)
     if not ids:
         return text_response("No Task IDs provided.", 400, JSON)
     if any(isinstance(item, dict | list) for item in ids):
-        return legacy_error(
-            "Cannot deserialize value of type `java.lang.String` from Object value (token `JsonToken.START_OBJECT`)",
-            400,
-        )
+        return _set_mismatch(ids)
     names = ["null" if item is None else str(item).lower() if isinstance(item, bool) else str(item) for item in ids]
     return json_response(sim.overlord.statuses(names))
+
+
+def _set_mismatch(value: Any) -> DruidResponse:
+    """Jackson's 400 for a ``/taskStatus`` body that is not a ``Set<String>``: the set itself, or its
+    first item that is not a scalar (scalars are coerced to strings)."""
+    if not isinstance(value, list):
+        return legacy_error(
+            f"Cannot deserialize value of type `java.util.HashSet<java.lang.String>` from {shape_of(value)}", 400
+        )
+    item = next(item for item in value if isinstance(item, dict | list))
+    return legacy_error(f"Cannot deserialize value of type `java.lang.String` from {shape_of(item)}", 400)
 
 
 async def delete_pending_segments(sim: Simulation, request: DruidRequest) -> DruidResponse:
@@ -321,22 +333,19 @@ async def delete_pending_segments(sim: Simulation, request: DruidRequest) -> Dru
     try:
         window = parse_interval(interval_text) if interval_text is not None else None
     except IntervalError as exc:
-        return error_page(
-            500, request.path, request.header(b"accept"), str(exc), "org.apache.druid.error.DruidException"
-        )
+        return error_page(500, request.path, request.header(b"accept"), str(exc), exc.exception)
     denied = require(request.scope, datasource, READ, WRITE)  # after the interval is parsed, as in Druid
     if denied is not None:
         return denied
     if window is None:
         return json_response(b'{"numDeleted":0}')
-    start, end = window
-    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    start_ms, end_ms = window
     for task in sim.overlord.active_tasks(now):
         if task.datasource == datasource and start_ms <= task.created_ms < end_ms:
             message = (
                 f"Cannot delete pendingSegments for datasource[{datasource}] as there is at least one active "
                 f"task[{task.id}] created at[{format_instant(task.created_ms)}] that overlaps with the delete "
-                f"interval[{format_instant(start_ms)}/{format_instant(end_ms)}]. Please retry when there are no "
+                f"interval[{joda_instant(start_ms)}/{joda_instant(end_ms)}]. Please retry when there are no "
                 "active tasks."
             )
             return legacy_error(message, 400)

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from simulator.druid.jackson import DEPTH_EXCEPTION, DEPTH_MESSAGE, deep_point, map_mismatch, too_deep
 from simulator.overlord.ids import invalid_id_reason
 from simulator.overlord.overlord import Submission
 
@@ -44,6 +45,24 @@ SPEC_TYPES = frozenset({"index", "index_parallel", "index_hadoop", "single_phase
 STREAM_TYPES = frozenset({"index_kafka", "index_kinesis", "index_realtime_appenderator"})
 #: Types that embed the interval in their auto id.
 INTERVAL_TYPES = frozenset({"kill", "archive", "move", "restore"})
+#: Task properties bound to a constructor parameter (``@JsonCreator``): Jackson wraps an error read
+#: inside one into a ``JsonMappingException`` (400), while an error inside an unknown property it
+#: skips, or before the type id, escapes unmapped (500). The ones the simulator reads.
+BOUND_PROPERTIES = frozenset(
+    {
+        "id",
+        "groupId",
+        "resource",
+        "dataSource",
+        "context",
+        "spec",
+        "ingestionSpec",
+        "dataSchema",
+        "ioConfig",
+        "tuningConfig",
+        "interval",
+    }
+)
 
 
 class SubmissionError(Exception):
@@ -56,8 +75,16 @@ class SubmissionError(Exception):
         self.exception = exception  # the Java exception class shown on a 500 page
 
 
+class TooDeepError(SubmissionError):
+    """A body nested deeper than Jackson reads (``StreamReadConstraints``, reference 1.1)."""
+
+    def __init__(self) -> None:
+        super().__init__(500, DEPTH_MESSAGE, DEPTH_EXCEPTION)
+
+
 def _mapping_error(message: str) -> SubmissionError:
-    return SubmissionError(400, message)
+    """A ``JsonMappingException``: ``CustomExceptionMapper`` answers the first line of its message."""
+    return SubmissionError(400, message.split("\n", 1)[0])
 
 
 def _construct_error(task_type: str, problem: str) -> SubmissionError:
@@ -79,15 +106,44 @@ def _json_type_name(value: Any) -> str:
 
 
 def parse_json_body(body: bytes) -> Any:
-    """Parse a request body as Jackson would, raising a 500 SubmissionError on a syntax error."""
+    """Parse a request body as Jackson would: a 500 SubmissionError on a syntax error, TooDeepError past
+    Jackson's nesting limit."""
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit exceeded"):
+            raise TooDeepError() from None
         raise SubmissionError(
             500,
             f"Unexpected character or end-of-input in request body: {exc}",
             "com.fasterxml.jackson.core.JsonParseException",
         ) from None
+    if too_deep(body, value):
+        raise TooDeepError()
+    return value
+
+
+def _too_deep_task(body: bytes) -> SubmissionError:
+    """What a ``Task`` body too deep to read becomes, by where Jackson was when it hit the limit."""
+    point = deep_point(body)
+    if point.top == b"[":
+        return _mapping_error(
+            f"Cannot deserialize value of type `{TASK_INTERFACE}` from Array value (token `JsonToken.START_ARRAY`)"
+        )
+    if point.type_id is not None and point.type_id not in TASK_CLASSES:
+        return _unknown_type(point.type_id)
+    if point.type_id is not None and point.key in BOUND_PROPERTIES:
+        return _mapping_error(DEPTH_MESSAGE)
+    return TooDeepError()
+
+
+def _unknown_type(task_type: Any) -> SubmissionError:
+    known = ", ".join(sorted(TASK_CLASSES))
+    return _mapping_error(
+        "Please make sure to load all the necessary extensions and jars with type "
+        f"'{task_type}' on 'druid/overlord' service. Could not resolve type id '{task_type}' as a subtype "
+        f"of `{TASK_INTERFACE}` known type ids = [{known}]"
+    )
 
 
 def _datasource(task_type: str, payload: dict[str, Any]) -> Any:
@@ -131,7 +187,10 @@ def parse_submission(body: bytes) -> Submission:
             'Cannot invoke "org.apache.druid.indexing.common.task.Task.getId()" because "task" is null',
             "java.lang.NullPointerException",
         )
-    value = parse_json_body(body)
+    try:
+        value = parse_json_body(body)
+    except TooDeepError:
+        raise _too_deep_task(body) from None
     if value is None:
         raise SubmissionError(
             500,
@@ -146,12 +205,12 @@ def parse_submission(body: bytes) -> Submission:
             f"Could not resolve subtype of [simple type, class {TASK_INTERFACE}]: missing type id property 'type'"
         )
     if not isinstance(task_type, str) or task_type not in TASK_CLASSES:
-        known = ", ".join(sorted(TASK_CLASSES))
-        raise _mapping_error(
-            "Please make sure to load all the necessary extensions and jars with type "
-            f"'{task_type}' on 'druid/overlord' service. Could not resolve type id '{task_type}' as a subtype "
-            f"of `{TASK_INTERFACE}` known type ids = [{known}]"
-        )
+        raise _unknown_type(task_type)
+    # Properties are read before the constructor runs, so a context of the wrong shape is reported
+    # before anything the constructor checks (id, dataSource, spec).
+    mismatch = map_mismatch(value.get("context"))
+    if mismatch is not None:
+        raise _mapping_error(mismatch)
     task_id = value.get("id")
     if task_id is not None:
         if not isinstance(task_id, str):

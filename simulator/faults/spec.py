@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.overlord.behaviour import Distribution
+from simulator.quoting import shown
 from simulator.scenario.fields import (
     Context,
     Invalid,
@@ -125,7 +126,7 @@ class Route:
             try:
                 return cls(text, re.compile(text))
             except re.error as exc:
-                raise Invalid(f"is not a valid regular expression ({exc}): {text!r}") from None
+                raise Invalid(f"is not a valid regular expression ({exc}): {shown(text)}") from None
         return cls(text, re.compile(fnmatch.translate(text)))
 
     def matches(self, path: str) -> bool:
@@ -214,7 +215,7 @@ def _as_methods(value: Any) -> tuple[str, ...]:
     methods = tuple(method.upper() for method in as_str_list(value))
     for method in methods:
         if method not in METHODS:
-            raise Invalid(f"unknown HTTP method {method!r}; use {', '.join(METHODS)}")
+            raise Invalid(f"unknown HTTP method {shown(method)}; use {', '.join(METHODS)}")
     return methods
 
 
@@ -222,14 +223,16 @@ def _as_routes(value: Any) -> tuple[Route, ...]:
     routes = as_str_list(value)
     for route in routes:
         if not route.startswith(("/", "^", "*")):
-            raise Invalid(f"a route is a path glob starting with / (or a regex starting with ^), not {route!r}")
+            raise Invalid(f"a route is a path glob starting with / (or a regex starting with ^), not {shown(route)}")
     return tuple(Route.parse(route) for route in routes)
 
 
 def as_base_url(value: Any) -> str:
     url = as_str(value).rstrip("/")
     if not re.match(r"^https?://[^/\s]+$", url):
-        raise Invalid(f"must be a base URL such as http://overlord-2:8090 (scheme, host, port; no path), not {value!r}")
+        raise Invalid(
+            f"must be a base URL such as http://overlord-2:8090 (scheme, host, port; no path), not {shown(value)}"
+        )
     return url
 
 
@@ -239,7 +242,7 @@ def _as_window(value: Any) -> tuple[float, float | None]:
     start = as_duration(value[0])
     end = None if value[1] is None else as_duration(value[1])
     if end is not None and end <= start:
-        raise Invalid(f"the window must end after it starts: [{value[0]}, {value[1]}]")
+        raise Invalid(f"the window must end after it starts: [{shown(value[0])}, {shown(value[1])}]")
     return start, end
 
 

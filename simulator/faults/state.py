@@ -100,6 +100,22 @@ class FaultSet:
         self._base = tuple(faults)
         self.reset()
 
+    def in_force(self, method: str, path: str) -> builtins.list[tuple[Fault, bool]]:
+        """The faults that could act on this request now, in order, without counting it.
+
+        Each comes with whether it acts on *every* such request (only a time window, or nothing, in its
+        trigger) or only on some (``nth``, ``first``, ``every``, ``probability``). For views of what
+        clients meet (the dashboard's leader), which must not use up the triggers of faults meant for them.
+        """
+        elapsed_s = (self.clock.now_ms() - self.clock.start_ms) / 1000.0
+        found = []
+        for armed in self._armed:
+            fault, trigger = armed.fault, armed.fault.trigger
+            if fault.targets(method, path) and trigger.in_window(elapsed_s):
+                always = trigger.nth is None and trigger.first is None and trigger.every in (None, 1)
+                found.append((fault, always and trigger.probability is None))
+        return found
+
     # -- used by the middleware ------------------------------------------------------------------
 
     @property

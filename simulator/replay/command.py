@@ -24,7 +24,12 @@ class ReplaySetupError(Exception):
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--cassette`` and the options that shape a replay."""
     group = parser.add_argument_group("replay (with --cassette)")
-    group.add_argument("--cassette", metavar="FILE", help="serve the interactions recorded in this cassette")
+    group.add_argument(
+        "--cassette",
+        metavar="FILE",
+        help="serve the interactions recorded in this cassette: a file, or a shipped cassette's name "
+        "(`druid-sim cassette list`)",
+    )
     group.add_argument(
         "--on-miss",
         choices=[m.value for m in MissMode],

@@ -14,13 +14,14 @@ from typing import Any
 
 from simulator.cassette import Cassette, load_cassette
 from simulator.overlord.overlord import Overlord
+from simulator.overlord.task import Task
 from simulator.replay.answers import Answer
 from simulator.replay.cursors import CursorStore, MemoryCursors, take
 from simulator.replay.index import ReplayIndex, Sequence
 from simulator.replay.misses import NearMiss, nearest, request_json
 from simulator.replay.normalize import Normalized
 from simulator.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
-from simulator.replay.seed import Observations, cassette_end_ms, observe, seed_overlord
+from simulator.replay.seed import Observations, cassette_end_ms, observe, seed_overlord, seed_tasks
 
 logger = logging.getLogger("simulator.replay")
 
@@ -113,9 +114,18 @@ class Replay:
         """Where the virtual clock should start so the model agrees with the recording."""
         return cassette_end_ms(self.cassette, self.observations)
 
-    def seed(self, overlord: Overlord) -> int:
-        """Put every task the cassette saw into the model, in its last observed state."""
-        return seed_overlord(overlord, self.cassette, self.observations)
+    def seed(self, overlord: Overlord, tasks: list[Task] | None = None) -> int:
+        """Put every task the cassette saw into the model, in its last observed state.
+
+        ``tasks``: the ones `seed_tasks` built beforehand (off the event loop), used instead of building them.
+        """
+        if tasks is None:
+            return seed_overlord(overlord, self.cassette, self.observations)
+        return overlord.add_all(tasks)
+
+    def seed_tasks(self) -> list[Task]:
+        """The model tasks `seed` would add, built now: pure work, safe in a worker thread."""
+        return seed_tasks(self.cassette, self.observations)
 
     def reset(self) -> None:
         """Every sequence back to its first answer; counters and misses cleared."""

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from simulator.cassette import Request
+from simulator.jsonenc import dumps, dumps_sorted
 from simulator.replay.options import MatchRules
 
 _JSON_START = frozenset(b"{[")
@@ -142,10 +143,10 @@ def canonical_body(data: bytes, content_type: str | None, rules: MatchRules) -> 
 def canonical_json(value: Any, rules: MatchRules) -> bytes:
     """Sorted-key compact JSON of ``value`` without the ignored pointers (``value`` is not modified)."""
     if rules.ignore_body:
-        value = orjson.loads(orjson.dumps(value))
+        value = orjson.loads(dumps(value))
         for pointer in rules.ignore_body:
             _drop(value, _pointer_segments(pointer))
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return dumps_sorted(value)
 
 
 def normalize_recorded(request: Request, rules: MatchRules) -> Normalized:

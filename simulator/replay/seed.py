@@ -240,14 +240,15 @@ def _plan(seen: Seen, phase: Phase, created: int) -> Plan:
     return Plan(created, created, created + duration, phase, seen.error_msg, location)
 
 
-def seed_overlord(overlord: Overlord, cassette: Cassette, observations: Observations | None = None) -> int:
-    """Add every task the cassette saw to ``overlord`` (ids it already has are left alone); returns how many."""
+def seed_tasks(cassette: Cassette, observations: Observations | None = None) -> list[Task]:
+    """A model task for every task the cassette saw, in its last observed state (not yet in any model).
+
+    Pure work on the cassette, so a server can build them off its event loop (``POST /__sim/cassette``).
+    """
     observations = observations or observe(cassette)
     fallback = cassette_end_ms(cassette, observations)
-    added = 0
+    tasks: list[Task] = []
     for seen in observations.tasks.values():
-        if seen.id in overlord.tasks:
-            continue
         guessed_type, guessed_ds = _guess_type_and_datasource(seen.id)
         task_type = seen.type or guessed_type
         datasource = seen.datasource or guessed_ds
@@ -256,16 +257,21 @@ def seed_overlord(overlord: Overlord, cassette: Cassette, observations: Observat
         payload = seen.payload or served_payload(
             Submission(type=task_type, datasource=datasource, payload={"type": task_type}), seen.id, group_id
         )
-        task = Task(
-            id=seen.id,
-            group_id=group_id,
-            type=task_type,
-            datasource=datasource,
-            created_ms=created,
-            plan=_plan(seen, seen.phase(), created),
-            payload_json=dumps(payload),
-            seed=zlib.crc32(seen.id.encode()),
+        tasks.append(
+            Task(
+                id=seen.id,
+                group_id=group_id,
+                type=task_type,
+                datasource=datasource,
+                created_ms=created,
+                plan=_plan(seen, seen.phase(), created),
+                payload_json=dumps(payload),
+                seed=zlib.crc32(seen.id.encode()),
+            )
         )
-        overlord.add(task)
-        added += 1
-    return added
+    return tasks
+
+
+def seed_overlord(overlord: Overlord, cassette: Cassette, observations: Observations | None = None) -> int:
+    """Add every task the cassette saw to ``overlord`` (ids it already has are left alone); returns how many."""
+    return overlord.add_all(seed_tasks(cassette, observations))

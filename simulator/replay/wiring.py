@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from simulator.app import Middleware
 from simulator.asgi import ASGIApp, Receive, Scope, Send
 from simulator.config import ServeConfig, reset_simulation
 from simulator.express import ExpressAnswer, ExpressRequest
+from simulator.overlord.task import Task
 from simulator.replay.app import ReplayApp
 from simulator.replay.engine import Replay, ReplayOptions
 from simulator.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
@@ -49,19 +50,22 @@ def load_replay(config: ServeConfig) -> Replay | None:
     return Replay.load(config.cassette, replay_options(config))
 
 
-def install_replay(simulation: Simulation, replay: Replay) -> None:
-    """Attach ``replay`` to ``simulation``: seed the model in simulate mode and re-seed it on every reset."""
+def install_replay(simulation: Simulation, replay: Replay, seed_tasks: list[Task] | None = None) -> None:
+    """Attach ``replay`` to ``simulation``: seed the model in simulate mode and re-seed it on every reset.
+
+    ``seed_tasks``: the first seeding's tasks, built beforehand by `Replay.seed_tasks` (off the event loop).
+    """
     simulation.extensions[EXTENSION] = replay
 
-    def seed() -> None:
+    def seed(tasks: list[Task] | None = None) -> None:
         if replay.options.on_miss is MissMode.SIMULATE:
-            replay.seed(simulation.overlord)
+            replay.seed(simulation.overlord, tasks)
 
     def on_reset() -> None:
         replay.reset()
         seed()
 
-    seed()
+    seed(seed_tasks)
     simulation.on_reset.append(on_reset)
     simulation.extensions[_HOOK] = on_reset
 
@@ -94,26 +98,49 @@ class ReplaySwitch:
         return None if current is None else current.express(request)
 
 
-def switch_cassette(simulation: Simulation, path: str | None) -> Replay | None:
+@dataclass(frozen=True, slots=True)
+class PreparedReplay:
+    """A cassette loaded, indexed and its seed tasks built: everything but the switch, which is quick."""
+
+    path: str
+    replay: Replay
+    seed_tasks: list[Task] | None  # None: --on-miss error, nothing to seed
+
+
+def prepare_cassette(simulation: Simulation, path: str) -> PreparedReplay:
+    """Load the cassette at ``path`` with the server's replay options and build its seed tasks.
+
+    Reads only ``simulation.config``, so it can run in a worker thread while the loop goes on serving;
+    raises ``CassetteFormatError`` or ValueError with the loader's message.
+    """
+    replay = Replay.load(path, replay_options(replace(simulation.config, cassette=path)))
+    tasks = replay.seed_tasks() if replay.options.on_miss is MissMode.SIMULATE else None
+    return PreparedReplay(path, replay, tasks)
+
+
+def switch_cassette(simulation: Simulation, path: str | None, prepared: PreparedReplay | None = None) -> Replay | None:
     """Replay the cassette at ``path`` from now on (None: stop replaying); the simulation is reset.
 
-    The cassette is loaded first, so a broken one raises (``CassetteFormatError`` or ValueError with the
-    loader's message) and changes nothing. The clock is reset to where the server started, not moved to
-    the recording's end: move it with ``POST /__sim/clock`` if the replay needs that.
+    The cassette is loaded first (unless ``prepared`` by `prepare_cassette`), so a broken one raises
+    (``CassetteFormatError`` or ValueError with the loader's message) and changes nothing. The clock is
+    reset to where the server started, not moved to the recording's end: move it with
+    ``POST /__sim/clock`` if the replay needs that.
     """
     switch: ReplaySwitch | None = simulation.extensions.get(SWITCH)
     if switch is None:
         raise LookupError("this server was built without the replay switch (simulator.assembly)")
     config = replace(simulation.config, cassette=path)
-    replay = None if path is None else Replay.load(path, replay_options(config))
+    if path is not None and prepared is None:
+        prepared = prepare_cassette(simulation, path)
+    replay = None if prepared is None else prepared.replay
     old_hook = simulation.extensions.pop(_HOOK, None)
     if old_hook in simulation.on_reset:
         simulation.on_reset.remove(old_hook)
     simulation.extensions.pop(EXTENSION, None)
     simulation.config = config
     reset_simulation(simulation)
-    if replay is not None:
-        install_replay(simulation, replay)
+    if prepared is not None:
+        install_replay(simulation, prepared.replay, prepared.seed_tasks)
     switch.use(replay)
     return replay
 
@@ -142,9 +169,11 @@ def replay_middlewares(simulation: Simulation) -> list[Middleware]:
 __all__ = [
     "EXTENSION",
     "SWITCH",
+    "PreparedReplay",
     "ReplaySwitch",
     "install_replay",
     "load_replay",
+    "prepare_cassette",
     "replay_middlewares",
     "replay_options",
     "switch_cassette",

@@ -1,16 +1,19 @@
-"""Finding scenarios: the built-ins in ``scenarios/`` by name, or any file by path; loading them once."""
+"""Finding scenarios: the built-ins (package data, `simulator.builtin`) by name, or any file by path; loading them once."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.builtin import scenario_dir
 from simulator.scenario.fields import Context, Problem, ScenarioError
 from simulator.scenario.schema import Scenario, read_scenario
 from simulator.scenario.source import load_yaml
 
-#: The built-in scenarios shipped with the project.
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+#: The built-in scenarios shipped with the project (``scenarios/`` in the repository).
+SCENARIO_DIR = scenario_dir()
 _cache: dict[tuple[str, int], Scenario] = {}
+#: The largest scenario file read (PyYAML's pure-Python parser takes about a second per MiB).
+MAX_SCENARIO_BYTES = 1024 * 1024
 
 
 def builtin_names() -> list[str]:
@@ -48,9 +51,17 @@ def load_scenario(ref: str) -> Scenario:
         cached = _cache.get(key)
         if cached is not None:
             return cached
+        if stat.st_size > MAX_SCENARIO_BYTES:
+            message = f"the file is {stat.st_size:,} bytes; a scenario is at most {MAX_SCENARIO_BYTES:,} (1 MiB)"
+            raise ScenarioError(source, [Problem(None, "", message)])
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(source, [Problem(None, "", f"cannot read the file: {exc}")]) from None
+    except OSError as exc:
+        raise ScenarioError(
+            source, [Problem(None, "", f"cannot read the file: {exc.strerror or type(exc).__name__}")]
+        ) from None
+    except UnicodeDecodeError as exc:
+        problem = f"is not UTF-8 text (a byte at offset {exc.start} is not); save it as UTF-8"
+        raise ScenarioError(source, [Problem(None, "", problem)]) from None
     document = load_yaml(text, source)
     ctx = Context(source)
     scenario = read_scenario(document, ctx, path.stem)

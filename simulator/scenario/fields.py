@@ -8,6 +8,7 @@ goes on with a default, so one run of ``druid-sim scenario validate`` reports ev
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 from simulator.clock import parse_duration
 from simulator.overlord.behaviour import Distribution
+from simulator.quoting import quoting, shown, shown_name
 
 T = TypeVar("T")
 
@@ -100,7 +102,7 @@ def type_name(value: Any) -> str:
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
     for kind, name in names.items():
         if type(value) is kind:
-            return f"{name} ({value!r})"
+            return f"{name} ({shown(value)})" if quoting() else name
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
@@ -125,8 +127,12 @@ class Section:
     def has(self, key: str) -> bool:
         return key in self.data
 
+    #: True for a mapping whose keys are names chosen by the file (security's users and roles), not fields:
+    #: they are hidden from paths like any value (`simulator.quoting`).
+    keys_are_names = False
+
     def field(self, key: str) -> str:
-        return _join(self.path, key)
+        return _join(self.path, shown_name(key) if self.keys_are_names else key)
 
     def report(self, key: str, message: str) -> None:
         self._taken.add(key)
@@ -180,7 +186,7 @@ class Section:
                 continue
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else f"; allowed here: {', '.join(sorted(known))}"
-            self.ctx.report(self.line_of(key), self.field(str(key)), f"unknown field{hint}")
+            self.ctx.report(self.line_of(key), self.field(shown_name(key)), f"unknown field{hint}")
 
 
 def section_of(ctx: Context, path: str, line: int | None, value: Any) -> Section | None:
@@ -206,21 +212,31 @@ def as_bool(value: Any) -> bool:
     return value
 
 
+#: The largest whole number a field takes when it sets no bound of its own: a Java ``long``, what Druid
+#: and every JSON encoder here (orjson: 64 bits) can carry.
+LONG_MAX = 2**63 - 1
+#: The longest duration a scenario or fault may give (365 days): a plan's instants stay printable dates.
+MAX_DURATION_SECONDS = 365 * 86400.0
+
+
 def as_int(low: int | None = None, high: int | None = None) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid(f"must be a whole number, not {type_name(value)}")
         if low is not None and value < low:
-            raise Invalid(f"must be at least {low}, not {value}")
-        if high is not None and value > high:
-            raise Invalid(f"must be at most {high}, not {value}")
+            raise Invalid(f"must be at least {low}, not {shown(value)}")
+        top = LONG_MAX if high is None else high
+        if value > top:
+            raise Invalid(f"must be at most {top:,}, not {shown(value)}")
+        if value < -LONG_MAX - 1:
+            raise Invalid(f"must be at least {-LONG_MAX - 1:,}, not {shown(value)}")
         return value
 
     return parse
 
 
-def as_optional_int(low: int) -> Callable[[Any], int | None]:
-    whole = as_int(low)
+def as_optional_int(low: int, high: int | None = None) -> Callable[[Any], int | None]:
+    whole = as_int(low, high)
 
     def parse(value: Any) -> int | None:
         return None if value is None else whole(value)
@@ -228,14 +244,25 @@ def as_optional_int(low: int) -> Callable[[Any], int | None]:
     return parse
 
 
+def _finite(value: float) -> None:
+    """Invalid for NaN, infinities and whole numbers too big for a float (YAML has ``.nan`` and ``.inf``)."""
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise Invalid(f"must be a finite number, not {value!r:.40}")
+
+
 def as_float(low: float | None = None, high: float | None = None) -> Callable[[Any], float]:
     def parse(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise Invalid(f"must be a number, not {type_name(value)}")
+        _finite(value)
         if low is not None and value < low:
-            raise Invalid(f"must be at least {low:g}, not {value:g}")
+            raise Invalid(f"must be at least {low:g}, not {shown(value)}")
         if high is not None and value > high:
-            raise Invalid(f"must be at most {high:g}, not {value:g}")
+            raise Invalid(f"must be at most {high:g}, not {shown(value)}")
         return float(value)
 
     return parse
@@ -250,12 +277,20 @@ def as_duration(value: Any) -> float:
     if value is None or isinstance(value, bool | list | dict):
         raise Invalid(f"must be a duration such as 30s, 250ms, 5m or 2h, not {type_name(value)}")
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    except OverflowError:
+        raise Invalid(f"must be at most 365d, not {value!r:.40}") from None
+    _finite(seconds)
+    if seconds > MAX_DURATION_SECONDS:
+        raise Invalid(f"must be at most 365d, not {value!r}")
+    return seconds
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?\s*$")
+#: The largest size a field takes (1 GiB): enough for a log growing a gigabyte a second.
+MAX_SIZE = float(1024**3)
 _SIZE_UNITS = {None: 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 
 
@@ -265,12 +300,20 @@ def as_size(value: Any) -> float:
         raise Invalid(f"must be a size such as 4096, 500KB or 2MiB, not {type_name(value)}")
     if isinstance(value, int | float):
         if value < 0:
-            raise Invalid(f"cannot be negative: {value}")
-        return float(value)
-    match = _SIZE.match(str(value)) if isinstance(value, str) else None
-    if not match:
-        raise Invalid(f"must be a size such as 4096, 500KB or 2MiB (B, KB, MB, GB, KiB, MiB, GiB), not {value!r}")
-    return float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+            raise Invalid(f"cannot be negative: {shown(value)}")
+        _finite(value)
+        size = float(value)
+    else:
+        match = _SIZE.match(str(value)) if isinstance(value, str) else None
+        if not match:
+            raise Invalid(
+                f"must be a size such as 4096, 500KB or 2MiB (B, KB, MB, GB, KiB, MiB, GiB), not {shown(value)}"
+            )
+        size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    _finite(size)
+    if size > MAX_SIZE:
+        raise Invalid(f"must be at most 1GiB, not {shown(value)}")
+    return size
 
 
 def as_str_list(value: Any) -> tuple[str, ...]:
@@ -287,7 +330,7 @@ def as_regex(value: Any) -> re.Pattern[str]:
     try:
         return re.compile(text)
     except re.error as exc:
-        raise Invalid(f"is not a valid regular expression ({exc}): {text!r}") from None
+        raise Invalid(f"is not a valid regular expression ({exc}): {shown(text)}") from None
 
 
 def as_choice(*choices: str) -> Callable[[Any], str]:
@@ -295,7 +338,7 @@ def as_choice(*choices: str) -> Callable[[Any], str]:
         if value not in choices:
             close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise Invalid(f"must be one of {', '.join(choices)}, not {value!r}{hint}")
+            raise Invalid(f"must be one of {', '.join(choices)}, not {shown(value)}{hint}")
         return str(value)
 
     return parse
@@ -320,21 +363,21 @@ def as_distribution(value: Any) -> Distribution:
             raise Invalid(f"uniform takes [low, high], e.g. {{uniform: [10s, 2m]}}, not {type_name(args)}")
         low, high = as_duration(args[0]), as_duration(args[1])
         if low > high:
-            raise Invalid(f"uniform needs low <= high, got [{args[0]}, {args[1]}]")
+            raise Invalid(f"uniform needs low <= high, got [{shown(args[0])}, {shown(args[1])}]")
         return Distribution(kind="uniform", low=low, high=high)
     if kind == "lognormal":
         if not isinstance(args, Mapping) or "median" not in args:
             raise Invalid("lognormal takes {median: 4m, sigma: 0.5, cap: 20m} (median required; sigma 0.5 by default)")
         unknown = sorted(set(args) - {"median", "sigma", "cap"})
         if unknown:
-            raise Invalid(f"lognormal takes median, sigma and cap, not {', '.join(map(str, unknown))}")
+            raise Invalid(f"lognormal takes median, sigma and cap, not {', '.join(map(shown_name, unknown))}")
         median = as_duration(args["median"])
         sigma = as_float(0.0, 5.0)(args.get("sigma", 0.5))
         cap = None if args.get("cap") is None else as_duration(args["cap"])
         return Distribution(kind="lognormal", median=median, sigma=sigma, cap=cap)
     close = difflib.get_close_matches(str(kind), ["fixed", "uniform", "lognormal"], n=1, cutoff=0.5)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    raise Invalid(f"unknown distribution {kind!r}{hint}; {DISTRIBUTION_HELP}")
+    raise Invalid(f"unknown distribution {shown(kind)}{hint}; {DISTRIBUTION_HELP}")
 
 
 def describe_distribution(dist: Distribution) -> Any:

@@ -8,8 +8,9 @@ scenario, seed, requests and clock steps always give the same answers.
 
 from __future__ import annotations
 
+import bisect
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from simulator.clock import Clock
@@ -23,6 +24,17 @@ from simulator.scenario.schema import Arrivals, Burst, Scenario, StartingTasks
 
 MINUTE_MS = 60 * 1000
 HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+#: After a jump of the clock, planned arrivals and bursts are added from at most this far back: twice
+#: ``/tasks``' default look-back (24 hours), so the default view after the jump is what it would have been,
+#: and a task queued for a day is still there. Older ones are skipped, as if metadata retention had
+#: deleted them, so a jump of years costs what a jump of two days does.
+CATCH_UP_MS = 2 * DAY_MS
+#: ... and at most about this many arrivals (a scenario with arrivals every second catches up 33 minutes):
+#: adding one costs ~70 us, so a catch-up holds the event loop for ~0.15 s at most.
+CATCH_UP_ARRIVALS = 2_000
+#: Arrival times are planned this many at a time, each batch from its own seeded generator.
+ARRIVALS_PER_BUCKET = 32
 #: The order starting tasks take worker slots in: whatever runs now first.
 #: (datasource, start ms, end ms, error message)
 FailWindowMs = tuple[str, int, int, str]
@@ -37,10 +49,17 @@ class ScenarioOverlord(Overlord):
         self.fail_windows = list(fail_windows)
 
     def add(self, task: Task) -> Task:
+        self._apply_windows(task)
+        return super().add(task)
+
+    def add_all(self, tasks: Iterable[Task]) -> int:
+        return super().add_all(self._apply_windows(task) for task in tasks)
+
+    def _apply_windows(self, task: Task) -> Task:
         for datasource, start, end, message in self.fail_windows:
             if task.datasource == datasource:
                 _fail_in_window(self, task, start, end, message)
-        return super().add(task)
+        return task
 
 
 def _fail_in_window(overlord: Overlord, task: Task, start: int, end: int, message: str) -> None:
@@ -144,36 +163,82 @@ def seed_cluster(world: ScenarioWorld) -> None:
 
 
 class PlannedArrivals:
-    """Tasks arriving on their own; each is added when the clock first reaches its creation time."""
+    """Tasks arriving on their own; each is added when the clock first reaches its creation time.
+
+    Arrival times are planned in buckets of about `ARRIVALS_PER_BUCKET` arrivals, each drawn from its own
+    seeded generator, so the times are a pure function of the seed (whatever steps the clock took) and
+    a jump can start at any bucket in O(1). Exponential gaps restarted at each bucket's start are still a
+    Poisson process (it has no memory). After a long jump only the arrivals of the last `catch_up_ms`
+    are added (`catch_up_window`): older ones would be complete and out of ``/tasks``' look-back, and
+    adding years of them would hold the event loop for minutes.
+    """
 
     def __init__(self, world: ScenarioWorld, arrivals: Arrivals, start: int) -> None:
         self.world = world
         self.arrivals = arrivals
-        self.rng = random.Random(f"arrivals:{world.seed}")
-        self.next_at = start + self._gap()
+        self.start = start
+        self.gap_ms = int(arrivals.every * 1000) + 1  # exact gaps; also the mean of random ones (+1 ms)
+        self.bucket_ms = self.gap_ms * ARRIVALS_PER_BUCKET
+        self.catch_up_ms = catch_up_window(arrivals.every)
+        self._bucket = -1
+        self._times: list[int] = []
+        self._index = 0
+        self._load(0)
 
-    def _gap(self) -> int:
-        every = self.arrivals.every
-        seconds = self.rng.expovariate(1 / every) if self.arrivals.random else every
-        return int(seconds * 1000) + 1
+    def _load(self, bucket: int) -> None:
+        """Plan the arrival times of ``bucket``: ``(start + bucket * bucket_ms, start + (bucket + 1) * bucket_ms]``."""
+        begin = self.start + bucket * self.bucket_ms
+        if self.arrivals.random:
+            rng = random.Random(f"arrivals:{self.world.seed}:{bucket}")
+            rate = 1 / self.arrivals.every
+            times: list[int] = []
+            moment, end = begin, begin + self.bucket_ms
+            while True:
+                moment += int(rng.expovariate(rate) * 1000) + 1
+                if moment > end:
+                    break
+                times.append(moment)
+        else:
+            times = [begin + self.gap_ms * n for n in range(1, ARRIVALS_PER_BUCKET + 1)]
+        self._bucket, self._times, self._index = bucket, times, 0
+
+    @property
+    def next_at(self) -> int:
+        """When the next planned task arrives."""
+        while self._index >= len(self._times):
+            self._load(self._bucket + 1)
+        return self._times[self._index]
+
+    def _skip_to(self, moment: int) -> None:
+        """Drop the planned arrivals before ``moment`` without adding them (O(1) buckets, O(log n) within)."""
+        bucket = max(self._bucket, (moment - self.start - 1) // self.bucket_ms)
+        if bucket != self._bucket:
+            self._load(bucket)
+        self._index = max(self._index, bisect.bisect_left(self._times, moment))
 
     def __call__(self, now: int) -> None:
-        while self.next_at <= now:
-            created = self.next_at
+        if self.next_at < now - self.catch_up_ms:
+            self._skip_to(now - self.catch_up_ms)
+        while (created := self.next_at) <= now:
+            self._index += 1
             task_rng = random.Random(f"arrival:{self.world.seed}:{created}")
             self.world.submit_planned(task_rng, self.arrivals.type, self.arrivals.datasource, created)
-            self.next_at = created + self._gap()
 
 
 class TimelineBursts:
-    """``submit`` events of the timeline, each added when the clock first reaches it."""
+    """``submit`` events of the timeline, each added when the clock first reaches it.
+
+    After a long jump, bursts older than `CATCH_UP_MS` are skipped, as `PlannedArrivals` skips arrivals.
+    """
 
     def __init__(self, world: ScenarioWorld, bursts: list[tuple[int, Burst]]) -> None:
         self.world = world
         self.pending = sorted(bursts, key=lambda item: item[0])
+        self._times = [at for at, _ in self.pending]
         self.index = 0
 
     def __call__(self, now: int) -> None:
+        self.index = max(self.index, bisect.bisect_left(self._times, now - CATCH_UP_MS))
         while self.index < len(self.pending) and self.pending[self.index][0] <= now:
             at, burst = self.pending[self.index]
             self.index += 1
@@ -181,6 +246,11 @@ class TimelineBursts:
             for number in range(burst.count):
                 offset = int(burst.spread * 1000 * number / max(1, burst.count - 1)) if burst.count > 1 else 0
                 self.world.submit_planned(rng, burst.type, burst.datasource, at + offset)
+
+
+def catch_up_window(every_s: float) -> int:
+    """How far back (ms) arrivals about ``every_s`` seconds apart are added after a jump of the clock."""
+    return int(min(CATCH_UP_MS, CATCH_UP_ARRIVALS * every_s * 1000))
 
 
 def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverlord:

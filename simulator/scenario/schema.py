@@ -13,6 +13,7 @@ from typing import Any
 
 from simulator.faults.spec import Fault, Trigger, as_base_url, read_fault
 from simulator.overlord.behaviour import DEFAULT_ERROR_MESSAGES, BehaviourRule, BehaviourRules, TaskBehaviour
+from simulator.quoting import shown
 from simulator.scenario.fields import (
     Context,
     Invalid,
@@ -47,6 +48,13 @@ DEFAULT_TASK_TYPES: tuple[tuple[str, float], ...] = (
     ("index", 0.08),
 )
 TIMELINE_ACTIONS = ("submit", "fail_datasource", "lose_leader", "change_leader")
+#: Bounds that keep what ``scenario validate`` accepts cheap to run: every starting or timeline task
+#: is built and kept (100,000 take ~300 MB), every worker slot is a heap entry, every fault and
+#: behaviour rule is tried on every request, and arrivals keep coming for as long as the clock runs.
+MAX_TASKS = 100_000
+MAX_CAPACITY = 10_000
+MAX_RULES = 1_000
+MIN_ARRIVAL_EVERY = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +175,7 @@ def _read_behaviour(section: Section) -> BehaviourRule:
         failure_probability=section.take("failure_probability", as_probability, 0.0),
         error_messages=section.take("error_messages", as_str_list, DEFAULT_ERROR_MESSAGES),
         log_bytes_per_second=section.take("log_bytes_per_second", as_size, defaults.log_bytes_per_second),
-        rows_per_second=section.take("rows_per_second", as_float(0.0), defaults.rows_per_second),
+        rows_per_second=section.take("rows_per_second", as_float(0.0, 1e9), defaults.rows_per_second),
     )
     section.finish()
     return BehaviourRule(behaviour, task_type, datasource, id_pattern)
@@ -192,8 +200,13 @@ def _read_arrivals(section: Section) -> Arrivals:
         datasource=section.take("datasource", as_str, None),
     )
     section.finish()
-    if arrivals.every <= 0:
-        section.report("every", "must be longer than 0s")
+    if arrivals.every < MIN_ARRIVAL_EVERY:
+        section.report(
+            "every",
+            f"must be at least {MIN_ARRIVAL_EVERY:g}s (one task per {arrivals.every:g}s would be "
+            f"{86400 / max(arrivals.every, 1e-3):,.0f} tasks a virtual day, each kept); for a burst use a timeline "
+            "submit event",
+        )
     return arrivals
 
 
@@ -244,6 +257,25 @@ def _read_event(section: Section, index: int) -> TimelineEvent | None:
     return TimelineEvent(at, action, fault=Fault(name, "redirect", trigger=trigger, to=to, source="timeline"))
 
 
+def _check_totals(
+    top: Section,
+    cluster: list[StartingTasks],
+    rules: list[BehaviourRule],
+    faults: list[Fault],
+    timeline: list[TimelineEvent],
+) -> None:
+    """Bounds on the whole document, where one entry alone is fine but many are not (see MAX_TASKS)."""
+    starting = sum(entry.count for entry in cluster)
+    if starting > MAX_TASKS:
+        top.report("cluster", f"starts {starting:,} tasks; at most {MAX_TASKS:,} in all (lower the counts)")
+    bursts = sum(event.burst.count for event in timeline if event.burst is not None)
+    if bursts > MAX_TASKS:
+        top.report("timeline", f"submits {bursts:,} tasks; at most {MAX_TASKS:,} in all (lower the counts)")
+    for key, items in (("behaviours", rules), ("faults", faults), ("timeline", timeline)):
+        if len(items) > MAX_RULES:
+            top.report(key, f"has {len(items):,} entries; at most {MAX_RULES:,}")
+
+
 def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
     """The :class:`Scenario` in ``document``; problems go to ``ctx`` (None if it is not a mapping)."""
     if not isinstance(document, Mapping):
@@ -263,7 +295,7 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
     workers = top.section("workers")
     if workers is not None:
         middle_managers = workers.take("middle_managers", as_int(1, 100), 3)
-        capacity = workers.take("capacity", as_optional_int(1), capacity)
+        capacity = workers.take("capacity", as_optional_int(1, MAX_CAPACITY), capacity)
         workers.finish()
     queue_max_size = top.take("queue_max_size", as_optional_int(1), None)
     cluster = []
@@ -284,7 +316,7 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
         fault = read_fault(entry, f"fault-{index + 1}", "scenario") if entry is not None else None
         if fault is not None:
             if any(existing.name == fault.name for existing in faults):
-                ctx.report(line, f"{path}.name", f"another fault is called {fault.name!r}; names must be unique")
+                ctx.report(line, f"{path}.name", f"another fault is called {shown(fault.name)}; names must be unique")
             faults.append(fault)
     timeline = []
     for index, (path, line, item) in enumerate(top.items("timeline")):
@@ -294,6 +326,7 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
             timeline.append(event)
     security_section = top.section("security")
     security = read_security(security_section) if security_section is not None else None
+    _check_totals(top, cluster, rules, faults, timeline)
     top.finish()
     return Scenario(
         name=name,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from simulator.quoting import shown, shown_name
 from simulator.scenario.fields import Invalid, Section, as_regex, as_str_list, section_of, type_name
 from simulator.security.model import ACTIONS, RESOURCE_TYPES, Permission, Security, User
 
@@ -28,10 +29,10 @@ def _as_upper_choice(*choices: str) -> Any:
         if value in choices:
             return str(value)
         if isinstance(value, str) and value.upper() in choices:
-            raise Invalid(f"Druid spells it in capitals: {value.upper()!r}, not {value!r}")
+            raise Invalid(f"Druid spells it in capitals: {shown(value.upper())}, not {shown(value)}")
         close = difflib.get_close_matches(str(value).upper(), choices, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise Invalid(f"must be one of {', '.join(choices)}, not {value!r}{hint}")
+        raise Invalid(f"must be one of {', '.join(choices)}, not {shown(value)}{hint}")
 
     return parse
 
@@ -97,7 +98,7 @@ def _read_users(section: Section, roles: dict[str, tuple[Permission, ...]]) -> d
                 if isinstance(name, str) and name
                 else "must be a non-empty string"
             )
-            section.ctx.report(section.line_of(name), section.field(str(name)), f"a user name {why}")
+            section.ctx.report(section.line_of(name), section.field(name), f"a user name {why}")
             section.section(name)
             continue
         entry = section.section(name)
@@ -110,10 +111,12 @@ def _read_users(section: Section, roles: dict[str, tuple[Permission, ...]]) -> d
         user_roles = entry.take("roles", as_str_list, no_roles)
         for role in user_roles:
             if role not in roles:
-                defined = ", ".join(sorted(roles)) or "none (add a roles: section)"
+                defined = ", ".join(map(shown_name, sorted(roles))) or "none (add a roles: section)"
                 close = difflib.get_close_matches(role, list(roles), n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                entry.report("roles", f"unknown role {role!r}; {hint}roles defined under security.roles: {defined}")
+                hint = f"did you mean '{shown_name(close[0])}'? " if close else ""
+                entry.report(
+                    "roles", f"unknown role {shown(role)}; {hint}roles defined under security.roles: {defined}"
+                )
         entry.finish()
         if password:
             granted = tuple(p for role in user_roles for p in roles.get(role, ()))
@@ -124,8 +127,11 @@ def _read_users(section: Section, roles: dict[str, tuple[Permission, ...]]) -> d
 def read_security(section: Section) -> Security | None:
     """The :class:`Security` in a ``security:`` section; problems go to the section's context."""
     roles_section = section.section("roles")
-    roles = _read_roles(roles_section) if roles_section is not None else {}
     users_section = section.section("users")
+    for named in (roles_section, users_section):
+        if named is not None:
+            named.keys_are_names = True  # role and user names are the file's own words
+    roles = _read_roles(roles_section) if roles_section is not None else {}
     users = _read_users(users_section, roles) if users_section is not None else {}
     if (
         not section.has("users")

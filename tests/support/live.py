@@ -6,7 +6,9 @@ test hold the simulation handle, so it can advance the virtual clock instead of 
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -40,14 +42,20 @@ def free_socket(host: str = "127.0.0.1") -> socket.socket:
 
 @contextmanager
 def live_server(
-    config: ServeConfig | None = None, app_factory: Callable[[Simulation], ASGIApp] | None = None
+    config: ServeConfig | None = None,
+    app_factory: Callable[[Simulation], ASGIApp] | None = None,
+    http: str | None = None,
 ) -> Iterator[LiveServer]:
-    """Start a real server for ``config`` (default: empty cluster, manual clock at START_MS)."""
+    """Start a real server for ``config`` (default: empty cluster, manual clock at START_MS); ``http`` is
+    uvicorn's protocol setting (default: the one ``druid-sim serve`` picks)."""
     sock = listening_socket()
-    base = config or ServeConfig(scenario=None, time_scale=0, start_ms=START_MS)
+    # The control API may load files from the working directory and from the temporary folder, where
+    # pytest's tmp_path lives (the default would be the working directory only: docs/control-api.md).
+    data_dirs = (os.getcwd(), tempfile.gettempdir())
+    base = config or ServeConfig(scenario=None, time_scale=0, start_ms=START_MS, data_dirs=data_dirs)
     simulation = build_simulation(replace(base, port=sock.getsockname()[1], access_log=False))
     app = app_factory(simulation) if app_factory else build_app(simulation, access_log=False)
-    server = ThreadedServer(app, sock, name="test")
+    server = ThreadedServer(app, sock, name="test", http=http)
     try:
         yield LiveServer(server.url, simulation, app)
     finally:

@@ -73,11 +73,14 @@ def write_cassette(path: Path, interactions: list[Interaction], upstream: str = 
 
 @contextmanager
 def replay_server(
-    cassette: Path | str, app_factory: Callable[[Simulation], ASGIApp] | None = None, **options: Any
+    cassette: Path | str,
+    app_factory: Callable[[Simulation], ASGIApp] | None = None,
+    http: str | None = None,
+    **options: Any,
 ) -> Iterator[LiveServer]:
     """A real server replaying ``cassette``, frozen at the recording's end unless ``start_ms`` is given."""
     options.setdefault("start_ms", cassette_end_ms(load_cassette(cassette)))
     options.setdefault("time_scale", 0)
     config = ServeConfig(cassette=str(cassette), scenario=None, **options)
-    with live_server(config, app_factory) as server:
+    with live_server(config, app_factory, http) as server:
         yield server

@@ -1,0 +1,144 @@
+// Talking to the server: the public control API (/__sim/) and the Druid endpoints, nothing else.
+//
+// Control calls carry the control token when one is kept (Authorization: Bearer), JSON bodies with
+// Content-Type: application/json, and come from this page's own origin. Druid calls are ordinary client
+// requests (faults hit them as any client's), tagged with X-Druid-Sim-Client so the traffic view can
+// tell them apart; they never follow a redirect (a failed-over leader's 307 is shown, not followed) and
+// give up after a timeout so a hanging fault never holds the browser's few connections.
+
+const TOKEN_KEY = "druid-sim-token";
+const DRUID_TIMEOUT_MS = 10000;
+const CONTROL_TIMEOUT_MS = 15000;
+export const CLIENT = document.body.dataset.client || "druid-sim-dashboard";
+
+/** A call that did not succeed: `status` 0 when no answer came (connection cut, timeout). */
+export class CallError extends Error {
+  constructor(message, status = 0, body = null, extra = {}) {
+    super(message);
+    this.status = status;
+    this.body = body;
+    Object.assign(this, extra);
+  }
+}
+
+export const token = {
+  get() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  set(value) {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  },
+  /** A token given as #token=... in the address (e.g. #traffic&token=...): kept, then removed from the address bar. */
+  takeFromFragment() {
+    const parts = location.hash.slice(1).split("&");
+    const given = parts.find((part) => part.startsWith("token="));
+    if (!given) return;
+    this.set(decodeURIComponent(given.slice("token=".length)));
+    const rest = parts.filter((part) => part && !part.startsWith("token=")).join("&");
+    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  },
+};
+
+let onUnauthorized = () => {};
+/** What to do when the control API answers 401 (ask for the token). */
+export function whenUnauthorized(handler) {
+  onUnauthorized = handler;
+}
+
+async function fetchWithin(url, options, timeoutMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await fetch(url, { ...options, signal: controller.signal });
+  } catch (error) {
+    const reason = error.name === "AbortError" ? `no answer within ${timeoutMs / 1000} s` : "connection failed or was reset";
+    throw new CallError(reason, 0, null, { cut: true });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A control-API call: `path` under __sim/, an optional JSON `body`. Resolves to the parsed answer. */
+export async function control(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  const kept = token.get();
+  if (kept) headers.Authorization = `Bearer ${kept}`;
+  const options = { method, headers, cache: "no-store" };
+  if (method !== "GET") {
+    headers["Content-Type"] = "application/json";
+    options.body = body === undefined ? "{}" : JSON.stringify(body);
+  }
+  const response = await fetchWithin(`__sim/${path}`, options, CONTROL_TIMEOUT_MS);
+  const text = await response.text();
+  let parsed = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  if (response.status === 401) onUnauthorized(parsed && parsed.message);
+  if (!response.ok) {
+    const message = (parsed && parsed.message) || `${response.status} ${response.statusText}`;
+    throw new CallError(message, response.status, parsed);
+  }
+  return parsed;
+}
+
+/** What the presenter's own Druid calls (submit, shut down) are journaled as: shown in Traffic, unlike polls. */
+export const PRESENTER = `${CLIENT} presenter`;
+
+/**
+ * A Druid call, as any client makes it. Resolves to {status, ok, text, json, redirect, contentType};
+ * rejects with a CallError only when no answer came at all. `client` names it in the journal: the page's
+ * polls are CLIENT (hidden in Traffic by default), what the presenter does is PRESENTER.
+ */
+export async function druid(path, { method = "GET", body, accept = "application/json", client = CLIENT } = {}) {
+  const headers = { Accept: accept, "X-Druid-Sim-Client": client };
+  const options = { method, headers, redirect: "manual", cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    options.body = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  const response = await fetchWithin(`druid/indexer/v1/${path}`, options, DRUID_TIMEOUT_MS);
+  if (response.type === "opaqueredirect") {
+    return { status: 307, ok: false, text: "", json: null, redirect: true, contentType: "" };
+  }
+  let text;
+  try {
+    text = await response.text();
+  } catch {
+    throw new CallError("the answer was cut off before its end", response.status, null, { cut: true });
+  }
+  const contentType = response.headers.get("content-type") || "";
+  let json = null;
+  if (contentType.includes("json")) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null; // Druid labels some raw strings application/json (reference 2.10, 2.16)
+    }
+  }
+  return { status: response.status, ok: response.ok, text, json, redirect: false, contentType };
+}
+
+/** One line saying what a failed Druid answer was, the way a client would report it. */
+export function describeDruidFailure(answer) {
+  if (answer.redirect) return "307 Temporary Redirect: this Overlord is not the leader";
+  const json = answer.json;
+  if (json && typeof json === "object") {
+    const said = json.errorMessage || json.error || json.message;
+    if (said) return `${answer.status}: ${said}`;
+  }
+  if (answer.contentType.includes("html")) {
+    const match = /<title>([^<]*)<\/title>/i.exec(answer.text);
+    if (match) return `${answer.status}: ${match[1]}`;
+  }
+  const text = answer.text.trim().split("\n")[0];
+  return text ? `${answer.status}: ${text.slice(0, 200)}` : `${answer.status}`;
+}
+
+/** Druid task ids in paths are percent-encoded, as the web console and druidapi send them. */
+export function taskPath(id, rest = "") {
+  return `task/${encodeURIComponent(id)}${rest}`;
+}

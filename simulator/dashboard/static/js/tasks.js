@@ -1,0 +1,259 @@
+// The Tasks view, after Druid's web console: every task from GET /druid/indexer/v1/tasks, filtered here
+// by state, datasource, type and id; a task opens a panel with its status, payload, growing log and
+// reports, read from the same endpoints the console uses (reference 9.2).
+
+import { PRESENTER, describeDruidFailure, druid, taskPath } from "./api.js";
+import { $, $$, displayState, duration, h, pill, plural, setText, shortTime, timeOfDay } from "./dom.js";
+
+const MAX_ROWS = 500;
+const LOG_TAIL_BYTES = 16000; // what the console asks for: ?offset=-16000 (reference 6.2)
+
+let tasks = [];
+let listedAt = null; // virtual time of the last good answer
+let problem = null;
+let detail = null; // {id, pane, state, text}
+
+function filters() {
+  return {
+    state: $("#filter-state").value,
+    datasource: $("#filter-datasource").value,
+    type: $("#filter-type").value,
+    id: $("#filter-id").value.trim().toLowerCase(),
+  };
+}
+
+function fillSelect(select, values) {
+  const current = select.value;
+  const wanted = ["", ...[...new Set(values)].sort()];
+  const have = [...select.options].map((option) => option.value);
+  if (have.length === wanted.length && have.every((value, i) => value === wanted[i])) return;
+  select.replaceChildren(...wanted.map((value) => h("option", { value }, value || "all")));
+  select.value = wanted.includes(current) ? current : "";
+}
+
+function durationCell(task, now) {
+  const state = displayState(task);
+  if (task.statusCode !== "RUNNING") {
+    return task.duration >= 0 ? duration(task.duration) : h("span", { class: "muted", title: "shut down: Druid reports -1" }, "—");
+  }
+  const since = Date.parse(task.createdTime);
+  return h("span", { class: "muted", title: `${state.toLowerCase()} since it was created` }, now ? duration(now - since) : "");
+}
+
+let drawn = null;
+let listedText = "";
+
+function render(context, force = false) {
+  const wanted = filters();
+  const now = context.virtualNow();
+  const signature = [listedText, JSON.stringify(wanted), Math.floor((now || 0) / 1000), problem, detail && detail.id].join("|");
+  if (!force && signature === drawn) return; // nothing to redraw: keep the rows under the pointer
+  drawn = signature;
+  const shown = tasks.filter(
+    (task) =>
+      (!wanted.state || displayState(task) === wanted.state) &&
+      (!wanted.datasource || task.dataSource === wanted.datasource) &&
+      (!wanted.type || task.type === wanted.type) &&
+      (!wanted.id || task.id.toLowerCase().includes(wanted.id)),
+  );
+  const rows = shown.slice(0, MAX_ROWS).map((task) => {
+    const location = task.location && task.location.host ? `${task.location.host}:${task.location.port}` : "";
+    return h(
+      "tr",
+      {
+        class: detail && detail.id === task.id ? "selected" : null,
+        dataset: { taskId: task.id, state: displayState(task) },
+        onclick: () => tasksView.open(task.id, context),
+      },
+      h("td", { class: "id", title: task.id }, task.id),
+      h("td", { class: "id group", title: task.groupId }, task.groupId),
+      h("td", {}, task.type),
+      h("td", {}, task.dataSource),
+      h("td", {}, pill(displayState(task)), task.errorMsg ? h("span", { class: "error-hint", title: task.errorMsg }, "!") : null),
+      h("td", { class: "muted" }, `${task.statusCode} / ${task.runnerStatusCode}`),
+      h("td", { class: "nowrap" }, shortTime(task.createdTime)),
+      h("td", { class: "nowrap" }, durationCell(task, now)),
+      h("td", { class: "muted location", title: location }, location),
+    );
+  });
+  $("#tasks-table tbody").replaceChildren(...rows);
+  const counted = `${shown.length === tasks.length ? plural(tasks.length, "task") : `${shown.length} of ${plural(tasks.length, "task")}`}`;
+  const capped = shown.length > MAX_ROWS ? ` (the first ${MAX_ROWS} shown: filter to see others)` : "";
+  const when = listedAt ? ` · as of ${timeOfDay(new Date(listedAt).toISOString())}` : "";
+  const status = $("#tasks-status");
+  setText(status, problem ? `${counted}${when} · the last refresh failed: ${problem}` : `${counted}${capped}${when}`);
+  status.classList.toggle("failed", Boolean(problem));
+  $("#tasks-table").classList.toggle("stale", Boolean(problem));
+  setText("#tasks-tab-count", String(tasks.length));
+}
+
+// -- the task panel --------------------------------------------------------------------------------------
+
+function showPane(pane) {
+  for (const button of $$("#detail-tabs button")) button.classList.toggle("active", button.dataset.pane === pane);
+}
+
+function pretty(value) {
+  return JSON.stringify(value, null, 2);
+}
+
+function setBody(text, { follow = false } = {}) {
+  const body = $("#detail-body");
+  if (body.textContent === text) return;
+  const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 24;
+  body.textContent = text;
+  if (follow && atBottom) body.scrollTop = body.scrollHeight;
+}
+
+async function paneContent(id, pane, state) {
+  if (pane === "payload") {
+    const answer = await druid(taskPath(id));
+    return answer.ok ? { text: pretty(answer.json.payload), note: "GET /task/{id}: the spec as the Overlord holds it" } : { note: describeDruidFailure(answer) };
+  }
+  if (pane === "log") {
+    const answer = await druid(taskPath(id, `/log?offset=-${LOG_TAIL_BYTES}`), { accept: "text/plain" });
+    if (answer.status === 404) return { text: "", note: "No log yet: Druid has none until the task runs (404)." };
+    if (!answer.ok) return { note: describeDruidFailure(answer) };
+    let text = answer.text;
+    if (text.length >= LOG_TAIL_BYTES) text = text.slice(text.indexOf("\n") + 1); // drop the cut first line, as the console does
+    const growing = state === "RUNNING" ? "growing while the task runs" : "complete";
+    return { text, note: `GET /task/{id}/log?offset=-${LOG_TAIL_BYTES}: the last ${LOG_TAIL_BYTES / 1000} kB, ${growing}`, follow: true };
+  }
+  if (pane === "reports") {
+    const answer = await druid(taskPath(id, "/reports"));
+    if (answer.status === 404) return { text: "", note: "No reports yet: Druid has none until the task runs (404)." };
+    if (!answer.ok) return { note: describeDruidFailure(answer) };
+    const kind = state === "RUNNING" ? "live report (moving while the task runs)" : "completion report";
+    return { text: pretty(answer.json ?? answer.text), note: `GET /task/{id}/reports: ${kind}` };
+  }
+  return null;
+}
+
+async function refreshDetail() {
+  if (!detail) return;
+  const { id, pane } = detail;
+  const status = await druid(taskPath(id, "/status"));
+  if (!detail || detail.id !== id) return;
+  if (status.ok && status.json && status.json.status) {
+    detail.state = displayState(status.json.status);
+    const badge = $("#detail-state");
+    badge.className = pill(detail.state).className;
+    setText(badge, detail.state);
+    $("#detail-shutdown").disabled = !["WAITING", "PENDING", "RUNNING"].includes(detail.state);
+  }
+  let shown;
+  if (pane === "status") {
+    shown = status.ok ? { text: pretty(status.json), note: "GET /task/{id}/status" } : { note: describeDruidFailure(status) };
+  } else {
+    shown = await paneContent(id, pane, detail.state);
+  }
+  if (!detail || detail.id !== id || detail.pane !== pane || !shown) return;
+  const note = $("#detail-note");
+  setText(note, shown.note || "");
+  note.classList.toggle("failed", shown.text === undefined);
+  if (shown.text !== undefined) setBody(shown.text, { follow: shown.follow });
+}
+
+async function shutdown(context) {
+  if (!detail) return;
+  const answer = await druid(taskPath(detail.id, "/shutdown"), { method: "POST", body: {}, client: PRESENTER });
+  setText("#detail-note", answer.ok ? `Shut down: POST /task/{id}/shutdown answered ${answer.status}` : describeDruidFailure(answer));
+  context.refreshNow();
+}
+
+// -- submitting --------------------------------------------------------------------------------------------
+
+async function submit(event, context) {
+  event.preventDefault();
+  const result = $("#submit-result");
+  const spec = $("#submit-spec").value;
+  setText(result, "submitting…");
+  result.classList.remove("failed");
+  try {
+    const answer = await druid("task", { method: "POST", body: spec, client: PRESENTER });
+    if (answer.ok && answer.json && answer.json.task) {
+      setText(result, `Submitted ${answer.json.task}`);
+      tasksView.open(answer.json.task, context);
+    } else {
+      setText(result, describeDruidFailure(answer));
+      result.classList.add("failed");
+    }
+  } catch (error) {
+    setText(result, error.message);
+    result.classList.add("failed");
+  }
+  context.refreshNow();
+}
+
+export const tasksView = {
+  setUp(context) {
+    for (const id of ["#filter-state", "#filter-datasource", "#filter-type"]) $(id).addEventListener("change", () => render(context));
+    $("#filter-id").addEventListener("input", () => render(context));
+    $("#submit-toggle").addEventListener("click", () => {
+      $("#submit-form").hidden = !$("#submit-form").hidden;
+    });
+    $("#submit-form").addEventListener("submit", (event) => submit(event, context));
+    $("#detail-close").addEventListener("click", () => tasksView.close(context));
+    $("#detail-shutdown").addEventListener("click", () => shutdown(context));
+    for (const button of $$("#detail-tabs button")) {
+      button.addEventListener("click", () => {
+        if (!detail) return;
+        detail.pane = button.dataset.pane;
+        showPane(detail.pane);
+        setText("#detail-note", "");
+        setBody("");
+        refreshDetail();
+      });
+    }
+  },
+
+  async refresh(context) {
+    try {
+      const answer = await druid("tasks");
+      if (answer.ok && Array.isArray(answer.json)) {
+        tasks = answer.json;
+        listedText = answer.text;
+        listedAt = context.state.clock ? context.state.clock.nowMillis : null;
+        problem = null;
+        fillSelect($("#filter-datasource"), tasks.map((task) => task.dataSource));
+        fillSelect($("#filter-type"), tasks.map((task) => task.type));
+      } else {
+        problem = describeDruidFailure(answer);
+      }
+    } catch (error) {
+      problem = error.message;
+    }
+    render(context);
+    try {
+      await refreshDetail();
+    } catch (error) {
+      setText("#detail-note", error.message);
+    }
+  },
+
+  open(id, context) {
+    detail = { id, pane: detail ? detail.pane : "status", state: null };
+    $("#task-detail").hidden = false;
+    $(".tasks-area").classList.add("with-detail");
+    setText("#detail-id", id);
+    showPane(detail.pane);
+    setText("#detail-note", "");
+    setBody("");
+    render(context);
+    refreshDetail().catch((error) => setText("#detail-note", error.message));
+  },
+
+  close(context) {
+    detail = null;
+    $("#task-detail").hidden = true;
+    $(".tasks-area").classList.remove("with-detail");
+    render(context);
+  },
+
+  forget(context) {
+    tasks = [];
+    listedText = "";
+    listedAt = null;
+    tasksView.close(context);
+  },
+};

@@ -1,0 +1,106 @@
+// The Traffic view: the journal, live. Each Druid request, the status of its answer and what answered it
+// (the model, the replayed cassette, or a fault, named), newest first. Read with GET /__sim/journal?since=
+// so each poll only carries what is new.
+
+import { CLIENT, PRESENTER, control } from "./api.js";
+import { $, h, plural, setText, statusClass, timeOfDay } from "./dom.js";
+
+const KEEP = 300;
+
+let entries = []; // oldest first
+let lastSeq = 0;
+let total = 0;
+let seenUpTo = 0; // entries up to this seq were drawn before: newer ones are highlighted once
+
+function clientLabel(client) {
+  if (!client) return "";
+  if (client === CLIENT) return "this page";
+  if (client === PRESENTER) return "this page (you)";
+  return client.split(" ")[0];
+}
+
+function answeredBy(entry) {
+  if (entry.answeredBy === "fault") return h("span", { class: "by by-fault" }, "fault ", h("code", {}, entry.fault || "?"));
+  if (!entry.answeredBy) return h("span", { class: "by" }, "—");
+  return h("span", { class: `by by-${entry.answeredBy}` }, entry.answeredBy);
+}
+
+function statusCell(entry) {
+  const text = entry.status === null ? (entry.answeredBy === "fault" ? "cut" : "…") : String(entry.status);
+  const title = entry.status === null ? "no answer: the connection was cut (or the answer has not started)" : "";
+  return h("span", { class: `status ${statusClass(entry.status)}`, title }, text);
+}
+
+let drawn = null;
+
+function render() {
+  const signature = [lastSeq, total, $("#traffic-hide-page").checked, $("#traffic-faulted-only").checked, JSON.stringify(entries.filter((entry) => entry.status === null).map((entry) => entry.seq))].join("|");
+  if (signature === drawn) return;
+  drawn = signature;
+  const hidePage = $("#traffic-hide-page").checked;
+  const faultedOnly = $("#traffic-faulted-only").checked;
+  const shown = entries.filter((entry) => (!hidePage || entry.client !== CLIENT) && (!faultedOnly || entry.answeredBy === "fault"));
+  const rows = shown
+    .slice()
+    .reverse()
+    .map((entry) =>
+      h(
+        "tr",
+        { class: entry.seq > seenUpTo ? "fresh" : null, dataset: { seq: entry.seq, answeredBy: entry.answeredBy || "" } },
+        h("td", { class: "muted" }, String(entry.seq)),
+        h("td", { class: "nowrap" }, timeOfDay(entry.time)),
+        h("td", { class: "muted", title: entry.client || "" }, clientLabel(entry.client)),
+        h("td", { class: "request" }, h("b", {}, entry.method), " ", entry.path, entry.query ? h("span", { class: "muted" }, `?${entry.query}`) : null),
+        h("td", {}, statusCell(entry)),
+        h("td", {}, answeredBy(entry)),
+      ),
+    );
+  $("#traffic-table tbody").replaceChildren(...rows);
+  seenUpTo = lastSeq;
+  $("#traffic-empty").hidden = rows.length > 0;
+  const faulted = shown.filter((entry) => entry.answeredBy === "fault").length;
+  setText("#traffic-summary", `${plural(total, "request")} received · of the ${shown.length} shown, ${faulted} answered by a fault`);
+  setText("#traffic-tab-count", total ? String(total) : "");
+}
+
+export const trafficView = {
+  setUp() {
+    $("#traffic-hide-page").addEventListener("change", render);
+    $("#traffic-faulted-only").addEventListener("change", render);
+  },
+
+  shown() {
+    render();
+  },
+
+  async refresh() {
+    const answer = await control(`journal?since=${lastSeq}&limit=${KEEP}`);
+    if (answer.total < lastSeq) {
+      // the journal was cleared (a reset, a new scenario): start again from its beginning
+      trafficView.forget();
+      return trafficView.refresh();
+    }
+    total = answer.total;
+    if (answer.entries.length) {
+      entries = entries.concat(answer.entries).slice(-KEEP);
+      lastSeq = answer.entries[answer.entries.length - 1].seq;
+    }
+    // entries still waiting for their answer (a latency or a hang) are read again until they have one
+    const open = entries.filter((entry) => entry.status === null && entry.answeredBy === null);
+    if (open.length) {
+      const since = open[0].seq - 1;
+      const again = await control(`journal?since=${since}&limit=${KEEP}`);
+      const bySeq = new Map(again.entries.map((entry) => [entry.seq, entry]));
+      entries = entries.map((entry) => bySeq.get(entry.seq) || entry);
+    }
+    render();
+  },
+
+  forget() {
+    drawn = null;
+    entries = [];
+    lastSeq = 0;
+    total = 0;
+    seenUpTo = 0;
+  },
+};

@@ -1,0 +1,357 @@
+"""The dashboard in a real browser: headless Chromium, driven by Playwright, against ``druid-sim serve``.
+
+Each server is a real ``druid-sim serve`` process (serve's own uvicorn settings) with a frozen clock at a
+fixed start, so what the page shows is the same on every run; the tests move time with the page's own
+buttons. Playwright drives the system's Chromium (Debian's ``chromium``; ``DRUID_SIM_CHROMIUM`` names
+another), never a browser of its own. Without Playwright or Chromium these tests are skipped, saying
+which is missing and how to get it (``make test`` installs both when it can).
+
+The same tests take the screenshots shown in the README: into a temporary folder on every run, and into
+``docs/screenshots/`` when ``DRUID_SIM_SCREENSHOTS=1`` (``make screenshots``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.browser import CHROMIUM_ARGS, chromium_path
+from tests.support.process import serve
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="Playwright is not installed: `make install` (or pip install -e '.[browser]') installs it",
+)
+
+REPO = Path(__file__).resolve().parents[1]
+START = "2026-01-01T00:00:00Z"
+V1 = "/druid/indexer/v1"
+VIEWPORT = {"width": 1440, "height": 900}
+#: Console errors a page meets when a fault breaks its own Druid requests (what faults are for).
+NETWORK_ERROR = re.compile(r"Failed to load resource|net::ERR_")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip(
+            "no Chromium to drive: install Debian's chromium (`apt-get install chromium`, which `make test` does "
+            "when it runs as root) or point DRUID_SIM_CHROMIUM at a Chromium binary"
+        )
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+class Page:
+    """A fresh browser tab (its own session storage) on a server, remembering what went wrong in it."""
+
+    def __init__(self, browser: Any, url: str) -> None:
+        self.url = url
+        self.context = browser.new_context(viewport=VIEWPORT)
+        self.page = self.context.new_page()
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        self.page.set_default_timeout(8000)
+
+    def open(self, view: str = "tasks", fragment: str = "") -> Any:
+        self.page.goto(f"{self.url}/?refresh=200#{view}{fragment}")
+        return self.page
+
+    def unexpected_errors(self) -> list[str]:
+        return self.page_errors + [text for text in self.console_errors if not NETWORK_ERROR.search(text)]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser: Any, demo: str) -> Iterator[Page]:
+    page = Page(browser, demo)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[str]:
+    with serve("--scenario", "demo", "--seed", "3", "--time-scale", "0", "--start-time", START, "--no-access-log") as (
+        _,
+        url,
+    ):
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def fresh_demo(request: pytest.FixtureRequest) -> None:
+    """Tests on the shared demo server start from its beginning: the demo scenario, clock, no fault, empty journal."""
+    if "demo" in request.fixturenames:
+        url = request.getfixturevalue("demo")
+        assert httpx.post(f"{url}/__sim/scenario", json={"scenario": "demo"}).status_code == 200
+
+
+def screenshot(page: Any, name: str, tmp_path: Path) -> Path:
+    folder = REPO / "docs" / "screenshots" if os.environ.get("DRUID_SIM_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.mouse.move(0, 0)  # no hover highlight and no focus ring in the picture
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def click_until(page: Any, button: str, done: Any, most: int = 40) -> int:
+    """Click ``button`` until ``done()`` holds (each click moves the virtual clock); how many clicks it took."""
+    for clicks in range(most):
+        if done():
+            return clicks
+        page.click(button)
+        sync_api.expect(page.locator(button)).to_be_enabled()  # the control call is done
+        page.wait_for_timeout(250)  # and a refresh round of the page (?refresh=200) has read the result
+    raise AssertionError(f"still not done after {most} clicks on {button}")
+
+
+def row_state(page: Any, task_id: str) -> str | None:
+    row = page.locator(f'#tasks-table tbody tr[data-task-id="{task_id}"]')
+    return str(row.get_attribute("data-state")) if row.count() else None
+
+
+# -- the tests -----------------------------------------------------------------------------------------------
+
+
+def test_the_page_loads_without_console_errors_and_shows_every_view(tab: Page) -> None:
+    page = tab.open("tasks")
+    expect = sync_api.expect
+    expect(page.locator("#scenario-badge")).to_have_text("scenario demo")
+    expect(page.locator("#leader-badge")).to_have_text("leader: this server")
+    expect(page.locator("#clock-badge")).to_have_text("2026-01-01 00:00:00 · frozen")
+    expect(page.locator("#tasks-table tbody tr").first).to_be_visible()
+    listed = httpx.get(f"{tab.url}{V1}/tasks").json()
+    expect(page.locator("#tasks-table tbody tr")).to_have_count(len(listed))
+    expect(page.locator("#tasks-status")).to_contain_text(f"{len(listed)} tasks")
+    page.select_option("#filter-state", "RUNNING")
+    running = [task for task in listed if task["runnerStatusCode"] == "RUNNING" and task["statusCode"] == "RUNNING"]
+    expect(page.locator("#tasks-table tbody tr")).to_have_count(len(running))
+
+    page.click("a.tab[data-view=cluster]")
+    expect(page.locator("#cluster-states .state-count")).to_have_count(5)
+    expect(page.locator("#workers-table tbody tr")).to_have_count(3)
+    expect(page.locator("#state-chart polyline")).to_have_count(5)
+    expect(page.locator("#leader-state")).to_have_text("this server leads")
+
+    page.click("a.tab[data-view=traffic]")
+    rows = page.locator("#traffic-table tbody tr")
+    expect(rows).to_have_count(1)  # the test's own GET /tasks above; the page's requests are hidden
+    expect(rows.first).to_contain_text("python-httpx")
+    page.uncheck("#traffic-hide-page")
+    expect(page.locator("#traffic-table tbody tr").first).to_contain_text("this page")
+    assert page.locator("#replay-tab").is_hidden()
+    assert tab.console_errors == [] and tab.page_errors == []
+
+
+def test_a_submitted_task_moves_from_waiting_to_success_as_the_clock_advances(tab: Page, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    spec = {
+        "type": "index_parallel",
+        "id": "demo_wikipedia_ingest",
+        "spec": {"dataSchema": {"dataSource": "wikipedia"}},
+    }
+    assert httpx.post(f"{tab.url}{V1}/task", json=spec).json() == {"task": "demo_wikipedia_ingest"}
+    page = tab.open("tasks")
+    page.fill("#filter-id", "demo_wikipedia")
+    row = page.locator('#tasks-table tbody tr[data-task-id="demo_wikipedia_ingest"]')
+    expect(row).to_have_attribute("data-state", "WAITING")
+    row.click()
+    expect(page.locator("#detail-id")).to_have_text("demo_wikipedia_ingest")
+    expect(page.locator("#detail-state")).to_have_text("WAITING")
+    page.click("#detail-tabs button[data-pane=log]")
+    expect(page.locator("#detail-note")).to_contain_text("No log yet")
+
+    seen = {"WAITING"}
+
+    def running() -> bool:
+        state = row_state(page, "demo_wikipedia_ingest")
+        seen.add(str(state))
+        return state == "RUNNING"
+
+    click_until(page, "[data-advance='10s']", running)
+    expect(page.locator("#detail-note")).to_contain_text("growing while the task runs")
+    before = page.locator("#detail-body").text_content() or ""
+    assert "INFO" in before
+    page.click("[data-advance='10s']")
+    expect(page.locator("#detail-body")).not_to_have_text(before)  # the tail moved on: the log grew
+    page.click("#detail-tabs button[data-pane=reports]")
+    expect(page.locator("#detail-note")).to_contain_text("live report")
+    expect(page.locator("#detail-body")).to_contain_text("ingestionStatsAndErrors")
+    page.click("#detail-tabs button[data-pane=log]")
+    page.fill("#filter-id", "")
+    expect(page.locator("#tasks-table tbody tr")).to_have_count(len(httpx.get(f"{tab.url}{V1}/tasks").json()))
+    screenshot(page, "tasks", tmp_path)
+
+    def succeeded() -> bool:
+        state = row_state(page, "demo_wikipedia_ingest")
+        seen.add(str(state))
+        return state in ("SUCCESS", "FAILED")
+
+    click_until(page, "[data-advance='1m']", succeeded, most=15)
+    assert row_state(page, "demo_wikipedia_ingest") == "SUCCESS"
+    assert seen >= {"WAITING", "RUNNING", "SUCCESS"}
+    page.click("#detail-tabs button[data-pane=reports]")
+    expect(page.locator("#detail-note")).to_contain_text("completion report")
+    expect(page.locator("#detail-shutdown")).to_be_disabled()
+    assert tab.unexpected_errors() == []
+
+
+def test_a_fault_preset_makes_the_traffic_view_show_faulted_answers(tab: Page, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    page = tab.open("traffic")
+    expect(page.locator("#presets .preset")).to_have_count(4)
+    page.click("[data-preset=flaky-overlord]")
+    expect(page.locator("#faults-list li")).to_have_count(2)
+    expect(page.locator("#control-result")).to_contain_text("Armed “Flaky Overlord”")
+    with httpx.Client(base_url=tab.url, headers={"user-agent": "ingest-client/1.4"}) as client:
+        for _ in range(24):
+            with contextlib.suppress(httpx.TransportError):  # a reset is one of the preset's faults
+                client.get(f"{V1}/tasks", params={"state": "running"})
+    faulted = page.locator("#traffic-table tbody tr[data-answered-by=fault]")
+    expect(faulted.first).to_be_visible()
+    expect(page.locator("#traffic-table tbody tr[data-answered-by=model]").first).to_be_visible()  # and recovered
+    expect(page.locator("#traffic-table tbody tr")).to_have_count(24)
+    expect(faulted.first).to_contain_text("ingest-client/1.4")
+    expect(faulted.first).to_contain_text("flaky-overlord:")
+    journal = httpx.get(
+        f"{tab.url}/__sim/journal", params={"answeredBy": "fault", "client": "ingest-client/1.4"}
+    ).json()
+    expect(faulted).to_have_count(journal["count"])
+    screenshot(page, "traffic", tmp_path)
+
+    page.click("a.tab[data-view=tasks]")
+    page.click("#submit-toggle")
+    page.click("#submit-form button[type=submit]")  # the presenter's own submission shows in Traffic
+    expect(page.locator("#submit-result")).not_to_have_text("submitting…")
+    page.click("a.tab[data-view=traffic]")
+    expect(page.locator("#traffic-table tbody tr").first).to_contain_text("this page (you)")
+    expect(page.locator("#traffic-table tbody tr").first).to_contain_text("POST /druid/indexer/v1/task")
+    page.check("#traffic-faulted-only")
+    faulted_now = httpx.get(f"{tab.url}/__sim/journal", params={"answeredBy": "fault"}).json()["entries"]
+    hidden = sum(1 for entry in faulted_now if entry["client"] == "druid-sim-dashboard")
+    expect(page.locator("#traffic-table tbody tr")).to_have_count(len(faulted_now) - hidden)
+    for name in ("flaky-overlord:errors", "flaky-overlord:resets"):
+        page.click(f'#faults-list li[data-fault="{name}"] button.remove')
+        expect(page.locator(f'#faults-list li[data-fault="{name}"]')).to_have_count(0)
+    expect(page.locator("#faults-list li.none")).to_be_visible()
+    assert httpx.get(f"{tab.url}/__sim/faults").json()["faults"] == []
+    assert tab.page_errors == []  # the page's own requests met the faults too: errors in the console, none in the page
+
+
+def test_leader_failover_is_visible_and_the_scenario_switch_works(tab: Page, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    page = tab.open("cluster")
+    expect(page.locator("#leader-state")).to_have_text("this server leads")
+    for _ in range(4):
+        page.click("[data-advance='1m']")
+        page.wait_for_timeout(250)
+    page.click("[data-preset=leader-failover]")
+    expect(page.locator("#leader-badge")).to_have_text("no leader")
+    expect(page.locator("#leader-state")).to_have_text("no leader: clients get 503")
+    page.click("[data-advance='1m']")
+    expect(page.locator("#leader-badge")).to_have_text("leader moved → druid-overlord-2.internal:8090")
+    expect(page.locator("#leader-history li")).to_have_count(3)
+    page.click("[data-advance='1m']")
+    page.wait_for_timeout(300)
+    screenshot(page, "cluster", tmp_path)
+
+    page.click("a.tab[data-view=tasks]")
+    expect(page.locator("#tasks-status")).to_contain_text("307 Temporary Redirect")  # shown, not followed
+
+    page.select_option("#scenario-select", "queue-full")
+    expect(page.locator("#scenario-description")).to_contain_text("queue holds 10 tasks")
+    page.click("#scenario-load")
+    expect(page.locator("#scenario-badge")).to_have_text("scenario queue-full")
+    expect(page.locator("#leader-badge")).to_have_text("leader: this server")
+    expect(page.locator("#faults-list li.none")).to_be_visible()
+    expect(page.locator("#tasks-table tbody tr")).to_have_count(10)
+    page.click("a.tab[data-view=cluster]")
+    expect(page.locator("#workers-used")).to_have_text("2 / 2")
+    expect(page.locator("#queue-length")).to_have_text("8")
+    assert tab.page_errors == []
+
+
+def test_the_page_asks_for_the_control_token_and_keeps_it_for_the_tab(browser: Any) -> None:
+    expect = sync_api.expect
+    with serve(
+        "--scenario",
+        "queue-full",
+        "--time-scale",
+        "0",
+        "--start-time",
+        START,
+        "--no-access-log",
+        "--control-token",
+        "s3cret",
+    ) as (_, url):
+        tab = Page(browser, url)
+        try:
+            page = tab.open("cluster")
+            dialog = page.locator("#token-dialog")
+            expect(dialog).to_be_visible()
+            page.fill("#token-input", "wrong")
+            page.click("#token-submit")
+            expect(page.locator("#token-error")).to_contain_text("refused")
+            page.fill("#token-input", "s3cret")
+            page.click("#token-submit")
+            expect(dialog).to_be_hidden()
+            expect(page.locator("#token-badge")).to_have_text("token ✓")
+            expect(page.locator("#workers-used")).to_have_text("2 / 2")
+            page.click("[data-advance='1m']")
+            expect(page.locator("#clock-now")).to_have_text("2026-01-01 00:01:00")
+        finally:
+            tab.close()
+        linked = Page(browser, url)
+        try:
+            page = linked.open("cluster", "&token=s3cret")
+            expect(page.locator("#workers-used")).to_have_text("2 / 2")
+            assert page.locator("#token-dialog").is_hidden()
+            assert "token" not in page.evaluate("location.hash")  # taken out of the address bar
+        finally:
+            linked.close()
+
+
+def test_replay_mode_shows_the_cassette_hits_misses_and_unused_interactions(browser: Any, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    cassette = REPO / "cassettes" / "demo-recording.jsonl"
+    with serve("--cassette", str(cassette), "--time-scale", "0", "--start-time", START, "--no-access-log") as (_, url):
+        unused = httpx.get(f"{url}/__sim/cassette/unused").json()
+        played = unused["unused"][0]
+        httpx.get(f"{url}{played['path']}", params=[tuple(pair) for pair in played["query"]])
+        httpx.get(f"{url}{V1}/tasks", params={"datasource": "never-recorded"})
+        tab = Page(browser, url)
+        try:
+            page = tab.open("replay")
+            expect(page.locator("#replay-tab")).to_be_visible()
+            expect(page.locator("#mode-badge")).to_have_text("replaying demo-recording.jsonl")
+            cards = page.locator("#replay-cards .card")
+            expect(cards).to_have_count(4)
+            expect(cards.nth(1)).to_contain_text("Hits")
+            described = httpx.get(f"{url}/__sim/cassette").json()
+            assert described["hits"] >= 1 and described["misses"] >= 1
+            expect(cards.nth(0)).to_contain_text(f"{described['interactions']} interactions")
+            expect(page.locator("#unused-count")).to_contain_text(
+                str(httpx.get(f"{url}/__sim/cassette/unused").json()["count"])
+            )
+            expect(page.locator("#unused-table tbody tr").first).to_be_visible()
+            screenshot(page, "replay", tmp_path)
+            assert tab.unexpected_errors() == []
+        finally:
+            tab.close()
