@@ -33,7 +33,8 @@ from simulator.cassette import (
     new_salt,
     read_meta,
 )
-from tests.support.live import LiveServer, free_socket, live_server
+from simulator.config import ServeConfig
+from tests.support.live import START_MS, LiveServer, free_socket, live_server
 
 with warnings.catch_warnings():  # mitmproxy imports ldap3, which uses a name pyasn1 has deprecated
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -42,6 +43,7 @@ with warnings.catch_warnings():  # mitmproxy imports ldap3, which uses a name py
 pytest_plugins = ["pytester"]
 
 V1 = "/druid/indexer/v1"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BEARER = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLXNlY3JldA"
 S3_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 QUIET = ("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
@@ -381,3 +383,20 @@ def test_replayed(druid_sim):
         "ERROR: --druid-sim-record records through mitmproxy, which cannot be imported here (No module named "
         "'mitmproxy' (blocked for this test)). Install the recorder: pip install 'druid-sim[record]'"
     )
+
+
+def test_the_example_records_from_a_simulated_cluster_and_then_replays(pytester: pytest.Pytester) -> None:
+    """examples/test_recorded_client.py as its docstring says to record it, with the simulator as the cluster."""
+    pytester.makepyfile(test_recorded_client=(EXAMPLES / "test_recorded_client.py").read_text())
+    scenario = str(EXAMPLES / "ingest-scenario.yaml")
+    with live_server(ServeConfig(scenario=scenario, time_scale=1000, start_ms=START_MS)) as cluster:
+        run(pytester, f"--druid-sim-record={cluster.url}", "--druid-sim-record-mode=all").assert_outcomes(passed=3)
+    recorded = sorted((pytester.path / "cassettes" / "test_recorded_client").glob("*.jsonl"))
+    assert [path.name for path in recorded] == sorted(
+        path.name for path in (EXAMPLES / "cassettes" / "test_recorded_client").glob("*.jsonl")
+    )
+    for path in recorded:
+        cassette = load_cassette(path)
+        assert find_secrets(cassette) == [] and cassette.meta.upstream == cluster.url
+        assert cassette.interactions[0].request.method == "POST"  # after the faults' two 503s, in one test
+    run(pytester).assert_outcomes(passed=3)  # replayed, strictly (the example's marker)
