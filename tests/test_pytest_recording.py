@@ -7,10 +7,6 @@ the plugin's embedded mitmproxy recorder, over real sockets; replays through the
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -329,60 +325,6 @@ def test_recording_options_that_cannot_work_are_usage_errors(
     result = run(pytester, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
-
-
-BLOCK_MITMPROXY = """
-import importlib.abc
-import sys
-
-
-class NoMitmproxy(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "mitmproxy" or name.startswith("mitmproxy."):
-            raise ImportError(f"No module named {name!r} (blocked for this test)")
-        return None
-
-
-sys.meta_path.insert(0, NoMitmproxy())
-"""
-
-
-def test_without_mitmproxy_replay_works_and_recording_says_how_to_install_it(
-    pytester: pytest.Pytester, upstream: LiveServer, tmp_path: Path
-) -> None:
-    """In a fresh interpreter where mitmproxy cannot be imported (an import blocker loaded first)."""
-    (tmp_path / "block_mitmproxy.py").write_text(BLOCK_MITMPROXY)
-    cassette = pytester.path / "c.jsonl"
-    with CassetteWriter.open(cassette, RecordMode.OVERWRITE, new_meta(None, None)) as writer:
-        writer.append(Interaction(Request("GET", f"{V1}/leader"), Response(200, [], Body("text", "http://o:8081"))))
-    pytester.makepyfile(
-        test_user="""
-import sys
-import pytest
-
-@pytest.mark.druid_sim(cassette="c.jsonl", strict=True)
-def test_replayed(druid_sim):
-    assert druid_sim.http.get("/druid/indexer/v1/leader").text == "http://o:8081"
-    assert "mitmproxy" not in sys.modules
-"""
-    )
-    command = [sys.executable, "-m", "pytest", "-p", "block_mitmproxy", *QUIET, "-q"]
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    replayed = subprocess.run(command, cwd=pytester.path, capture_output=True, text=True, env=env, timeout=120)
-    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    refused = subprocess.run(
-        [*command, f"--druid-sim-record={upstream.url}"],
-        cwd=pytester.path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert refused.returncode == pytest.ExitCode.USAGE_ERROR
-    assert textwrap.dedent(refused.stderr).strip() == (
-        "ERROR: --druid-sim-record records through mitmproxy, which cannot be imported here (No module named "
-        "'mitmproxy' (blocked for this test)). Install the recorder: pip install 'druid-sim[record]'"
-    )
 
 
 def test_the_example_records_from_a_simulated_cluster_and_then_replays(pytester: pytest.Pytester) -> None:
