@@ -22,9 +22,10 @@ Cassettes: a test that names one (``cassette="x.jsonl"``, or ``cassette=True`` f
 ``cassettes/<module>/<test>.jsonl``) replays it, on a server shared with the tests of the same other
 options (the cassette is switched at the reset). ``pytest --druid-sim-record=URL`` records it instead,
 from a real cluster, under pytest-recording's record modes (`simulator.pytest_record`): the test then
-gets a server of its own, running on real time, whose innermost layer forwards to an embedded
-mitmproxy recorder (`proxy.embedded`, one per session) in front of the cluster, so the journal,
-faults and a cassette being extended work as in any test. ``strict=True`` (or ``--druid-sim-strict``)
+gets a server (shared by the recording tests of the same options) running on real time, whose
+innermost layer forwards to an embedded mitmproxy recorder (`proxy.embedded`, one per session, which
+switches cassettes between tests) in front of the cluster, so the journal, faults and a cassette
+being extended work as in any test. ``strict=True`` (or ``--druid-sim-strict``)
 fails a replayed test that sent a request the cassette had no answer for (it gets the 599 that
 explains the miss) or left a recorded interaction unplayed.
 """
@@ -219,7 +220,7 @@ class SimServers:
 
     def __init__(self, settings: RecordSettings | None = None, recorded: list[tuple[Plan, int, str]] | None = None):
         self.settings = settings or RecordSettings()
-        self._servers: dict[SimOptions, SimServer] = {}
+        self._servers: dict[tuple[SimOptions, str | None], SimServer] = {}
         self._recorder: EmbeddedRecorder | None = None
         self._confdir: str | None = None
         #: Cassettes rewritten from scratch this session (``all``): later tests sharing one append to it.
@@ -227,14 +228,15 @@ class SimServers:
         #: What each recording test wrote: (its plan, interactions, upstream), for the terminal summary.
         self.recorded: list[tuple[Plan, int, str]] = [] if recorded is None else recorded
 
-    def get(self, options: SimOptions) -> SimServer:
-        server = self._servers.get(options)
+    def get(self, options: SimOptions, forward: str | None = None) -> SimServer:
+        """The shared server for ``options`` (forwarding to ``forward``, for tests that record)."""
+        server = self._servers.get((options, forward))
         if server is None:
-            server = self._servers[options] = SimServer(options)
+            server = self._servers[options, forward] = SimServer(options, forward)
         return server
 
-    def discard(self, options: SimOptions) -> None:
-        server = self._servers.pop(options, None)
+    def discard(self, options: SimOptions, forward: str | None = None) -> None:
+        server = self._servers.pop((options, forward), None)
         if server is not None:
             server.stop()
 
@@ -262,8 +264,8 @@ class SimServers:
         return self._recorder
 
     def stop_all(self) -> None:
-        for options in list(self._servers):
-            self.discard(options)
+        for options, forward in list(self._servers):
+            self.discard(options, forward)
         if self._recorder is not None:
             self._recorder.stop()
             self._recorder = None
@@ -662,9 +664,8 @@ def druid_sim(
     recorder = None
     if plan is not None and plan.recording:
         recorder = druid_sim_servers.recorder()
-        server, fresh = SimServer(options, forward=recorder.url), True  # real time: a server of its own
-    else:
-        server = SimServer(options) if fresh else druid_sim_servers.get(options)
+    forward = None if recorder is None else recorder.url
+    server = SimServer(options, forward) if fresh else druid_sim_servers.get(options, forward)
     handle = DruidSim(server, str(plan.path) if plan is not None and plan.replay else None, plan)
     try:
         if fresh:
@@ -672,7 +673,7 @@ def druid_sim(
         else:
             handle.reset()
         if recorder is not None and plan is not None and plan.record is not None:
-            server.catch_up()
+            server.catch_up()  # its clock is real time, which the reset took back to the server's start
             _start_recording(recorder, plan)
             handle.recorder = recorder
         request.node.stash[_handle_key] = handle
@@ -685,7 +686,7 @@ def druid_sim(
         if fresh:
             server.stop()
         elif server.simulation.config.scenario != options.scenario:
-            druid_sim_servers.discard(options)  # a test loaded another scenario: do not share this server
+            druid_sim_servers.discard(options, forward)  # a test loaded another scenario: do not share it
 
 
 def _start_recording(recorder: EmbeddedRecorder, plan: Plan) -> None:
