@@ -33,8 +33,10 @@ from simulator.cassette import (
     Redactor,
     RuleError,
     new_meta,
-    new_salt,
 )
+from simulator.cassette.keys import RedactionKeyError
+from simulator.cassette.redact import recording_redactor
+from simulator.cassette.writer import existing_meta, holds_recordings
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class Recorder:
         self.redactor: Redactor | None = None
         self.recorded = 0
         self._upstream: str | None = None  # the reverse-mode upstream, once running
+        self._redaction_key: str | None = None  # the redaction_key option (a key file), if set
         self._opened_at = 0.0  # when the current cassette was opened (time.time())
         self._path_filter = re.compile(DEFAULT_PATH_FILTER)
         self._rules = RedactionRules()
@@ -99,6 +102,13 @@ class Recorder:
             "specs and logs). Turning this off writes secrets to disk; only do it for synthetic traffic.",
         )
         add(
+            "redaction_key",
+            str,
+            "",
+            "Key file for placeholders kept outside the cassette (created if missing); empty: a random salt stored "
+            "in the cassette header, unless $DRUID_SIM_REDACTION_KEY holds a key. See docs/cassettes.md.",
+        )
+        add(
             "record_stream_threshold",
             int,
             DEFAULT_STREAM_THRESHOLD,
@@ -114,6 +124,8 @@ class Recorder:
                 self._path_filter = re.compile(ctx.options.record_path_filter)
             except re.error as exc:
                 raise options_error(f"record_path_filter is not a valid regular expression: {exc}") from exc
+        if "redaction_key" in updated:
+            self._redaction_key = ctx.options.redaction_key or None
         if "redact_rules" in updated or "redact_builtin" in updated:
             try:
                 self._rules = RedactionRules.from_specs(ctx.options.redact_rules, ctx.options.redact_builtin)
@@ -123,7 +135,7 @@ class Recorder:
             path = ctx.options.cassette
             if not path:
                 raise options_error("set the cassette to record into: --set cassette=FILE")
-            if ctx.options.cassette_mode == RecordMode.REFUSE and _non_empty(path) and self.writer is None:
+            if ctx.options.cassette_mode == RecordMode.REFUSE and holds_recordings(path) and self.writer is None:
                 raise options_error(
                     f"{path} already exists and cassette_mode 'refuse' does not overwrite cassettes. Use "
                     "--set cassette_mode=append to add to it, cassette_mode=overwrite to replace it, or another file."
@@ -137,10 +149,11 @@ class Recorder:
         self._upstream = upstream[0] if upstream else None
         if not self.fixed_cassette:
             return
+        path, mode = ctx.options.cassette, ctx.options.cassette_mode
         try:
-            writer = self.open_cassette(ctx.options.cassette, ctx.options.cassette_mode)
-        except (CassetteError, OSError) as exc:
-            logger.error("cannot record: %s", exc)
+            writer = self.open_cassette(path, mode)
+        except (CassetteError, RuleError, RedactionKeyError, OSError) as exc:
+            logger.error("cannot record into %s: %s", path, exc)
             ctx.master.shutdown()  # type: ignore[no-untyped-call]
             return
         if getattr(ctx.options, "flow_detail", 1) == 0:
@@ -155,14 +168,12 @@ class Recorder:
 
     def open_cassette(self, path: str | Path, mode: RecordMode | str) -> CassetteWriter:
         """Record from now on into ``path`` (``mode``: refuse, append or overwrite), closing any cassette
-        being recorded; raises `CassetteError` or OSError. Call it on the proxy's event loop."""
+        being recorded; raises `CassetteError`, `RuleError`, `RedactionKeyError` or OSError. Appending
+        keeps the cassette's own redaction (rules and salt). Call it on the proxy's event loop."""
         self.close_cassette()
-        redactor = Redactor(new_salt(), self._rules)
+        redactor = recording_redactor(self._rules, existing_meta(path, mode), self._redaction_key)
         url = redactor.redact_url(self._upstream) if self._upstream else None
         writer = CassetteWriter.open(path, mode, new_meta(url, redactor.redaction), line_filter=redactor.scrub_line)
-        if writer.meta.redaction is not None and writer.meta.redaction.salt != redactor.salt:
-            redactor = Redactor(writer.meta.redaction.salt, self._rules)
-            writer = _rebind(writer, redactor)
         self.writer, self.redactor = writer, redactor
         self.recorded = 0
         # With cassettes switched while running, an exchange that began before this one opened is not its own.
@@ -243,17 +254,6 @@ def options_error(message: str) -> Exception:
     """mitmproxy's OptionsError (untyped upstream); raised from `configure` it stops mitmdump with `message`."""
     error: Exception = exceptions.OptionsError(message)  # type: ignore[no-untyped-call]
     return error
-
-
-def _non_empty(path: str) -> bool:
-    p = Path(path)
-    return p.exists() and p.stat().st_size > 0
-
-
-def _rebind(writer: CassetteWriter, redactor: Redactor) -> CassetteWriter:
-    """Appending to an existing cassette: scrub lines with the redactor that owns its salt."""
-    writer._line_filter = redactor.scrub_line
-    return writer
 
 
 def _listen_urls() -> list[str]:

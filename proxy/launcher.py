@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from simulator.cassette import RecordMode, RedactionRules, RuleError
+from simulator.cassette.writer import holds_recordings
 
 
 class LaunchError(Exception):
@@ -36,6 +37,7 @@ class RecordOptions:
     redact_builtin: bool = True
     insecure: bool = False
     confdir: str | None = None
+    redaction_key: str | None = None  # a key file kept outside the cassette (created if missing)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -70,7 +72,7 @@ def recorder_settings(options: RecordOptions) -> dict[str, Any]:
     except RuleError as exc:
         raise LaunchError(str(exc)) from None
     cassette = Path(options.cassette)
-    if options.mode == RecordMode.REFUSE and cassette.exists() and cassette.stat().st_size > 0:
+    if options.mode == RecordMode.REFUSE and holds_recordings(cassette):
         raise LaunchError(
             f"{cassette} already exists and --mode refuse (the default) never overwrites a cassette. Use --mode append "
             "to add to it, --mode overwrite to replace it, or choose another --cassette"
@@ -95,6 +97,8 @@ def recorder_settings(options: RecordOptions) -> dict[str, Any]:
     }
     if options.path_filter is not None:
         settings["record_path_filter"] = options.path_filter
+    if options.redaction_key is not None:
+        settings["redaction_key"] = options.redaction_key
     if options.confdir:
         settings["confdir"] = options.confdir
     return settings

@@ -16,6 +16,7 @@ from typing import Protocol
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.druid.routes import DruidApp
 from simulator.express import ExpressAnswer, ExpressRequest, express_of
+from simulator.logsafe import LogRedaction, log_redaction
 from simulator.runtime import Simulation
 
 access_logger = logging.getLogger("simulator.access")
@@ -34,11 +35,12 @@ class Pages(Protocol):
 
 
 class AccessLog:
-    """One line per request: client, method, path and query, status, real milliseconds taken."""
+    """One line per request: client, method, path and query (credentials replaced), status, real ms taken."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, redaction: LogRedaction | None = None) -> None:
         self.app = app
         self._inner = express_of(app)
+        self._redact_query = (redaction or LogRedaction()).query
 
     def express(self, request: ExpressRequest) -> ExpressAnswer | None:
         """Log an express answer (`simulator.express`) as the ASGI way would have."""
@@ -47,7 +49,8 @@ class AccessLog:
         started = time.perf_counter()
         answer = self._inner(request)
         if answer is not None:
-            _log_access(request.client, request.method, request.path, request.query, answer.status, started)
+            query = self._redact_query(request.query)
+            _log_access(request.client, request.method, request.path, query, answer.status, started)
         return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,9 +66,8 @@ class AccessLog:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            _log_access(
-                scope.get("client"), scope["method"], scope["path"], scope.get("query_string", b""), status, started
-            )
+            query = self._redact_query(scope.get("query_string", b""))
+            _log_access(scope.get("client"), scope["method"], scope["path"], query, status, started)
 
 
 def _log_access(
@@ -97,7 +99,7 @@ class SimulatorApp:
         for middleware in middlewares or []:
             druid = middleware(druid)
         if access_log:
-            druid = AccessLog(druid)
+            druid = AccessLog(druid, log_redaction(simulation))
         self.druid = druid
         self._druid_express = express_of(druid)
 

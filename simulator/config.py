@@ -31,6 +31,7 @@ class ServeConfig:
     replay_sequence: str = "stick-last"  # replay: stick-last | cycle | exhaust
     replay_ignore: tuple[str, ...] = ()  # replay: query:KEY, header:NAME, body:/json/pointer left out of matching
     report_unused: bool = False  # replay: list never-played interactions when the server stops
+    replay_redaction_key: str | None = None  # replay: key file of a cassette redacted with a key kept outside it
     workers: int = 1  # uvicorn worker processes (more than one: replay only, sequence cursors in a shared file)
     dashboard: bool = True  # serve the dashboard page at / (and its files under /__sim/ui/)
     data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (empty: the working directory)

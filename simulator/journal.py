@@ -5,7 +5,8 @@ people use it to see what a tool is doing. It sits outermost in the Druid middle
 fault layer), so requests that a fault answered, delayed or cut off are journaled too.
 
 It is on the hot path of every Druid request, so recording costs a few attribute stores: the raw query
-bytes are kept as they came and decoded only when someone reads the journal, and nothing is encoded
+bytes are kept as they came (credential values replaced first, `simulator.logsafe`: a query string with
+no hint of one is kept after one scan) and decoded only when someone reads the journal, and nothing is encoded
 as JSON per request. The ring is a :class:`collections.deque` with ``maxlen``: it never grows past its
 size, the oldest entries fall off, and :attr:`Journal.dropped` says how many did.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.clock import Clock, format_instant
 from simulator.express import ExpressAnswer, ExpressRequest, express_of
+from simulator.logsafe import LogRedaction, log_redaction
 from simulator.runtime import ANSWERED_BY, Simulation
 from simulator.security.access import IDENTITY
 
@@ -140,17 +142,21 @@ class JournalFilter:
 class Journal:
     """The ring itself: append, select, count, clear."""
 
-    def __init__(self, clock: Clock, size: int = DEFAULT_JOURNAL_SIZE) -> None:
+    def __init__(self, clock: Clock, size: int = DEFAULT_JOURNAL_SIZE, redaction: LogRedaction | None = None) -> None:
         if size < 1:
             raise ValueError(f"the journal size must be at least 1, got {size}; use --journal-size 10000")
         self.clock = clock
+        self._redact_query = (redaction or LogRedaction()).query
         self.size = size
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._seq = 0
 
     def record(self, method: str, path: str, query: bytes, client: bytes | None = None) -> JournalEntry:
-        """Append an entry for a request just received, stamped with the virtual time."""
+        """Append an entry for a request just received, stamped with the virtual time (credentials in the
+        query replaced by placeholders)."""
         self._seq += 1
+        if query:
+            query = self._redact_query(query)
         entry = JournalEntry(self._seq, self.clock.now_ms(), method, path, query, client)
         self._entries.append(entry)
         return entry
@@ -268,7 +274,7 @@ def journal_of(simulation: Simulation) -> Journal:
     journal = simulation.extensions.get(EXTENSION)
     if journal is None:
         size = getattr(simulation.config, "journal_size", DEFAULT_JOURNAL_SIZE)
-        journal = Journal(simulation.clock, size)
+        journal = Journal(simulation.clock, size, log_redaction(simulation))
         simulation.extensions[EXTENSION] = journal
         simulation.on_reset.append(journal.reset)
     assert isinstance(journal, Journal)

@@ -690,12 +690,16 @@ def druid_sim(
 
 
 def _start_recording(recorder: EmbeddedRecorder, plan: Plan) -> None:
-    from simulator.cassette import CassetteError
+    """Point the session's recorder at the test's cassette; a failure (a cassette appended to with no
+    redaction of its own, a redaction key that cannot be had, a folder that cannot be written) fails
+    the test with the reason, nothing written."""
+    from simulator.cassette import CassetteError, RuleError
+    from simulator.cassette.keys import RedactionKeyError
 
     assert plan.record is not None
     try:
         recorder.record_into(plan.path, plan.record)
-    except (CassetteError, OSError) as exc:
+    except (CassetteError, RuleError, RedactionKeyError, OSError) as exc:
         pytest.fail(f"druid_sim: cannot record into {plan.path}: {exc}", pytrace=False)
 
 

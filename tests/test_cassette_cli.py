@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
-from simulator.cassette import CassetteWriter, Interaction, Request, Response, body_from_bytes, new_meta
+from simulator.cassette import (
+    CassetteWriter,
+    Interaction,
+    Redactor,
+    Request,
+    Response,
+    body_from_bytes,
+    new_meta,
+    new_salt,
+)
 from simulator.cli import main
 from simulator.commands.cassette import EXIT_CLEAN, EXIT_INVALID, EXIT_SECRETS
 
@@ -93,3 +103,40 @@ def test_show_counts_tasks_seen_only_in_list_and_task_status_answers(
     assert main(["cassette", "show", str(path)]) == 0
     out = capsys.readouterr().out
     assert "tasks seen (3):\n    kafka_a\n    kafka_b\n    kafka_c" in out
+
+
+SHAPES = [
+    "Authorization: Basic YWRtaW46czNjcmV0LUFkbTFu",
+    "Authorization=Bearer abc.def.ghi",
+    "password=hunter2222 and token=abcdefgh12345678",
+    '"ssl.key.password" : "hunter2222"',
+    "jdbc:mysql://user:pa55word!@db:3306/x",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLXNlY3JldA",
+    "AKIAIOSFODNN7EXAMPLE",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----",
+    'sasl.jaas.config=PlainLoginModule required username="u" password="kafka-s3cret-99";',
+]
+
+
+def test_check_never_flags_the_recorders_own_placeholders_and_still_flags_what_it_missed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    redactor = Redactor(new_salt())
+
+    def carrying(text: str) -> Interaction:
+        spec = {"note": text, "password": text, "cfg": {"apiKey": text, "ssl.key.password": text}}
+        return Interaction(
+            Request("POST", "/druid/indexer/v1/task", [("note", text), ("token", text)], [("X-Note", text)],
+                    body_from_bytes(orjson.dumps(spec))),
+            Response(200, [("Set-Cookie", f"sid={text}; Path=/")], body_from_bytes(text.encode(), "text/plain")),
+        )  # fmt: skip
+
+    path = tmp_path / "recorded.jsonl"
+    with CassetteWriter.open(
+        path, "overwrite", new_meta(None, redactor.redaction), line_filter=redactor.scrub_line
+    ) as w:
+        for text in SHAPES:
+            w.append(redactor.redact_interaction(carrying(text)))
+    assert main(["cassette", "check", str(path)]) == EXIT_CLEAN, capsys.readouterr().out
+    leaked = make(tmp_path / "leaked.jsonl", carrying(SHAPES[0]))
+    assert main(["cassette", "check", str(leaked)]) == EXIT_SECRETS

@@ -10,17 +10,20 @@ import pytest
 
 from simulator.cassette import (
     Body,
+    CassetteError,
     CassetteExistsError,
     CassetteFormatError,
     CassetteWriter,
     Interaction,
     RecordMode,
+    Redaction,
     Request,
     Response,
     body_from_bytes,
     load_cassette,
     new_meta,
 )
+from simulator.cassette.writer import holds_recordings
 
 STATUS = b'{"task":"t1","status":{"id":"t1","statusCode":"RUNNING","duration":-1,"note":"caf\xc3\xa9"}}'
 
@@ -197,3 +200,57 @@ def test_yaml_style_object_tags_are_just_invalid_data(tmp_path: Path) -> None:
 def test_body_keeps_the_original_content_encoding() -> None:
     body = body_from_bytes(b"[]", "application/json", "gzip")
     assert body == Body("json", [], "gzip")
+
+
+def test_the_header_keeps_the_redaction_rules_key_id_and_builtin_flag(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    redaction = Redaction("hmac-sha256-48", None, ("json:ingestToken", "query:tenant"), False, "0123456789abcdef")
+    with CassetteWriter.open(path, "overwrite", new_meta(None, redaction)):
+        pass
+    assert load_cassette(path).meta.redaction == redaction
+    header = orjson.loads(path.read_bytes().splitlines()[0])
+    assert header["redaction"] == {
+        "scheme": "hmac-sha256-48",
+        "key_id": "0123456789abcdef",
+        "rules": ["json:ingestToken", "query:tenant"],
+        "builtin": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("redaction", "field"),
+    [
+        ({"scheme": "hmac-sha256-48"}, "redaction.salt: is missing"),
+        ({"scheme": "hmac-sha256-48", "salt": "s", "rules": "json:x"}, "redaction.rules: must be a list"),
+        ({"scheme": "hmac-sha256-48", "salt": "s", "builtin": "yes"}, "redaction.builtin: must be true or false"),
+    ],
+)
+def test_a_bad_redaction_header_is_named(tmp_path: Path, redaction: object, field: str) -> None:
+    path = tmp_path / "c.jsonl"
+    header = {"druid_sim_cassette": 1, "recorded_at": "2026-01-01T00:00:00Z", "recorder": "x", "redaction": redaction}
+    path.write_bytes(orjson.dumps(header) + b"\n")
+    with pytest.raises(CassetteFormatError, match=r"c\.jsonl:1: bad header: " + field):
+        load_cassette(path)
+
+
+def test_a_cassette_that_recorded_nothing_is_reused_and_anything_else_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    write(path)  # a session that recorded nothing: only the header
+    assert not holds_recordings(path)
+    with CassetteWriter.open(path, RecordMode.REFUSE, new_meta("http://other:8888", None)) as writer:
+        writer.append(exchange())
+    cassette = load_cassette(path)
+    assert cassette.meta.upstream == "http://other:8888" and len(cassette.interactions) == 1
+    assert holds_recordings(path)
+    (tmp_path / "notes.jsonl").write_text('{"not": "a cassette header"}\n')
+    assert holds_recordings(tmp_path / "notes.jsonl")
+
+
+def test_a_cassette_being_recorded_cannot_be_opened_by_a_second_recorder(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    with CassetteWriter.open(path, "overwrite", new_meta(None, None)) as first:
+        for mode in ("overwrite", "append"):
+            with pytest.raises(CassetteError, match="being recorded by another druid-sim record"):
+                CassetteWriter.open(path, mode, new_meta(None, None))
+        first.append(exchange())
+    assert len(load_cassette(path).interactions) == 1  # the refused openers changed nothing

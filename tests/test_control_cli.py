@@ -66,7 +66,7 @@ def test_health_reset_and_load_say_what_is_served_and_that_the_clock_went_back(
     assert "the clock went back from 2026-01-01T01:30:00.000Z to its start, 2026-01-01T00:00:00.000Z" in out
     code, out, _ = sim(server, capsys, "load", "--cassette", "docs-examples")
     assert code == 0 and out.startswith("loaded cassette ") and "docs-examples.jsonl\nthe simulation was reset; " in out
-    assert "cassette docs-examples, " in sim(server, capsys, "health")[1]
+    assert "docs-examples.jsonl, clock" in sim(server, capsys, "health")[1]
     code, out, _ = sim(server, capsys, "load", "--scenario", "slow-tasks")
     assert code == 0 and out.startswith("loaded scenario slow-tasks: Tasks take 10 to 40 minutes")
     assert "; the clock is at its start, 2026-01-01T00:00:00.000Z" in out  # it had not moved: nothing went back

@@ -158,11 +158,11 @@ def test_cluster_leader_follows_faults_without_using_up_their_triggers(
         assert leader() == {"url": None, "state": "none", "fault": "once", "intermittent": True}
     assert client.get("/__sim/faults").json()["faults"][0]["seen"] == 0  # looking is not a request
     assert client.get(f"{V1}/tasks").status_code == 503  # the first real request still meets it
-    client.delete("/__sim/faults")
+    client.request("DELETE", "/__sim/faults", json={})
     client.post("/__sim/faults", json={"name": "down", "kind": "error", "status": 500})
     client.post("/__sim/faults", json={"name": "moved", "kind": "redirect", "to": "http://overlord-2:8090"})
     assert leader()["state"] == "leading"  # every request is answered 500 before the redirect is reached
-    client.delete("/__sim/faults/down")
+    client.request("DELETE", "/__sim/faults/down", json={})
     assert leader() == {
         "url": "http://overlord-2:8090",
         "state": "redirecting",
@@ -205,7 +205,7 @@ def test_presets_are_listed_with_the_faults_they_add(client: httpx.Client) -> No
 
 
 def test_arming_a_preset_adds_its_faults_and_arming_again_replaces_them(client: httpx.Client) -> None:
-    added = client.post("/__sim/faults/presets/flaky-overlord").json()
+    added = client.post("/__sim/faults/presets/flaky-overlord", json={}).json()
     assert added["preset"] == "flaky-overlord"
     assert [(f["name"], f["source"]) for f in added["added"]] == [
         ("flaky-overlord:errors", "preset:flaky-overlord"),
@@ -215,11 +215,13 @@ def test_arming_a_preset_adds_its_faults_and_arming_again_replaces_them(client: 
         with contextlib.suppress(httpx.TransportError):  # a reset: what the preset is for
             client.get(f"{V1}/tasks")
     assert client.get("/__sim/faults").json()["faults"][0]["seen"] == 5
-    client.post("/__sim/faults/presets/flaky-overlord")
+    client.post("/__sim/faults/presets/flaky-overlord", json={})
     faults = client.get("/__sim/faults").json()["faults"]
     assert [(f["name"], f["seen"]) for f in faults] == [("flaky-overlord:errors", 0), ("flaky-overlord:resets", 0)]
-    assert client.delete("/__sim/faults/flaky-overlord:errors").json() == {"removed": "flaky-overlord:errors"}
-    unknown = client.post("/__sim/faults/presets/chaos")
+    assert client.request("DELETE", "/__sim/faults/flaky-overlord:errors", json={}).json() == {
+        "removed": "flaky-overlord:errors"
+    }
+    unknown = client.post("/__sim/faults/presets/chaos", json={})
     assert (
         unknown.status_code == 404
         and "flaky-overlord, leader-failover, queue-full, slow-responses" in unknown.json()["message"]
@@ -227,7 +229,7 @@ def test_arming_a_preset_adds_its_faults_and_arming_again_replaces_them(client: 
 
 
 def test_queue_full_preset_refuses_submissions_with_druids_429(client: httpx.Client) -> None:
-    client.post("/__sim/faults/presets/queue-full")
+    client.post("/__sim/faults/presets/queue-full", json={})
     refused = client.post(f"{V1}/task", json={"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "w"}}})
     assert refused.status_code == 429 and refused.json()["category"] == "CAPACITY_EXCEEDED"
     assert client.get(f"{V1}/tasks").status_code == 200  # only submissions are refused
@@ -235,7 +237,7 @@ def test_queue_full_preset_refuses_submissions_with_druids_429(client: httpx.Cli
 
 def test_leader_failover_preset_starts_now_then_hands_over_then_ends(client: httpx.Client) -> None:
     client.post("/__sim/clock", json={"advance": "10m"})  # windows are relative to when it is armed
-    client.post("/__sim/faults/presets/leader-failover")
+    client.post("/__sim/faults/presets/leader-failover", json={})
     unable = client.get(f"{V1}/tasks")
     assert unable.status_code == 503 and "Unable to determine destination" in unable.json()["error"]
     client.post("/__sim/clock", json={"advance": "30s"})
@@ -249,7 +251,7 @@ def test_leader_failover_preset_starts_now_then_hands_over_then_ends(client: htt
 
 
 def test_slow_responses_preset_delays_answers_on_the_virtual_clock(client: httpx.Client, server: LiveServer) -> None:
-    client.post("/__sim/faults/presets/slow-responses")
+    client.post("/__sim/faults/presets/slow-responses", json={})
     client.post("/__sim/clock", json={"scale": 1000})  # a second of virtual time is a millisecond
     started = server.clock.now_ms()
     assert client.get(f"{V1}/tasks").status_code == 200

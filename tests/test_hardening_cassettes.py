@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,7 @@ def deep_cassette(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(deep_cassette: Path) -> Iterator[Served]:
     args = ("--cassette", str(deep_cassette), "--time-scale", "0", "--start-time", START, "--no-access-log")
+    args += ("--data-dir", tempfile.gettempdir())  # where pytest's tmp_path lives: the control API may load there
     with served(*args) as process:
         yield process
 

@@ -86,6 +86,8 @@ class TestSecrets:
     @pytest.mark.druid_sim(cassette=True)
     def test_never_reach_the_cassette(self, druid_sim):
         assert druid_sim.http.post(f"{{V1}}/task", json=SECRET_SPEC, headers=AUTH).status_code == 200
+        expected = "upstream" if druid_sim.recording else "replay"  # replayed: redacted alike, matched
+        assert [entry["answeredBy"] for entry in druid_sim.journal()] == [expected]
 
 
 @pytest.mark.druid_sim(cassette="recorded/faults.jsonl")

@@ -24,46 +24,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from proxy.testing import RunningProxy, record_argv, running_recorder
-from simulator.cassette import find_secrets, load_cassette
+from simulator.cassette import CassetteWriter, Redactor, find_secrets, load_cassette, new_meta, new_salt
+from tests.support.credentials import SECRETS, SPEC
 from tests.support.live import free_socket, live_server
 from tests.support.upstream import serve
 
 V1 = "/druid/indexer/v1"
-SECRETS = {
-    "bearer": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLXNlY3JldA",
-    "s3_key_id": "AKIAIOSFODNN7EXAMPLE",
-    "s3_secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "jdbc": "jdbc-Pa55word!",
-    "jaas": "kafka-s3cret-99",
-    "truststore": "truststore-pw-77",
-}
-SPEC: dict[str, Any] = {
-    "type": "index_parallel",
-    "spec": {
-        "dataSchema": {"dataSource": "wiki"},
-        "ioConfig": {
-            "type": "index_parallel",
-            "inputSource": {
-                "type": "s3",
-                "uris": ["s3://bucket/wiki.json"],
-                "properties": {
-                    "accessKeyId": {"type": "default", "password": SECRETS["s3_key_id"]},
-                    "secretAccessKey": {"type": "default", "password": SECRETS["s3_secret"]},
-                },
-            },
-            "inputFormat": {"type": "json"},
-        },
-        "tuningConfig": {"type": "index_parallel"},
-    },
-    "context": {
-        "connectorConfig": {"connectURI": "jdbc:mysql://db:3306/druid", "user": "druid", "password": SECRETS["jdbc"]},
-        "consumerProperties": {
-            "bootstrap.servers": "kafka:9092",
-            "sasl.jaas.config": f'PlainLoginModule required username="u" password="{SECRETS["jaas"]}";',
-            "ssl.truststore.password": SECRETS["truststore"],
-        },
-    },
-}
 AUTH = {"Authorization": f"Bearer {SECRETS['bearer']}"}
 
 
@@ -248,6 +214,20 @@ def test_existing_cassette_is_not_overwritten_by_default(tmp_path: Path, confdir
     assert result.returncode == 2
     assert "already exists" in result.stderr and "--mode append" in result.stderr
     assert cassette.read_text() == "precious\n"
+
+
+def test_a_cassette_left_with_only_its_header_is_recorded_into_again(
+    tmp_path: Path, confdir: Path, edge_upstream: str
+) -> None:
+    cassette = tmp_path / "empty.jsonl"
+    redactor = Redactor(new_salt())
+    with CassetteWriter.open(cassette, "refuse", new_meta(edge_upstream, redactor.redaction)):
+        pass  # what a recording session that saw no exchange leaves: the header alone
+    with running_recorder(record_argv(edge_upstream, cassette, confdir=confdir)) as proxy:
+        assert httpx.get(f"{proxy.url}{V1}/task/gz/status").status_code == 200
+    loaded = load_cassette(cassette)
+    assert len(loaded.interactions) == 1
+    assert loaded.meta.redaction is not None and loaded.meta.redaction.salt != redactor.salt  # a new recording
 
 
 def test_forward_proxy_mode_records_requests_sent_through_http_proxy(

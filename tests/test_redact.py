@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import orjson
 import pytest
 
 from simulator.cassette import (
+    Cassette,
+    CassetteWriter,
     Interaction,
     RedactionRules,
     Redactor,
@@ -13,8 +18,14 @@ from simulator.cassette import (
     Response,
     RuleError,
     body_from_bytes,
+    load_cassette,
+    new_meta,
+    new_salt,
 )
-from simulator.cassette.secrets import PLACEHOLDER_RE
+from simulator.cassette.check import _scan_text
+from simulator.cassette.keys import KEY_ENV, RedactionKeyError
+from simulator.cassette.redact import recording_redactor
+from simulator.cassette.secrets import LINEWISE_FROM, PLACEHOLDER_RE
 
 
 def redactor(*rules: str) -> Redactor:
@@ -196,3 +207,105 @@ def test_a_clean_poll_answer_is_left_byte_identical() -> None:
     r = redactor()
     for _ in range(3):  # the second and third time come from the clean-body memory
         assert r.redact_body(body_from_bytes(raw, "application/json")).raw() == raw
+
+
+# -- replaying: the cassette's own redaction applied to a live request (issue 10) ---------------------------
+
+RULES = ("json:ingestToken", "query:tenant", "regex:sk_live_\\w+")
+
+
+def _submission(token: str, password: str) -> Request:
+    spec = {"type": "index", "spec": {"ingestToken": token, "note": f"pw {password} in a note"}, "password": password}
+    return Request(
+        "POST",
+        "/druid/indexer/v1/task",
+        [("tenant", "acme"), ("state", "x")],
+        [("Authorization", "Basic YWRtaW46czNjcmV0LUFkbTFu"), ("Content-Type", "application/json")],
+        body_from_bytes(orjson.dumps(spec), "application/json"),
+    )
+
+
+def _recorded(tmp_path: Path, redactor: Redactor, request: Request) -> Cassette:
+    """`request` as the recorder writes it: redacted, then its line scrubbed of echoes."""
+    meta = new_meta("http://router:8888", redactor.redaction)
+    with CassetteWriter.open(tmp_path / "c.jsonl", "overwrite", meta, line_filter=redactor.scrub_line) as writer:
+        writer.append(redactor.redact_interaction(Interaction(request, Response(200))))
+    return load_cassette(tmp_path / "c.jsonl")
+
+
+def test_the_header_holds_rules_and_salt_so_a_replayer_writes_exactly_the_recorded_request(tmp_path: Path) -> None:
+    recorder = Redactor(new_salt(), RedactionRules.from_specs(RULES))
+    cassette = _recorded(tmp_path, recorder, _submission("tok-1", "Pa55-word-1"))
+    assert cassette.meta.redaction is not None and cassette.meta.redaction.rules == RULES
+    replayer = Redactor.for_meta(cassette.meta)  # from the file alone: its rules and its salt
+    live = replayer.redact_request_as_recorded(_submission("tok-1", "Pa55-word-1"))
+    assert live == cassette.interactions[0].request  # the echo in the note included
+    assert "Pa55-word-1" not in orjson.dumps(live.body.value).decode()
+    other = replayer.redact_request_as_recorded(_submission("tok-2", "Pa55-word-1"))
+    assert other.body.value["spec"]["ingestToken"] != live.body.value["spec"]["ingestToken"]
+
+
+def test_a_key_kept_outside_the_cassette_is_named_not_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    key_file = tmp_path / "keys" / "redaction.key"
+    recorder = recording_redactor(RedactionRules(), key_file=str(key_file))
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    cassette = _recorded(tmp_path, recorder, _submission("tok-1", "Pa55-word-1"))
+    header = (tmp_path / "c.jsonl").read_text().split("\n", 1)[0]
+    assert '"key_id"' in header and '"salt"' not in header and key_file.read_text().strip() not in header
+    recorded = cassette.interactions[0].request
+    from_file = Redactor.for_meta(cassette.meta, key_file=str(key_file))
+    assert from_file.redact_request_as_recorded(_submission("tok-1", "Pa55-word-1")) == recorded
+    monkeypatch.setenv(KEY_ENV, key_file.read_text().strip())  # a CI secret
+    assert Redactor.for_meta(cassette.meta).redact_request_as_recorded(_submission("tok-1", "Pa55-word-1")) == recorded
+    monkeypatch.setenv(KEY_ENV, "0" * 64)  # another key: said so, with both ids
+    with pytest.raises(
+        RedactionKeyError, match=r"key id '[0-9a-f]{16}'.*--redaction-key FILE.*DRUID_SIM_REDACTION_KEY"
+    ):
+        Redactor.for_meta(cassette.meta)
+
+
+def test_appending_keeps_the_cassettes_rules_and_refuses_others(tmp_path: Path) -> None:
+    cassette = _recorded(tmp_path, Redactor(new_salt(), RedactionRules.from_specs(RULES)), _submission("t", "Pa55-1"))
+    assert recording_redactor(RedactionRules(), cassette.meta).rules.specs == RULES  # none given: the cassette's
+    assert recording_redactor(RedactionRules.from_specs(RULES), cassette.meta).salt == cassette.meta.redaction.salt  # type: ignore[union-attr]
+    with pytest.raises(RuleError, match=r"recorded with redaction rules \[json:ingestToken, query:tenant"):
+        recording_redactor(RedactionRules.from_specs(["json:other"]), cassette.meta)
+    with pytest.raises(RuleError, match="no redaction"):
+        recording_redactor(RedactionRules(), new_meta(None, None))
+
+
+def test_query_strings_for_logs_keep_their_form_with_readable_placeholders() -> None:
+    r = redactor()
+    plain = "state=running&max=5&datasource=wiki"
+    assert r.redact_query_string(plain) is plain
+    out = r.redact_query_string("state=running&password=hunter2222&X-Amz-Signature=abc%2Fdef&note=jdbc://u:pw1@db")
+    assert out.startswith("state=running&password=<redacted:") and "X-Amz-Signature=<redacted:" in out
+    assert "hunter2222" not in out and "abc" not in out and "pw1@" not in out
+
+
+def test_secret_shaped_text_in_an_ordinary_header_is_redacted() -> None:
+    (name, value), kept = redactor().redact_headers([("X-Note", "token=abcdefgh12345678"), ("Accept", "*/*")])
+    assert name == "X-Note" and value.startswith("token=<redacted:") and kept == ("Accept", "*/*")
+
+
+def test_a_long_log_is_searched_line_by_line_and_nothing_is_missed() -> None:
+    """Multi-megabyte task logs: only lines with a hint word meet the name patterns (they cost seconds on
+    every position otherwise); a private key spanning lines is still found, by the redactor and by check."""
+    filler = "2026-01-01T00:00:00,000 INFO [task-runner] org.apache.druid.indexing.common.task.Task - row\n" * 400
+    log = (
+        "INFO starting with password=Pa55-first-1\n"
+        + filler
+        + "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAK\n-----END RSA PRIVATE KEY-----\n"
+        + filler
+        + "INFO jdbc:mysql://druid:Pa55-url-2@db/x ready; token=abcdefgh12345678"
+    )
+    assert len(log) > LINEWISE_FROM
+    out = redactor().redact_text(log)
+    for secret in ("Pa55-first-1", "MIIEowIBAAK", "Pa55-url-2", "abcdefgh12345678"):
+        assert secret not in out
+    assert filler in out and re.search(r"@db/x ready; token=<redacted:[0-9a-f]{12}>$", out)
+    kinds = [kind for _, kind, _ in _scan_text(log, "response.body")]
+    assert kinds == ["private key", "password in a URL", "credential assignment", "credential assignment"]
+    assert list(_scan_text(out, "response.body")) == []

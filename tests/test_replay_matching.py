@@ -7,8 +7,10 @@ import threading
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
+from simulator.cassette import CassetteWriter, RedactionRules, Redactor, new_meta, new_salt
 from simulator.config import ServeConfig
 from simulator.replay.cursors import FileCursors
 from simulator.replay.engine import Replay
@@ -134,3 +136,70 @@ def test_two_servers_sharing_file_cursors_play_one_sequence_between_them(cassett
             client.post(first.url + shutdown).status_code,
         ]
     assert codes == [200, 200, 599]  # two recorded answers, shared: the third request finds none left
+
+
+def test_a_header_that_describes_a_body_does_not_count_on_a_request_without_one(cassette: Path) -> None:
+    with replay_server(cassette, replay_on_miss="error") as server, httpx.Client(base_url=server.url) as client:
+        # A client that sends Content-Type on every request: the recorded GET and bodiless POST had none.
+        typed = {"Content-Type": "application/json"}
+        assert client.get(f"{V1}/task/{TASK}/status", headers=typed).status_code == 200
+        assert client.post(f"{V1}/task/{TASK}/shutdown", headers=typed).status_code == 200
+        # With a body it still counts: the Overlord answers 415 to the wrong media type.
+        spec = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wiki"}}, "context": {"priority": 50}}
+        wrong = client.post(f"{V1}/task", content=orjson.dumps(spec), headers={"Content-Type": "text/plain"})
+    assert wrong.status_code == 599
+    assert wrong.json()["nearest"][0]["differences"] == [
+        {"part": "header", "name": "content-type", "recorded": "application/json", "received": "text/plain"}
+    ]
+
+
+def test_the_cassettes_own_rules_redact_live_requests_before_matching(tmp_path: Path) -> None:
+    """A `--redact-rule` given when recording is in the header, so replay redacts the same field."""
+    redactor = Redactor(new_salt(), RedactionRules.from_specs(["json:ingestToken"]))
+    submitted = exchange(
+        "POST", f"{V1}/task", 200, {"task": TASK}, request_body={"type": "index", "ingestToken": "tok-first-1"}
+    )
+    path = tmp_path / "rules.jsonl"
+    with CassetteWriter.open(path, "overwrite", new_meta(None, redactor.redaction)) as writer:
+        writer.append(redactor.redact_interaction(submitted))
+    with replay_server(path, replay_on_miss="error") as server, httpx.Client(base_url=server.url) as client:
+        same = client.post(f"{V1}/task", json={"type": "index", "ingestToken": "tok-first-1"})
+        other = client.post(f"{V1}/task", json={"type": "index", "ingestToken": "tok-second-2"})
+    assert same.status_code == 200 and same.json() == {"task": TASK}
+    assert other.status_code == 599 and "tok-second-2" not in other.text
+    (difference,) = other.json()["nearest"][0]["differences"]
+    assert difference["name"] == "/ingestToken" and "different secret" in difference["secret"]
+
+
+def test_a_cassette_recorded_without_redaction_still_matches_and_never_explains_in_clear(tmp_path: Path) -> None:
+    path = write_cassette(
+        tmp_path / "clear.jsonl",
+        [exchange("GET", f"{V1}/tasks", 200, [], query=[("state", "running"), ("password", "hunter2222")])],
+    )
+    with replay_server(path, replay_on_miss="error") as server, httpx.Client(base_url=server.url) as client:
+        same = client.get(f"{V1}/tasks", params={"state": "running", "password": "hunter2222"})
+        other = client.get(f"{V1}/tasks", params={"state": "running", "password": "hunter3333"})
+    assert same.status_code == 200
+    assert other.status_code == 599
+    assert "hunter2222" not in other.text and "hunter3333" not in other.text
+    assert other.json()["nearest"][0]["differences"][0]["name"] == "password"
+
+
+def test_credentials_matter_only_where_the_recording_had_them(tmp_path: Path) -> None:
+    """Recorded on an unsecured cluster (no Authorization): any credentials match. Recorded with them: the same
+    ones only, and a request without any misses, as a secured cluster would turn it away."""
+    redactor = Redactor(new_salt())
+    basic = [("Authorization", "Basic YWRtaW46czNjcmV0LUFkbTFu")]  # admin:s3cret-Adm1n
+    path = tmp_path / "mixed.jsonl"
+    with CassetteWriter.open(path, "overwrite", new_meta(None, redactor.redaction)) as writer:
+        writer.append(redactor.redact_interaction(exchange("GET", f"{V1}/tasks", 200, [])))
+        writer.append(redactor.redact_interaction(exchange("GET", f"{V1}/leader", 200, "x", request_headers=basic)))
+    with replay_server(path, replay_on_miss="error") as server, httpx.Client(base_url=server.url) as client:
+        assert client.get(f"{V1}/tasks", auth=("anyone", "anything")).status_code == 200
+        assert client.get(f"{V1}/leader", auth=("admin", "s3cret-Adm1n")).status_code == 200
+        wrong = client.get(f"{V1}/leader", auth=("admin", "other"))
+        none = client.get(f"{V1}/leader")
+    assert wrong.status_code == none.status_code == 599
+    assert [d["name"] for d in wrong.json()["nearest"][0]["differences"]] == ["authorization"]
+    (missing,) = none.json()["nearest"][0]["differences"]
+    assert missing["name"] == "authorization" and missing["received"] is None

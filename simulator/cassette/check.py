@@ -21,6 +21,7 @@ from simulator.cassette.secrets import (
     is_weak_secret_name,
     looks_random,
     patterns_worth_running,
+    places,
 )
 from simulator.jsonenc import allow_deep_walks
 
@@ -106,7 +107,11 @@ def _scan_json(value: Any, where: str, path: str) -> Iterator[tuple[str, str, st
                 if is_secret_name(key) and not is_placeholder_only(text):
                     yield f"{where} {child}", "credential field", mask(text)
                     continue
-                if (is_weak_secret_name(key) or "key" in key.lower()) and looks_random(text):
+                if (
+                    (is_weak_secret_name(key) or "key" in key.lower())
+                    and looks_random(text)
+                    and not (is_placeholder_only(text))
+                ):
                     yield f"{where} {child}", "high-entropy value in a key field", mask(text)
                     continue
             yield from _scan_json(item, where, child)
@@ -118,9 +123,10 @@ def _scan_json(value: Any, where: str, path: str) -> Iterator[tuple[str, str, st
 
 
 def _scan_text(text: str, where: str) -> Iterator[tuple[str, str, str]]:
-    for kind, pattern, _ in patterns_worth_running(text):
-        for match in pattern.finditer(text):
-            secret = match.group("secret")
-            if secret and not PLACEHOLDER_RE.fullmatch(secret):
-                line = text.count("\n", 0, match.start()) + 1
-                yield (f"{where} (line {line})" if "\n" in text else where), kind, mask(secret)
+    for pattern in patterns_worth_running(text):
+        for start, end in places(text, pattern):
+            for match in pattern.regex.finditer(text, start, end):
+                secret = match.group("secret")
+                if secret and not PLACEHOLDER_RE.fullmatch(secret):
+                    line = text.count("\n", 0, match.start()) + 1
+                    yield (f"{where} (line {line})" if "\n" in text else where), pattern.kind, mask(secret)

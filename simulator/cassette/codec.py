@@ -79,8 +79,22 @@ def encode_meta(meta: CassetteMeta) -> bytes:
         "recorder": meta.recorder,
     }
     if meta.redaction is not None:
-        obj["redaction"] = {"scheme": meta.redaction.scheme, "salt": meta.redaction.salt}
+        obj["redaction"] = encode_redaction(meta.redaction)
     return orjson.dumps(obj)
+
+
+def encode_redaction(redaction: Redaction) -> dict[str, Any]:
+    """The header's `redaction` object: fields left at their defaults are left out."""
+    obj: dict[str, Any] = {"scheme": redaction.scheme}
+    if redaction.salt is not None:
+        obj["salt"] = redaction.salt
+    if redaction.key_id is not None:
+        obj["key_id"] = redaction.key_id
+    if redaction.rules:
+        obj["rules"] = list(redaction.rules)
+    if not redaction.builtin:
+        obj["builtin"] = False
+    return obj
 
 
 def encode_interaction(interaction: Interaction) -> bytes:
@@ -126,8 +140,28 @@ def decode_meta(obj: Any) -> CassetteMeta:
     if (red := obj.get("redaction")) is not None:
         if not isinstance(red, dict):
             raise LineError("redaction", "must be an object")
-        redaction = Redaction(_typed(red, "scheme", str, "redaction."), _typed(red, "salt", str, "redaction."))
+        redaction = decode_redaction(red)
     return CassetteMeta(version, recorded_at, upstream, str(recorder), redaction)
+
+
+def decode_redaction(red: dict[str, Any]) -> Redaction:
+    """The header's `redaction` object, checked: a salt or a key id, rules as strings."""
+    scheme = _typed(red, "scheme", str, "redaction.")
+    salt = red.get("salt")
+    key_id = red.get("key_id")
+    if salt is None and key_id is None:
+        raise LineError("redaction.salt", "is missing (a redacted cassette has a salt, or the key_id of its key)")
+    if salt is not None and not isinstance(salt, str):
+        raise LineError("redaction.salt", f"must be a string, not {type(salt).__name__}")
+    if key_id is not None and not isinstance(key_id, str):
+        raise LineError("redaction.key_id", f"must be a string, not {type(key_id).__name__}")
+    rules = red.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
+        raise LineError("redaction.rules", "must be a list of KIND:VALUE strings")
+    builtin = red.get("builtin", True)
+    if not isinstance(builtin, bool):
+        raise LineError("redaction.builtin", "must be true or false")
+    return Redaction(scheme, salt, tuple(rules), builtin, key_id)
 
 
 def _typed(obj: dict[str, Any], key: str, kind: type, prefix: str) -> Any:
@@ -228,12 +262,23 @@ def _body(value: Any, where: str) -> Body:
     raise LineError(where, 'must have one of "json", "text", "base64"')
 
 
+def decode_request(obj: dict[str, Any]) -> Request:
+    """A request object as `request_to_obj` wrote it (a redactor's round trip through the line format)."""
+    return Request(
+        obj["method"],
+        obj["path"],
+        _pairs(obj.get("query") or [], "request.query"),
+        _pairs(obj.get("headers") or [], "request.headers"),
+        _body(obj.get("body"), "request.body"),
+    )
+
+
 def _number(obj: dict[str, Any], key: str, default: float, high: float) -> float:
     value = obj.get(key, default)
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise LineError(key, f"must be a number, not {type(value).__name__}")
     if not 0 <= value <= high:
-        raise LineError(key, f"must be between 0 and {high:,.0f}, not {value}")
+        raise LineError(key, f"must be between 0 and {high:,.0f}, not {shown(value)}")
     return float(value)
 
 

@@ -127,10 +127,19 @@ class Interaction:
 
 @dataclass(frozen=True, slots=True)
 class Redaction:
-    """How placeholders were made: `<redacted:HEX>` with HEX = HMAC-SHA256(salt, secret)[:12]."""
+    """How placeholders were made: `<redacted:HEX>` with HEX = HMAC-SHA256(key, secret)[:12].
+
+    The key is the `salt` stored here, or (`key_id` set, `salt` None) a key kept outside the cassette,
+    which `key_id` names without revealing. `rules` are the user's `--redact-rule`s and `builtin` says
+    whether the built-in ones applied: with the key they let a replayer redact a live request exactly
+    as the recorder did.
+    """
 
     scheme: str
-    salt: str
+    salt: str | None
+    rules: tuple[str, ...] = ()
+    builtin: bool = True
+    key_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,14 @@ What is redacted by default (see `secrets.py` for the exact names and patterns):
 * in text (task logs, error messages, strings inside specs): private keys, JWTs, AWS key ids,
   passwords in URLs, `Authorization:` lines and `name=value` pairs with credential-like names.
 
-A placeholder is `<redacted:HEX>` where HEX is the first 12 hex digits of HMAC-SHA256(salt, secret) and
-the salt is random per cassette and stored in its header. So one secret always maps to one placeholder
-within a cassette (matching still works, and a replayer can redact a live request the same way), while
-precomputed tables are useless and the same secret looks different in two cassettes. The salt is not
-secret: a short password could still be brute-forced from a committed cassette, which is why redaction
-replaces values instead of hiding them better, and why `druid-sim cassette check` exists.
+A placeholder is `<redacted:HEX>` where HEX is the first 12 hex digits of HMAC-SHA256(key, secret). The
+key is a salt, random per cassette and stored in its header (the default), or a key kept outside the
+cassette (`keys.py`), named in the header by its id. So one secret always maps to one placeholder within a
+cassette, and a replayer that builds its redactor from the header (`Redactor.for_meta`: same key, same
+rules) turns a live request into exactly what the recorder wrote (`redact_request_as_recorded`), so the
+request matches. Precomputed tables are useless and the same secret looks different in two cassettes.
+A salt in the header is not secret: given the cassette, a short password can be guessed offline, which
+is what the key kept outside the cassette is for.
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ from typing import Any
 import orjson
 
 from simulator.cassette.body import body_from_bytes
+from simulator.cassette.codec import decode_request, request_to_obj
+from simulator.cassette.keys import find_key, key_id, recording_key
 from simulator.cassette.model import Body, CassetteMeta, Interaction, Pair, Redaction, Request, Response
 from simulator.cassette.secrets import (
     PLACEHOLDER_RE,
     STRONG_NAME_PARTS,
     STRONG_NAMES,
     TEXT_PATTERNS,
+    WEAK_NAMES,
     TextPattern,
     contains_any,
     is_placeholder_only,
@@ -51,8 +56,10 @@ from simulator.cassette.secrets import (
     looks_random,
     minimal_words,
     patterns_worth_running,
+    places,
 )
 from simulator.jsonenc import allow_deep_walks, dumps
+from simulator.quoting import shown
 
 SCHEME = "hmac-sha256-48"
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "aws4-hmac-sha256"})
@@ -81,6 +88,7 @@ class RedactionRules:
     """
 
     builtin: bool = True
+    specs: tuple[str, ...] = ()  # the rule strings as given, for the cassette header
     headers: frozenset[str] = frozenset()
     query_params: frozenset[str] = frozenset()
     json_keys: frozenset[str] = frozenset()
@@ -95,12 +103,13 @@ class RedactionRules:
         keys: set[str] = set()
         paths: list[tuple[str, ...]] = []
         patterns: list[re.Pattern[str]] = []
+        specs = tuple(specs)
         for spec in specs:
             kind, sep, value = spec.partition(":")
             kind = kind.strip().lower()
             if not sep or not value:
                 raise RuleError(
-                    f"redaction rule {spec!r} must look like KIND:VALUE with KIND one of header, query, json, regex "
+                    f"redaction rule {shown(spec)} must look like KIND:VALUE with KIND one of header, query, json, regex "
                     "(e.g. header:X-Druid-Token, json:connectorConfig/password, regex:sk_live_[0-9a-z]+)"
                 )
             if kind == "header":
@@ -116,10 +125,20 @@ class RedactionRules:
                 try:
                     patterns.append(re.compile(value))
                 except re.error as exc:
-                    raise RuleError(f"redaction rule {spec!r}: invalid regular expression ({exc})") from None
+                    raise RuleError(f"redaction rule {shown(spec)}: invalid regular expression ({exc})") from None
             else:
-                raise RuleError(f"redaction rule {spec!r}: unknown kind {kind!r}; use header, query, json or regex")
-        return cls(builtin, frozenset(headers), frozenset(params), frozenset(keys), tuple(paths), tuple(patterns))
+                raise RuleError(
+                    f"redaction rule {shown(spec)}: unknown kind {shown(kind)}; use header, query, json or regex"
+                )
+        return cls(
+            builtin,
+            tuple(specs),
+            frozenset(headers),
+            frozenset(params),
+            frozenset(keys),
+            tuple(paths),
+            tuple(patterns),
+        )
 
 
 def new_salt() -> str:
@@ -138,14 +157,25 @@ class Redactor:
     """Replaces secrets in interactions with stable placeholders.
 
     One instance serves a whole recording: it remembers the secrets it has replaced and scrubs their
-    later echoes from whole cassette lines (`scrub_line`).
+    later echoes from whole cassette lines (`scrub_line`). ``salt`` is the HMAC key: the header's salt, or
+    with ``key_id`` a key kept outside the cassette. ``remember`` bounds how many secrets are remembered
+    for echoes (None: all, as a recording wants; a replayer facing any client bounds it).
     """
 
-    def __init__(self, salt: str, rules: RedactionRules | None = None) -> None:
+    def __init__(
+        self,
+        salt: str,
+        rules: RedactionRules | None = None,
+        *,
+        key_id: str | None = None,
+        remember: int | None = None,
+    ) -> None:
         self.salt = salt
+        self.key_id = key_id
         self.rules = rules or RedactionRules()
         self._key = salt.encode("utf-8")
         self._known = _Known()
+        self._remember = remember
         self._json_parts: tuple[str, ...] = (STRONG_NAME_PARTS if self.rules.builtin else ()) + tuple(
             self.rules.json_keys
         )
@@ -163,23 +193,47 @@ class Redactor:
         self._key_hints = minimal_words(key_words)
         self._text_hints = minimal_words(w for p in self._patterns for w in p.words)
         self._json_hints = minimal_words((*key_words, *self._text_hints))
+        builtin_params = (*STRONG_NAME_PARTS, *STRONG_NAMES, *WEAK_NAMES) if self.rules.builtin else ()
+        self._query_hints = minimal_words((*builtin_params, *self.rules.query_params, *self._text_hints))
         self._clean_json: dict[str, None] = {}
         self._secret_header_memo: dict[str, bool] = {}
+        self._secret_key_memo: dict[str, bool] = {}
+        self._json_path_tails = frozenset(p[-1] for p in self._json_paths)
         self._secret_param_memo: dict[str, bool] = {}
         self._placeholder_memo: dict[str, str] = {}
         self._basic_seen: set[str] = set()
 
     @classmethod
-    def for_meta(cls, meta: CassetteMeta, rules: RedactionRules | None = None) -> Redactor:
-        """The redactor a cassette was recorded with (same salt, so the same placeholders)."""
-        if meta.redaction is None:
+    def with_key(cls, key: str, rules: RedactionRules | None = None, *, remember: int | None = None) -> Redactor:
+        """A redactor whose key stays outside the cassette (the header names it by `keys.key_id`)."""
+        return cls(key, rules, key_id=key_id(key), remember=remember)
+
+    @classmethod
+    def for_meta(cls, meta: CassetteMeta, *, key_file: str | None = None, remember: int | None = None) -> Redactor:
+        """The redactor a cassette was recorded with: its rules and its salt (or key), so the same placeholders.
+
+        Raises ValueError for a cassette recorded without redaction, `RuleError` for rules in the header
+        that do not parse, and `keys.RedactionKeyError` when its key is kept outside and cannot be found.
+        """
+        redaction = meta.redaction
+        if redaction is None:
             raise ValueError("this cassette was recorded without redaction; it has no salt")
-        return cls(meta.redaction.salt, rules)
+        if redaction.scheme != SCHEME:
+            raise RuleError(
+                f"redaction scheme {shown(redaction.scheme)} is unknown to this druid-sim (it makes {SCHEME})"
+            )
+        rules = RedactionRules.from_specs(redaction.rules, redaction.builtin)
+        if redaction.salt is not None:
+            return cls(redaction.salt, rules, remember=remember)
+        assert redaction.key_id is not None  # the codec accepts no header without either
+        key = find_key(redaction.key_id, key_file)
+        return cls(key, rules, key_id=redaction.key_id, remember=remember)
 
     @property
     def redaction(self) -> Redaction:
-        """What to store in the cassette header."""
-        return Redaction(SCHEME, self.salt)
+        """What to store in the cassette header: the salt (unless the key stays outside), the rules."""
+        salt = None if self.key_id is not None else self.salt
+        return Redaction(SCHEME, salt, self.rules.specs, self.rules.builtin, self.key_id)
 
     # -- placeholders ---------------------------------------------------------------------------------
 
@@ -192,7 +246,8 @@ class Redactor:
         ph = f"<redacted:{digest}>"
         if (len(secret) >= 8 and not secret.isalpha()) or looks_random(secret):
             encoded = orjson.dumps(secret)[1:-1]
-            if encoded not in self._known.by_encoded:
+            full = self._remember is not None and len(self._known.by_encoded) >= self._remember
+            if not full and encoded not in self._known.by_encoded:
                 self._known.by_encoded[encoded] = ph.encode("ascii")
                 self._known.by_encoded = dict(sorted(self._known.by_encoded.items(), key=lambda kv: -len(kv[0])))
         if len(self._placeholder_memo) >= _MEMO_LIMIT:
@@ -231,6 +286,19 @@ class Redactor:
             response.status, self.redact_headers(response.headers), self.redact_body(response.body), response.chunked
         )
 
+    def redact_request_as_recorded(self, request: Request) -> Request:
+        """The request as the recorder writes it: `redact_request`, then `scrub_line`'s pass over its line.
+
+        A replayer calls this on each live request with the cassette's own redactor (`for_meta`), so
+        the same secret gives the same placeholder as in the cassette, wherever the recorder put one.
+        """
+        redacted = self.redact_request(request)
+        if not self._known.by_encoded:
+            return redacted
+        line = orjson.dumps(request_to_obj(redacted))
+        scrubbed = self.scrub_line(line)
+        return redacted if scrubbed is line else decode_request(orjson.loads(scrubbed))
+
     def scrub_line(self, line: bytes) -> bytes:
         """Last pass over an encoded cassette line: replace any echo of a secret seen earlier.
 
@@ -244,7 +312,8 @@ class Redactor:
     # -- headers and query ----------------------------------------------------------------------------
 
     def redact_headers(self, headers: list[Pair]) -> list[Pair]:
-        """Redact credential headers, keeping auth schemes and cookie names readable."""
+        """Redact credential headers, keeping auth schemes and cookie names readable, and secret-shaped
+        text in the others (a token pasted into an `X-Note`)."""
         memo = self._secret_header_memo
         out = list(headers)
         for n, (name, value) in enumerate(headers):
@@ -252,6 +321,9 @@ class Redactor:
             if secret is None:
                 secret = self._is_secret_header(name)
             if not secret:
+                redacted = self.redact_text(value)
+                if redacted is not value:
+                    out[n] = (name, redacted)
                 continue
             lname = name.lower()
             if lname == "cookie":
@@ -311,6 +383,24 @@ class Redactor:
             out.append((name, self._value(value) if secret else self.redact_text(value)))
         return out
 
+    def redact_query_string(self, query: str) -> str:
+        """A raw query string (``a=1&password=x``) with credential values replaced, the rest kept as sent.
+
+        Placeholders are written as they are (``password=<redacted:…>``), for people reading a log. Most
+        query strings hold no hint of a credential and are returned after one scan.
+        """
+        if not query or (not self._always_scan and not contains_any(query.lower(), self._query_hints)):
+            return query
+        from urllib.parse import unquote_plus
+
+        out: list[str] = []
+        for item in query.split("&"):
+            raw_name, _, raw_value = item.partition("=")
+            value = unquote_plus(raw_value)
+            ((_, redacted),) = self.redact_query([(unquote_plus(raw_name), value)])
+            out.append(item if redacted == value else f"{raw_name}={redacted}")
+        return "&".join(out)
+
     def redact_url(self, url: str) -> str:
         """Remove credentials from a URL (userinfo and secret query parameters)."""
         from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -361,8 +451,20 @@ class Redactor:
         if not self._always_scan and not contains_any(text.lower(), self._text_hints):
             return text
         for pattern in patterns_worth_running(text, self._patterns):
-            if pattern.regex.search(text) is not None:
-                text = pattern.regex.sub(self._replace_match, text)
+            spans = places(text, pattern)
+            if len(spans) == 1 and spans[0] == (0, len(text)):
+                if pattern.regex.search(text) is not None:
+                    text = pattern.regex.sub(self._replace_match, text)
+                continue
+            pieces: list[str] = []
+            done = 0
+            for start, end in spans:  # a long log: only its hinted lines, the rest as it is
+                line = text[start:end]
+                if pattern.regex.search(line) is not None:
+                    pieces += [text[done:start], pattern.regex.sub(self._replace_match, line)]
+                    done = end
+            if pieces:
+                text = "".join(pieces) + text[done:]
         return text
 
     def _replace_match(self, match: re.Match[str]) -> str:
@@ -395,7 +497,11 @@ class Redactor:
             return value
         # Exact key names (`auth`, `pwd`, ...) count too, not only the substrings.
         keys_needed = contains_any(lowered, self._key_hints)
-        text_needed = any(p.regex.search(text) is not None for p in patterns_worth_running(text, self._patterns))
+        text_needed = any(
+            p.regex.search(text, start, end) is not None
+            for p in patterns_worth_running(text, self._patterns)
+            for start, end in places(text, p)
+        )
         if not keys_needed and not text_needed:
             return value
         return self._walk(value, (), text_needed)
@@ -417,10 +523,15 @@ class Redactor:
         return value
 
     def _secret_key(self, key: str, path: tuple[str, ...]) -> bool:
-        lkey = key.lower()
-        if lkey in self.rules.json_keys or (self.rules.builtin and is_secret_name(key)):
+        named = self._secret_key_memo.get(key)
+        if named is None:  # a spec repeats the same few dozen key names: decide each once
+            named = key.lower() in self.rules.json_keys or (self.rules.builtin and is_secret_name(key))
+            if len(self._secret_key_memo) >= _MEMO_LIMIT:
+                self._secret_key_memo.clear()
+            self._secret_key_memo[key] = named
+        if named:
             return True
-        return any(path[-len(p) :] == p for p in self._json_paths)
+        return path[-1] in self._json_path_tails and any(path[-len(p) :] == p for p in self._json_paths)
 
     def _secret(self, value: Any, path: tuple[str, ...], text_needed: bool) -> Any:
         if isinstance(value, str):
@@ -432,6 +543,36 @@ class Redactor:
         if isinstance(value, list):
             return [self._secret(item, path, text_needed) for item in value]
         return self._walk(value, path, text_needed)
+
+
+def recording_redactor(
+    rules: RedactionRules, existing: CassetteMeta | None = None, key_file: str | None = None
+) -> Redactor:
+    """The redactor a recording uses: a fresh salt (or the key kept outside), or, appending to ``existing``,
+    the cassette's own rules and salt, so old and new placeholders agree and a replay reproduces both.
+
+    Raises `RuleError` when appending with other rules than the cassette's, or to a cassette recorded
+    without redaction, and `keys.RedactionKeyError` when the key cannot be had.
+    """
+    if existing is None:
+        key = recording_key(key_file)
+        return Redactor(new_salt(), rules) if key is None else Redactor.with_key(key, rules)
+    redaction = existing.redaction
+    if redaction is None:
+        raise RuleError(
+            "the cassette's header has no redaction (it was not written by druid-sim record); record into a new "
+            "cassette instead of appending"
+        )
+    asked = (rules.specs, rules.builtin)
+    if asked != ((), True) and asked != (redaction.rules, redaction.builtin):
+        had = ", ".join(redaction.rules) or "none"
+        raise RuleError(
+            f"the cassette was recorded with redaction rules [{had}] (built-in rules "
+            f"{'on' if redaction.builtin else 'off'}); appending with other rules would leave placeholders a replay "
+            "cannot reproduce. Append with the same --redact-rule options, or none to reuse the cassette's, or "
+            "record into a new cassette"
+        )
+    return Redactor.for_meta(existing, key_file=key_file or None)
 
 
 def _differences(original: Any, redacted: Any) -> list[tuple[Any, str]]:

@@ -89,11 +89,13 @@ _NAME_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "jaas", "s
 class TextPattern(NamedTuple):
     """A secret shape in free text. `words` are cheap substring hints (checked on the lower-cased text)
     that must be present before the regular expression is worth running; group "secret" is the part to
-    replace, the rest stays readable."""
+    replace, the rest stays readable. `one_line`: a match never spans lines, so in a long text (a task
+    log) only the lines holding a hint word need the regular expression (`places`)."""
 
     kind: str
     regex: re.Pattern[str]
     words: tuple[str, ...]
+    one_line: bool = True
 
 
 #: Patterns of secrets inside free text (logs, error messages, URLs inside specs).
@@ -102,6 +104,7 @@ TEXT_PATTERNS: tuple[TextPattern, ...] = (
         "private key",
         re.compile(r"(?P<secret>-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)"),
         ("private key-----",),
+        one_line=False,
     ),
     TextPattern(
         "JSON web token",
@@ -121,7 +124,9 @@ TEXT_PATTERNS: tuple[TextPattern, ...] = (
     TextPattern(
         "credential header",
         re.compile(
-            r"(?i)\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?"
+            # The scheme is taken whole when present (`?+`, no backtracking), so `Basic <redacted:…>` (already
+            # redacted) is left alone instead of the scheme word being taken for the secret.
+            r"(?i)\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?+"
             r"(?P<secret>[^\s\"',;<>]+)"
         ),
         ("authorization",),
@@ -187,6 +192,32 @@ def patterns_worth_running(text: str, patterns: tuple[TextPattern, ...] = TEXT_P
         if not p.words or not present.isdisjoint(p.words):
             out.append(p)
     return out
+
+
+#: Texts at least this long are searched line by line (`places`): the name patterns start with a repeated
+#: character class, which costs seconds on every position of a multi-megabyte log.
+LINEWISE_FROM = 16 * 1024
+
+
+def places(text: str, pattern: TextPattern, lowered: str | None = None) -> list[tuple[int, int]]:
+    """The (start, end) spans of ``text`` worth searching for ``pattern``: all of it, or for a long text and a
+    one-line pattern with hint words, just the lines that hold one of them."""
+    if len(text) < LINEWISE_FROM or not pattern.one_line or not pattern.words:
+        return [(0, len(text))]
+    lowered = text.lower() if lowered is None else lowered
+    starts: set[int] = set()
+    for word in pattern.words:
+        at = lowered.find(word)
+        while at >= 0:
+            start = lowered.rfind("\n", 0, at) + 1
+            starts.add(start)
+            end = lowered.find("\n", at)
+            at = lowered.find(word, len(lowered) if end < 0 else end)
+    spans: list[tuple[int, int]] = []
+    for start in sorted(starts):
+        end = text.find("\n", start)
+        spans.append((start, len(text) if end < 0 else end))
+    return spans
 
 
 def is_placeholder_only(value: str) -> bool:

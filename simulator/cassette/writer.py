@@ -4,11 +4,16 @@ The file is opened unbuffered in append mode and each interaction goes out in a 
 recorder killed with SIGKILL leaves every finished interaction on disk; at worst the line being written
 is cut short, which the loader drops with a warning. Consecutive identical exchanges (a client polling a
 status that did not change) are written once, followed by tiny repeat lines.
+
+While a writer is open it holds an exclusive `flock` on the file, so a second recorder pointed at the
+same cassette is refused instead of interleaving its lines. A cassette that holds only its header (a
+session that recorded nothing) counts as empty: the next recording reuses the file.
 """
 
 from __future__ import annotations
 
 import enum
+import fcntl
 import logging
 import os
 from collections.abc import Callable
@@ -19,11 +24,14 @@ import orjson
 
 from simulator import __version__
 from simulator.cassette.codec import body_to_obj, encode_meta, encode_repeat, request_to_obj
-from simulator.cassette.errors import CassetteExistsError, CassetteFormatError
+from simulator.cassette.errors import CassetteError, CassetteExistsError, CassetteFormatError
 from simulator.cassette.loader import read_meta
 from simulator.cassette.model import FORMAT_VERSION, CassetteMeta, Interaction, Redaction
 
 logger = logging.getLogger(__name__)
+
+#: A header line is far shorter than this; a file this big holds more than a header.
+_HEADER_ONLY_LIMIT = 64 * 1024
 
 #: Response headers that change on every poll and are ignored when deciding whether an exchange repeats.
 VOLATILE_HEADERS = frozenset({"date"})
@@ -41,6 +49,40 @@ def new_meta(upstream: str | None, redaction: Redaction | None, recorder: str = 
     """A header for a cassette recorded now."""
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return CassetteMeta(FORMAT_VERSION, now, upstream, recorder or f"druid-sim {__version__}", redaction)
+
+
+def holds_recordings(path: str | Path) -> bool:
+    """True if ``path`` exists and holds more than a cassette header: something `--mode refuse` must not touch.
+
+    An empty file, or one with a valid header line and nothing else (a recording session that saw no
+    exchange), holds nothing to lose, so a new recording may reuse it.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return False
+    if size == 0:
+        return False
+    if size > _HEADER_ONLY_LIMIT:
+        return True
+    data = path.read_bytes()
+    rest = data.partition(b"\n")[2]
+    if rest.strip():
+        return True
+    try:
+        read_meta(path)
+    except CassetteFormatError:
+        return True  # not a cassette header: not ours to overwrite
+    return False
+
+
+def existing_meta(path: str | Path, mode: RecordMode | str) -> CassetteMeta | None:
+    """The header a recording in ``mode`` will keep: the existing one when appending to a cassette, else None."""
+    path = Path(path)
+    if RecordMode(mode) is not RecordMode.APPEND or not path.exists() or path.stat().st_size == 0:
+        return None
+    return read_meta(path)
 
 
 def recorded_at_epoch(meta: CassetteMeta) -> float:
@@ -82,20 +124,29 @@ class CassetteWriter:
         """
         path = Path(path)
         mode = RecordMode(mode)
-        exists = path.exists() and path.stat().st_size > 0
-        if exists and mode is RecordMode.REFUSE:
+        if mode is RecordMode.REFUSE and holds_recordings(path):
             raise CassetteExistsError(path)
         if path.parent and not path.parent.exists():
             path.parent.mkdir(parents=True)
-        if exists and mode is RecordMode.APPEND:
-            meta = read_meta(path)
-            _drop_partial_last_line(path)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-            return cls(path, fd, meta, line_filter)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-        writer = cls(path, fd, meta, line_filter)
-        writer._write(encode_meta(meta))
-        return writer
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            _lock(fd, path)
+            if mode is RecordMode.APPEND and os.fstat(fd).st_size > 0:
+                meta = read_meta(path)
+                _drop_partial_last_line(path)
+                return cls(path, fd, meta, line_filter)
+            if mode is RecordMode.REFUSE and holds_recordings(path):  # written since the check above
+                raise CassetteExistsError(path)
+            if os.fstat(fd).st_size > 0:
+                if mode is RecordMode.REFUSE:
+                    logger.info("%s holds only a header (a session that recorded nothing): recording into it", path)
+                os.ftruncate(fd, 0)
+            writer = cls(path, fd, meta, line_filter)
+            writer._write(encode_meta(meta))
+            return writer
+        except BaseException:
+            os.close(fd)
+            raise
 
     def at(self, timestamp: float) -> float:
         """Seconds between the cassette's `recorded_at` and a POSIX `timestamp`."""
@@ -158,6 +209,17 @@ class CassetteWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _lock(fd: int, path: Path) -> None:
+    """Hold an exclusive lock on the cassette while recording (released when the fd closes)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise CassetteError(
+            f"{path} is being recorded by another druid-sim record right now; stop that one first, or choose "
+            "another --cassette"
+        ) from None
 
 
 def _drop_partial_last_line(path: Path) -> None:

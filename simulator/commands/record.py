@@ -53,9 +53,29 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="do not apply the built-in redaction rules (writes secrets to disk; synthetic traffic only)",
     )
+    parser.add_argument(
+        "--redaction-key",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
+        help="make placeholders with a key kept outside the cassette, in FILE (created if missing; default "
+        "~/.config/druid-sim/redaction.key), instead of a salt stored in it: placeholders of short passwords "
+        "cannot then be guessed from the cassette alone, but replaying needs the key (see docs/cassettes.md). "
+        "$DRUID_SIM_REDACTION_KEY, if set, is used the same way",
+    )
     parser.add_argument("--insecure", action="store_true", help="accept an HTTPS upstream's self-signed certificate")
     parser.add_argument("--confdir", metavar="DIR", help="mitmproxy configuration/CA directory (default ~/.mitmproxy)")
     parser.set_defaults(func=run)
+
+
+def _key_file(value: str | None) -> str | None:
+    """``--redaction-key`` alone means the default key file."""
+    if value is None:
+        return None
+    from simulator.cassette.keys import default_key_file
+
+    return value or str(default_key_file())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,5 +94,6 @@ def run(args: argparse.Namespace) -> int:
             redact_builtin=not args.no_default_redaction,
             insecure=args.insecure,
             confdir=args.confdir,
+            redaction_key=_key_file(args.redaction_key),
         )
     )

@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.config import ServeConfig, build_simulation
     from simulator.control.auth import TOKEN_ENV, decide_control_token
     from simulator.replay.command import ReplaySetupError, prepare_replay, replay_settings
-    from simulator.replay.engine import format_unused
+    from simulator.replay.engine import format_banner, format_totals, format_unused
     from simulator.replay.wiring import install_replay
     from simulator.security import announcement as security_announcement
     from simulator.stopping import serve as serve_until_stopped
@@ -208,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
     except ReplaySetupError as exc:
         print(f"druid-sim serve: {exc}", file=sys.stderr)
         return 2
+    if replay is not None:
+        print(format_banner(replay), flush=True)
     if replay is not None and config.workers > 1:
         generated = control.token if control.generated else None
         return _run_workers(config, replay, control.announcement(config.self_url), generated)
@@ -227,6 +229,8 @@ def run(args: argparse.Namespace) -> int:
     gc.freeze()
     if not serve_until_stopped(app, config.host, config.port, uvicorn_settings()):
         return 1
+    if replay is not None:
+        print(format_totals(replay, listed=config.report_unused), flush=True)
     if replay is not None and config.report_unused:
         print(format_unused(replay), flush=True)
     return 0
@@ -246,7 +250,7 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None, 
     import tempfile
 
     from simulator.replay.cursors import FileCursors
-    from simulator.replay.engine import format_unused
+    from simulator.replay.engine import format_totals, format_unused
     from simulator.stopping import serve_workers
     from simulator.workers import WORKER_ENV, encode_settings
 
@@ -264,8 +268,9 @@ def _run_workers(config: ServeConfig, replay: Replay, announcement: str | None, 
         print(announcement, flush=True)
         _announce_dashboard(config, generated_token)
         serve_workers("simulator.workers:create_app", config.host, config.port, config.workers, uvicorn_settings())
+        replay.cursors = cursors  # the parent's replay reads what every worker played
+        print(format_totals(replay, counted=False, listed=config.report_unused), flush=True)
         if config.report_unused:
-            replay.cursors = cursors  # the parent's replay reads what every worker played
             print(format_unused(replay), flush=True)
         cursors.close()
     finally:

@@ -4,13 +4,12 @@ the app it wraps (the Overlord model) or a 599 that explains the miss.
 A hit sends the recorded status, headers and body bytes, prepared when the cassette loaded. ``GET`` and
 ``HEAD`` requests are remembered by their raw method, path, query and matched headers, so a client
 polling the same URL is answered after one dictionary lookup, without reading an (empty) body or
-normalising again; once a sequence is *settled* (stick-last past its last recorded answer) its answer
+normalising again (nor redacting: the remembered key holds the raw header values, so other credentials
+are another key); once a sequence is *settled* (stick-last past its last recorded answer) its answer
 is remembered too and the cursor is not consulted any more, until a reset.
 """
 
 from __future__ import annotations
-
-import logging
 
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
 from simulator.clock import Clock
@@ -19,14 +18,16 @@ from simulator.replay.answers import Answer
 from simulator.replay.engine import Replay
 from simulator.replay.index import Sequence
 from simulator.replay.misses import MISS_STATUS, PROBLEM_JSON, log_miss, miss_problem
-from simulator.replay.normalize import normalize_live
+from simulator.replay.normalize import Normalized, normalize_live
 from simulator.replay.options import LatencyMode, MissMode
 from simulator.runtime import ANSWERED_BY
 
-logger = logging.getLogger("simulator.replay")
-
 #: Bodiless requests remembered for the fast path before the memory is cleared.
 FAST_PATH_SIZE = 4096
+#: Requests remembered with their normalised (redacted) form, so a repeated one (a ``POST /taskStatus``
+#: poll, a model-answered poll) is not redacted and normalised again; bodies up to NORMALIZED_BODY bytes.
+NORMALIZED_SIZE = 256
+NORMALIZED_BODY = 4096
 
 _FastKey = tuple[str, bytes, bytes, tuple[bytes, ...]]
 _BODILESS = frozenset({"GET", "HEAD"})
@@ -39,7 +40,12 @@ class ReplayApp:
         self.app = app
         self.replay = replay
         self.clock = clock
-        self._header_names = tuple(name.encode("latin-1") for name in replay.options.rules.headers)
+        # The headers a bodiless request is matched on (Authorization): part of the remembered key.
+        self._header_names = tuple(name.encode("latin-1") for name in replay.options.rules.bodiless_headers)
+        # A live request's normalised form depends on these (Content-Type always: it says what the body is).
+        every = dict.fromkeys(("content-type", *replay.options.rules.headers))
+        self._all_header_names = tuple(name.encode("latin-1") for name in every)
+        self._normalized: dict[tuple[_FastKey, bytes], Normalized] = {}
         self._fast: dict[_FastKey, Sequence] = {}
         self._settled: dict[_FastKey, Answer] = {}
         self._generation = replay.generation
@@ -61,7 +67,7 @@ class ReplayApp:
                 await self._send(scope, send, answer)
                 return
         body = await _read_body(receive)
-        live = normalize_live(method, raw_path, query, scope["headers"], body, self.replay.options.rules)
+        live = self._normalize(method, raw_path, query, scope["headers"], body)
         sequence = self.replay.find(live)
         if sequence is not None:
             if fast_key is not None and not body:
@@ -73,8 +79,7 @@ class ReplayApp:
                 await self._send(scope, send, answer)
                 return
         if self._simulate:
-            self.replay.note_miss(live, None, "model")
-            logger.info("replay miss: %s %s answered by the model", live.method, scope["path"])
+            self.replay.simulated_miss(live)
             await self.app(scope, _replaying(body, receive), send)
             return
         near = self.replay.explain_miss(live)
@@ -122,8 +127,26 @@ class ReplayApp:
             self._settled[fast_key] = answer
         return answer
 
-    def _matched_headers(self, headers: list[tuple[bytes, bytes]]) -> tuple[bytes, ...]:
-        names = self._header_names
+    def _normalize(
+        self, method: str, raw_path: bytes, query: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> Normalized:
+        """The live request redacted with the cassette's redactor and normalised, remembered for repeats."""
+        if len(body) > NORMALIZED_BODY:
+            return normalize_live(method, raw_path, query, headers, body, self.replay.options.rules, self.replay.redact)
+        key = ((method, raw_path, query, self._matched_headers(headers, self._all_header_names)), body)
+        live = self._normalized.get(key)
+        if live is None:
+            live = normalize_live(method, raw_path, query, headers, body, self.replay.options.rules, self.replay.redact)
+            if len(self._normalized) >= NORMALIZED_SIZE:
+                self._normalized.clear()
+            self._normalized[key] = live
+        return live
+
+    def _matched_headers(
+        self, headers: list[tuple[bytes, bytes]], names: tuple[bytes, ...] | None = None
+    ) -> tuple[bytes, ...]:
+        if names is None:
+            names = self._header_names
         if not names:
             return ()
         if len(names) == 1:

@@ -58,6 +58,13 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave a part of requests out of matching: query:KEY, header:NAME or body:/json/pointer (repeatable)",
     )
     group.add_argument(
+        "--redaction-key",
+        metavar="FILE",
+        help="the key file of a cassette recorded with druid-sim record --redaction-key (default: "
+        "$DRUID_SIM_REDACTION_KEY, else ~/.config/druid-sim/redaction.key); cassettes with a salt in their "
+        "header need nothing",
+    )
+    group.add_argument(
         "--report-unused",
         action="store_true",
         help="when the server stops, list recorded interactions that were never played",
@@ -73,6 +80,7 @@ def replay_settings(args: argparse.Namespace) -> dict[str, Any]:
         "replay_sequence": args.sequence,
         "replay_ignore": tuple(args.ignore),
         "report_unused": args.report_unused,
+        "replay_redaction_key": args.redaction_key,
     }
 
 

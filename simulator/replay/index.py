@@ -13,12 +13,13 @@ answer bytes. Bigger cassettes encode each answer the first time it is played an
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from simulator.cassette import Cassette
+from simulator.cassette import Cassette, Request
 from simulator.cassette.summary import endpoint
 from simulator.replay.answers import Answer
-from simulator.replay.normalize import Key, Normalized, normalize_path, normalize_recorded
+from simulator.replay.normalize import Key, Normalized, normalize_headers, normalize_path, normalize_recorded
 from simulator.replay.options import MatchRules
 
 #: Up to this many interactions, every answer is encoded while the cassette loads.
@@ -54,29 +55,36 @@ class ReplayIndex:
     sequences: list[Sequence]
     by_key: dict[Key, Sequence]
     answers: list[Answer | None]
+    #: Applied to recorded requests before they are normalised: None for a redacted cassette (its requests
+    #: are stored redacted), the replay's redactor for one recorded without redaction.
+    redact: Callable[[Request], Request] | None = None
     _by_endpoint: dict[str, list[Sequence]] | None = None
 
     @classmethod
-    def build(cls, cassette: Cassette, rules: MatchRules, eager: bool | None = None) -> ReplayIndex:
+    def build(
+        cls,
+        cassette: Cassette,
+        rules: MatchRules,
+        eager: bool | None = None,
+        redact: Callable[[Request], Request] | None = None,
+    ) -> ReplayIndex:
         interactions = cassette.interactions
         eager = len(interactions) <= EAGER_ANSWERS if eager is None else eager
         by_key: dict[Key, Sequence] = {}
         sequences: list[Sequence] = []
         answers: list[Answer | None] = [None] * len(interactions)
-        wanted = frozenset(rules.headers)
+        wanted = frozenset(rules.bodiless_headers)
         gc_was_enabled = gc.isenabled()
         gc.disable()  # hundreds of thousands of small objects: the cyclic GC would only slow the build
         try:
             for position, interaction in enumerate(interactions):
                 request = interaction.request
-                if (
-                    request.body.kind is None
-                    and not request.query
-                    and not (wanted and any(name.lower() in wanted for name, _ in request.headers))
-                ):
-                    key: Key = (request.method.upper(), normalize_path(request.path), (), (), b"")
+                if request.body.kind is None and not request.query and (redact is None or not request.headers):
+                    # The usual poll: its key without building a Normalized (the Authorization it carries, if any).
+                    headers = normalize_headers(request.headers, rules, False) if wanted and request.headers else ()
+                    key: Key = (request.method.upper(), normalize_path(request.path), (), headers, b"")
                 else:
-                    key = normalize_recorded(request, rules).key
+                    key = normalize_recorded(request if redact is None else redact(request), rules).key
                 plays = [position] * interaction.count
                 sequence = by_key.get(key)
                 if sequence is None:
@@ -89,7 +97,7 @@ class ReplayIndex:
         finally:
             if gc_was_enabled:
                 gc.enable()
-        return cls(cassette, rules, sequences, by_key, answers)
+        return cls(cassette, rules, sequences, by_key, answers, redact)
 
     def answer(self, position: int) -> Answer:
         """The prepared answer of the interaction at ``position`` (encoded on first use if not yet)."""
@@ -101,7 +109,8 @@ class ReplayIndex:
     def request(self, sequence: Sequence) -> Normalized:
         """The normalised request of a sequence (built when a miss needs it)."""
         if sequence._request is None:
-            sequence._request = normalize_recorded(self.cassette.interactions[sequence.first].request, self.rules)
+            request = self.cassette.interactions[sequence.first].request
+            sequence._request = normalize_recorded(request if self.redact is None else self.redact(request), self.rules)
         return sequence._request
 
     @property

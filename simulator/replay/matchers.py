@@ -3,6 +3,10 @@
 Each matcher compares one part of a live request with a recorded one and returns the differences it
 found (an empty list means that part matches), so a miss can be explained part by part: which method,
 which path, which query key, which header, which JSON body field (by JSON pointer).
+
+Both sides are redacted by then (the cassette's requests when recorded, the live one by the replay with
+the cassette's own redactor), so a difference in a credential is between two placeholders: it is
+reported as "a different secret", and no value is ever shown in clear.
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.replay.normalize import Normalized
+from simulator.replay.options import CREDENTIAL_HEADERS
 
 #: How many body fields one explanation lists before saying "and N more".
 MAX_BODY_FIELDS = 5
+_PLACEHOLDER = "<redacted:"
+#: What an explanation says about two different secrets.
+DIFFERENT_SECRET = "a different secret than recorded (placeholders shown, never the values)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,17 +35,30 @@ class Difference:
     recorded: Any
     received: Any
 
+    @property
+    def secret(self) -> bool:
+        """True when both sides hold a redaction placeholder: the client sent another credential."""
+        return _has_placeholder(self.recorded) and _has_placeholder(self.received)
+
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"part": self.part}
         if self.name is not None:
             out["name"] = self.name
         out["recorded"] = self.recorded
         out["received"] = self.received
+        if self.secret:
+            out["secret"] = DIFFERENT_SECRET
         return out
 
     def describe(self) -> str:
         where = f"{self.part} {self.name}" if self.name is not None else self.part
+        if self.secret:
+            return f"{where}: {DIFFERENT_SECRET}"
         return f"{where}: recorded {_short(self.recorded)}, received {_short(self.received)}"
+
+
+def _has_placeholder(value: Any) -> bool:
+    return isinstance(value, str) and _PLACEHOLDER in value
 
 
 def _short(value: Any) -> str:
@@ -83,7 +104,7 @@ def headers(live: Normalized, recorded: Normalized) -> list[Difference]:
     return [
         Difference("header", name, theirs.get(name), ours.get(name))
         for name in sorted(set(ours) | set(theirs))
-        if ours.get(name) != theirs.get(name)
+        if ours.get(name) != theirs.get(name) and not (name in CREDENTIAL_HEADERS and name not in theirs)
     ]
 
 

@@ -81,9 +81,25 @@ def request_json(live: Normalized) -> dict[str, Any]:
     return out
 
 
+def _other_credentials(near: list[NearMiss]) -> list[Difference]:
+    """The credential differences of the nearest candidate, if that is all that sets it apart."""
+    if not near or not near[0].differences or not all(d.secret for d in near[0].differences):
+        return []
+    return near[0].differences
+
+
 def miss_problem(cassette: str, live: Normalized, near: list[NearMiss]) -> bytes:
     """The problem+json body of an ``--on-miss error`` answer."""
-    if any(n.skipped for n in near):
+    secrets = _other_credentials(near)
+    if secrets:
+        where = ", ".join(f"{d.part} {d.name}" for d in secrets)
+        flags = " ".join(f"--ignore {d.part}:{d.name}" for d in secrets)
+        fix = (
+            f"It matches a recorded request except for credentials ({where}): the client sent other secrets than "
+            "were recorded (both are shown only as placeholders). Send the recorded credentials, or leave them out "
+            f"of matching with {flags}."
+        )
+    elif any(n.skipped for n in near):
         fix = (
             "The request was recorded but its recorded answers are used up: replay with --sequence stick-last "
             "(the default) or cycle, or record the extra requests."
@@ -106,8 +122,23 @@ def miss_problem(cassette: str, live: Normalized, near: list[NearMiss]) -> bytes
     return orjson.dumps(problem)
 
 
+def _target(live: Normalized) -> str:
+    return live.path + ("?" + "&".join(f"{k}={v}" for k, v in live.query) if live.query else "")
+
+
 def log_miss(cassette: str, live: Normalized, near: list[NearMiss], answered_by: str) -> None:
-    target = live.path + ("?" + "&".join(f"{k}={v}" for k, v in live.query) if live.query else "")
-    lines = [f"replay miss in {cassette}: {live.method} {target} (answered by {answered_by})"]
+    lines = [f"replay miss in {cassette}: {live.method} {_target(live)} (answered by {answered_by})"]
     lines += [f"  nearest {n.describe()}" for n in near] or ["  nothing recorded is close"]
     logger.warning("%s", "\n".join(lines))
+
+
+def log_simulated_miss(cassette: str, live: Normalized, near: list[NearMiss]) -> None:
+    """One WARNING line for a request the model answers instead of the cassette, with the nearest reason."""
+    reason = f"nearest {near[0].describe()}" if near else "nothing recorded is close"
+    logger.warning(
+        "replay miss: %s %s is not in %s, the model answers it (--on-miss simulate); %s",
+        live.method,
+        _target(live),
+        cassette,
+        reason,
+    )

@@ -6,26 +6,29 @@ Two requests match when their normalised forms are equal:
 * path: each segment percent-decoded on its own (``task/a%3Ab`` is ``task/a:b``, as Jersey decodes
   ``@PathParam``s) and one trailing slash dropped (Jersey accepts it);
 * query: a multiset of decoded (key, value) pairs, so order does not matter but repeats do;
-* headers: only those `MatchRules.headers` names, values with whitespace around ``;`` removed and lower
-  cased (media types are case-insensitive);
+* headers: only those `MatchRules.headers` names (for a request without a body, not those that only
+  describe one), values with whitespace around ``;`` removed and lower cased (media types are
+  case-insensitive);
 * body: JSON canonicalised (keys sorted, compact) after dropping ignored JSON pointers; anything else
   as bytes.
 
-The recorder can import `normalize_recorded` to compute the same key at record time.
+A live request is first put in the cassette's own shape (`live_request`) and redacted the way the
+recorder redacted the recorded ones (the replay passes the cassette's redactor), then normalised by the
+very function that normalises recorded requests, so both sides go through one code path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import orjson
 
-from simulator.cassette import Request
+from simulator.cassette import Body, Request, body_from_bytes
 from simulator.jsonenc import dumps, dumps_sorted
-from simulator.replay.options import MatchRules
+from simulator.replay.options import CREDENTIAL_HEADERS, MatchRules
 
 _JSON_START = frozenset(b"{[")
 
@@ -48,6 +51,12 @@ class Normalized:
 
     def __post_init__(self) -> None:
         self.key = (self.method, self.path, self.query, self.headers, self.body)
+
+    def without_credentials(self) -> Key | None:
+        """The key of this request had it carried no credentials (None if it carried none): the key of
+        the same request recorded on an unsecured cluster, which any credentials match."""
+        headers = tuple(h for h in self.headers if h[0] not in CREDENTIAL_HEADERS)
+        return None if len(headers) == len(self.headers) else (self.method, self.path, self.query, headers, self.body)
 
 
 def normalize_path(path: str) -> str:
@@ -84,9 +93,11 @@ def normalize_header_value(value: str) -> str:
     return ";".join(part.strip() for part in value.split(";")).lower()
 
 
-def normalize_headers(headers: Iterable[tuple[str, str]], rules: MatchRules) -> tuple[tuple[str, str], ...]:
+def normalize_headers(
+    headers: Iterable[tuple[str, str]], rules: MatchRules, has_body: bool = True
+) -> tuple[tuple[str, str], ...]:
     """The matched headers, by lower-case name, in the order `rules.headers` lists them."""
-    wanted = rules.headers
+    wanted = rules.headers if has_body else rules.bodiless_headers
     if not wanted or not headers:
         return ()
     found: dict[str, str] = {}
@@ -162,11 +173,46 @@ def normalize_recorded(request: Request, rules: MatchRules) -> Normalized:
         request.method.upper(),
         normalize_path(request.path),
         normalize_query(request.query, rules),
-        normalize_headers(request.headers, rules),
+        normalize_headers(request.headers, rules, body.kind is not None),
         raw,
         value,
         is_json,
     )
+
+
+def live_request(
+    method: str,
+    raw_path: bytes,
+    query_string: bytes,
+    headers: Iterable[tuple[bytes, bytes]],
+    body: bytes,
+    rules: MatchRules,
+) -> Request:
+    """A request as it arrived (ASGI scope values, lower-case header names, the full body) in the shape the
+    recorder stores: path without the query, decoded query pairs, the body as `body_from_bytes` keeps it.
+
+    Only headers that can take part in matching are kept (Content-Type always: it says whether a body is
+    JSON), so redacting the request costs nothing for the others.
+    """
+    wanted = rules.headers
+    text_headers = [
+        (k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if k == b"content-type" or k.decode() in wanted
+    ]
+    content_type = next((v for k, v in text_headers if k == "content-type"), None)
+    path = raw_path.split(b"?", 1)[0].decode("utf-8", "replace")
+    return Request(method, path, parse_query_string(query_string), text_headers, _live_body(body, content_type))
+
+
+def _live_body(data: bytes, content_type: str | None) -> Body:
+    """The body as the recorder would redact it. A JSON object or array is parsed once: stored compact it
+    would be ``json``, otherwise ``text`` redacted as parsed JSON, and matching compares the parsed value,
+    so both come to the same; ``body_from_bytes`` decides everything else."""
+    if data[:1] in (b"{", b"["):
+        try:
+            return Body("json", orjson.loads(data))
+        except orjson.JSONDecodeError:
+            pass
+    return body_from_bytes(data, content_type)
 
 
 def normalize_live(
@@ -176,18 +222,10 @@ def normalize_live(
     headers: Iterable[tuple[bytes, bytes]],
     body: bytes,
     rules: MatchRules,
+    redact: Callable[[Request], Request] | None = None,
 ) -> Normalized:
-    """The normalised form of a request as it arrived (ASGI scope values and the full body)."""
-    text_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
-    content_type = next((v for k, v in text_headers if k.lower() == "content-type"), None)
-    raw, value, is_json = canonical_body(body, content_type, rules)
-    path = raw_path.split(b"?", 1)[0].decode("utf-8", "replace")
-    return Normalized(
-        method.upper(),
-        normalize_path(path),
-        normalize_query(parse_query_string(query_string), rules),
-        normalize_headers(text_headers, rules),
-        raw,
-        value,
-        is_json,
-    )
+    """The normalised form of a live request: `live_request`, redacted by ``redact``, then `normalize_recorded`."""
+    request = live_request(method, raw_path, query_string, headers, body, rules)
+    if redact is not None:
+        request = redact(request)
+    return normalize_recorded(request, rules)

@@ -38,8 +38,15 @@ class LatencyMode(enum.StrEnum):
     RECORDED = "recorded"
 
 
-#: The only request header that changes what the Overlord answers for a well-behaved client (415 on POST).
-DEFAULT_MATCH_HEADERS: tuple[str, ...] = ("content-type",)
+#: The request headers that change what the Overlord answers: Content-Type (415 on POST) and
+#: Authorization (who is asking, on a secured cluster: compared by the cassette's placeholders, so the
+#: same credentials match and others do not; ``--ignore header:authorization`` leaves them out).
+DEFAULT_MATCH_HEADERS: tuple[str, ...] = ("content-type", "authorization")
+#: Headers that only describe a body: they take no part in matching a request that has none.
+BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
+#: Credentials: a request recorded without them (an unsecured cluster, a hand-written cassette) matches
+#: whatever the client sends now; one recorded with them needs the same ones.
+CREDENTIAL_HEADERS = frozenset({"authorization"})
 
 _IGNORE_KINDS = ("query", "header", "body")
 
@@ -53,7 +60,8 @@ class MatchRules:
     """Which parts of a request are compared.
 
     Method, path and the query multiset always are, minus ``ignore_query`` keys. Of the headers, only
-    ``match_headers`` minus ``ignore_headers`` are (names lower case). JSON bodies are compared
+    ``match_headers`` minus ``ignore_headers`` are (names lower case), and of a request without a body
+    not those that only describe one (`BODY_HEADERS`). JSON bodies are compared
     canonically (key order and whitespace do not matter) after removing ``ignore_body`` JSON pointers
     (RFC 6901; a ``*`` segment matches every key or index).
     """
@@ -64,10 +72,12 @@ class MatchRules:
     match_headers: tuple[str, ...] = DEFAULT_MATCH_HEADERS
 
     headers: tuple[str, ...] = field(init=False)  # the header names that take part in matching
+    bodiless_headers: tuple[str, ...] = field(init=False)  # the same, for a request without a body
 
     def __post_init__(self) -> None:
         names = tuple(name for name in self.match_headers if name not in self.ignore_headers)
         object.__setattr__(self, "headers", names)
+        object.__setattr__(self, "bodiless_headers", tuple(name for name in names if name not in BODY_HEADERS))
 
     @classmethod
     def from_specs(cls, specs: Iterable[str], match_headers: Iterable[str] = DEFAULT_MATCH_HEADERS) -> MatchRules:

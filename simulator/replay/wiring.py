@@ -9,6 +9,7 @@ from simulator.app import Middleware
 from simulator.asgi import ASGIApp, Receive, Scope, Send
 from simulator.config import ServeConfig, reset_simulation
 from simulator.express import ExpressAnswer, ExpressRequest
+from simulator.logsafe import log_redaction
 from simulator.overlord.task import Task
 from simulator.replay.app import ReplayApp
 from simulator.replay.engine import Replay, ReplayOptions
@@ -32,6 +33,7 @@ def replay_options(config: ServeConfig) -> ReplayOptions:
         on_miss=_choice(MissMode, config.replay_on_miss, "--on-miss"),
         latency=_choice(LatencyMode, config.replay_latency, "--latency"),
         rules=MatchRules.from_specs(config.replay_ignore),
+        redaction_key=config.replay_redaction_key,
     )
 
 
@@ -56,6 +58,7 @@ def install_replay(simulation: Simulation, replay: Replay, seed_tasks: list[Task
     ``seed_tasks``: the first seeding's tasks, built beforehand by `Replay.seed_tasks` (off the event loop).
     """
     simulation.extensions[EXTENSION] = replay
+    log_redaction(simulation).use(replay.redactor)  # the journal and access log show the cassette's placeholders
 
     def seed(tasks: list[Task] | None = None) -> None:
         if replay.options.on_miss is MissMode.SIMULATE:
@@ -137,6 +140,7 @@ def switch_cassette(simulation: Simulation, path: str | None, prepared: Prepared
     if old_hook in simulation.on_reset:
         simulation.on_reset.remove(old_hook)
     simulation.extensions.pop(EXTENSION, None)
+    log_redaction(simulation).use(None)
     simulation.config = config
     reset_simulation(simulation)
     if prepared is not None:

@@ -251,7 +251,7 @@ def _finite(value: float) -> None:
     except OverflowError:
         finite = False
     if not finite:
-        raise Invalid(f"must be a finite number, not {value!r:.40}")
+        raise Invalid(f"must be a finite number, not {shown(value)[:40]}")
 
 
 def as_float(low: float | None = None, high: float | None = None) -> Callable[[Any], float]:
@@ -281,10 +281,10 @@ def as_duration(value: Any) -> float:
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     except OverflowError:
-        raise Invalid(f"must be at most 365d, not {value!r:.40}") from None
+        raise Invalid(f"must be at most 365d, not {shown(value)[:40]}") from None
     _finite(seconds)
     if seconds > MAX_DURATION_SECONDS:
-        raise Invalid(f"must be at most 365d, not {value!r}")
+        raise Invalid(f"must be at most 365d, not {shown(value)}")
     return seconds
 
 
