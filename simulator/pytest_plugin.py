@@ -166,7 +166,7 @@ class SimServer:
             from simulator.forward import Forwarder
 
             self.forwarder = Forwarder(forward)
-            config = replace(config, time_scale=1.0, start_ms=None, replay_on_miss="simulate")
+            config = replace(config, time_scale=1.0, start_ms=None, replay_on_miss="forward")
         self.config = config  # what every test sharing this server starts from (with its own cassette)
         self.simulation: Simulation = build_simulation(config)
         app = build_app(self.simulation, access_log=False, forward=self.forwarder)

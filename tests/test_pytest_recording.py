@@ -181,6 +181,8 @@ import pytest
 def test_lists(druid_sim):
     assert druid_sim.http.get("/druid/indexer/v1/tasks", params={"state": "running"}).json() == []
     assert druid_sim.http.get("/druid/indexer/v1/leader").text != ""
+    expected = ["replay", "upstream"] if druid_sim.recording else ["replay", "replay"]
+    assert [entry["answeredBy"] for entry in druid_sim.journal()] == expected
 """
     )
     before = len(received(upstream))
