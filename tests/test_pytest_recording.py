@@ -30,6 +30,7 @@ from simulator.cassette import (
     read_meta,
 )
 from simulator.config import ServeConfig
+from simulator.pytest_record import CassetteMissing, RecordingMode, plan_cassette
 from tests.support.live import START_MS, LiveServer, free_socket, live_server
 
 with warnings.catch_warnings():  # mitmproxy imports ldap3, which uses a name pyasn1 has deprecated
@@ -136,6 +137,16 @@ def test_once_records_missing_cassettes_and_then_they_are_replayed(
 
 
 def test_a_missing_cassette_fails_in_mode_none_saying_how_to_record_it(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+from pathlib import Path
+
+@pytest.fixture(scope="module")
+def druid_sim_cassette_dir(request):
+    return Path(request.path).parent / "recorded" / Path(request.path).stem
+"""
+    )
     pytester.makepyfile(
         test_user="""
 import pytest
@@ -143,17 +154,51 @@ import pytest
 @pytest.mark.druid_sim(cassette=True)
 def test_default_name(druid_sim):
     pass
+
+class TestSuite:
+    @pytest.mark.parametrize("shape", ["a/b", "c"])
+    @pytest.mark.druid_sim(cassette=True)
+    def test_method(self, druid_sim, shape):
+        pass
 """
     )
     result = run(pytester)
-    result.assert_outcomes(errors=1)
-    path = pytester.path / "cassettes" / "test_user" / "test_default_name.jsonl"
-    result.stdout.fnmatch_lines(
-        [
-            f"*druid_sim: cassette {path} not found. --druid-sim-record-mode is none (replay only): record it "
-            "from a Druid cluster with pytest --druid-sim-record=http://ROUTER:8888*"
-        ]
+    result.assert_outcomes(errors=3)
+    folder = pytester.path / "recorded" / "test_user"  # the conftest's folder, the default file names
+    how = (
+        "--druid-sim-record-mode is none (replay only): record it from a Druid cluster with pytest --druid-sim-record="
     )
+    output = result.stdout.str()
+    assert f"druid_sim: cassette {folder / 'test_default_name.jsonl'} not found. {how}http://ROUTER:8888" in output
+    for name in ("TestSuite.test_method[a-b].jsonl", "TestSuite.test_method[c].jsonl"):
+        assert f"druid_sim: cassette {folder / name} not found. " in output
+
+
+def test_the_record_modes_decide_as_pytest_recording_s_do(tmp_path: Path) -> None:
+    """The table in simulator/pytest_record.py, for a cassette that exists and one that does not."""
+    exists, missing = tmp_path / "exists.jsonl", tmp_path / "missing.jsonl"
+    exists.write_text("{}\n")
+    replay, overwrite, append = (True, None), (False, RecordMode.OVERWRITE), (True, RecordMode.APPEND)
+    expected = {
+        RecordingMode.NONE: (replay, None),
+        RecordingMode.ONCE: (replay, overwrite),
+        RecordingMode.NEW_EPISODES: (append, overwrite),
+        RecordingMode.ALL: (overwrite, overwrite),
+        RecordingMode.REWRITE: (overwrite, overwrite),
+    }
+    for mode, (if_exists, if_missing) in expected.items():
+        for path, outcome in ((exists, if_exists), (missing, if_missing)):
+            if outcome is None:
+                with pytest.raises(CassetteMissing):
+                    plan_cassette(path, mode, set())
+            else:
+                plan = plan_cassette(path, mode, set())
+                assert (plan.replay, plan.record) == outcome, (mode, path.name)
+    rewritten: set[Path] = set()
+    assert [plan_cassette(exists, RecordingMode.ALL, rewritten).record for _ in range(2)] == [
+        RecordMode.OVERWRITE,
+        RecordMode.APPEND,  # a cassette several tests share is rewritten once a session, then appended to
+    ]
 
 
 def write_cassette(path: Path, upstream: str, *exchanges: tuple[str, list[tuple[str, str]], Body]) -> Path:
