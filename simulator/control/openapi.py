@@ -35,7 +35,8 @@ _JOURNAL_FILTERS = [
     query_parameter("status", "status code answered", {"type": "integer"}),
     query_parameter(
         "answeredBy",
-        "what answered: model, replay, fault, security, or upstream (a test recording a real cluster)",
+        "what answered: model, replay, fault, security (a secured cluster's 401 or 403), or upstream (a test "
+        "recording a real cluster)",
         {"type": "string", "enum": ["model", "replay", "fault", "security", "upstream"]},
     ),
     query_parameter("fault", "name of the fault applied"),
