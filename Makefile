@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Wheels of everything a user's install needs (the runtime dependencies, and pytest for the pytest
-# plugin), so tests/test_packaging.py can install druid-sim's wheel into a fresh venv without the network.
+# Wheels of everything a user's install needs (the runtime dependencies, the `record` extra, and pytest
+# for the pytest plugin), so tests/test_packaging.py can install druid-sim's wheel into a fresh venv,
+# and then its recorder, without the network.
 WHEELHOUSE := $(VENV)/wheelhouse
 HOST ?= 127.0.0.1
 PORT ?= 8888
@@ -16,8 +17,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,record,browser]'
 	rm -rf $(WHEELHOUSE)
-	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
-		> $(VENV)/runtime-requirements.txt
+	$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print(*p["dependencies"], *p["optional-dependencies"]["record"], sep="\n")' > $(VENV)/runtime-requirements.txt
 	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) -r $(VENV)/runtime-requirements.txt 'pytest>=8,<10'
 	touch $(STAMP)
 

@@ -6,8 +6,10 @@
   and on (a polling client's Basic ``Authorization`` header, checked once and then remembered).
   Reported, not gated: both are below a microsecond, inside this machine's noise.
 * fixture: starting a server for a configuration (the first test that uses it), a later test's handle
-  and reset of the shared one (the demo cluster), and, for comparison, a ``druid-sim serve``
-  subprocess until it answers.
+  and reset of the shared one (the demo cluster), a replayed cassette test (the shared server switching
+  to its cassette, or keeping the one before), a recording test (``--druid-sim-record``: a reset and a
+  cassette switch on the session's recorder, whose start is paid once), and, for comparison, a
+  ``druid-sim serve`` subprocess until it answers.
   Target: ≤ 1 s per test.
 * clock jumps: ``druid-sim serve --scenario demo --time-scale 0``, then ``POST /__sim/clock`` with a
   jump and the first ``GET /tasks`` after it (which adds the arrivals), for 2 days and for 3650 days
@@ -122,6 +124,60 @@ def fixture_costs() -> dict[str, float]:
     }
 
 
+def _median(samples: list[float]) -> float:
+    return sorted(samples)[len(samples) // 2]
+
+
+def cassette_fixture_costs(repeat: int = 20) -> dict[str, float]:
+    """What a test with a cassette costs: replayed (the shared server switches to its cassette, or keeps
+    the one the test before used), and recorded (the shared forwarding server is reset, the session's
+    recorder switches cassettes; its start is paid once per session)."""
+    import tempfile
+    from pathlib import Path
+
+    from proxy.embedded import EmbeddedRecorder
+    from simulator.builtin import shipped_cassette
+    from simulator.cassette import RecordMode
+    from simulator.pytest_plugin import DruidSim, SimOptions, SimServer
+    from simulator.pytest_record import Plan
+
+    cassettes = [str(shipped_cassette(name)) for name in ("docs-examples", "demo-recording")]
+    server = SimServer(SimOptions())
+    switched, kept = [], []
+    for n in range(repeat):
+        for cassette, samples in ((cassettes[n % 2], switched), (cassettes[n % 2], kept)):
+            started = time.perf_counter()
+            handle = DruidSim(server, cassette)
+            handle.reset()
+            handle.close()
+            samples.append(time.perf_counter() - started)
+    folder = Path(tempfile.mkdtemp(prefix="bench-control-"))
+    started = time.perf_counter()
+    recorder = EmbeddedRecorder(server.url, folder / "mitmproxy")
+    recorder_start = time.perf_counter() - started
+    forwarding = SimServer(SimOptions(), forward=recorder.url)  # shared by the recording tests
+    recorded = []
+    for n in range(repeat):
+        plan = Plan(folder / f"{n}.jsonl", replay=False, record=RecordMode.OVERWRITE)
+        started = time.perf_counter()
+        handle = DruidSim(forwarding, None, plan)
+        handle.reset()
+        forwarding.catch_up()
+        recorder.record_into(plan.path, RecordMode.OVERWRITE)
+        recorder.finish()
+        handle.close()
+        recorded.append(time.perf_counter() - started)
+    recorder.stop()
+    forwarding.stop()
+    server.stop()
+    return {
+        f"replayed cassette test, switching from another test's cassette (median of {repeat})": _median(switched),
+        f"replayed cassette test, the same cassette as the test before (median of {repeat})": _median(kept),
+        "the session's recorder, started by its first recording test (once)": recorder_start,
+        f"recording test: reset, the recorder's cassette opened and closed (median of {repeat})": _median(recorded),
+    }
+
+
 def subprocess_start() -> float:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
@@ -185,11 +241,11 @@ def main() -> int:
     security_off, security_on = security_costs()
     print(f"security layer, off: {security_off:.2f} µs per request")
     print(f"security layer, on (a poll's Basic credentials): {security_on:.2f} µs per request")
-    costs = fixture_costs()
+    costs = fixture_costs() | cassette_fixture_costs()
     for name, seconds in costs.items():
         print(f"druid_sim fixture, {name}: {seconds * 1000:.0f} ms")
     print(f"druid-sim serve subprocess until /__sim/health answers: {subprocess_start() * 1000:.0f} ms")
-    per_test = [seconds for name, seconds in costs.items() if not name.startswith("first")]
+    per_test = [seconds for name, seconds in costs.items() if not name.startswith(("first", "the session's"))]
     runs: dict[int, list[tuple[float, int, float, float]]] = {2: [], 3650: []}
     for _ in range(JUMP_RUNS):  # interleaved, so both see the same machine
         for days, results in runs.items():

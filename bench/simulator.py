@@ -94,7 +94,7 @@ def populate(simulation: Simulation, tasks: int, days: float, seed: int = 7) -> 
     rng = random.Random(f"bench:{seed}")
     now = overlord.clock.now_ms()
     span = int(days * DAY_MS)
-    datasources = datasource_names(pools, rng, count=7)
+    datasources = datasource_names(rng, count=7)
     created_times = sorted(now - 60_000 - rng.randrange(span) for _ in range(tasks))
     for created in created_times:
         task_type = rng.choices(TYPES, weights=WEIGHTS)[0]

@@ -37,7 +37,7 @@ SPEC = {
     "type": "index_parallel",
     "spec": {
         "dataSchema": {
-            "dataSource": "wikipedia_demo",
+            "dataSource": "wikipedia",
             "timestampSpec": {"column": "time", "format": "iso"},
             "dimensionsSpec": {"useSchemaDiscovery": True},
             "granularitySpec": {"segmentGranularity": "day", "intervals": ["2015-09-12/2015-09-13"], "rollup": False},
@@ -83,7 +83,7 @@ def drive(client: httpx.Client) -> None:
     for shortcut in ("completeTasks", "runningTasks", "waitingTasks", "pendingTasks"):
         get(f"{V1}/{shortcut}")
     task = client.post(f"{V1}/task", json=SPEC).json()["task"]
-    get(f"{V1}/tasks", params={"datasource": "wikipedia_demo"})
+    get(f"{V1}/tasks", params={"datasource": "wikipedia"})
     for _ in range(240):  # about two minutes at most; a demo batch task runs a few virtual minutes
         status = get(f"{V1}/task/{task}/status").json()["status"]
         if status["statusCode"] != "RUNNING":
@@ -104,7 +104,7 @@ def drive(client: httpx.Client) -> None:
         get(f"{V1}/task/{victim['id']}/status")
         client.post(f"{V1}/datasources/{victim['dataSource']}/shutdownAllTasks")
     client.post(f"{V1}/datasources/no_such_datasource/shutdownAllTasks")
-    client.delete(f"{V1}/pendingSegments/wikipedia_demo", params={"interval": "2000-01-01_2000-01-02"})
+    client.delete(f"{V1}/pendingSegments/wikipedia", params={"interval": "2000-01-01_2000-01-02"})
     for path in (f"{V1}/leader", f"{V1}/isLeader", "/status", "/status/health"):
         get(path)
     get(f"{V1}/task/no_such_task/status")

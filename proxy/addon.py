@@ -54,12 +54,18 @@ class Recorder:
     dispatch every event to those too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fixed_cassette: bool = True) -> None:
+        #: True: record into the `cassette` option from start to end. False: no cassette until
+        #: `open_cassette` names one (the pytest plugin's recorder: one proxy, a cassette per test).
+        self.fixed_cassette = fixed_cassette
         self.guard = UpstreamGuard()
         self.deadline = UpstreamDeadline()
         self.writer: CassetteWriter | None = None
         self.redactor: Redactor | None = None
         self.recorded = 0
+        self._upstream: str | None = None  # the reverse-mode upstream, once running
+        self._redaction_key: str | None = None  # the redaction_key option (a key file), if set
+        self._opened_at = 0.0  # when the current cassette was opened (time.time())
         self._path_filter = re.compile(DEFAULT_PATH_FILTER)
         self._rules = RedactionRules()
         self._last_progress = 0.0
@@ -130,12 +136,14 @@ class Recorder:
                 self._path_filter = re.compile(ctx.options.record_path_filter)
             except re.error as exc:
                 raise options_error(f"record_path_filter is not a valid regular expression: {exc}") from exc
+        if "redaction_key" in updated:
+            self._redaction_key = ctx.options.redaction_key or None
         if "redact_rules" in updated or "redact_builtin" in updated:
             try:
                 self._rules = RedactionRules.from_specs(ctx.options.redact_rules, ctx.options.redact_builtin)
             except RuleError as exc:
                 raise options_error(str(exc)) from exc
-        if "cassette" in updated or "cassette_mode" in updated:
+        if self.fixed_cassette and ("cassette" in updated or "cassette_mode" in updated):
             path = ctx.options.cassette
             if not path:
                 raise options_error("set the cassette to record into: --set cassette=FILE")
@@ -150,25 +158,46 @@ class Recorder:
             return
         self.guard.running()
         upstream = reverse_upstream()
+        self._upstream = upstream[0] if upstream else None
+        if not self.fixed_cassette:
+            return
         path, mode = ctx.options.cassette, ctx.options.cassette_mode
         try:
-            redactor = recording_redactor(self._rules, existing_meta(path, mode), ctx.options.redaction_key)
-            url = redactor.redact_url(upstream[0]) if upstream else None
-            writer = CassetteWriter.open(path, mode, new_meta(url, redactor.redaction), line_filter=redactor.scrub_line)
+            writer = self.open_cassette(path, mode)
         except (CassetteError, RuleError, RedactionKeyError, OSError) as exc:
             logger.error("cannot record into %s: %s", path, exc)
             ctx.master.shutdown()  # type: ignore[no-untyped-call]
             return
-        self.writer, self.redactor = writer, redactor
         if getattr(ctx.options, "flow_detail", 1) == 0:
             # `mitmdump --set flow_detail=0`: with per-flow output off, the per-connection chatter would
             # drown the running count; warnings and errors still show (`druid-sim record` quiets it itself).
             logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
         listen = _listen_urls()
-        target = url or "whatever host each client asks for (forward proxy)"
+        target = writer.meta.upstream or "whatever host each client asks for (forward proxy)"
         urls = ", ".join(listen)
         hint = f"point Druid clients at {urls}" if upstream else f"set HTTP_PROXY={urls}"
         logger.info("druid-sim: recording %s into %s; %s", target, writer.path, hint)
+
+    def open_cassette(self, path: str | Path, mode: RecordMode | str) -> CassetteWriter:
+        """Record from now on into ``path`` (``mode``: refuse, append or overwrite), closing any cassette
+        being recorded; raises `CassetteError`, `RuleError`, `RedactionKeyError` or OSError. Appending
+        keeps the cassette's own redaction (rules and salt). Call it on the proxy's event loop."""
+        self.close_cassette()
+        redactor = recording_redactor(self._rules, existing_meta(path, mode), self._redaction_key)
+        url = redactor.redact_url(self._upstream) if self._upstream else None
+        writer = CassetteWriter.open(path, mode, new_meta(url, redactor.redaction), line_filter=redactor.scrub_line)
+        self.writer, self.redactor = writer, redactor
+        self.recorded = 0
+        # With cassettes switched while running, an exchange that began before this one opened is not its own.
+        self._opened_at = 0.0 if self.fixed_cassette else time.time()
+        return writer
+
+    def close_cassette(self) -> int:
+        """Stop recording (the file is closed; every finished exchange is in it); how many were recorded."""
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.close()
+        return self.recorded
 
     def server_connect(self, data: Any) -> Awaitable[None] | None:
         return self.guard.server_connect(data)
@@ -200,6 +229,8 @@ class Recorder:
         writer, redactor = self.writer, self.redactor
         if writer is None or redactor is None or flow.response is None or not self._wanted(flow):
             return
+        if flow.request.timestamp_start < self._opened_at:
+            return  # began before this cassette was opened: it belonged to the one before (or to none)
         interaction = flow_to_interaction(flow, writer.at(flow.request.timestamp_start))
         writer.append(redactor.redact_interaction(interaction))
         self.recorded += 1
@@ -229,9 +260,8 @@ class Recorder:
 
     def done(self) -> None:
         if self.writer is not None:
-            self.writer.close()
-            logger.info("druid-sim: %d interaction(s) recorded in %s", self.recorded, self.writer.path)
-            self.writer = None
+            path = self.writer.path
+            logger.info("druid-sim: %d interaction(s) recorded in %s", self.close_cassette(), path)
 
     def _wanted(self, flow: http.HTTPFlow) -> bool:
         return self._path_filter.search(flow.request.path.partition("?")[0]) is not None

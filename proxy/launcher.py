@@ -54,15 +54,13 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def check_upstream(upstream: str) -> str:
-    """Validate the upstream URL for reverse mode."""
+def check_upstream(upstream: str, flag: str = "--upstream") -> str:
+    """Validate the upstream URL for reverse mode (``flag``: the option that gave it, for the message)."""
     parts = urlsplit(upstream)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LaunchError(
-            f"--upstream {upstream!r}: expected the Druid Router or Overlord URL, e.g. http://localhost:8888"
-        )
+        raise LaunchError(f"{flag} {upstream!r}: expected the Druid Router or Overlord URL, e.g. http://localhost:8888")
     if parts.username or parts.password:
-        raise LaunchError("--upstream must not carry credentials; clients send their own Authorization header")
+        raise LaunchError(f"{flag} must not carry credentials; clients send their own Authorization header")
     return upstream.rstrip("/")
 
 

@@ -125,31 +125,42 @@ class HookTable(addonmanager.AddonManager):  # type: ignore[misc]  # mitmproxy i
                 logger.error(f"Addon error: {exc}", exc_info=exc)
 
 
-def recorder_addons(recorder: Recorder) -> list[object]:
-    """The addon chain of a recording proxy (after TermLog); the module docstring says why these."""
-    return [
+def recorder_addons(recorder: Recorder, error_check: bool = True) -> list[object]:
+    """The addon chain of a recording proxy (after TermLog); the module docstring says why these.
+
+    ``error_check`` False leaves out `ErrorCheck`, whose answer to a start-up error is `sys.exit`: a
+    proxy running inside another program (the pytest plugin's) reports its errors to that program.
+    """
+    addons: list[object] = [
         core.Core(),
         block.Block(),
         disable_h2c.DisableH2C(),
         proxyserver.Proxyserver(),  # type: ignore[no-untyped-call]
         next_layer.NextLayer(),
         tlsconfig.TlsConfig(),
-        errorcheck.ErrorCheck(),
-        recorder,
     ]
+    if error_check:
+        addons.append(errorcheck.ErrorCheck())
+    return [*addons, recorder]
 
 
 class RecordingMaster(master.Master):  # type: ignore[misc]  # mitmproxy is untyped
-    """A mitmproxy master running the recorder; build it inside a running event loop."""
+    """A mitmproxy master running the recorder; build it inside a running event loop.
 
-    def __init__(self, opts: options.Options, recorder: Recorder | None = None) -> None:
+    ``embedded`` True: a proxy inside another program, which keeps the terminal and the process to
+    itself: no TermLog (mitmproxy's messages go to the standard `logging` module only) and no
+    ErrorCheck (see `recorder_addons`).
+    """
+
+    def __init__(self, opts: options.Options, recorder: Recorder | None = None, embedded: bool = False) -> None:
         super().__init__(opts, with_termlog=False)
         opts.changed.disconnect(self.addons._configure_all)
         self.addons = HookTable(self)
-        self._termlog_addon = termlog.TermLog()
-        self.addons.add(self._termlog_addon)  # type: ignore[no-untyped-call]
+        if not embedded:
+            self._termlog_addon = termlog.TermLog()
+            self.addons.add(self._termlog_addon)  # type: ignore[no-untyped-call]
         self.recorder = recorder or Recorder()
-        self.addons.add(*recorder_addons(self.recorder))  # type: ignore[no-untyped-call]
+        self.addons.add(*recorder_addons(self.recorder, error_check=not embedded))  # type: ignore[no-untyped-call]
 
 
 def _configure_logging() -> None:

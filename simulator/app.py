@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from simulator.asgi import ASGIApp, Message, Receive, Scope, Send
@@ -89,10 +89,12 @@ class SimulatorApp:
         control: ASGIApp | None = None,
         middlewares: list[Middleware] | None = None,
         access_log: bool = True,
+        on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
         pages: Pages | None = None,
     ) -> None:
         self.simulation = simulation
         self.control = control
+        self.on_shutdown = list(on_shutdown)  # awaited when the server stops (lifespan shutdown)
         self.pages = pages
         druid: ASGIApp = DruidApp(simulation)
         for middleware in middlewares or []:
@@ -138,6 +140,8 @@ class SimulatorApp:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    for close in self.on_shutdown:
+                        await close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         else:  # websockets: Druid has none

@@ -2,7 +2,8 @@
 
 The order matters and is fixed here, innermost first:
 
-1. the Druid handlers (the Overlord model);
+1. the Druid handlers (the Overlord model), or, while the pytest plugin records, a ``Forwarder`` to
+   the real cluster in their place;
 2. replay, when a cassette is loaded: answers recorded requests, hands misses to the model;
 3. faults: latency, errors, resets, leader redirects, applied to whatever answers;
 4. security: Druid's Basic authentication, before anything else Druid does (the 401s; reference 1.2);
@@ -19,6 +20,7 @@ from simulator.app import Middleware, SimulatorApp
 from simulator.asgi import ASGIApp
 from simulator.control import build_control_app
 from simulator.faults import install as install_faults
+from simulator.forward import Forwarder
 from simulator.journal import journal_middleware
 from simulator.replay.wiring import replay_middlewares
 from simulator.runtime import Simulation
@@ -40,8 +42,15 @@ def control_app(simulation: Simulation) -> ASGIApp | None:
     return build_control_app(simulation)
 
 
-def build_app(simulation: Simulation, access_log: bool | None = None) -> SimulatorApp:
-    """The whole ASGI application for ``simulation``."""
+def build_app(simulation: Simulation, access_log: bool | None = None, forward: Forwarder | None = None) -> SimulatorApp:
+    """The whole ASGI application for ``simulation``.
+
+    ``forward``: what no layer answers goes to this upstream instead of the model (the pytest plugin's
+    recorder, while a test records from a real cluster); everything in front of it stays as it is.
+    """
+    middlewares = druid_middlewares(simulation)
+    if forward is not None:
+        middlewares.insert(0, lambda model: forward)  # innermost, in the model's place
     pages = None
     if simulation.config.dashboard:
         from simulator.dashboard import Dashboard
@@ -50,7 +59,8 @@ def build_app(simulation: Simulation, access_log: bool | None = None) -> Simulat
     return SimulatorApp(
         simulation,
         control=control_app(simulation),
-        middlewares=druid_middlewares(simulation),
+        middlewares=middlewares,
         access_log=simulation.config.access_log if access_log is None else access_log,
+        on_shutdown=[forward.aclose] if forward is not None else [],
         pages=pages,
     )

@@ -27,7 +27,7 @@ class ServeConfig:
     access_log: bool = True
     control_token: str | None = None  # Bearer token the /__sim/ control API requires (None: open)
     journal_size: int = 10_000  # how many requests the journal keeps
-    replay_on_miss: str = "simulate"  # replay: who answers an unrecorded request (simulate | error)
+    replay_on_miss: str = "simulate"  # replay: who answers an unrecorded request (simulate | error | forward)
     replay_latency: str = "none"  # replay: none | recorded (the upstream's time, on the virtual clock)
     replay_sequence: str = "stick-last"  # replay: stick-last | cycle | exhaust
     replay_ignore: tuple[str, ...] = ()  # replay: query:KEY, header:NAME, body:/json/pointer left out of matching

@@ -8,11 +8,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpcore  # noqa: F401  (see below)
 import httpx
 import pytest
 
 from simulator.cassette import CassetteError, read_meta
 from simulator.client import tls_context
+
+# httpx imports httpcore only when its first client is made. If that happens inside a pytester
+# in-process run (tests/test_pytest_plugin.py), pytester drops httpcore from sys.modules afterwards, and
+# the httpcore imported next has new exception classes that httpx no longer maps: a refused connection
+# then escapes as httpcore.ConnectError instead of httpx.ConnectError. Importing it here keeps one httpcore.
 from simulator.config import reset_simulation
 from simulator.replay.wiring import switch_cassette
 from simulator.serving import LOOPS

@@ -12,9 +12,11 @@ The same tests take the screenshots shown in the README: into a temporary folder
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,13 @@ V1 = "/druid/indexer/v1"
 VIEWPORT = {"width": 1440, "height": 900}
 #: Console errors a page meets when a fault breaks its own Druid requests (what faults are for).
 NETWORK_ERROR = re.compile(r"Failed to load resource|net::ERR_")
+#: What Chromium logs for each fetch a secured cluster refuses (the page reads the answer; Chromium says so anyway).
+REFUSED = re.compile(
+    r"Failed to load resource: the server responded with a status of (401 \(Unauthorized\)|403 \(Forbidden\))"
+)
+#: The secured-cluster scenario's users (docs/security.md): test fixtures written in the scenario file.
+ADMIN = ("admin", "admin-password")
+VIEWER = ("viewer", "viewer-password")
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +163,8 @@ def test_the_page_loads_without_console_errors_and_shows_every_view(tab: Page) -
     rows = page.locator("#traffic-table tbody tr")
     expect(rows).to_have_count(1)  # the test's own GET /tasks above; the page's requests are hidden
     expect(rows.first).to_contain_text("python-httpx")
-    page.uncheck("#traffic-hide-page")
-    expect(page.locator("#traffic-table tbody tr").first).to_contain_text("this page")
+    page.uncheck("#traffic-hide-page")  # the page's polls of the Tasks view, before or after the test's request
+    expect(page.locator("#traffic-table tbody tr", has_text="this page").first).to_be_visible()
     assert page.locator("#replay-tab").is_hidden()
     assert tab.console_errors == [] and tab.page_errors == []
 
@@ -355,3 +364,124 @@ def test_replay_mode_shows_the_cassette_hits_misses_and_unused_interactions(brow
             assert tab.unexpected_errors() == []
         finally:
             tab.close()
+
+
+# -- a secured cluster (Druid basic security, docs/security.md) -----------------------------------------------
+
+
+def sign_in(page: Any, user: str, password: str) -> None:
+    """Sign in through the page's own dialog, picking the user among the scenario's."""
+    page.click(f'#signin-users button[data-user="{user}"]')
+    sync_api.expect(page.locator("#signin-user")).to_have_value(user)
+    page.fill("#signin-password", password)
+    page.click("#signin-submit")
+
+
+def test_a_401_never_brings_up_the_browsers_login_prompt_and_loading_a_secured_scenario_asks_to_sign_in(
+    tab: Page,
+) -> None:
+    expect = sync_api.expect
+    # Fetch.authRequired is where Chromium would show its own login dialog (a headed one does, for a
+    # same-origin fetch answered 401 with WWW-Authenticate: Basic, unless the fetch omits credentials).
+    prompts: list[str] = []
+    cdp = tab.context.new_cdp_session(tab.page)
+    cdp.on("Fetch.requestPaused", lambda event: cdp.send("Fetch.continueRequest", {"requestId": event["requestId"]}))
+
+    def challenged(event: dict[str, Any]) -> None:
+        prompts.append(event["request"]["url"])
+        cdp.send(
+            "Fetch.continueWithAuth",
+            {"requestId": event["requestId"], "authChallengeResponse": {"response": "CancelAuth"}},
+        )
+
+    cdp.on("Fetch.authRequired", challenged)
+    cdp.send("Fetch.enable", {"patterns": [{"urlPattern": "*/druid/indexer/v1/*"}], "handleAuthRequests": True})
+    fault = {"name": "expired", "kind": "unauthorized"}  # Druid's challenge 401 on every request (docs/security.md 3.1)
+    assert httpx.post(f"{tab.url}/__sim/faults", json=fault).status_code == 200
+    page = tab.open("tasks")
+    expect(page.locator("#tasks-status")).to_contain_text("401 Unauthorized: Unauthorized request")
+    assert prompts == []
+    # the demo is not secured: a 401 is a fault's, shown like any failure; no dialog, nobody to sign in as
+    assert page.locator("#signin-dialog").is_hidden() and page.locator("#user-badge").is_hidden()
+
+    page.select_option("#scenario-select", "secured-cluster")
+    page.click("#scenario-load")
+    expect(page.locator("#signin-dialog")).to_be_visible()
+    expect(page.locator("#signin-users button")).to_have_text([re.compile("^admin"), re.compile("^viewer")])
+    expect(page.locator("#user-badge")).to_have_text("Druid: sign in")
+    assert prompts == [] and tab.page_errors == []
+
+
+def test_a_secured_cluster_shows_what_each_druid_user_may_see_and_do(browser: Any, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    with serve("--scenario", "secured-cluster", "--time-scale", "0", "--start-time", START) as (process, url):
+        as_admin = httpx.get(f"{url}{V1}/tasks", auth=ADMIN).json()
+        as_viewer = httpx.get(f"{url}{V1}/tasks", auth=VIEWER).json()
+        assert len(as_viewer) < len(as_admin) and "payroll" in {task["dataSource"] for task in as_admin}
+        assert (
+            httpx.request("DELETE", f"{url}/__sim/journal", json={}).status_code == 200
+        )  # the checks above are not the page's
+        tab = Page(browser, url)
+        try:
+            page = tab.open("tasks")
+            dialog = page.locator("#signin-dialog")
+            expect(dialog).to_be_visible()
+            expect(page.locator("#tasks-signin")).to_be_visible()
+            assert httpx.get(f"{url}/__sim/journal/count").json() == {"count": 0}  # nothing asked before signing in
+
+            sign_in(page, "admin", "not-the-password")
+            expect(page.locator("#signin-error")).to_have_text(
+                "Druid refused admin: 401 Unauthorized: User authentication failed username[admin]."
+            )
+            sign_in(page, *ADMIN)
+            expect(dialog).to_be_hidden()
+            expect(page.locator("#user-badge")).to_have_text("Druid user: admin")
+            expect(page.locator("#tasks-table tbody tr")).to_have_count(len(as_admin))
+            expect(page.locator("#tasks-status")).to_contain_text("what admin may read")
+
+            page.click("#user-badge")  # switch to the read-only user
+            expect(page.locator("#signin-current")).to_have_text("Signed in as admin (roles: admin).")
+            sign_in(page, *VIEWER)
+            expect(page.locator("#user-badge")).to_have_text("Druid user: viewer")
+            expect(page.locator("#tasks-table tbody tr")).to_have_count(len(as_viewer))
+            expect(page.locator("#filter-datasource option")).to_have_count(4)  # all, and three of the four
+            assert "payroll" not in page.locator("#filter-datasource").inner_text()
+
+            page.click("#submit-toggle")
+            page.click("#submit-form button[type=submit]")
+            expect(page.locator("#submit-result")).to_have_text(
+                "403 Forbidden: Access-Check-Result: Unauthorized · submitting a task needs WRITE on its datasource "
+                "wikipedia; signed in as viewer (roles: read_only)"
+            )
+            expect(page.locator("#submit-result")).to_have_class(re.compile("failed"))
+            screenshot(page, "secured", tmp_path)
+
+            page.click("a.tab[data-view=traffic]")
+            refused = page.locator("#traffic-table tbody tr.refused")
+            expect(refused).to_have_count(2)  # the wrong password's 401, the submission's 403
+            submitted = refused.first
+            expect(submitted).to_have_attribute("data-user", "viewer")
+            expect(submitted).to_have_attribute("data-answered-by", "security")
+            expect(submitted).to_contain_text("POST /druid/indexer/v1/task")
+            expect(refused.last).to_have_attribute("data-status", "401")
+            expect(refused.last).to_have_attribute("data-user", "")
+
+            page.click("#user-badge")
+            page.click("#signin-out")
+            expect(page.locator("#user-badge")).to_have_text("Druid: sign in")
+            page.click("a.tab[data-view=tasks]")
+            expect(page.locator("#tasks-table tbody tr")).to_have_count(0)
+            assert page.evaluate("Object.keys(sessionStorage)") == []
+
+            assert tab.page_errors == []
+            assert [text for text in tab.console_errors if not REFUSED.search(text)] == []
+            journal = httpx.get(f"{url}/__sim/journal").text
+        finally:
+            tab.close()
+        process.send_signal(signal.SIGINT)
+        _, access_log = process.communicate(timeout=15)
+    assert '"POST /druid/indexer/v1/task" 403' in access_log
+    for user, password in (ADMIN, VIEWER, ("admin", "not-the-password")):
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        for secret in (password, basic):
+            assert secret not in journal and secret not in access_log and secret not in page.url

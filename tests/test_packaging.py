@@ -6,7 +6,8 @@ satisfies ``build-system.requires``; isolated build environments would triple th
 into a new venv in a temporary folder, outside the checkout. Every command then runs from another empty folder with that venv's own ``druid-sim`` and
 ``python``, so nothing can come from the checkout. No network: the dependencies and the build backend
 come from the wheelhouse ``make install`` fills (``.venv/wheelhouse``), with pip's own configuration
-switched off. About 10 s of CPU in all.
+switched off. The last test adds the ``record`` extra, after the others have used the venv without
+mitmproxy. About 14 s of CPU in all.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pytest
 from simulator.builtin import cassette_names
 from simulator.cassette import load_cassette
 from simulator.scenario import builtin_names
+from tests.support.live import live_server
 from tests.support.process import serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -178,6 +180,8 @@ def test_a_dag_against_a_built_in_scenario(druid_sim):
 
 
 def test_a_foreign_project_uses_the_pytest_plugin_and_the_examples_run(installed: Installed) -> None:
+    # The wheel alone has no mitmproxy (the last test adds it): the examples' recorded cassettes replay without it.
+    assert installed.run(str(installed.bin / "python"), "-c", "import mitmproxy").returncode == 1
     project = installed.elsewhere / "project"
     project.mkdir()
     (project / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
@@ -200,3 +204,58 @@ def test_a_foreign_project_uses_the_pytest_plugin_and_the_examples_run(installed
         if line.startswith("def test_")
     )
     assert f"{examples + 1} passed" in done.stdout
+
+
+RECORDED_TEST = """
+import pytest
+
+
+@pytest.mark.druid_sim(cassette=True, strict=True)
+def test_recorded(druid_sim):
+    assert druid_sim.http.get("/druid/indexer/v1/leader").status_code == 200
+    expected = "upstream" if druid_sim.recording else "replay"
+    assert [entry["answeredBy"] for entry in druid_sim.journal()] == [expected]
+"""
+
+
+def test_a_foreign_suite_replays_without_mitmproxy_and_records_once_the_record_extra_is_in(
+    installed: Installed,
+) -> None:
+    """Last in this module: it installs the `record` extra into the shared venv, the other tests use it without.
+
+    The wheel alone has no mitmproxy (the test before this one replays the examples' cassettes with
+    it so): asking to record says how to install the recorder. With ``druid-sim[record]`` (from the
+    wheelhouse too) the suite records from a cluster (a simulator here), the cassette it writes passes
+    ``druid-sim cassette check``, and the next run replays it.
+    """
+    project = installed.elsewhere / "recording"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
+    (project / "test_recorded.py").write_text(RECORDED_TEST)
+    cassette = project / "cassettes" / "test_recorded" / "test_recorded.jsonl"
+
+    def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(installed.bin / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+        return subprocess.run(
+            command, cwd=project, env=installed.env, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    assert installed.run(str(installed.bin / "python"), "-c", "import mitmproxy").returncode == 1
+    with live_server() as cluster:
+        refused = pytest_run(f"--druid-sim-record={cluster.url}")
+        assert refused.returncode == pytest.ExitCode.USAGE_ERROR
+        assert "cannot be imported here (No module named 'mitmproxy'). Install the recorder: pip install " in (
+            refused.stderr
+        )
+        pip = [sys.executable, "-m", "pip", "--python", str(installed.bin / "python"), "install", "--quiet"]
+        _check([*pip, "--no-compile", f"{installed.wheel}[record]"], installed.env, installed.elsewhere)
+        recorded = pytest_run(f"--druid-sim-record={cluster.url}")  # once: the cassette is missing
+        assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+        assert f"druid-sim: recorded 1 interaction(s) from {cluster.url} into {cassette}" in recorded.stdout
+        asked = cluster.simulation.extensions["journal"].total
+        assert asked == 1
+        checked = installed.druid_sim("cassette", "check", str(cassette))
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        replayed = pytest_run("--druid-sim-strict")
+        assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+        assert cluster.simulation.extensions["journal"].total == asked  # replayed: the cluster was not asked

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpcore  # noqa: F401  (see below)
 import pytest
 
+# pytester's in-process runs drop the modules they import when they end. httpx builds its map of
+# httpcore's exception classes once, lazily: were httpcore first imported inside a run, later tests
+# would see a fresh httpcore whose ReadError that map does not know, escaping as httpcore.ReadError.
 pytest_plugins = ["pytester"]
 
 

@@ -81,7 +81,7 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]
         env={**os.environ, "TMPDIR": str(temp)},
     )
     try:
-        deadline = time.monotonic() + 8
+        deadline = time.monotonic() + 30  # liveness, not speed: a loaded 2-core machine starts workers slowly
         workers: set[str] = set()
         while len(workers) < 2:  # both workers up: each has answered /__sim/health
             try:
@@ -130,8 +130,8 @@ def test_two_workers_play_one_sequence_in_recorded_order_and_stop_on_ctrl_c(
 
     # Ctrl-C (SIGINT to the whole process group, as a terminal sends it) stops every process.
     os.killpg(process.pid, signal.SIGINT)
-    assert process.wait(timeout=5) == 0
-    deadline = time.monotonic() + 3
+    assert process.wait(timeout=15) == 0
+    deadline = time.monotonic() + 10
     while not _gone(process.pid):
         assert time.monotonic() < deadline, "worker processes outlived Ctrl-C"
         time.sleep(0.05)

@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
+import orjson
 
-from simulator.config import ServeConfig
+from simulator.config import ServeConfig, build_simulation
+from simulator.overlord.overlord import TaskQuery
 from tests.support.live import START_MS, LiveServer, live_server
 
 V1 = "/druid/indexer/v1"
+EVERY_STATE = {"WAITING", "PENDING", "RUNNING", "SUCCESS", "FAILED"}
+DEMO_TYPES = ("index_parallel", "index_kafka", "compact", "kill", "query_controller", "index")
+DEMO_DATASOURCES = ("wikipedia", "orders", "clickstream_events", "page_views_hourly", "kafka_metrics")
 
 
 @contextmanager
@@ -31,15 +37,49 @@ def status_of(client: httpx.Client, task_id: str) -> dict[str, object]:
     return status
 
 
+def _states(tasks: list[dict[str, Any]]) -> set[str]:
+    """The states ``/tasks`` shows: runner states of active tasks, statuses of complete ones (reference 2.1)."""
+    return {task["runnerStatusCode"] for task in tasks} & {"WAITING", "PENDING", "RUNNING"} | {
+        task["status"] for task in tasks
+    } & {"SUCCESS", "FAILED"}
+
+
 def test_demo_is_busy_every_state_several_types_and_new_tasks_arrive() -> None:
     with scenario("demo") as (server, client):
         tasks = client.get(f"{V1}/tasks").json()
-        assert {"SUCCESS", "FAILED", "RUNNING"} <= {task["status"] for task in tasks}
-        assert {"RUNNING", "WAITING"} <= {task["runnerStatusCode"] for task in tasks}
-        assert len({task["type"] for task in tasks}) >= 4 and len({task["dataSource"] for task in tasks}) >= 3
+        assert _states(tasks) == EVERY_STATE
+        assert {task["type"] for task in tasks} == set(DEMO_TYPES)
+        assert {task["dataSource"] for task in tasks} == set(DEMO_DATASOURCES)
         server.clock.advance(3600)
         later = client.get(f"{V1}/tasks").json()
         assert len({task["id"] for task in later} - {task["id"] for task in tasks}) >= 10
+        assert _states(later) == EVERY_STATE
+
+
+def test_the_readme_examples_find_what_they_show_in_the_demo() -> None:
+    """README: orders has complete tasks in the last day, Kafka tasks run, tasks wait and are pending."""
+    with scenario("demo") as (server, client):
+        for _ in range(3):
+            orders = client.get(
+                f"{V1}/tasks", params={"datasource": "orders", "createdTimeInterval": "2015-09-12_2015-09-13"}
+            )
+            assert {task["status"] for task in orders.json()} >= {"SUCCESS"}
+            assert {task["dataSource"] for task in orders.json()} == {"orders"}
+            kafka = client.get(f"{V1}/runningTasks", params={"type": "index_kafka"}).json()
+            assert kafka and {task["type"] for task in kafka} == {"index_kafka"}
+            assert client.get(f"{V1}/waitingTasks").json() and client.get(f"{V1}/pendingTasks").json()
+            server.clock.advance(17 * 60)
+
+
+def test_demo_shows_every_state_from_the_first_minute_whatever_the_seed_and_start() -> None:
+    """Any default seed, any minute the demo starts at: WAITING, PENDING, RUNNING, SUCCESS and FAILED."""
+    for seed in (0, 1, 2):
+        for start in (START_MS, START_MS + 7 * 60_000, START_MS + 33 * 60_000):
+            simulation = build_simulation(ServeConfig(scenario="demo", seed=seed, time_scale=0, start_ms=start))
+            for minute in range(90):
+                tasks = orjson.loads(simulation.overlord.list_tasks(TaskQuery()))
+                assert _states(tasks) == EVERY_STATE, (seed, start, minute)
+                simulation.clock.advance(60)
 
 
 def test_slow_tasks_run_ten_to_forty_minutes_and_wait_for_one_of_four_slots() -> None:
@@ -73,7 +113,7 @@ def test_failing_ingestion_fails_half_and_every_orders_task_in_its_window() -> N
 
 def test_log_growth_serves_hundreds_of_megabytes_by_offset() -> None:
     with scenario("log-growth") as (server, client):
-        server.clock.advance(130)  # about 254 MB at 2 MB per virtual second
+        server.clock.advance(135)  # about 253 MB: 2 MB a virtual second once the peon is up (t=3s + start-up)
         (running,) = client.get(f"{V1}/runningTasks").json()
         log = f"{V1}/task/{running['id']}/log"
         deep = client.get(log, params={"offset": 250_000_000})

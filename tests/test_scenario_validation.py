@@ -132,6 +132,15 @@ def test_scenario_show_prints_the_file(capsys: pytest.CaptureFixture[str]) -> No
     assert out.startswith("# leader-failover: The leader fails over") and "change_leader:" in out
 
 
+def test_arrivals_may_be_a_list_of_streams_each_checked_where_it_is(tmp_path: Path) -> None:
+    lines = problems_of(tmp_path, "description: x\narrivals:\n  - {every: 2m}\n  - {every: 0s, type: compact}\n  - 5\n")
+    assert any(":4: arrivals[1].every: must be at least" in line for line in lines)
+    assert any(":5: arrivals[2]: must be a mapping (key: value), not a number (5)" in line for line in lines)
+    good = tmp_path / "streams.yaml"
+    good.write_text("description: x\narrivals:\n  - {every: 2m}\n  - {every: 4m, random: false, type: compact}\n")
+    assert [stream.type for stream in load_scenario(str(good)).arrivals] == [None, "compact"]
+
+
 def test_security_mistakes_name_line_field_and_fix(tmp_path: Path) -> None:
     text = (
         "description: x\n"

@@ -153,19 +153,26 @@ def test_authentication_comes_before_the_leader_redirect(secured: LiveServer, cl
     assert redirected.status_code == 307 and redirected.headers["location"] == "http://overlord-2:8090" + f"{V1}/tasks"
 
 
-def test_401s_are_journaled_as_answered_by_security_and_requests_with_their_user(
+def test_401s_and_403s_are_journaled_as_answered_by_security_and_requests_with_their_user(
     secured: LiveServer, client: httpx.Client
 ) -> None:
     client.get(f"{V1}/tasks")
     client.get(f"{V1}/tasks", auth=VIEWER)
     client.get(f"{V1}/tasks", auth=("viewer", "wrong"))
+    assert_forbidden(client.post(f"{V1}/task", json=SPEC, auth=VIEWER))
+    assert client.get(f"{V1}/tasks", params={"datasource": "payroll"}, auth=VIEWER).status_code == 403
+    assert client.post(f"{V1}/task/nothing_here/shutdown", json={}, auth=VIEWER).status_code == 404
     entries = client.get("/__sim/journal").json()["entries"]
     assert [(e["status"], e["answeredBy"], e["user"]) for e in entries] == [
         (401, "security", None),
         (200, "model", "viewer"),
         (401, "security", None),
+        (403, "security", "viewer"),  # a denial: the permissions answered, not the model
+        (403, "security", "viewer"),
+        (404, "model", "viewer"),  # Druid looks the task up before it checks the permission
     ]
-    assert client.get("/__sim/journal/count", params={"user": "viewer"}).json() == {"count": 1}
+    assert client.get("/__sim/journal/count", params={"user": "viewer"}).json() == {"count": 4}
+    assert client.get("/__sim/journal/count", params={"answeredBy": "security"}).json() == {"count": 4}
 
 
 # -- authorization: lists (OverlordResource.securedTaskStatusPlus; reference 2.1 step 9) --------------------

@@ -69,7 +69,9 @@ def register(subparsers: Any) -> None:
     journal.add_argument("--method", help="GET, POST, ... (case-insensitive)")
     journal.add_argument("--path", help="glob on the path; * also crosses /, e.g. '/druid/indexer/v1/task/*'")
     journal.add_argument("--status", type=int, help="status code answered")
-    journal.add_argument("--answered-by", choices=("model", "replay", "fault", "security"), help="what answered")
+    journal.add_argument(
+        "--answered-by", choices=("model", "replay", "fault", "security", "upstream"), help="what answered"
+    )
     journal.add_argument("--fault", help="name of the fault applied")
     journal.add_argument("--user", help="the user a request was made as (a secured cluster)")
     journal.add_argument("--since", type=int, help="only entries after this sequence number")

@@ -35,8 +35,9 @@ _JOURNAL_FILTERS = [
     query_parameter("status", "status code answered", {"type": "integer"}),
     query_parameter(
         "answeredBy",
-        "what answered: model, replay, fault or security",
-        {"type": "string", "enum": ["model", "replay", "fault", "security"]},
+        "what answered: model, replay, fault, security (a secured cluster's 401 or 403), or upstream (a test "
+        "recording a real cluster)",
+        {"type": "string", "enum": ["model", "replay", "fault", "security", "upstream"]},
     ),
     query_parameter("fault", "name of the fault applied"),
     query_parameter("user", "the user the request was made as (a secured cluster)"),
@@ -65,7 +66,7 @@ _ENTRY = {
         "path": {"type": "string"},
         "query": {"type": "string"},
         "status": {"type": ["integer", "null"], "description": "null when no response was started"},
-        "answeredBy": {"type": ["string", "null"], "enum": ["model", "replay", "fault", "security", None]},
+        "answeredBy": {"type": ["string", "null"], "enum": ["model", "replay", "fault", "security", "upstream", None]},
         "fault": {"type": ["string", "null"]},
         "user": {"type": ["string", "null"]},
         "client": {

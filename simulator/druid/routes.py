@@ -38,8 +38,7 @@ from simulator.overlord.overlord import STATES, DuplicateTaskError, QueueFullErr
 from simulator.overlord.reports import completion_report, live_report, reports_exist
 from simulator.overlord.task import Phase, Task
 from simulator.runtime import ANSWERED_BY, Simulation
-from simulator.security.access import datasource_filter, permitted, require, state_filter, unreadable
-from simulator.security.answers import forbidden_text
+from simulator.security.access import datasource_filter, denied_text, permitted, require, state_filter, unreadable
 from simulator.security.model import DATASOURCE, READ, WRITE
 
 PREFIX = "/druid/indexer/v1"
@@ -115,7 +114,7 @@ async def get_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
         return text_response(message, 400)
     datasource = query.get("datasource")
     if datasource is not None and not permitted(request.scope, DATASOURCE, datasource, READ):
-        return forbidden_text()
+        return denied_text(request.scope)
     lookback = sim.overlord.lookback_ms
     interval = query.get("createdTimeInterval")
     if interval is not None:

@@ -1,110 +1,74 @@
-"""Task logs: believable Druid log lines that grow while a task runs, addressable by byte offset.
+"""Task logs: a peon's log lines, growing while the task runs, served by byte offset.
 
-A log is a prologue (peon start-up), a body that grows at the plan's rate, and an epilogue written when
-the task ends. The body is made of fixed-size blocks of whole lines; block ``i`` is one of a few
-templates for the task with its timestamp filled in, so any byte range of a log of hundreds of
-megabytes is produced directly, without generating (or holding) what comes before it.
+A log is three parts, each a pure function of the task and its plan:
+
+* the start-up (``simulator.overlord.peon.startup``): a few hundred lines a second or so apart at
+  most, from the JVM starting just after the plan's ``running_at``; a line shows once the clock has
+  reached its timestamp;
+* the work, a body of fixed-size blocks (``simulator.overlord.logblocks``) growing at the plan's
+  ``log_bytes_per_second``. Any byte range of a log of hundreds of megabytes is produced directly
+  from the blocks it covers, without building (or holding) what comes before it;
+* the end, once the task is complete: its last lines, ``Task completed with status``, the lifecycle
+  stopping, ``Finished peon task``.
+
+A running log is cut at the last whole line, and the finished log starts with exactly what the
+running log showed at its end, so a client following a log with offsets never sees it change.
 """
 
 from __future__ import annotations
 
+import bisect
 import random
-import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
 from simulator.overlord.fakes import FakePools
+from simulator.overlord.logblocks import BLOCK_SIZE, BlockWriter, log_stamp
+from simulator.overlord.peon import Out, Peon, PeonContext, ending, peon_for, process_gone, startup
 from simulator.overlord.task import Phase, Task
 
-BLOCK_SIZE = 8192
-TEMPLATES = 8
-_TS_WIDTH = 23  # 2023-07-03T22:11:17,891
-_PLACEHOLDER = b"@" * _TS_WIDTH
-
-_RUNNER = "org.apache.druid.indexing.seekablestream.SeekableStreamIndexTaskRunner"
-_APPENDERATOR = "org.apache.druid.segment.realtime.appenderator.StreamAppenderator"
-_BATCH_APPENDERATOR = "org.apache.druid.segment.realtime.appenderator.BatchAppenderator"
+__all__ = ["BLOCK_SIZE", "TaskLogs", "log_timestamp"]
 
 
 def log_timestamp(ms: int) -> str:
     """Druid's log4j timestamp: ``2023-07-03T22:11:17,891``."""
-    seconds, millis = divmod(int(ms), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f",{millis:03d}"
-
-
-def _body_lines(task: Task, rng: random.Random, pools: FakePools) -> list[str]:
-    """Lines a running task writes over and over (without timestamps)."""
-    ds = task.datasource
-    word = rng.choice(pools.words)
-    thread = "task-runner-0-priority-0"
-    persist = f"[{task.id}]-appenderator-persist"
-    rows = rng.randrange(1000, 90000)
-    if task.type in ("index_kafka", "index_kinesis"):
-        partition = rng.randrange(0, 8)
-        offset = rng.randrange(10**5, 10**8)
-        return [
-            f"INFO [{thread}] {_APPENDERATOR} - Persisted rows[{rows}] and (estimated) bytes[{rows * 173}]",
-            f"INFO [{persist}] {_APPENDERATOR} - Flushed in-memory data with commit metadata "
-            f"[AppenderatorDriverMetadata{{segments={{}}, lastSegmentIds={{}}, callerMetadata={{nextPartitions="
-            f"SeekableStreamEndSequenceNumbers{{stream='{ds}', partitionSequenceNumberMap={{{partition}={offset}}}}}}}}}] "
-            "for segments: ",
-            f"INFO [{persist}] {_APPENDERATOR} - Persisted stats: processed rows: [{rows}], persisted rows[{rows}], "
-            f"sinks: [1], total fireHydrants (across sinks): [{rng.randrange(1, 20)}], persisted fireHydrants "
-            "(across sinks): [1]",
-            f"INFO [{thread}] {_RUNNER} - Saved sequence metadata to disk: [SequenceMetadata{{sequenceId=0, "
-            f"sequenceName='{task.id}_0', assignments=[{partition}], startOffsets={{{partition}={offset}}}}}]",
-            f"INFO [{thread}] org.apache.kafka.clients.consumer.internals.ConsumerCoordinator - [Consumer "
-            f"clientId=consumer-kafka-supervisor-{word}-1, groupId=kafka-supervisor-{word}] Discovered group "
-            f"coordinator {rng.choice(pools.ips)}:9092 (id: {rng.randrange(1, 6)} rack: null)",
-        ]
-    interval_day = 1 + rng.randrange(28)
-    segment = f"{ds}_2024-01-{interval_day:02d}T00:00:00.000Z_2024-01-{interval_day + 1:02d}T00:00:00.000Z"
-    return [
-        f"INFO [{thread}] {_BATCH_APPENDERATOR} - Persisted rows[{rows}] and (estimated) bytes[{rows * 161}]",
-        f"INFO [{thread}] org.apache.druid.segment.realtime.appenderator.BaseAppenderatorDriver - New segment"
-        f"[{segment}_{task.id[-24:]}] for sequenceName[{task.id}_{rng.randrange(4)}].",
-        f"INFO [{thread}] org.apache.druid.data.input.impl.InputEntityIteratingReader - Reading "
-        f"[s3://{rng.choice(pools.buckets)}{rng.choice(pools.paths)}]",
-        f"INFO [{persist}] {_BATCH_APPENDERATOR} - Flushed in-memory data for segment"
-        f"[{segment}] spill[{rng.randrange(0, 40)}] to disk in [{rng.randrange(5, 900)}] ms ({rows} rows).",
-        f"INFO [{thread}] org.apache.druid.indexing.common.task.batch.parallel.ParallelIndexPhaseRunner - "
-        f"[{rng.randrange(1, 40)}/{rng.randrange(40, 80)}] tasks succeeded",
-        f"WARN [{thread}] org.apache.druid.segment.incremental.ParseExceptionHandler - Found unparseable columns "
-        f"in row: [{{user={rng.choice(pools.users)}, added={rng.randrange(900)}}}], exceptions: "
-        "[Unable to parse value[n/a] for field[added]]",
-    ]
-
-
-def _make_template(lines: list[str], rng: random.Random) -> bytes:
-    """A BLOCK_SIZE block of whole lines, each starting with the timestamp placeholder."""
-    prefix = _PLACEHOLDER + b" "
-    out = bytearray()
-    while True:
-        line = prefix + rng.choice(lines).encode() + b"\n"
-        if len(out) + len(line) > BLOCK_SIZE - 160:
-            break
-        out += line
-    remaining = BLOCK_SIZE - len(out)
-    head = prefix + b"DEBUG [task-runner-0-priority-0] org.apache.druid.java.util.common.concurrent.Execs - idle["
-    filler = b"." * (remaining - len(head) - 2)
-    out += head + filler + b"]\n"
-    assert len(out) == BLOCK_SIZE
-    return bytes(out)
+    return log_stamp(int(ms)).decode()
 
 
 @dataclass(slots=True)
 class _LogParts:
+    peon: Peon
+    writer: BlockWriter
+    jvm_start: int
     prologue: bytes
-    templates: tuple[bytes, ...]
-    start_ms: int
-    bytes_per_ms: float
+    prologue_times: list[int]  # each start-up line's timestamp
+    prologue_ends: list[int]  # where each start-up line ends in ``prologue``
+    body_start: int  # when the body's first byte is written
+    epilogues: dict[tuple[Phase, int], bytes] = field(default_factory=dict)
+
+
+def _anchor(peon: Peon, lines: list[Out], at: int, jvm_start: int) -> tuple[list[int], list[bytes]]:
+    """Times (``after_ms`` summed from ``at``) and bytes of ``lines``; unstamped lines keep the last time."""
+    times: list[int] = []
+    chunks: list[bytes] = []
+    now = at
+    for out in lines:
+        now += out.after_ms
+        message = peon.fill(out.text, now, jvm_start).encode()
+        if out.stamped:
+            chunks.append(log_stamp(now) + b" " + message + b"\n")
+        else:
+            chunks.append(message + b"\n")
+        times.append(now)
+    return times, chunks
 
 
 class TaskLogs:
-    """Builds and slices task logs; keeps the templates of recently read tasks."""
+    """Builds and slices task logs; keeps the parts of recently read tasks."""
 
     def __init__(self, pools: FakePools, cache_size: int = 64, cache_bytes: int = 64 * 1024 * 1024) -> None:
         self.pools = pools
@@ -121,53 +85,46 @@ class TaskLogs:
             return True
         return phase is Phase.SHUTDOWN and task.stored_location().host is not None
 
+    # -- the parts of a log ---------------------------------------------------------------------------
+
     def _parts(self, task: Task) -> _LogParts:
         key = (task.id, task.seq, task.payload_kept)  # a let-go payload (simulator.overlord.payloads) shows less
         parts = self._cache.get(key)
         if parts is not None:
             self._cache.move_to_end(key)
             return parts
-        rng = random.Random(f"log:{task.seed}")
         plan = task.plan
-        start = plan.running_at
-        host = plan.location.host or "localhost"
-        spec = orjson.dumps(task.payload, option=orjson.OPT_INDENT_2).decode()
-        pro_lines = [
-            (
-                start - 2400,
-                f"INFO [main] org.apache.druid.cli.CliPeon - Starting up with processors "
-                f"[{rng.choice((2, 4, 8))}], memory [{rng.choice((536870912, 1073741824))}]",
-            ),
-            (
-                start - 2100,
-                "INFO [main] org.apache.druid.guice.ExtensionsLoader - Loading extension "
-                "[druid-kafka-indexing-service], jars: kafka-clients-3.9.1.jar",
-            ),
-            (
-                start - 1800,
-                f"INFO [main] org.apache.druid.curator.discovery.CuratorDruidNodeAnnouncer - Announced "
-                f'self [{{"druidNode":{{"service":"druid/middleManager","host":"{host}",'
-                f'"plaintextPort":{plan.location.port}}},"nodeType":"peon"}}].',
-            ),
-            (
-                start - 1500,
-                f"INFO [main] org.apache.druid.indexing.worker.executor.ExecutorLifecycle - Running with task: {spec}",
-            ),
-            (
-                start - 900,
-                f"INFO [main] org.apache.druid.indexing.overlord.SingleTaskBackgroundRunner - Running task: {task.id}",
-            ),
-            (
-                start - 300,
-                f"INFO [task-runner-0-priority-0] org.apache.druid.indexing.common.task.AbstractTask - "
-                f"Attempting to lock file[/opt/druid/var/druid/task/{task.id}/lock].",
-            ),
-        ]
-        prologue = "".join(f"{log_timestamp(ms)} {text}\n" for ms, text in pro_lines).encode()
-        lines = _body_lines(task, rng, self.pools)
-        templates = tuple(_make_template(lines, rng) for _ in range(TEMPLATES))
-        parts = _LogParts(prologue, templates, start, max(plan.log_bytes_per_second, 1.0) / 1000.0)
-        size = len(prologue)
+        payload: dict[str, Any] = task.payload
+        per_second = max(plan.log_bytes_per_second, 1.0)
+        location = plan.location
+        ctx = PeonContext(
+            task=task,
+            payload=payload,
+            pools=self.pools,
+            host=location.host or "localhost",
+            port=location.port if location.port > 0 else 8100,
+            rows_per_block=plan.rows_per_second * BLOCK_SIZE / per_second,
+        )
+        peon = peon_for(ctx)
+        rate = per_second / 1000.0
+        run_ms = max(0, plan.end_at - plan.running_at)
+        writer = BlockWriter(peon, f"log:{task.seed}", rate, int(run_ms * rate / BLOCK_SIZE) + 2)
+        jvm_start = plan.running_at + random.Random(f"jvm:{task.seed}").randint(40, 250)
+        lines = startup(peon, payload, jvm_start)
+        # A start-up takes a few seconds; a task planned to run less than that starts up faster.
+        span = sum(out.after_ms for out in lines)
+        if span > 0 and run_ms < 2 * span:
+            lines = [Out(out.after_ms * run_ms // (2 * span), out.text, out.stamped) for out in lines]
+        times, chunks = _anchor(peon, lines, jvm_start, jvm_start)
+        ends: list[int] = []
+        total = 0
+        for chunk in chunks:
+            total += len(chunk)
+            ends.append(total)
+        parts = _LogParts(
+            peon, writer, jvm_start, b"".join(chunks), times, ends, (times[-1] if times else jvm_start) + 1
+        )
+        size = len(parts.prologue)
         if size > self._cache_bytes // 4:  # a giant spec: rebuilt when read rather than held
             return parts
         self._cache[key] = parts
@@ -177,69 +134,88 @@ class TaskLogs:
             self._cached_bytes -= len(dropped.prologue)
         return parts
 
-    def _epilogue(self, task: Task, phase: Phase, end_ms: int) -> bytes:
-        status = task.task_status(phase)
-        pretty = orjson.dumps(status, option=orjson.OPT_INDENT_2).decode().replace('": ', '" : ')
-        stamp = log_timestamp(end_ms)
-        return (
-            f"{stamp} INFO [task-runner-0-priority-0] org.apache.druid.indexing.worker.executor.ExecutorLifecycle"
-            f" - Task completed with status: {pretty}\n"
-            f"{log_timestamp(end_ms + 12)} INFO [main] org.apache.druid.java.util.common.lifecycle.Lifecycle - "
-            "Stopping lifecycle [module] stage [ANNOUNCEMENTS]\n"
-            "Finished peon task\n"
-        ).encode()
+    def _prologue_length(self, parts: _LogParts, now_ms: int) -> int:
+        """Bytes of start-up lines stamped at or before ``now_ms``."""
+        count = bisect.bisect_right(parts.prologue_times, now_ms)
+        return parts.prologue_ends[count - 1] if count else 0
 
-    def _layout(self, task: Task, phase: Phase, now_ms: int) -> tuple[_LogParts, int, bytes]:
-        """(parts, body length, epilogue) of the log as it stands at ``now_ms``."""
-        parts = self._parts(task)
-        plan = task.plan
-        end = now_ms if phase is Phase.RUNNING else plan.completed_at()
-        body = int(max(0, end - parts.start_ms) * parts.bytes_per_ms)
-        if phase is Phase.RUNNING:
-            body = self._cut_to_line(parts, body)
-            return parts, body, b""
-        body -= body % BLOCK_SIZE  # a finished log ends on a whole block
-        return parts, body, self._epilogue(task, phase, end)
-
-    def _block(self, parts: _LogParts, index: int) -> bytes:
-        stamp = log_timestamp(parts.start_ms + int(index * BLOCK_SIZE / parts.bytes_per_ms)).encode()
-        return parts.templates[index % TEMPLATES].replace(_PLACEHOLDER, stamp)
-
-    def _cut_to_line(self, parts: _LogParts, body: int) -> int:
+    def _body_length(self, parts: _LogParts, now_ms: int) -> int:
+        """Bytes of body written by ``now_ms``, cut after the last whole line."""
+        body = int(max(0, now_ms - parts.body_start) * parts.writer.rate)
         whole, partial = divmod(body, BLOCK_SIZE)
         if partial == 0:
             return body
-        block = self._block(parts, whole)
-        cut = block.rfind(b"\n", 0, partial)
-        return whole * BLOCK_SIZE + (cut + 1 if cut >= 0 else 0)
+        block = parts.writer.block(whole, parts.body_start)
+        return whole * BLOCK_SIZE + block.rfind(b"\n", 0, partial) + 1
+
+    def _epilogue(self, task: Task, parts: _LogParts, phase: Phase, end_ms: int, body: int) -> bytes:
+        key = (phase, end_ms)
+        found = parts.epilogues.get(key)
+        if found is not None:
+            return found
+        if phase is Phase.FAILED and process_gone(task.plan.error_msg):
+            epilogue = b""  # killed or lost: the peon never wrote an ending
+        else:
+            how = "success" if phase is Phase.SUCCESS else "shutdown" if phase is Phase.SHUTDOWN else "failed"
+            status = orjson.loads(orjson.dumps(task.task_status(phase)))
+            before, after = ending(parts.peon, status, how, parts.writer, body, parts.jvm_start)
+            # The last lines before the status come just before the end, after everything already written.
+            written = int(body / parts.writer.rate) + parts.body_start if body else 0
+            shown = bisect.bisect_right(parts.prologue_times, end_ms)
+            lower = max(written, parts.prologue_times[shown - 1] if shown else parts.jvm_start)
+            start = max(lower, end_ms - sum(out.after_ms for out in before))
+            times, chunks = _anchor(parts.peon, before, start, parts.jvm_start)
+            closing = max(end_ms, times[-1] if times else start) - after[0].after_ms
+            chunks += _anchor(parts.peon, after, closing, parts.jvm_start)[1]
+            epilogue = b"".join(chunks)
+        if len(parts.epilogues) > 8:
+            parts.epilogues.clear()
+        parts.epilogues[key] = epilogue
+        return epilogue
+
+    def _layout(self, task: Task, phase: Phase, now_ms: int) -> tuple[_LogParts, int, int, bytes]:
+        """(parts, start-up bytes, body bytes, ending) of the log as it stands at ``now_ms``."""
+        parts = self._parts(task)
+        end = now_ms if phase is Phase.RUNNING else task.plan.completed_at()
+        prologue = self._prologue_length(parts, end)
+        body = self._body_length(parts, end)
+        if phase is Phase.RUNNING:
+            return parts, prologue, body, b""
+        return parts, prologue, body, self._epilogue(task, parts, phase, end, body)
+
+    # -- serving --------------------------------------------------------------------------------------
 
     def size(self, task: Task, phase: Phase, now_ms: int) -> int:
-        parts, body, epilogue = self._layout(task, phase, now_ms)
-        return len(parts.prologue) + body + len(epilogue)
+        _, prologue, body, epilogue = self._layout(task, phase, now_ms)
+        return prologue + body + len(epilogue)
 
-    def read(self, task: Task, phase: Phase, now_ms: int, offset: int, chunk: int = 65536) -> Iterator[bytes]:
+    def read(self, task: Task, phase: Phase, now_ms: int, offset: int, chunk: int = 262144) -> Iterator[bytes]:
         """The log from byte ``offset`` (negative: the last ``-offset`` bytes), in chunks of about ``chunk``."""
-        parts, body, epilogue = self._layout(task, phase, now_ms)
-        total = len(parts.prologue) + body + len(epilogue)
+        parts, pro, body, epilogue = self._layout(task, phase, now_ms)
+        total = pro + body + len(epilogue)
         start = max(0, total + offset) if offset < 0 else offset
         if start >= total:
             return
-        pro = len(parts.prologue)
         if start < pro:
-            yield parts.prologue[start:]
+            yield parts.prologue[start:pro]
             start = pro
         position = start - pro  # within the body
-        pending = bytearray()
+        pending: list[bytes] = []
+        size = 0
+        writer, body_start = parts.writer, parts.body_start
         while position < body:
             index, inner = divmod(position, BLOCK_SIZE)
             take = min(BLOCK_SIZE - inner, body - position)
-            pending += self._block(parts, index)[inner : inner + take]
+            block = writer.block(index, body_start)
+            pending.append(block[inner : inner + take] if inner or take < BLOCK_SIZE else block)
             position += take
-            if len(pending) >= chunk:
-                yield bytes(pending)
+            size += take
+            if size >= chunk:
+                yield b"".join(pending)
                 pending.clear()
+                size = 0
         if pending:
-            yield bytes(pending)
+            yield b"".join(pending)
         epi_start = max(0, start - pro - body)
         if epi_start < len(epilogue):
             yield epilogue[epi_start:]

@@ -50,7 +50,7 @@ class ReplayApp:
         self._settled: dict[_FastKey, Answer] = {}
         self._generation = replay.generation
         self._latency = replay.options.latency is LatencyMode.RECORDED
-        self._simulate = replay.options.on_miss is MissMode.SIMULATE
+        self._simulate = replay.options.on_miss in (MissMode.SIMULATE, MissMode.FORWARD)  # the app inside answers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -32,7 +32,7 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--on-miss",
-        choices=[m.value for m in MissMode],
+        choices=[m.value for m in MissMode if m is not MissMode.FORWARD],
         default=MissMode.SIMULATE.value,
         help="who answers a request the cassette has no answer for: the model seeded with the cassette's tasks "
         "(simulate, default) or a 599 problem+json naming the nearest recorded requests (error)",

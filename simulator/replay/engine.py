@@ -150,15 +150,17 @@ class Replay:
         return nearest(self.index, request, self.skipped)
 
     def simulated_miss(self, request: Normalized) -> None:
-        """A miss the model answers: counted, kept, and logged once per distinct request with its reason."""
+        """A miss the model answers (or, ``--on-miss forward``, the cluster, and it is recorded): counted,
+        kept, and logged once per distinct request with its reason."""
+        forwarded = self.options.on_miss is MissMode.FORWARD
         near: list[NearMiss] | None = None
         if request.key not in self._warned:
             if len(self._warned) >= WARNED_MISSES:
                 self._warned.clear()
             self._warned.add(request.key)
             near = self.explain_miss(request)
-            log_simulated_miss(self.name, request, near)
-        self.note_miss(request, near, "model")
+            log_simulated_miss(self.name, request, near, forwarded)
+        self.note_miss(request, near, "upstream" if forwarded else "model")
 
     def note_miss(self, request: Normalized, near: list[NearMiss] | None, answered_by: str) -> None:
         self.miss_count += 1

@@ -132,13 +132,17 @@ def log_miss(cassette: str, live: Normalized, near: list[NearMiss], answered_by:
     logger.warning("%s", "\n".join(lines))
 
 
-def log_simulated_miss(cassette: str, live: Normalized, near: list[NearMiss]) -> None:
-    """One WARNING line for a request the model answers instead of the cassette, with the nearest reason."""
+def log_simulated_miss(cassette: str, live: Normalized, near: list[NearMiss], forwarded: bool = False) -> None:
+    """One WARNING line for a request the model answers instead of the cassette (``forwarded``: the
+    cluster, and the recorder appends it), with the nearest reason."""
     reason = f"nearest {near[0].describe()}" if near else "nothing recorded is close"
+    who = "the cluster answers it and it is recorded (new_episodes)" if forwarded else "the model answers it"
     logger.warning(
-        "replay miss: %s %s is not in %s, the model answers it (--on-miss simulate); %s",
+        "replay miss: %s %s is not in %s, %s (--on-miss %s); %s",
         live.method,
         _target(live),
         cassette,
+        who,
+        "forward" if forwarded else "simulate",
         reason,
     )

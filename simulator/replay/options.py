@@ -29,6 +29,9 @@ class MissMode(enum.StrEnum):
 
     SIMULATE = "simulate"  # the Overlord model, seeded with the tasks the cassette saw
     ERROR = "error"  # a 599 problem+json naming the nearest recorded requests
+    #: The real cluster, through the recorder, which appends it to the cassette: the pytest plugin's
+    #: ``new_episodes`` (its server forwards in the model's place; ``druid-sim serve`` has no upstream).
+    FORWARD = "forward"
 
 
 class LatencyMode(enum.StrEnum):

@@ -86,7 +86,7 @@ class ScenarioWorld:
         self.pools = pools
         self.seed = seed
         rng = random.Random(f"datasources:{seed}")
-        self.datasources = list(scenario.datasources) or datasource_names(pools, rng, scenario.datasource_count)
+        self.datasources = list(scenario.datasources) or datasource_names(rng, scenario.datasource_count)
         self._types = [name for name, _ in scenario.task_types]
         self._weights = [weight for _, weight in scenario.task_types]
 
@@ -120,7 +120,8 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
     if state in ("complete", "success", "failed"):
         created = now - rng.randrange(20 * MINUTE_MS, 22 * HOUR_MS)
     elif state == "running":
-        created = now - rng.randrange(MINUTE_MS, 20 * MINUTE_MS)
+        _seed_running(world, entry, rng, now)
+        return
     elif state == "pending":
         created = now - rng.randrange(5000, MINUTE_MS)
     else:
@@ -136,21 +137,34 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
         task.plan = behaviour.plan(pending_at, running_at, end_at, slot, failed, rng)
         if state == "complete" and not failed and rng.random() < 0.05:
             task.plan.shutdown_at = end_at - 1
-    elif state in ("running", "pending"):
-        if state == "running":
-            pending_at = created + 3000
-            ready = pending_at + 5000
-        else:
-            pending_at = created + 1000
-            ready = now + int(behaviour.pending.sample(rng) * 1000)
-        run_ms = int(behaviour.run.sample(rng) * 1000 * rng.uniform(0.3, 1.0))
-        remaining = max(30 * 1000, run_ms)
-        start, end, location = overlord.workers.assign(ready, (now - ready if ready < now else 0) + remaining)
+    elif state == "pending":
+        pending_at = created + 1000
+        ready = now + int(behaviour.pending.sample(rng) * 1000)
+        remaining = max(30 * 1000, int(behaviour.run.sample(rng) * 1000))
+        start, end, location = overlord.workers.assign(ready, remaining)
         failed = rng.random() < behaviour.failure_probability
         task.plan = behaviour.plan(pending_at, start, end, location, failed, rng)
     else:  # waiting: just submitted
         task.plan = overlord.plan(behaviour, now, rng)
     overlord.add(task)
+
+
+def _seed_running(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, now: int) -> None:
+    """A task somewhere in its run, as long in as its type's runs are: a five-minute batch load a minute
+    or three in, an hour-long Kafka task maybe half an hour in. It has at least 20 s to go."""
+    kind = world.pick_type(rng, entry.type)
+    datasource = world.pick_datasource(rng, entry.datasource)
+    behaviour = world.overlord.behaviour_for(kind, datasource, "")
+    run_ms = max(60 * 1000, int(behaviour.run.sample(rng) * 1000))
+    elapsed = int(run_ms * rng.uniform(0.05, 0.6))
+    created = now - elapsed - rng.randrange(8000, 20000)
+    task = world.new_task(rng, kind, datasource, created)
+    behaviour = world.behaviour(task)
+    running_at = now - elapsed
+    start, end, location = world.overlord.workers.assign(running_at, elapsed + max(20 * 1000, run_ms - elapsed))
+    failed = rng.random() < behaviour.failure_probability
+    task.plan = behaviour.plan(created + 3000, start, end, location, failed, rng)
+    world.overlord.add(task)
 
 
 def seed_cluster(world: ScenarioWorld) -> None:
@@ -163,7 +177,7 @@ def seed_cluster(world: ScenarioWorld) -> None:
 
 
 class PlannedArrivals:
-    """Tasks arriving on their own; each is added when the clock first reaches its creation time.
+    """One stream of tasks arriving on their own; `ArrivalStreams` adds each when the clock first reaches it.
 
     Arrival times are planned in buckets of about `ARRIVALS_PER_BUCKET` arrivals, each drawn from its own
     seeded generator, so the times are a pure function of the seed (whatever steps the clock took) and
@@ -173,9 +187,11 @@ class PlannedArrivals:
     adding years of them would hold the event loop for minutes.
     """
 
-    def __init__(self, world: ScenarioWorld, arrivals: Arrivals, start: int) -> None:
+    def __init__(self, world: ScenarioWorld, arrivals: Arrivals, start: int, stream: int = 0) -> None:
         self.world = world
         self.arrivals = arrivals
+        # The first stream keeps the seeds it always had, so one-stream scenarios play as before.
+        self.name = f"{world.seed}" if stream == 0 else f"{world.seed}:{stream}"
         self.start = start
         self.gap_ms = int(arrivals.every * 1000) + 1  # exact gaps; also the mean of random ones (+1 ms)
         self.bucket_ms = self.gap_ms * ARRIVALS_PER_BUCKET
@@ -189,7 +205,7 @@ class PlannedArrivals:
         """Plan the arrival times of ``bucket``: ``(start + bucket * bucket_ms, start + (bucket + 1) * bucket_ms]``."""
         begin = self.start + bucket * self.bucket_ms
         if self.arrivals.random:
-            rng = random.Random(f"arrivals:{self.world.seed}:{bucket}")
+            rng = random.Random(f"arrivals:{self.name}:{bucket}")
             rate = 1 / self.arrivals.every
             times: list[int] = []
             moment, end = begin, begin + self.bucket_ms
@@ -216,13 +232,38 @@ class PlannedArrivals:
             self._load(bucket)
         self._index = max(self._index, bisect.bisect_left(self._times, moment))
 
-    def __call__(self, now: int) -> None:
+    def skip_old(self, now: int) -> None:
+        """After a jump to ``now``, forget the arrivals older than the catch-up window."""
         if self.next_at < now - self.catch_up_ms:
             self._skip_to(now - self.catch_up_ms)
-        while (created := self.next_at) <= now:
-            self._index += 1
-            task_rng = random.Random(f"arrival:{self.world.seed}:{created}")
-            self.world.submit_planned(task_rng, self.arrivals.type, self.arrivals.datasource, created)
+
+    def take(self) -> None:
+        """Add the next planned task, as its client submits it at its creation time."""
+        created = self.next_at
+        self._index += 1
+        task_rng = random.Random(f"arrival:{self.name}:{created}")
+        self.world.submit_planned(task_rng, self.arrivals.type, self.arrivals.datasource, created)
+
+
+class ArrivalStreams:
+    """The scenario's arrival streams, added together in time order when the clock first reaches them.
+
+    One order whatever steps the clock took: a task takes a worker slot when it is added, so the streams
+    must not each catch up on their own (a 2-hour jump would give the first stream's tasks the slots
+    the second stream's earlier tasks took in small steps). Ties go to the earlier stream.
+    """
+
+    def __init__(self, streams: Sequence[PlannedArrivals]) -> None:
+        self.streams = list(streams)
+
+    def __call__(self, now: int) -> None:
+        for stream in self.streams:
+            stream.skip_old(now)
+        while True:
+            stream = min(self.streams, key=lambda item: item.next_at)
+            if stream.next_at > now:
+                return
+            stream.take()
 
 
 class TimelineBursts:
@@ -269,8 +310,9 @@ def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverl
     start = clock.now_ms()
     world = ScenarioWorld(scenario, overlord, pools, seed)
     seed_cluster(world)
-    if scenario.arrivals is not None:
-        overlord.before_answer.append(PlannedArrivals(world, scenario.arrivals, start))
+    if scenario.arrivals:
+        streams = [PlannedArrivals(world, arrivals, start, n) for n, arrivals in enumerate(scenario.arrivals)]
+        overlord.before_answer.append(ArrivalStreams(streams))
     bursts = [(clock.start_ms + int(e.at * 1000), e.burst) for e in scenario.timeline if e.burst is not None]
     if bursts:
         overlord.before_answer.append(TimelineBursts(world, bursts))

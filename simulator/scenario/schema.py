@@ -69,7 +69,7 @@ class StartingTasks:
 
 @dataclass(frozen=True, slots=True)
 class Arrivals:
-    """New tasks arriving on their own, about one every ``every`` seconds."""
+    """A stream of tasks arriving on their own, about one every ``every`` seconds."""
 
     every: float
     random: bool = True  # exponential gaps (a Poisson process); False: exactly ``every`` apart
@@ -120,7 +120,7 @@ class Scenario:
     capacity: int | None = 9
     queue_max_size: int | None = None
     cluster: tuple[StartingTasks, ...] = ()
-    arrivals: Arrivals | None = None
+    arrivals: tuple[Arrivals, ...] = ()  # streams, each on its own
     rules: BehaviourRules = field(default_factory=BehaviourRules)
     faults: tuple[Fault, ...] = ()
     timeline: tuple[TimelineEvent, ...] = ()
@@ -303,8 +303,16 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
         entry = section_of(ctx, path, line, item)
         if entry is not None:
             cluster.append(_read_starting(entry))
-    arrivals_section = top.section("arrivals")
-    arrivals = _read_arrivals(arrivals_section) if arrivals_section is not None else None
+    arrivals = []
+    if isinstance(document.get("arrivals"), list):  # several streams: the Coordinator's compaction, a batch job...
+        for path, line, item in top.items("arrivals"):
+            entry = section_of(ctx, path, line, item)
+            if entry is not None:
+                arrivals.append(_read_arrivals(entry))
+    else:
+        arrivals_section = top.section("arrivals")
+        if arrivals_section is not None:
+            arrivals.append(_read_arrivals(arrivals_section))
     rules = []
     for path, line, item in top.items("behaviours"):
         entry = section_of(ctx, path, line, item)
@@ -340,7 +348,7 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
         capacity=capacity,
         queue_max_size=queue_max_size,
         cluster=tuple(cluster),
-        arrivals=arrivals,
+        arrivals=tuple(arrivals),
         rules=BehaviourRules(tuple(rules)),
         faults=tuple(faults),
         timeline=tuple(sorted(timeline, key=lambda event: event.at)),

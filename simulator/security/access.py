@@ -12,11 +12,29 @@ from collections.abc import Iterable
 
 from simulator.asgi import Scope
 from simulator.druid.http import DruidResponse
-from simulator.security.answers import forbidden
+from simulator.runtime import ANSWERED_BY
+from simulator.security.answers import forbidden, forbidden_text
 from simulator.security.model import DATASOURCE, READ, STATE, WRITE, User
 
 #: ASGI scope key: the authenticated user, set by the security layer.
 IDENTITY = "druid_sim.identity"
+#: What the journal's ``answeredBy`` says for a request security answered: a 401 or a denial's 403.
+ANSWERER = "security"
+
+
+def denied(scope: Scope, answer: DruidResponse | None = None) -> DruidResponse:
+    """A denial's 403 (``forbidden()`` unless given), journaled as answered by security, not by the model.
+
+    Why: whoever reads the journal (a test, the dashboard's Traffic view) wants to tell the answers
+    the permissions decided from the model's own; the bytes are Druid's either way.
+    """
+    scope[ANSWERED_BY] = ANSWERER
+    return forbidden() if answer is None else answer
+
+
+def denied_text(scope: Scope) -> DruidResponse:
+    """``GET /tasks?datasource=``'s text 403 (docs/security.md 4.2), journaled as answered by security."""
+    return denied(scope, forbidden_text())
 
 
 def user_of(scope: Scope) -> User | None:
@@ -37,19 +55,19 @@ def filter_action(method: str) -> str:
 
 def state_filter(scope: Scope, method: str) -> DruidResponse | None:
     """``StateResourceFilter``: the 403 when the user may not act on the resource ``STATE`` of type STATE."""
-    return None if permitted(scope, STATE, "STATE", filter_action(method)) else forbidden()
+    return None if permitted(scope, STATE, "STATE", filter_action(method)) else denied(scope)
 
 
 def datasource_filter(scope: Scope, method: str, datasource: str) -> DruidResponse | None:
     """``DatasourceResourceFilter`` and ``TaskResourceFilter``: the 403 for a datasource the user may not act on."""
-    return None if permitted(scope, DATASOURCE, datasource, filter_action(method)) else forbidden()
+    return None if permitted(scope, DATASOURCE, datasource, filter_action(method)) else denied(scope)
 
 
 def require(scope: Scope, datasource: str, *actions: str) -> DruidResponse | None:
     """A handler's own check (``AuthorizationUtils.authorizeAllResourceActions``): 403 unless every action is allowed."""
     if all(permitted(scope, DATASOURCE, datasource, action) for action in actions):
         return None
-    return forbidden()
+    return denied(scope)
 
 
 def unreadable(scope: Scope, datasources: Iterable[str]) -> frozenset[str]:

@@ -14,7 +14,7 @@ from simulator.asgi import ASGIApp, Receive, Scope, Send
 from simulator.druid.http import DruidResponse
 from simulator.express import ExpressAnswer, ExpressRequest, express_of
 from simulator.runtime import ANSWERED_BY, Simulation
-from simulator.security.access import IDENTITY
+from simulator.security.access import ANSWERER, IDENTITY
 from simulator.security.answers import druid_host, rejected, unauthenticated, wrong_password
 from simulator.security.model import Security, User
 
@@ -22,8 +22,6 @@ from simulator.security.model import Security, User
 EXTENSION = "security"
 #: ``CliOverlord.UNSECURED_PATHS``: exact servlet paths answered without authentication.
 UNSECURED_PATHS = frozenset({"/druid/indexer/v1/isLeader", "/status/health"})
-#: What ``ANSWERED_BY`` says for a 401 this layer sent.
-ANSWERER = "security"
 #: How many accepted ``Authorization`` headers are remembered (then forgotten all at once).
 MAX_ACCEPTED = 256
 

@@ -4,9 +4,12 @@
 // Content-Type: application/json, and come from this page's own origin. Druid calls are ordinary client
 // requests (faults hit them as any client's), tagged with X-Druid-Sim-Client so the traffic view can
 // tell them apart; they never follow a redirect (a failed-over leader's 307 is shown, not followed) and
-// give up after a timeout so a hanging fault never holds the browser's few connections.
+// give up after a timeout so a hanging fault never holds the browser's few connections. On a secured
+// cluster they carry the Druid user the presenter signed in as (Authorization: Basic), and nothing else
+// does: the two kinds of credentials never cross.
 
 const TOKEN_KEY = "druid-sim-token";
+const CREDENTIALS_KEY = "druid-sim-druid-credentials";
 const DRUID_TIMEOUT_MS = 10000;
 const CONTROL_TIMEOUT_MS = 15000;
 export const CLIENT = document.body.dataset.client || "druid-sim-dashboard";
@@ -37,6 +40,38 @@ export const token = {
     this.set(decodeURIComponent(given.slice("token=".length)));
     const rest = parts.filter((part) => part && !part.startsWith("token=")).join("&");
     history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  },
+};
+
+/** `user:password` as Druid's Basic authenticator decodes it: Base64 of the UTF-8 bytes (btoa alone takes Latin-1). */
+export function basicCredentials(user, password) {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(`${user}:${password}`)) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
+}
+
+/**
+ * The Druid user this tab signs in as: its name and the Authorization value, in sessionStorage (gone when
+ * the tab closes; never in the address, the page's state or a log). Sent on Druid calls only.
+ */
+export const credentials = {
+  read() {
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(CREDENTIALS_KEY) || "null");
+      return kept && typeof kept.user === "string" && typeof kept.authorization === "string" ? kept : null;
+    } catch {
+      return null;
+    }
+  },
+  user() {
+    const kept = this.read();
+    return kept ? kept.user : null;
+  },
+  keep(user, authorization) {
+    sessionStorage.setItem(CREDENTIALS_KEY, JSON.stringify({ user, authorization }));
+  },
+  forget() {
+    sessionStorage.removeItem(CREDENTIALS_KEY);
   },
 };
 
@@ -88,21 +123,35 @@ export async function control(path, { method = "GET", body } = {}) {
 /** What the presenter's own Druid calls (submit, shut down) are journaled as: shown in Traffic, unlike polls. */
 export const PRESENTER = `${CLIENT} presenter`;
 
+let onDruidUnauthorized = () => {};
+/** What to do when Druid answers 401 to a call made with the kept credentials (or none). */
+export function whenDruidUnauthorized(handler) {
+  onDruidUnauthorized = handler;
+}
+
 /**
- * A Druid call, as any client makes it. Resolves to {status, ok, text, json, redirect, contentType};
- * rejects with a CallError only when no answer came at all. `client` names it in the journal: the page's
- * polls are CLIENT (hidden in Traffic by default), what the presenter does is PRESENTER.
+ * A Druid call, as any client makes it. Resolves to {status, statusText, ok, text, json, redirect,
+ * contentType}; rejects with a CallError only when no answer came at all. `client` names it in the
+ * journal: the page's polls are CLIENT (hidden in Traffic by default), what the presenter does is
+ * PRESENTER. `authorization` overrides the kept credentials (signing in tries them before keeping them).
+ *
+ * `credentials: "omit"`: the browser adds nothing of its own (no cookies, no HTTP authentication it
+ * cached from another tab) and, above all, never answers a 401 carrying `WWW-Authenticate: Basic` with
+ * its native login prompt, which it does for same-origin fetches otherwise; the page asks in its own dialog.
  */
-export async function druid(path, { method = "GET", body, accept = "application/json", client = CLIENT } = {}) {
+export async function druid(path, { method = "GET", body, accept = "application/json", client = CLIENT, authorization } = {}) {
   const headers = { Accept: accept, "X-Druid-Sim-Client": client };
-  const options = { method, headers, redirect: "manual", cache: "no-store" };
+  const sent = authorization === undefined ? credentials.read() : null;
+  const basic = authorization === undefined ? sent && sent.authorization : authorization;
+  if (basic) headers.Authorization = basic;
+  const options = { method, headers, redirect: "manual", cache: "no-store", credentials: "omit" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     options.body = typeof body === "string" ? body : JSON.stringify(body);
   }
   const response = await fetchWithin(`druid/indexer/v1/${path}`, options, DRUID_TIMEOUT_MS);
   if (response.type === "opaqueredirect") {
-    return { status: 307, ok: false, text: "", json: null, redirect: true, contentType: "" };
+    return { status: 307, statusText: "Temporary Redirect", ok: false, text: "", json: null, redirect: true, contentType: "" };
   }
   let text;
   try {
@@ -119,23 +168,30 @@ export async function druid(path, { method = "GET", body, accept = "application/
       json = null; // Druid labels some raw strings application/json (reference 2.10, 2.16)
     }
   }
-  return { status: response.status, ok: response.ok, text, json, redirect: false, contentType };
+  const answer = { status: response.status, statusText: response.statusText, ok: response.ok, text, json, redirect: false, contentType };
+  if (answer.status === 401 && authorization === undefined) onDruidUnauthorized(answer, sent ? sent.user : null);
+  return answer;
 }
 
 /** One line saying what a failed Druid answer was, the way a client would report it. */
 export function describeDruidFailure(answer) {
   if (answer.redirect) return "307 Temporary Redirect: this Overlord is not the leader";
+  // a secured cluster's refusals say their reason phrase too: "401 Unauthorized", "403 Forbidden"
+  const status = [401, 403].includes(answer.status) && answer.statusText ? `${answer.status} ${answer.statusText}` : `${answer.status}`;
   const json = answer.json;
   if (json && typeof json === "object") {
+    const checked = json["Access-Check-Result"]; // Druid's ForbiddenException body
+    if (typeof checked === "string") return `${status}: Access-Check-Result: ${checked}`;
     const said = json.errorMessage || json.error || json.message;
-    if (said) return `${answer.status}: ${said}`;
+    if (said) return `${status}: ${said}`;
   }
   if (answer.contentType.includes("html")) {
-    const match = /<title>([^<]*)<\/title>/i.exec(answer.text);
-    if (match) return `${answer.status}: ${match[1]}`;
+    // Jetty's error page: its title is "Error 401 <message>", HTML-escaped (DOMParser runs no script)
+    const title = new DOMParser().parseFromString(answer.text, "text/html").title.trim();
+    if (title) return `${status}: ${title.replace(/^Error \d+ /, "")}`;
   }
   const text = answer.text.trim().split("\n")[0];
-  return text ? `${answer.status}: ${text.slice(0, 200)}` : `${answer.status}`;
+  return text ? `${status}: ${text.slice(0, 200)}` : status;
 }
 
 /** Druid task ids in paths are percent-encoded, as the web console and druidapi send them. */

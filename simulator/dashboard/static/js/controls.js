@@ -8,6 +8,7 @@ let presets = [];
 let scenarios = [];
 let lastScale = 1;
 let afterReload = async () => {};
+let listedFor; // the server's scenario when the list was drawn: redrawn when it changes, not over the presenter's pick
 
 function say(message, failed = false) {
   const line = $("#control-result");
@@ -36,6 +37,7 @@ async function act(button, what, call, context, { reload = false } = {}) {
 function renderScenarios(context) {
   const select = $("#scenario-select");
   const current = context.state.health ? context.state.health.scenario : null;
+  listedFor = current;
   const options = scenarios.map((s) => h("option", { value: s.name, title: s.description || s.problem || "" }, s.name));
   if (current && !scenarios.some((s) => s.name === current)) options.unshift(h("option", { value: current }, current));
   select.replaceChildren(...options);
@@ -188,7 +190,7 @@ export const presenter = {
     if (clock && !clock.frozen && clock.scale > 0) lastScale = clock.scale;
     const select = $("#scenario-select");
     const current = context.state.health ? context.state.health.scenario : null;
-    if (current && document.activeElement !== select && select.value !== current && scenarios.length) renderScenarios(context);
+    if (current && document.activeElement !== select && current !== listedFor && scenarios.length) renderScenarios(context);
     renderFaults(context);
   },
 

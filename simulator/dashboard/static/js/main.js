@@ -1,4 +1,5 @@
-// The dashboard's shell: which view shows, the refresh loop, the header, and the control token.
+// The dashboard's shell: which view shows, the refresh loop, the header, the control token, and signing
+// in to a secured cluster (signin.js).
 //
 // Everything is refreshed by short polling (every second by default; `?refresh=MS` changes it), one
 // round at a time, and not at all while the tab is hidden. Each round reads the clock, the cluster and
@@ -9,6 +10,7 @@ import { $, $$, duration, setText, shortTime } from "./dom.js";
 import { clusterView } from "./cluster.js";
 import { presenter } from "./controls.js";
 import { replayView } from "./replay.js";
+import { signIn } from "./signin.js";
 import { tasksView } from "./tasks.js";
 import { trafficView } from "./traffic.js";
 
@@ -188,6 +190,7 @@ function refreshNow() {
   return running;
 }
 
+/** What the server serves: its health, and whether its cluster is secured (which may ask to sign in). */
 async function loadHealth() {
   try {
     state.health = await control("health");
@@ -195,6 +198,7 @@ async function loadHealth() {
     state.health = null;
   }
   renderHeader();
+  await signIn.load();
 }
 
 // -- the token -----------------------------------------------------------------------------------------
@@ -216,7 +220,7 @@ function setUpToken() {
     if (!value) return;
     token.set(value);
     $("#token-dialog").close();
-    presenter.load(context).then(refreshNow);
+    Promise.all([presenter.load(context), signIn.load()]).then(refreshNow);
   });
   $("#token-badge").addEventListener("click", () => askForToken(""));
   if (document.body.dataset.tokenRequired === "true" && !token.get()) askForToken("");
@@ -226,6 +230,12 @@ function setUpToken() {
 
 function start() {
   setUpToken();
+  signIn.setUp({
+    changed() {
+      tasksView.userChanged(context);
+      refreshNow();
+    },
+  });
   for (const view of Object.values(VIEWS)) view.setUp(context);
   presenter.setUp(context, { afterReload: loadHealth });
   window.addEventListener("hashchange", viewFromHash);

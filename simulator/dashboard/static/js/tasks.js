@@ -1,9 +1,12 @@
 // The Tasks view, after Druid's web console: every task from GET /druid/indexer/v1/tasks, filtered here
 // by state, datasource, type and id; a task opens a panel with its status, payload, growing log and
-// reports, read from the same endpoints the console uses (reference 9.2).
+// reports, read from the same endpoints the console uses (reference 9.2). On a secured cluster it is what
+// the signed-in user may read (Druid drops the tasks of other datasources from the list), and nothing
+// before the presenter signs in.
 
 import { PRESENTER, describeDruidFailure, druid, taskPath } from "./api.js";
 import { $, $$, displayState, duration, h, pill, plural, setText, shortTime, timeOfDay } from "./dom.js";
+import { signIn } from "./signin.js";
 
 const MAX_ROWS = 500;
 const LOG_TAIL_BYTES = 16000; // what the console asks for: ?offset=-16000 (reference 6.2)
@@ -46,7 +49,8 @@ let listedText = "";
 function render(context, force = false) {
   const wanted = filters();
   const now = context.virtualNow();
-  const signature = [listedText, JSON.stringify(wanted), Math.floor((now || 0) / 1000), problem, detail && detail.id].join("|");
+  const user = signIn.user();
+  const signature = [listedText, JSON.stringify(wanted), Math.floor((now || 0) / 1000), problem, detail && detail.id, user, signIn.needed()].join("|");
   if (!force && signature === drawn) return; // nothing to redraw: keep the rows under the pointer
   drawn = signature;
   const shown = tasks.filter(
@@ -80,8 +84,10 @@ function render(context, force = false) {
   const counted = `${shown.length === tasks.length ? plural(tasks.length, "task") : `${shown.length} of ${plural(tasks.length, "task")}`}`;
   const capped = shown.length > MAX_ROWS ? ` (the first ${MAX_ROWS} shown: filter to see others)` : "";
   const when = listedAt ? ` · as of ${timeOfDay(new Date(listedAt).toISOString())}` : "";
+  const as = user ? ` · what ${user} may read` : "";
   const status = $("#tasks-status");
-  setText(status, problem ? `${counted}${when} · the last refresh failed: ${problem}` : `${counted}${capped}${when}`);
+  if (signIn.needed()) setText(status, "Not signed in: no Druid request is made until you sign in.");
+  else setText(status, problem ? `${counted}${as}${when} · the last refresh failed: ${problem}` : `${counted}${capped}${as}${when}`);
   status.classList.toggle("failed", Boolean(problem));
   $("#tasks-table").classList.toggle("stale", Boolean(problem));
   setText("#tasks-tab-count", String(tasks.length));
@@ -91,6 +97,11 @@ function render(context, force = false) {
 
 function showPane(pane) {
   for (const button of $$("#detail-tabs button")) button.classList.toggle("active", button.dataset.pane === pane);
+}
+
+/** A failed read of the open task, with what Druid checks when it is a secured cluster's 403. */
+function readFailure(answer) {
+  return describeDruidFailure(answer) + signIn.explainDenial(answer, "reading a task needs READ on its datasource");
 }
 
 function pretty(value) {
@@ -108,12 +119,12 @@ function setBody(text, { follow = false } = {}) {
 async function paneContent(id, pane, state) {
   if (pane === "payload") {
     const answer = await druid(taskPath(id));
-    return answer.ok ? { text: pretty(answer.json.payload), note: "GET /task/{id}: the spec as the Overlord holds it" } : { note: describeDruidFailure(answer) };
+    return answer.ok ? { text: pretty(answer.json.payload), note: "GET /task/{id}: the spec as the Overlord holds it" } : { note: readFailure(answer) };
   }
   if (pane === "log") {
     const answer = await druid(taskPath(id, `/log?offset=-${LOG_TAIL_BYTES}`), { accept: "text/plain" });
     if (answer.status === 404) return { text: "", note: "No log yet: Druid has none until the task runs (404)." };
-    if (!answer.ok) return { note: describeDruidFailure(answer) };
+    if (!answer.ok) return { note: readFailure(answer) };
     let text = answer.text;
     if (text.length >= LOG_TAIL_BYTES) text = text.slice(text.indexOf("\n") + 1); // drop the cut first line, as the console does
     const growing = state === "RUNNING" ? "growing while the task runs" : "complete";
@@ -122,7 +133,7 @@ async function paneContent(id, pane, state) {
   if (pane === "reports") {
     const answer = await druid(taskPath(id, "/reports"));
     if (answer.status === 404) return { text: "", note: "No reports yet: Druid has none until the task runs (404)." };
-    if (!answer.ok) return { note: describeDruidFailure(answer) };
+    if (!answer.ok) return { note: readFailure(answer) };
     const kind = state === "RUNNING" ? "live report (moving while the task runs)" : "completion report";
     return { text: pretty(answer.json ?? answer.text), note: `GET /task/{id}/reports: ${kind}` };
   }
@@ -143,7 +154,7 @@ async function refreshDetail() {
   }
   let shown;
   if (pane === "status") {
-    shown = status.ok ? { text: pretty(status.json), note: "GET /task/{id}/status" } : { note: describeDruidFailure(status) };
+    shown = status.ok ? { text: pretty(status.json), note: "GET /task/{id}/status" } : { note: readFailure(status) };
   } else {
     shown = await paneContent(id, pane, detail.state);
   }
@@ -154,10 +165,41 @@ async function refreshDetail() {
   if (shown.text !== undefined) setBody(shown.text, { follow: shown.follow });
 }
 
+/** What a presenter's action came to, under the panel's head until the panel closes or shows another task. */
+function sayAction(message, failed) {
+  const line = $("#detail-action");
+  line.hidden = !message;
+  setText(line, message || "");
+  line.classList.toggle("failed", Boolean(failed));
+}
+
+/** The datasource a task spec writes to, where it usually sits (Druid works it out per task type). */
+function datasourceOf(spec) {
+  try {
+    const task = JSON.parse(spec);
+    const inner = task.spec && (task.spec.ingestionSpec || task.spec);
+    return (inner && inner.dataSchema && inner.dataSchema.dataSource) || task.dataSource || null;
+  } catch {
+    return null;
+  }
+}
+
 async function shutdown(context) {
   if (!detail) return;
-  const answer = await druid(taskPath(detail.id, "/shutdown"), { method: "POST", body: {}, client: PRESENTER });
-  setText("#detail-note", answer.ok ? `Shut down: POST /task/{id}/shutdown answered ${answer.status}` : describeDruidFailure(answer));
+  const { id } = detail;
+  const datasource = (tasks.find((task) => task.id === id) || {}).dataSource;
+  sayAction("shutting down…", false);
+  try {
+    const answer = await druid(taskPath(id, "/shutdown"), { method: "POST", body: {}, client: PRESENTER });
+    if (!detail || detail.id !== id) return;
+    if (answer.ok) sayAction(`Shut down: POST /task/{id}/shutdown answered ${answer.status}`, false);
+    else {
+      const needed = `shutting a task down needs WRITE on its datasource${datasource ? ` ${datasource}` : ""}`;
+      sayAction(describeDruidFailure(answer) + signIn.explainDenial(answer, needed), true);
+    }
+  } catch (error) {
+    sayAction(error.message, true);
+  }
   context.refreshNow();
 }
 
@@ -175,7 +217,9 @@ async function submit(event, context) {
       setText(result, `Submitted ${answer.json.task}`);
       tasksView.open(answer.json.task, context);
     } else {
-      setText(result, describeDruidFailure(answer));
+      const datasource = datasourceOf(spec);
+      const needed = `submitting a task needs WRITE on its datasource${datasource ? ` ${datasource}` : ""}`;
+      setText(result, describeDruidFailure(answer) + signIn.explainDenial(answer, needed));
       result.classList.add("failed");
     }
   } catch (error) {
@@ -208,8 +252,16 @@ export const tasksView = {
   },
 
   async refresh(context) {
+    if (signIn.needed()) {
+      // a secured cluster and no user: every Druid call would be a 401, so none is made
+      if (tasks.length || problem) tasksView.userChanged(context);
+      render(context);
+      return;
+    }
+    const asked = signIn.user();
     try {
       const answer = await druid("tasks");
+      if (signIn.user() !== asked) return; // signed in as another user (or out) meanwhile: a stale answer
       if (answer.ok && Array.isArray(answer.json)) {
         tasks = answer.json;
         listedText = answer.text;
@@ -232,6 +284,7 @@ export const tasksView = {
   },
 
   open(id, context) {
+    if (!detail || detail.id !== id) sayAction(null);
     detail = { id, pane: detail ? detail.pane : "status", state: null };
     $("#task-detail").hidden = false;
     $(".tasks-area").classList.add("with-detail");
@@ -245,9 +298,25 @@ export const tasksView = {
 
   close(context) {
     detail = null;
+    sayAction(null);
     $("#task-detail").hidden = true;
     $(".tasks-area").classList.remove("with-detail");
     render(context);
+  },
+
+  /** The page signed in as another user (or out): what the last one could read is no longer shown. */
+  userChanged(context) {
+    tasks = [];
+    listedText = "";
+    listedAt = null;
+    problem = null;
+    fillSelect($("#filter-datasource"), []);
+    fillSelect($("#filter-type"), []);
+    if (detail) {
+      setText("#detail-note", "");
+      setBody("");
+    }
+    render(context, true);
   },
 
   forget(context) {

@@ -1,6 +1,7 @@
-// The Traffic view: the journal, live. Each Druid request, the status of its answer and what answered it
-// (the model, the replayed cassette, or a fault, named), newest first. Read with GET /__sim/journal?since=
-// so each poll only carries what is new.
+// The Traffic view: the journal, live. Each Druid request, the user it was made as (on a secured cluster),
+// the status of its answer and what answered it (the model, the replayed cassette, a fault, named, or
+// security: a secured cluster's 401s and 403s, shown apart), newest first. Read with GET
+// /__sim/journal?since= so each poll only carries what is new.
 
 import { CLIENT, PRESENTER, control } from "./api.js";
 import { $, h, plural, setText, statusClass, timeOfDay } from "./dom.js";
@@ -19,6 +20,17 @@ function clientLabel(client) {
   return client.split(" ")[0];
 }
 
+/** A secured cluster's refusal: 401 (no or wrong credentials) or 403 (a permission the user lacks). */
+function refused(entry) {
+  return entry.status === 401 || entry.status === 403;
+}
+
+function userCell(entry) {
+  if (entry.user) return h("td", { class: "user", title: `made as ${entry.user}` }, entry.user);
+  const none = entry.status === 401 && entry.answeredBy === "security";
+  return h("td", { class: "user muted", title: none ? "no credentials Druid accepted" : "" }, "—");
+}
+
 function answeredBy(entry) {
   if (entry.answeredBy === "fault") return h("span", { class: "by by-fault" }, "fault ", h("code", {}, entry.fault || "?"));
   if (!entry.answeredBy) return h("span", { class: "by" }, "—");
@@ -27,39 +39,54 @@ function answeredBy(entry) {
 
 function statusCell(entry) {
   const text = entry.status === null ? (entry.answeredBy === "fault" ? "cut" : "…") : String(entry.status);
-  const title = entry.status === null ? "no answer: the connection was cut (or the answer has not started)" : "";
-  return h("span", { class: `status ${statusClass(entry.status)}`, title }, text);
+  let title = entry.status === null ? "no answer: the connection was cut (or the answer has not started)" : "";
+  if (entry.status === 401) title = "401: Druid did not authenticate the request (no credentials, or wrong ones)";
+  if (entry.status === 403) title = "403: the user lacks the permission this request needs";
+  const kind = refused(entry) ? "status-refused" : statusClass(entry.status);
+  return h("span", { class: `status ${kind}`, title }, text);
 }
 
 let drawn = null;
 
 function render() {
-  const signature = [lastSeq, total, $("#traffic-hide-page").checked, $("#traffic-faulted-only").checked, JSON.stringify(entries.filter((entry) => entry.status === null).map((entry) => entry.seq))].join("|");
-  if (signature === drawn) return;
-  drawn = signature;
   const hidePage = $("#traffic-hide-page").checked;
   const faultedOnly = $("#traffic-faulted-only").checked;
-  const shown = entries.filter((entry) => (!hidePage || entry.client !== CLIENT) && (!faultedOnly || entry.answeredBy === "fault"));
+  const refusedOnly = $("#traffic-refused-only").checked;
+  const signature = [lastSeq, total, hidePage, faultedOnly, refusedOnly, JSON.stringify(entries.filter((entry) => entry.status === null).map((entry) => entry.seq))].join("|");
+  if (signature === drawn) return;
+  drawn = signature;
+  const shown = entries.filter(
+    (entry) => (!hidePage || entry.client !== CLIENT) && (!faultedOnly || entry.answeredBy === "fault") && (!refusedOnly || refused(entry)),
+  );
   const rows = shown
     .slice()
     .reverse()
     .map((entry) =>
       h(
         "tr",
-        { class: entry.seq > seenUpTo ? "fresh" : null, dataset: { seq: entry.seq, answeredBy: entry.answeredBy || "" } },
+        {
+          class: [entry.seq > seenUpTo ? "fresh" : "", refused(entry) ? "refused" : ""].join(" ").trim() || null,
+          dataset: { seq: entry.seq, answeredBy: entry.answeredBy || "", status: entry.status ?? "", user: entry.user || "" },
+        },
         h("td", { class: "muted" }, String(entry.seq)),
         h("td", { class: "nowrap" }, timeOfDay(entry.time)),
         h("td", { class: "muted", title: entry.client || "" }, clientLabel(entry.client)),
+        userCell(entry),
         h("td", { class: "request" }, h("b", {}, entry.method), " ", entry.path, entry.query ? h("span", { class: "muted" }, `?${entry.query}`) : null),
         h("td", {}, statusCell(entry)),
         h("td", {}, answeredBy(entry)),
       ),
     );
   $("#traffic-table tbody").replaceChildren(...rows);
+  // the User column only where there are users: a secured cluster (its requests' users, its refusals)
+  const users = entries.some((entry) => entry.user || entry.answeredBy === "security");
+  $("#traffic-table").classList.toggle("no-users", !users);
   seenUpTo = lastSeq;
   $("#traffic-empty").hidden = rows.length > 0;
   const faulted = shown.filter((entry) => entry.answeredBy === "fault").length;
-  setText("#traffic-summary", `${plural(total, "request")} received · of the ${shown.length} shown, ${faulted} answered by a fault`);
+  const refusals = shown.filter(refused).length;
+  const alsoRefused = refusals ? `, ${refusals} refused (401, 403)` : "";
+  setText("#traffic-summary", `${plural(total, "request")} received · of the ${shown.length} shown, ${faulted} answered by a fault${alsoRefused}`);
   setText("#traffic-tab-count", total ? String(total) : "");
 }
 
@@ -67,6 +94,7 @@ export const trafficView = {
   setUp() {
     $("#traffic-hide-page").addEventListener("change", render);
     $("#traffic-faulted-only").addEventListener("change", render);
+    $("#traffic-refused-only").addEventListener("change", render);
   },
 
   shown() {
