@@ -16,20 +16,20 @@ import pytest
 
 from proxy.testing import record_argv, running_recorder
 from simulator.cassette import load_cassette
-from tests.support.process import ServeProcess, serve_process
+from tests.support.served import Served, served
 
 TASKS = "/druid/indexer/v1/tasks"
 REQUESTS = 60  # the scenario resets 1 request in 20 (seeded): a few resets, every time
 
 
 @pytest.fixture(scope="module")
-def flaky() -> Iterator[ServeProcess]:
+def flaky() -> Iterator[Served]:
     # 1000 virtual seconds per real second: the scenario's ~300 ms latencies take well under a millisecond.
-    with serve_process("--scenario", "flaky-overlord", "--time-scale", "1000", "--no-access-log") as running:
+    with served("--scenario", "flaky-overlord", "--time-scale", "1000", "--no-access-log") as running:
         yield running
         assert running.stop() == 0
-        assert "Traceback" not in running.stderr
-        assert "Exception in ASGI application" not in running.stderr
+        assert running.tracebacks() == []
+        assert "Exception in ASGI application" not in running.log()
 
 
 def outcomes(client: httpx.Client) -> Counter[str]:
@@ -47,7 +47,7 @@ def outcomes(client: httpx.Client) -> Counter[str]:
     return seen
 
 
-def test_flaky_overlord_resets_are_dropped_connections_under_serve(flaky: ServeProcess) -> None:
+def test_flaky_overlord_resets_are_dropped_connections_under_serve(flaky: Served) -> None:
     with httpx.Client(base_url=flaky.url, timeout=10) as client:
         seen = outcomes(client)
     assert seen["ReadError"] >= 1, seen  # the reset: "Connection reset by peer"
@@ -55,7 +55,7 @@ def test_flaky_overlord_resets_are_dropped_connections_under_serve(flaky: ServeP
     assert seen["jetty 500"] >= 1 and seen["200"] >= REQUESTS // 2, seen
 
 
-def test_a_recorder_in_front_of_flaky_overlord_records_no_fake_500(flaky: ServeProcess, tmp_path: Path) -> None:
+def test_a_recorder_in_front_of_flaky_overlord_records_no_fake_500(flaky: Served, tmp_path: Path) -> None:
     cassette = tmp_path / "flaky.jsonl"
     with (
         running_recorder(record_argv(flaky.url, cassette, confdir=tmp_path / "mitmproxy")) as proxy,

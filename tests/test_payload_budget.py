@@ -16,7 +16,7 @@ import pytest
 from simulator.config import ServeConfig
 from simulator.limits import MIB, ServerLimits
 from tests.support.live import START_MS, LiveServer, live_server
-from tests.support.process import serve_process
+from tests.support.served import served
 
 V1 = "/druid/indexer/v1"
 LIMITS = ServerLimits(max_body_size=1 * MIB, max_stored_payloads=3 * MIB)
@@ -87,7 +87,7 @@ def test_serve_memory_stops_growing_with_submissions_once_the_budget_is_full() -
     # 62 MiB); within a 16 MiB budget they add what the allocator keeps around (measured: 8 MiB).
     body, headers = spec(4_000_000), {"Content-Type": "application/json"}
     args = ("--scenario", "slow-tasks", "--time-scale", "0", "--max-stored-payloads", "16MiB", "--no-access-log")
-    with serve_process(*args) as running, httpx.Client(base_url=running.url, timeout=30) as client:
+    with served(*args) as running, httpx.Client(base_url=running.url, timeout=30) as client:
         resident = []
         for count in range(1, 25):
             assert client.post(f"{V1}/task", content=body, headers=headers).status_code == 200

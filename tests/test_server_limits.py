@@ -22,7 +22,7 @@ import pytest
 from simulator.config import ServeConfig
 from simulator.limits import MIB, ServerLimits, format_size, parse_size
 from tests.support.live import START_MS, LiveServer, live_server
-from tests.support.process import serve_process
+from tests.support.served import served
 
 LIMITS = ServerLimits(max_body_size=1 * MIB, request_timeout=0.3, keep_alive_timeout=0.6, max_connections=50)
 TASK = "/druid/indexer/v1/task"
@@ -111,7 +111,7 @@ def send_chunked_until_answered(port: int, total: int) -> tuple[int, bytes]:
 
 
 def test_serve_refuses_200_mb_bodies_without_holding_them() -> None:
-    with serve_process("--scenario", "slow-tasks", "--max-body-size", "4MiB", "--no-access-log") as running:
+    with served("--scenario", "slow-tasks", "--max-body-size", "4MiB", "--no-access-log") as running:
         port = int(running.url.rsplit(":", 1)[1])
         httpx.get(running.url + "/druid/indexer/v1/tasks")
         before = running.peak_rss_kib()
@@ -122,7 +122,7 @@ def test_serve_refuses_200_mb_bodies_without_holding_them() -> None:
             assert status_of(read_all(sock)) == 413
         grown_mib = (running.peak_rss_kib() - before) / 1024
         assert running.stop() == 0
-        log = running.stderr
+        log = running.log()
     assert grown_mib < 32, grown_mib  # at most the 4 MiB taken in, and copies of it: not the 200 MB offered
     assert "Traceback" not in log and "answering 413" in log
 

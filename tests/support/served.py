@@ -45,10 +45,23 @@ class Served:
 
     def rss_kib(self) -> int:
         """The server's resident memory, from /proc (Linux)."""
+        return self._status_kib("VmRSS")
+
+    def peak_rss_kib(self) -> int:
+        """The most resident memory the server has had so far (its high-water mark), from /proc (Linux)."""
+        return self._status_kib("VmHWM")
+
+    def _status_kib(self, field: str) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-        raise AssertionError("no VmRSS line in /proc/PID/status")
+        raise AssertionError(f"no {field} line in /proc/PID/status")
+
+    def stop(self, timeout: float = 15) -> int:
+        """Ctrl-C, as a user stops it; its exit status."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=timeout)
 
 
 def free_port() -> int:
