@@ -12,7 +12,7 @@ PORT ?= 8888
 
 .PHONY: install run test lint typecheck unit chromium screenshots bench fuzz soak clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,record,browser]'
