@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.live import free_socket
+from tests.support.process import free_port
 
 #: A fixed start keeps the demo cluster and every timestamp the same from run to run.
 START = "2026-01-01T00:00:00Z"
@@ -62,13 +62,6 @@ class Served:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
         return self.process.wait(timeout=timeout)
-
-
-def free_port() -> int:
-    sock = free_socket()
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 @contextmanager
