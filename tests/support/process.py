@@ -7,9 +7,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,6 +26,24 @@ def free_port() -> int:
     port: int = sock.getsockname()[1]
     sock.close()
     return port
+
+
+def wait_until_answering(process: subprocess.Popen[Any], url: str, timeout: float, output: Callable[[], str]) -> None:
+    """Return once the server at ``url`` answers HTTP; an AssertionError with ``output()`` if it exits or
+    does not answer within ``timeout`` seconds (then it is killed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            # the control API's probe: no fault of a scenario's can touch it; any answer means it is up
+            httpx.get(f"{url}/__sim/health", timeout=1)
+            return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            raise AssertionError(f"druid-sim serve did not start:\n{output()}")
+        time.sleep(0.05)
 
 
 @contextmanager
@@ -48,19 +67,7 @@ def serve(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                # the control API's probe: no fault of a scenario's can touch it; any answer means it is up
-                httpx.get(f"{url}/__sim/health", timeout=1)
-                break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGKILL)
-                raise AssertionError(f"server did not start: {process.communicate()}")
-            time.sleep(0.05)
+        wait_until_answering(process, url, timeout, lambda: str(process.communicate()))
         yield process, url
     finally:
         if process.poll() is None:

@@ -13,15 +13,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from tests.support.process import free_port
+from tests.support.process import free_port, wait_until_answering
 
 #: A fixed start keeps the demo cluster and every timestamp the same from run to run.
 START = "2026-01-01T00:00:00Z"
@@ -79,16 +76,7 @@ def served(*args: str, start_timeout: float = 30.0) -> Iterator[Served]:
             )
         server = Served(f"http://127.0.0.1:{port}", process, log_path)
         try:
-            deadline = time.monotonic() + start_timeout
-            while True:
-                try:
-                    if httpx.get(f"{server.url}/status/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"druid-sim serve did not start:\n{server.log()}")
-                time.sleep(0.05)
+            wait_until_answering(process, server.url, start_timeout, server.log)
             yield server
         finally:
             if process.poll() is None:
