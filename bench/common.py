@@ -106,11 +106,11 @@ def python_argv(*args: str) -> list[str]:
 
 
 def druid_sim_argv(*args: str) -> list[str]:
-    """The ``druid-sim`` console script next to this Python (falls back to ``python -m simulator``)."""
+    """The ``druid-sim`` console script next to this Python (falls back to ``python -m druid_sim``)."""
     script = Path(sys.executable).with_name("druid-sim")
     if script.exists():
         return [str(script), *args]
-    return [sys.executable, "-m", "simulator", *args]
+    return [sys.executable, "-m", "druid_sim", *args]
 
 
 def bare_route_argv(port: int, path: str, body_file: Path, content_type: str = "application/json") -> list[str]:

@@ -34,8 +34,8 @@ from typing import Any
 
 import httpx
 
-from simulator.clock import Clock
-from simulator.journal import Journal, JournalMiddleware
+from druid_sim.clock import Clock
+from druid_sim.journal import Journal, JournalMiddleware
 
 JOURNAL_TARGET_US = 5.0
 FIXTURE_TARGET_S = 1.0
@@ -81,9 +81,10 @@ def journal_cost(n: int = 200_000) -> float:
 
 def security_costs(n: int = 200_000) -> tuple[float, float]:
     """(off, on): µs per request the security layer adds, best of 5 interleaved runs each."""
-    from simulator.config import ServeConfig, build_simulation
-    from simulator.scenario import load_scenario
-    from simulator.security import install
+    from druid_sim.config import ServeConfig
+    from druid_sim.scenario import load_scenario
+    from druid_sim.security import install
+    from druid_sim.simulation import build_simulation
 
     simulation = build_simulation(ServeConfig(scenario=None, time_scale=0, start_ms=0))
     wrapped = install(simulation)(_app)
@@ -100,7 +101,7 @@ def security_costs(n: int = 200_000) -> tuple[float, float]:
 
 
 def fixture_costs() -> dict[str, float]:
-    from simulator.pytest_plugin import DruidSim, SimOptions, SimServer
+    from druid_sim.pytest_plugin import DruidSim, SimOptions, SimServer
 
     started = time.perf_counter()
     server = SimServer(SimOptions(scenario="demo"))
@@ -135,11 +136,11 @@ def cassette_fixture_costs(repeat: int = 20) -> dict[str, float]:
     import tempfile
     from pathlib import Path
 
-    from proxy.embedded import EmbeddedRecorder
-    from simulator.builtin import shipped_cassette
-    from simulator.cassette import RecordMode
-    from simulator.pytest_plugin import DruidSim, SimOptions, SimServer
-    from simulator.pytest_record import Plan
+    from druid_sim.builtin import shipped_cassette
+    from druid_sim.cassette import RecordMode
+    from druid_sim.proxy.embedded import EmbeddedRecorder
+    from druid_sim.pytest_plugin import DruidSim, SimOptions, SimServer
+    from druid_sim.pytest_plugin.recording import Plan
 
     cassettes = [str(shipped_cassette(name)) for name in ("docs-examples", "demo-recording")]
     server = SimServer(SimOptions())
@@ -183,7 +184,7 @@ def subprocess_start() -> float:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
     started = time.perf_counter()
-    command = [sys.executable, "-m", "simulator", "serve", "--port", str(port), "--no-access-log"]
+    command = [sys.executable, "-m", "druid_sim", "serve", "--port", str(port), "--no-access-log"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
     try:
         while True:
@@ -214,7 +215,7 @@ def jump_costs(days: float) -> tuple[float, int, float, float]:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    command = [sys.executable, "-m", "simulator", "serve", "--port", str(port), "--no-access-log", "--time-scale", "0"]
+    command = [sys.executable, "-m", "druid_sim", "serve", "--port", str(port), "--no-access-log", "--time-scale", "0"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -161,7 +161,7 @@ def proxy_overhead(work: Path) -> tuple[str, bool]:
     note = (
         f"\nTargets: added p50 ≤ {MAX_ADDED_P50_MS} ms at 1 connection; throughput ≥ {MIN_THROUGHPUT_RATIO:.0%} of "
         f"bare mitmdump. The recorder wrote {recorded_lines:,} cassette lines during the runs. `druid-sim record` "
-        "runs mitmproxy in-process with only the addons a recorder needs (`proxy/master.py`), which is why it can "
+        "runs mitmproxy in-process with only the addons a recorder needs (`druid_sim/proxy/master.py`), which is why it can "
         "beat bare mitmdump; the ungated 'nothing recorded' row is the same proxy with a path filter that matches "
         "nothing, so the difference between the two druid-sim rows is what recording itself costs. `druid-sim "
         "record` uses connection_strategy=lazy (clear 502s for a dead upstream) and the bare case mitmproxy's "
@@ -205,7 +205,7 @@ def _row(case: Case, added: str, share: str) -> list[object]:
 
 def make_cassette(path: Path, count: int) -> None:
     """A realistic cassette: 9 status polls of distinct tasks for every submit with a spec."""
-    from simulator.cassette import (
+    from druid_sim.cassette import (
         CassetteWriter,
         Interaction,
         Redactor,
@@ -245,7 +245,7 @@ def make_cassette(path: Path, count: int) -> None:
 def load_seconds(path: Path) -> float:
     """Load the cassette in a fresh interpreter (as the replay server would) and return the seconds taken."""
     code = (
-        "import time; from simulator.cassette import load_cassette; t = time.perf_counter(); "
+        "import time; from druid_sim.cassette import load_cassette; t = time.perf_counter(); "
         f"c = load_cassette({str(path)!r}); print(time.perf_counter() - t)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

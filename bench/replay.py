@@ -4,7 +4,7 @@ In one interleaved series (``BENCH_REPETITIONS`` × ``BENCH_DURATION`` s wrk run
 recorded exchange (``GET /druid/indexer/v1/task/{id}/status``, a 600-byte Druid status) is served by:
 
 * druid-sim replaying a cassette that holds it (``--on-miss error``, no access log), on one worker and
-  on two (``--workers 2``), with its express lane (``simulator/express_http.py``) as ``serve`` runs it;
+  on two (``--workers 2``), with its express lane (``druid_sim/server/express_http.py``) as ``serve`` runs it;
 * a bare ASGI callable returning the same bytes on uvicorn + uvloop + httptools (the ceiling);
 * WireMock 3 with the exchange as a stub, ``--no-request-journal`` (its fastest mode; the npm package
   ``wiremock`` bundles the standalone jar, installed once into ``$WIREMOCK_DIR`` or a temp dir; skipped
@@ -91,7 +91,7 @@ def status_body(task_id: str = TASK_ID, datasource: str = "wikipedia_auto") -> b
 
 
 def _interaction(method: str, path: str, body: bytes, request_body: bytes = b"", at: float = 0.0) -> Any:
-    from simulator.cassette import Interaction, Request, Response, body_from_bytes
+    from druid_sim.cassette import Interaction, Request, Response, body_from_bytes
 
     headers = [("Content-Type", "application/json")] if request_body else []
     return Interaction(
@@ -104,7 +104,7 @@ def _interaction(method: str, path: str, body: bytes, request_body: bytes = b"",
 
 def write_cassette(path: Path, interactions: int) -> Path:
     """A cassette of ``interactions``: 90% status polls of distinct tasks, 10% submissions (~800-byte specs)."""
-    from simulator.cassette import CassetteWriter, RecordMode, new_meta
+    from druid_sim.cassette import CassetteWriter, RecordMode, new_meta
 
     spec = {
         "type": "index_parallel",
@@ -226,8 +226,8 @@ def measure_load(path: Path, runs: int = LOAD_RUNS) -> dict[str, float]:
 
 
 def _load_cli(path: Path) -> int:
-    from simulator.cassette import load_cassette
-    from simulator.replay.engine import Replay
+    from druid_sim.cassette import load_cassette
+    from druid_sim.replay.engine import Replay
 
     started = time.perf_counter()
     cassette = load_cassette(path)
@@ -255,7 +255,7 @@ def run() -> int:
     with tempfile.TemporaryDirectory(prefix="druid-sim-bench-replay-") as tmp:
         folder = Path(tmp)
         cassette = folder / "exchange.jsonl"
-        from simulator.cassette import CassetteWriter, RecordMode, new_meta
+        from druid_sim.cassette import CassetteWriter, RecordMode, new_meta
 
         with CassetteWriter.open(cassette, RecordMode.OVERWRITE, new_meta("http://bench.invalid:8888", None)) as w:
             w.append(_interaction("GET", STATUS_PATH, body))

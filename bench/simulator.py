@@ -13,7 +13,7 @@ Measured in one interleaved series (``BENCH_REPETITIONS`` × ``BENCH_DURATION`` 
 
 The populated clusters are served by ``python -m bench.simulator populated --tasks N --days D --port P``,
 which builds tasks with the demo's own helpers (``make_task``, ``behaviour_for_type``) and runs the app from
-``simulator.assembly.build_app`` on the same uvicorn settings as ``druid-sim serve``.
+``druid_sim.server.assembly.build_app`` on the same uvicorn settings as ``druid-sim serve``.
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ from bench.common import (
     verdict,
     write_results,
 )
-from simulator.config import ServeConfig, build_simulation
-from simulator.overlord.demo import TYPE_MIX, behaviour_for_type, datasource_names, make_task
-from simulator.runtime import Simulation
+from druid_sim.config import ServeConfig
+from druid_sim.overlord.demo import TYPE_MIX, behaviour_for_type, datasource_names, make_task
+from druid_sim.runtime import Simulation
+from druid_sim.simulation import build_simulation
 
 PREFIX = "/druid/indexer/v1"
 DAY_MS = 24 * 3600 * 1000
@@ -113,7 +114,7 @@ def serve_populated(port: int, tasks: int, days: float) -> None:
     """Build an empty simulation, populate it, and serve it like ``druid-sim serve --no-access-log``."""
     import uvicorn
 
-    from simulator.assembly import build_app  # the whole app, wired as ``druid-sim serve`` wires it
+    from druid_sim.server.assembly import build_app  # the whole app, wired as ``druid-sim serve`` wires it
 
     started = time.perf_counter()
     config = ServeConfig(port=port, scenario=None, access_log=False)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from simulator.cassette import CassetteWriter, Interaction, RecordMode, Request, Response, body_from_bytes, new_meta
+from druid_sim.cassette import CassetteWriter, Interaction, RecordMode, Request, Response, body_from_bytes, new_meta
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO / "docs" / "druid-tasks-api.md"

@@ -29,7 +29,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from proxy.testing import record_argv, running_recorder  # noqa: E402
+from druid_sim.proxy.testing import record_argv, running_recorder  # noqa: E402
 
 V1 = "/druid/indexer/v1"
 DEFAULT_OUTPUT = Path(__file__).with_name("demo-recording.jsonl")
@@ -59,7 +59,7 @@ def _free_port() -> int:
 
 
 def _start_simulator(port: int) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "simulator", "serve", "--scenario", "demo", "--time-scale", "60", "--seed", "7"]
+    argv = [sys.executable, "-m", "druid_sim", "serve", "--scenario", "demo", "--time-scale", "60", "--seed", "7"]
     argv += ["--start-time", "2026-01-01T00:00:00Z", "--port", str(port), "--no-access-log"]
     process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30

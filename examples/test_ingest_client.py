@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from druid_sim.pytest_plugin import DruidSim
 from examples.ingest_client import DruidUnavailable, IngestClient, TaskFailed, TaskTimedOut
-from simulator.pytest_plugin import DruidSim
 
 pytestmark = pytest.mark.druid_sim(scenario="ingest-scenario.yaml")
 

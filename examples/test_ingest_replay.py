@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from druid_sim.cassette import Body, CassetteWriter, Interaction, RecordMode, Request, Response, new_meta
+from druid_sim.pytest_plugin import DruidSim
 from examples.ingest_client import IngestClient
 from examples.test_ingest_client import TASK, client_for, spec
-from simulator.cassette import Body, CassetteWriter, Interaction, RecordMode, Request, Response, new_meta
-from simulator.pytest_plugin import DruidSim
 
 RECORDED_ID = "index_parallel_wikipedia_recorded_2026-01-01T00:00:00.000Z"
 

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from druid_sim.pytest_plugin import DruidSim
 from examples.ingest_client import IngestClient, TaskFailed
 from examples.test_ingest_client import spec
-from simulator.pytest_plugin import DruidSim
 
 pytestmark = pytest.mark.druid_sim(cassette=True, strict=True)
 

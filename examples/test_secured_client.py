@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from druid_sim.pytest_plugin import DruidSim
 from examples.ingest_client import IngestClient, NotAuthenticated, NotAuthorized
 from examples.test_ingest_client import spec
-from simulator.pytest_plugin import DruidSim
 
 pytestmark = pytest.mark.druid_sim(scenario="secured-cluster")
 

@@ -12,16 +12,16 @@ import httpcore  # noqa: F401  (see below)
 import httpx
 import pytest
 
-from simulator.cassette import CassetteError, read_meta
-from simulator.client import tls_context
+from druid_sim.cassette import CassetteError, read_meta
+from druid_sim.client import tls_context
+from druid_sim.replay.wiring import switch_cassette
+from druid_sim.server.serving import LOOPS
 
 # httpx imports httpcore only when its first client is made. If that happens inside a pytester
 # in-process run (tests/test_pytest_plugin.py), pytester drops httpcore from sys.modules afterwards, and
 # the httpcore imported next has new exception classes that httpx no longer maps: a refused connection
 # then escapes as httpcore.ConnectError instead of httpx.ConnectError. Importing it here keeps one httpcore.
-from simulator.config import reset_simulation
-from simulator.replay.wiring import switch_cassette
-from simulator.serving import LOOPS
+from druid_sim.simulation import reset_simulation
 from tests.support.live import LiveServer, live_server
 
 
@@ -90,6 +90,6 @@ def _recorded_cassettes_pass_check(tmp_path_factory: pytest.TempPathFactory) -> 
     yield
     recorded = sorted(p for p in tmp_path_factory.getbasetemp().rglob("*.jsonl") if _written_by_the_recorder(p))
     if recorded:
-        command = [sys.executable, "-m", "simulator", "cassette", "check", *map(str, recorded)]
+        command = [sys.executable, "-m", "druid_sim", "cassette", "check", *map(str, recorded)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"cassette check failed on a recorded cassette:\n{result.stdout}{result.stderr}"

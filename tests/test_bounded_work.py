@@ -2,7 +2,7 @@
 
 * The clock's scale and steps are bounded, and a refused call changes nothing.
 * A jump of ten years costs what a jump of two days does: the server answers at once afterwards
-  (``simulator.scenario.model``: planned arrivals older than the catch-up window are skipped).
+  (``druid_sim.scenario.model``: planned arrivals older than the catch-up window are skipped).
 * A cassette is loaded off the event loop: the server answers while a big one loads, and a second load
   meanwhile is refused (409) instead of doubling the work.
 """

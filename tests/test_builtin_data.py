@@ -1,6 +1,6 @@
 """The shipped scenarios and cassettes: package data found through importlib.resources, by name.
 
-The files live in the top-level ``scenarios/`` and ``cassettes/`` folders; ``simulator/builtin`` links
+The files live in the top-level ``scenarios/`` and ``cassettes/`` folders; ``druid_sim/builtin`` links
 to them, so that a wheel ships them (tests/test_packaging.py installs one and uses them).
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulator.builtin import cassette_dir, cassette_names, scenario_dir, shipped_cassette
-from simulator.cassette import CassetteFormatError, load_cassette, resolve_cassette
-from simulator.cli import main
+from druid_sim.builtin import cassette_dir, cassette_names, scenario_dir, shipped_cassette
+from druid_sim.cassette import CassetteFormatError, load_cassette, resolve_cassette
+from druid_sim.cli import main
 from tests.support.process import serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,8 +24,8 @@ def test_the_package_data_is_the_top_level_folders() -> None:
     shipped = {path.name: path.resolve() for path in cassette_dir().iterdir()}
     in_repo = {path.name: path for path in (REPO / "cassettes").glob("*.jsonl")}
     assert shipped == in_repo, (
-        "every cassette in cassettes/ is shipped through a link in simulator/builtin/cassettes: "
-        "cd simulator/builtin/cassettes && ln -s ../../../cassettes/NAME.jsonl ."
+        "every cassette in cassettes/ is shipped through a link in druid_sim/builtin/cassettes: "
+        "cd druid_sim/builtin/cassettes && ln -s ../../../cassettes/NAME.jsonl ."
     )
 
 

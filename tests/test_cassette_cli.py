@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from simulator.cassette import (
+from druid_sim.cassette import (
     CassetteWriter,
     Interaction,
     Redactor,
@@ -17,8 +17,8 @@ from simulator.cassette import (
     new_meta,
     new_salt,
 )
-from simulator.cli import main
-from simulator.commands.cassette import EXIT_CLEAN, EXIT_INVALID, EXIT_SECRETS
+from druid_sim.cli import main
+from druid_sim.commands.cassette import EXIT_CLEAN, EXIT_INVALID, EXIT_SECRETS
 
 
 def make(path: Path, *interactions: Interaction) -> Path:

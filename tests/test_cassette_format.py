@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from simulator.cassette import (
+from druid_sim.cassette import (
     Body,
     CassetteError,
     CassetteExistsError,
@@ -23,7 +23,7 @@ from simulator.cassette import (
     load_cassette,
     new_meta,
 )
-from simulator.cassette.writer import holds_recordings
+from druid_sim.cassette.writer import holds_recordings
 
 STATUS = b'{"task":"t1","status":{"id":"t1","statusCode":"RUNNING","duration":-1,"note":"caf\xc3\xa9"}}'
 

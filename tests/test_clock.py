@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from simulator.clock import LATEST_MS, MAX_ADVANCE_S, MAX_SCALE, Clock, format_instant, parse_duration, parse_instant
+from druid_sim.clock import LATEST_MS, MAX_ADVANCE_S, MAX_SCALE, Clock, format_instant, parse_duration, parse_instant
 
 
 class FakeMonotonic:

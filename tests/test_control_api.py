@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from simulator.config import ServeConfig
+from druid_sim.config import ServeConfig
 from tests.support.live import START_MS, LiveServer, live_server
 
 TASK = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wiki"}}}
@@ -166,7 +166,7 @@ def test_journal_clear(client: httpx.Client) -> None:
 
 
 def test_openapi_documents_every_control_call(client: httpx.Client) -> None:
-    from simulator.control.app import ROUTES
+    from druid_sim.control.app import ROUTES
 
     document = client.get("/__sim/openapi.json").json()
     assert document["openapi"].startswith("3.")
@@ -180,7 +180,7 @@ def test_openapi_documents_every_control_call(client: httpx.Client) -> None:
 
 
 def test_druid_openapi_documents_every_tasks_api_endpoint(client: httpx.Client) -> None:
-    from simulator.druid.routes import ROUTES, STATUS_ROUTES
+    from druid_sim.druid.routes import ROUTES, STATUS_ROUTES
 
     document = client.get("/__sim/druid-openapi.json").json()
     documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}

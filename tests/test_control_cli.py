@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulator.cli import main
+from druid_sim.cli import main
 from tests.support.live import LiveServer
 
 
@@ -76,7 +76,7 @@ def test_health_reset_and_load_say_what_is_served_and_that_the_clock_went_back(
     ("seconds", "said"), [(0, "0s"), (42, "42s"), (192, "3m12s"), (7500, "2h5m"), (277_200, "3d5h"), (3600, "1h")]
 )
 def test_how_far_behind_the_wall_clock_is_said(seconds: int, said: str) -> None:
-    from simulator.commands.control import _span
+    from druid_sim.commands.control import _span
 
     assert _span(seconds) == said
 

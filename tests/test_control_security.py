@@ -147,7 +147,7 @@ def test_scenario_problems_never_quote_the_file(served: Served, name: str) -> No
 
 def test_the_cli_still_quotes_a_users_own_file(served: Served) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "simulator", "scenario", "validate", str(served.folder / "leaky.yaml")],
+        [sys.executable, "-m", "druid_sim", "scenario", "validate", str(served.folder / "leaky.yaml")],
         capture_output=True,
         text=True,
     )
@@ -227,7 +227,7 @@ def test_only_this_machines_names_reach_the_control_api(served: Served) -> None:
 
 
 def test_the_cli_and_python_client_still_drive_it(served: Served) -> None:
-    from simulator.client import SimControl
+    from druid_sim.client import SimControl
 
     with SimControl(served.url) as sim:
         sim.reset()
@@ -238,6 +238,6 @@ def test_the_cli_and_python_client_still_drive_it(served: Served) -> None:
         sim.clear_journal()
         assert sim.advance("1m")["frozen"] is True
     result = subprocess.run(
-        [sys.executable, "-m", "simulator", "reset", "--url", served.url], capture_output=True, text=True
+        [sys.executable, "-m", "druid_sim", "reset", "--url", served.url], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr

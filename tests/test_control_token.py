@@ -19,8 +19,8 @@ import time
 import httpx
 import pytest
 
-from simulator.config import ServeConfig
-from simulator.control.auth import decide_control_token, is_loopback
+from druid_sim.config import ServeConfig
+from druid_sim.control.auth import decide_control_token, is_loopback
 from tests.support.live import START_MS, live_server
 
 
@@ -76,7 +76,7 @@ def test_serve_beyond_loopback_generates_prints_and_requires_a_token() -> None:
         free.bind((connect, 0))
         port = free.getsockname()[1]
     env = {key: value for key, value in os.environ.items() if key != "DRUID_SIM_CONTROL_TOKEN"}
-    command = [sys.executable, "-m", "simulator", "serve", "--host", host, "--port", str(port), "--no-access-log"]
+    command = [sys.executable, "-m", "druid_sim", "serve", "--host", host, "--port", str(port), "--no-access-log"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         assert process.stdout is not None

@@ -12,11 +12,11 @@ from collections import Counter
 import httpx
 import pytest
 
-from simulator.clock import Clock
-from simulator.config import ServeConfig
-from simulator.dashboard import DASHBOARD_CLIENT, STATIC_DIR, UI_PREFIX
-from simulator.journal import Journal, JournalFilter
-from simulator.scenario import builtin_names
+from druid_sim.clock import Clock
+from druid_sim.config import ServeConfig
+from druid_sim.dashboard import DASHBOARD_CLIENT, STATIC_DIR, UI_PREFIX
+from druid_sim.journal import Journal, JournalFilter
+from druid_sim.scenario import builtin_names
 from tests.support.live import START_MS, LiveServer, live_server
 
 V1 = "/druid/indexer/v1"

@@ -27,10 +27,11 @@ import httpx
 import pytest
 from uvicorn.protocols.http import httptools_impl
 
-from simulator import express_http, guarded_http
-from simulator.app import SimulatorApp
-from simulator.assembly import build_app
-from simulator.express_check import (
+from druid_sim.runtime import Simulation
+from druid_sim.server import express_http, guarded_http
+from druid_sim.server.app import SimulatorApp
+from druid_sim.server.assembly import build_app
+from druid_sim.server.express_check import (
     ATTRIBUTES,
     IMPL_MODULE,
     METHODS,
@@ -40,10 +41,9 @@ from simulator.express_check import (
     http_protocol,
     stored_attributes,
 )
-from simulator.express_http import ExpressHttpToolsProtocol, express_answered
-from simulator.guarded_http import GuardedHttpToolsProtocol
-from simulator.runtime import Simulation
-from simulator.serving import HTTP_PROTOCOL
+from druid_sim.server.express_http import ExpressHttpToolsProtocol, express_answered
+from druid_sim.server.guarded_http import GuardedHttpToolsProtocol
+from druid_sim.server.serving import HTTP_PROTOCOL
 from tests.support.live import LiveServer
 from tests.support.replay import exchange, replay_server, write_cassette
 
@@ -206,7 +206,7 @@ def test_the_journal_and_the_access_log_see_express_answers(cassette: Path, capl
     def with_access_log(simulation: Simulation) -> SimulatorApp:
         return build_app(simulation, access_log=True)
 
-    caplog.set_level(logging.INFO, logger="simulator.access")
+    caplog.set_level(logging.INFO, logger="druid_sim.access")
     with (
         replay_server(cassette, replay_on_miss="error", app_factory=with_access_log) as server,
         connection(server) as conn,
@@ -218,7 +218,7 @@ def test_the_journal_and_the_access_log_see_express_answers(cassette: Path, capl
         journal = httpx.get(f"{server.url}/__sim/journal").json()
     entries = [(e["method"], e["path"], e["query"], e["status"], e["answeredBy"]) for e in journal["entries"]]
     assert entries == [("GET", f"{V1}/tasks", "state=complete", 200, "replay")] * 3
-    lines = [r.getMessage() for r in caplog.records if r.name == "simulator.access"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "druid_sim.access"]
     assert len(lines) == 3
     assert all(
         re.fullmatch(r'127\.0\.0\.1 "GET /druid/indexer/v1/tasks\?state=complete" 200 \d+\.\dms', x) for x in lines
@@ -391,7 +391,7 @@ def test_a_uvicorn_that_differs_inside_is_named_by_the_check(changes: dict[str, 
 def test_a_differing_uvicorn_falls_back_to_its_own_protocol_with_one_warning_and_still_serves(
     cassette: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="simulator.express"):
+    with caplog.at_level(logging.WARNING, logger="druid_sim.express"):
         chosen = choose_protocol(_uvicorn_module(HttpToolsProtocol=_NoPipeline))
     assert chosen == "httptools"
     (warning,) = caplog.records
@@ -410,7 +410,7 @@ def test_a_differing_uvicorn_falls_back_to_its_own_protocol_with_one_warning_and
     ids=["express", "limits"],
 )
 def test_the_check_lists_every_name_our_protocols_take_from_uvicorn(protocol: type, module: Any) -> None:
-    """Keeps `simulator.express_check` in step with `simulator.express_http` and `simulator.guarded_http`."""
+    """Keeps `druid_sim.server.express_check` in step with `druid_sim.server.express_http` and `druid_sim.server.guarded_http`."""
     base = httptools_impl.HttpToolsProtocol
     own = stored_attributes(protocol) - stored_attributes(base)
     own |= {name for name in vars(protocol) if not hasattr(base, name)}

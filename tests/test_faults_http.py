@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from simulator.faults import FaultSet
+from druid_sim.faults import FaultSet
 from tests.support.live import LiveServer
 
 SUBMIT = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wiki"}}}

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from proxy.testing import record_argv, running_recorder
-from simulator.cassette import load_cassette
+from druid_sim.cassette import load_cassette
+from druid_sim.proxy.testing import record_argv, running_recorder
 from tests.support.served import Served, served
 
 TASKS = "/druid/indexer/v1/tasks"

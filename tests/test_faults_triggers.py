@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from simulator.config import ServeConfig
-from simulator.faults import FaultSet
-from simulator.scenario import ScenarioError
+from druid_sim.config import ServeConfig
+from druid_sim.faults import FaultSet
+from druid_sim.scenario import ScenarioError
 from tests.support.live import START_MS, LiveServer, live_server
 
 TASKS = "/druid/indexer/v1/tasks"

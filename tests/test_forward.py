@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from simulator.assembly import build_app
-from simulator.forward import Forwarder
+from druid_sim.replay.forward import Forwarder
+from druid_sim.server.assembly import build_app
 from tests.support.live import LiveServer, free_socket, live_server
 from tests.support.upstream import serve
 

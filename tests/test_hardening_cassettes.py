@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from simulator.cassette import CassetteFormatError, load_cassette
-from simulator.cli import main
-from simulator.commands.cassette import EXIT_INVALID
+from druid_sim.cassette import CassetteFormatError, load_cassette
+from druid_sim.cli import main
+from druid_sim.commands.cassette import EXIT_INVALID
 from tests.support.served import START, Served, served
 
 HEADER = {"druid_sim_cassette": 1, "recorded_at": "2026-01-01T00:00:00.000Z", "upstream": None, "recorder": "test"}
@@ -96,7 +96,7 @@ def test_cassette_commands_exit_2_with_the_message(
 def test_serve_with_a_broken_cassette_exits_2_naming_the_line(tmp_path: Path) -> None:
     path = cassette(tmp_path, line(body={"json": []}), '{"repeat": 1000000000}')
     result = subprocess.run(
-        [sys.executable, "-m", "simulator", "serve", "--port", "0", "--cassette", str(path)],
+        [sys.executable, "-m", "druid_sim", "serve", "--port", "0", "--cassette", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from simulator.druid.jackson import DEPTH_MESSAGE
+from druid_sim.druid.jackson import DEPTH_MESSAGE
 from tests.support.served import START, Served, served
 
 D = "/druid/indexer/v1"

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulator.cli import main
+from druid_sim.cli import main
 from tests.support.served import START, Served, served
 
 REFUSED: dict[str, tuple[str, str]] = {
@@ -98,7 +98,7 @@ def test_a_scenario_file_past_one_mib_is_refused(tmp_path: Path, capsys: pytest.
 def test_serve_refuses_an_invalid_scenario_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, REFUSED["unhashable key"][0])
     result = subprocess.run(
-        [sys.executable, "-m", "simulator", "serve", "--port", "0", "--scenario", str(path)],
+        [sys.executable, "-m", "druid_sim", "serve", "--port", "0", "--scenario", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -110,7 +110,7 @@ def test_serve_refuses_an_invalid_scenario_with_exit_2_and_no_traceback(tmp_path
 
 def test_serve_refuses_a_seed_past_a_long() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "simulator", "serve", "--port", "0", "--seed", "99999999999999999999"],
+        [sys.executable, "-m", "druid_sim", "serve", "--port", "0", "--seed", "99999999999999999999"],
         capture_output=True,
         text=True,
         timeout=60,

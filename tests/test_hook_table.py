@@ -1,4 +1,4 @@
-"""The recorder's hook dispatch (`proxy.master.HookTable`): mitmproxy's semantics, fewer calls.
+"""The recorder's hook dispatch (`druid_sim.proxy.master.HookTable`): mitmproxy's semantics, fewer calls.
 
 Driven directly, with tiny addons defined here: which hooks run, in which order, and what an addon's
 exception or `AddonHalt` does. (Every live recorder test also runs through it, over real sockets.)
@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     from mitmproxy.proxy.layers.http import HttpRequestHook
     from mitmproxy.test import tflow
 
-    from proxy.master import HookTable
+    from druid_sim.proxy.master import HookTable
 
 Calls = list[str]
 

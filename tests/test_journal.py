@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulator.assembly import build_app
-from simulator.cassette import CassetteWriter, Redactor, load_cassette, new_meta, new_salt
-from simulator.clock import Clock
-from simulator.config import ServeConfig
-from simulator.express_http import express_answered
-from simulator.journal import Journal, JournalFilter
+from druid_sim.cassette import CassetteWriter, Redactor, load_cassette, new_meta, new_salt
+from druid_sim.clock import Clock
+from druid_sim.config import ServeConfig
+from druid_sim.journal import Journal, JournalFilter
+from druid_sim.server.assembly import build_app
+from druid_sim.server.express_http import express_answered
 from tests.support.live import START_MS, live_server
 from tests.support.replay import exchange, replay_server
 
@@ -56,12 +56,12 @@ SECRET_QUERY = {"state": "running", "password": "hunter2222", "X-Amz-Signature":
 
 
 def _access_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "simulator.access"]
+    return [r.getMessage() for r in caplog.records if r.name == "druid_sim.access"]
 
 
 def test_the_journal_and_the_access_log_never_keep_a_credential_in_clear(caplog: pytest.LogCaptureFixture) -> None:
     """Simulation mode, no cassette: the recorder's built-in rules, a salt of the server's own."""
-    caplog.set_level(logging.INFO, logger="simulator.access")
+    caplog.set_level(logging.INFO, logger="druid_sim.access")
     config = ServeConfig(scenario=None, time_scale=0, start_ms=START_MS)
     with (
         live_server(config, lambda simulation: build_app(simulation, access_log=True)) as server,
@@ -87,7 +87,7 @@ def test_replayed_requests_are_journaled_with_the_cassettes_placeholders_on_both
     with CassetteWriter.open(path, "overwrite", new_meta(None, redactor.redaction)) as writer:
         writer.append(redactor.redact_interaction(polled))
     recorded = dict(load_cassette(path).interactions[0].request.query)
-    caplog.set_level(logging.INFO, logger="simulator.access")
+    caplog.set_level(logging.INFO, logger="druid_sim.access")
     with (
         replay_server(path, replay_on_miss="error", app_factory=lambda s: build_app(s, access_log=True)) as server,
         httpx.Client(base_url=server.url) as client,

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from simulator.clock import Clock
-from simulator.config import ServeConfig, build_simulation
-from simulator.overlord.behaviour import BehaviourRules, Distribution, TaskBehaviour
-from simulator.overlord.logs import BLOCK_SIZE, TaskLogs
-from simulator.overlord.overlord import DAY_MS, Overlord, Submission, TaskQuery
-from simulator.overlord.task import Phase
-from simulator.overlord.workers import WorkerPool
-from simulator.scenario.fields import Context
-from simulator.scenario.model import CATCH_UP_ARRIVALS, CATCH_UP_MS, build_overlord
-from simulator.scenario.schema import Scenario, read_scenario
-from simulator.scenario.source import load_yaml
+from druid_sim.clock import Clock
+from druid_sim.config import ServeConfig
+from druid_sim.fields import Context
+from druid_sim.overlord.behaviour import BehaviourRules, Distribution, TaskBehaviour
+from druid_sim.overlord.logs import BLOCK_SIZE, TaskLogs
+from druid_sim.overlord.overlord import DAY_MS, Overlord, Submission, TaskQuery
+from druid_sim.overlord.task import Phase
+from druid_sim.overlord.workers import WorkerPool
+from druid_sim.scenario.model import CATCH_UP_ARRIVALS, CATCH_UP_MS, build_overlord
+from druid_sim.scenario.schema import Scenario, read_scenario
+from druid_sim.scenario.source import load_yaml
+from druid_sim.simulation import build_simulation
 from tests.support.live import START_MS
 
 FIXED = TaskBehaviour(

@@ -27,9 +27,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulator.builtin import cassette_names
-from simulator.cassette import load_cassette
-from simulator.scenario import builtin_names
+from druid_sim.builtin import cassette_names
+from druid_sim.cassette import load_cassette
+from druid_sim.scenario import builtin_names
 from tests.support.live import live_server
 from tests.support.process import serve
 
@@ -110,14 +110,14 @@ def test_the_build_is_clean_and_the_wheel_ships_the_data_but_not_the_scripts(ins
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = set(wheel.namelist())
         metadata = wheel.read(f"druid_sim-{VERSION}.dist-info/METADATA").decode()
-    builtin = {name for name in names if name.startswith("simulator/builtin/") and not name.endswith("__init__.py")}
-    assert builtin == {f"simulator/builtin/scenarios/{name}.yaml" for name in builtin_names()} | {
-        f"simulator/builtin/cassettes/{name}.jsonl" for name in cassette_names()
+    builtin = {name for name in names if name.startswith("druid_sim/builtin/") and not name.endswith("__init__.py")}
+    assert builtin == {f"druid_sim/builtin/scenarios/{name}.yaml" for name in builtin_names()} | {
+        f"druid_sim/builtin/cassettes/{name}.jsonl" for name in cassette_names()
     }
     assert {f"druid_sim-{VERSION}.dist-info/licenses/{name}" for name in ("LICENSE", "NOTICE")} <= names
-    assert {"simulator/dashboard/static/dashboard.css", "simulator/dashboard/static/js/main.js"} <= names
-    assert any(name.startswith("simulator/dashboard/templates/") for name in names)
-    assert "simulator/py.typed" in names and not any(
+    assert {"druid_sim/dashboard/static/dashboard.css", "druid_sim/dashboard/static/js/main.js"} <= names
+    assert any(name.startswith("druid_sim/dashboard/templates/") for name in names)
+    assert "druid_sim/py.typed" in names and not any(
         name.startswith(("tests/", "bench/", "examples/")) for name in names
     )
     assert "License-Expression: Apache-2.0" in metadata and "Classifier: Framework :: Pytest" in metadata
@@ -130,11 +130,11 @@ def test_the_build_is_clean_and_the_wheel_ships_the_data_but_not_the_scripts(ins
         "docs/druid-overlord-behaviour.md",
         "cassettes/make_docs_examples.py",
     } <= members
-    assert "simulator/builtin/scenarios/demo.yaml" in members and "tests/test_packaging.py" in members
+    assert "druid_sim/builtin/scenarios/demo.yaml" in members and "tests/test_packaging.py" in members
 
 
 def test_the_command_line_works_from_an_unrelated_folder(installed: Installed) -> None:
-    where = installed.run(str(installed.bin / "python"), "-c", "import simulator; print(simulator.__file__)")
+    where = installed.run(str(installed.bin / "python"), "-c", "import druid_sim; print(druid_sim.__file__)")
     assert Path(where.stdout.strip()).is_relative_to(installed.bin.parent)  # the venv's copy, not the checkout
     assert installed.druid_sim("--version").stdout.strip() == f"druid-sim {VERSION}"
     listed = installed.druid_sim("scenario", "list")

@@ -13,8 +13,8 @@ import httpx
 import orjson
 import pytest
 
-from simulator.config import ServeConfig
-from simulator.limits import MIB, ServerLimits
+from druid_sim.config import ServeConfig
+from druid_sim.limits import MIB, ServerLimits
 from tests.support.live import START_MS, LiveServer, live_server
 from tests.support.served import served
 

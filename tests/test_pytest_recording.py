@@ -15,7 +15,7 @@ import httpcore  # noqa: F401  (loaded before pytester's in-process runs: see te
 import httpx
 import pytest
 
-from simulator.cassette import (
+from druid_sim.cassette import (
     Body,
     CassetteWriter,
     Interaction,
@@ -29,13 +29,13 @@ from simulator.cassette import (
     new_salt,
     read_meta,
 )
-from simulator.config import ServeConfig
-from simulator.pytest_record import CassetteMissing, RecordingMode, plan_cassette
+from druid_sim.config import ServeConfig
+from druid_sim.pytest_plugin.recording import CassetteMissing, RecordingMode, plan_cassette
 from tests.support.live import START_MS, LiveServer, free_socket, live_server
 
 with warnings.catch_warnings():  # mitmproxy imports ldap3, which uses a name pyasn1 has deprecated
     warnings.simplefilter("ignore", DeprecationWarning)
-    import proxy.embedded  # noqa: F401  (loaded here, in-process runs do not import mitmproxy afresh each time)
+    import druid_sim.proxy.embedded  # noqa: F401  (loaded here, in-process runs do not import mitmproxy afresh each time)
 
 pytest_plugins = ["pytester"]
 
@@ -65,7 +65,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 USER_TESTS = f"""
 import pytest
-from simulator.pytest_plugin import NotWhileRecording
+from druid_sim.pytest_plugin import NotWhileRecording
 
 AUTH = {{"Authorization": "Bearer {BEARER}"}}
 SPEC = {{"type": "index_parallel", "spec": {{"dataSchema": {{"dataSource": "wiki"}}}}}}
@@ -175,7 +175,7 @@ class TestSuite:
 
 
 def test_the_record_modes_decide_as_pytest_recording_s_do(tmp_path: Path) -> None:
-    """The table in simulator/pytest_record.py, for a cassette that exists and one that does not."""
+    """The table in druid_sim/pytest_plugin/recording.py, for a cassette that exists and one that does not."""
     exists, missing = tmp_path / "exists.jsonl", tmp_path / "missing.jsonl"
     exists.write_text("{}\n")
     replay, overwrite, append = (True, None), (False, RecordMode.OVERWRITE), (True, RecordMode.APPEND)

@@ -1,7 +1,7 @@
 """How `druid-sim record` runs mitmproxy: in this process, with a recorder-only addon chain.
 
 Over real sockets: what the trimmed chain must still do (HTTPS both ways, start-up errors, the user's
-mitmproxy config.yaml), and the other way to run the recorder, `mitmdump -s proxy/addon.py`, which
+mitmproxy config.yaml), and the other way to run the recorder, `mitmdump -s druid_sim/proxy/addon.py`, which
 must keep working with the same behaviour.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from proxy.testing import record_argv, running_recorder, script_argv
-from simulator.cassette import load_cassette
+from druid_sim.cassette import load_cassette
+from druid_sim.proxy.testing import record_argv, running_recorder, script_argv
 from tests.support.live import free_socket, live_server
 from tests.support.upstream import self_signed_certificate, serve
 
@@ -119,7 +119,7 @@ def test_a_port_in_use_stops_the_recorder_with_a_hint_it_can_follow(tmp_path: Pa
 def test_mitmproxys_own_port_hint_is_rewritten_for_record() -> None:
     import logging
 
-    from proxy.launcher import listen_hint
+    from druid_sim.proxy.master import listen_hint
 
     record = logging.LogRecord(
         "mitmproxy.addons.proxyserver",

@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from proxy.testing import RunningProxy, record_argv, running_recorder
-from simulator.cassette import CassetteWriter, Redactor, find_secrets, load_cassette, new_meta, new_salt
+from druid_sim.cassette import CassetteWriter, Redactor, find_secrets, load_cassette, new_meta, new_salt
+from druid_sim.proxy.testing import RunningProxy, record_argv, running_recorder
 from tests.support.credentials import SECRETS, SPEC
 from tests.support.live import free_socket, live_server
 from tests.support.upstream import serve
@@ -243,6 +243,6 @@ def test_forward_proxy_mode_records_requests_sent_through_http_proxy(
 
 
 def test_record_help_does_not_need_mitmproxy_imported() -> None:
-    code = "import sys, simulator.cli as c; c.build_parser(); print('mitmproxy' in sys.modules)"
+    code = "import sys, druid_sim.cli as c; c.build_parser(); print('mitmproxy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert result.stdout.strip() == "False"

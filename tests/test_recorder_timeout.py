@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from proxy.testing import record_argv, running_recorder
-from simulator.cassette import load_cassette
+from druid_sim.cassette import load_cassette
+from druid_sim.proxy.testing import record_argv, running_recorder
 from tests.support.upstream import serve
 
 
@@ -47,7 +47,7 @@ def test_a_hung_upstream_gets_the_client_a_504_naming_it_and_nothing_is_recorded
 
 
 def test_the_upstream_timeout_must_be_seconds(tmp_path: Path) -> None:
-    from proxy.launcher import LaunchError, RecordOptions, recorder_settings
+    from druid_sim.proxy.launcher import LaunchError, RecordOptions, recorder_settings
 
     options = RecordOptions(cassette=str(tmp_path / "c.jsonl"), upstream="http://localhost:8888")
     assert recorder_settings(options)["upstream_timeout"] == "60"

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from simulator.cassette import (
+from druid_sim.cassette import (
     Cassette,
     CassetteWriter,
     Interaction,
@@ -22,10 +22,10 @@ from simulator.cassette import (
     new_meta,
     new_salt,
 )
-from simulator.cassette.check import _scan_text
-from simulator.cassette.keys import KEY_ENV, RedactionKeyError
-from simulator.cassette.redact import recording_redactor
-from simulator.cassette.secrets import LINEWISE_FROM, PLACEHOLDER_RE
+from druid_sim.cassette.check import _scan_text
+from druid_sim.cassette.keys import KEY_ENV, RedactionKeyError
+from druid_sim.cassette.redact import recording_redactor
+from druid_sim.cassette.secrets import LINEWISE_FROM, PLACEHOLDER_RE
 
 
 def redactor(*rules: str) -> Redactor:
@@ -166,7 +166,7 @@ def test_a_secret_seen_in_a_request_is_scrubbed_from_later_echoes() -> None:
     request = Request("POST", "/druid/indexer/v1/task", body=body_from_bytes(b'{"password":"Pa55-word-1"}'))
     response = Response(200, body=body_from_bytes(b"log: connecting with Pa55-word-1\n"))
     interaction = r.redact_interaction(Interaction(request, response))
-    from simulator.cassette.codec import encode_interaction
+    from druid_sim.cassette.codec import encode_interaction
 
     line = r.scrub_line(encode_interaction(interaction))
     assert b"Pa55-word-1" not in line

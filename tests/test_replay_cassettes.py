@@ -13,7 +13,7 @@ import httpx
 import orjson
 import pytest
 
-from simulator.cassette import load_cassette
+from druid_sim.cassette import load_cassette
 from tests.support.live import free_socket
 from tests.support.process import serve
 from tests.support.replay import exchange, replay_server, write_cassette
@@ -32,7 +32,7 @@ def _serve(*args: str) -> subprocess.CompletedProcess[str]:
     sock = free_socket()
     port = str(sock.getsockname()[1])
     sock.close()
-    argv = [sys.executable, "-m", "simulator", "serve", "--port", port, "--no-access-log", *args]
+    argv = [sys.executable, "-m", "druid_sim", "serve", "--port", port, "--no-access-log", *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=30)
 
 

@@ -22,10 +22,10 @@ import httpx
 import orjson
 import pytest
 
-from proxy.testing import record_argv, running_recorder
-from simulator.cassette import find_secrets, load_cassette
-from simulator.cassette.keys import KEY_ENV
-from simulator.cli import main
+from druid_sim.cassette import find_secrets, load_cassette
+from druid_sim.cassette.keys import KEY_ENV
+from druid_sim.cli import main
+from druid_sim.proxy.testing import record_argv, running_recorder
 from tests.support.credentials import SECRETS as CARRIED
 from tests.support.credentials import SPEC
 from tests.support.live import live_server

@@ -10,11 +10,11 @@ import httpx
 import orjson
 import pytest
 
-from simulator.cassette import CassetteWriter, RedactionRules, Redactor, new_meta, new_salt
-from simulator.config import ServeConfig
-from simulator.replay.cursors import FileCursors
-from simulator.replay.engine import Replay
-from simulator.replay.wiring import install_replay, replay_options
+from druid_sim.cassette import CassetteWriter, RedactionRules, Redactor, new_meta, new_salt
+from druid_sim.config import ServeConfig
+from druid_sim.replay.cursors import FileCursors
+from druid_sim.replay.engine import Replay
+from druid_sim.replay.wiring import install_replay, replay_options
 from tests.support.live import live_server
 from tests.support.replay import exchange, replay_server, write_cassette
 
@@ -115,7 +115,7 @@ def test_two_servers_sharing_file_cursors_play_one_sequence_between_them(cassett
 
     def factory(create: bool):  # type: ignore[no-untyped-def]
         def build(simulation):  # type: ignore[no-untyped-def]
-            from simulator.assembly import build_app
+            from druid_sim.server.assembly import build_app
 
             replay = Replay.load(cassette, replay_options(config))
             replay.cursors = FileCursors(cursor_file, len(replay.index.sequences), create=create)

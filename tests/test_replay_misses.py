@@ -111,7 +111,7 @@ def test_error_mode_names_method_and_header_differences(cassette: Path) -> None:
 
 def test_a_miss_is_logged_with_the_nearest_requests(cassette: Path, caplog: pytest.LogCaptureFixture) -> None:
     with (
-        caplog.at_level(logging.WARNING, logger="simulator.replay"),
+        caplog.at_level(logging.WARNING, logger="druid_sim.replay"),
         replay_server(cassette, replay_on_miss="error") as server,
         httpx.Client(base_url=server.url) as client,
     ):

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from proxy.testing import record_argv, running_recorder
-from simulator.replay.engine import Replay
+from druid_sim.proxy.testing import record_argv, running_recorder
+from druid_sim.replay.engine import Replay
 from tests.support.live import live_server
 from tests.support.replay import replay_server
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli import main
+from druid_sim.cli import main
 from tests.support.live import free_socket
 from tests.support.replay import exchange, write_cassette
 

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import orjson
 
-from simulator.config import ServeConfig, build_simulation
-from simulator.overlord.overlord import TaskQuery
+from druid_sim.config import ServeConfig
+from druid_sim.overlord.overlord import TaskQuery
+from druid_sim.simulation import build_simulation
 from tests.support.live import START_MS, LiveServer, live_server
 
 V1 = "/druid/indexer/v1"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from simulator.config import ServeConfig
+from druid_sim.config import ServeConfig
 from tests.support.live import START_MS, live_server
 
 SCENARIO = """\

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli import main
-from simulator.scenario import ScenarioError, builtin_names, load_scenario
+from druid_sim.cli import main
+from druid_sim.scenario import ScenarioError, builtin_names, load_scenario
 
 
 def problems_of(tmp_path: Path, text: str) -> list[str]:

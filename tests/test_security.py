@@ -381,7 +381,7 @@ def assert_challenge_from(response: httpx.Response, url: str) -> None:
 
 
 def test_a_replayed_answer_is_never_served_to_a_request_without_credentials(tmp_path: Path) -> None:
-    from simulator.config import ServeConfig
+    from druid_sim.config import ServeConfig
     from tests.support.live import START_MS, live_server
     from tests.support.replay import exchange, write_cassette
 
@@ -420,7 +420,7 @@ def test_the_druid_openapi_document_describes_the_401_and_403(client: httpx.Clie
 def test_the_journal_command_filters_and_shows_the_user(
     secured: LiveServer, client: httpx.Client, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from simulator.cli import main
+    from druid_sim.cli import main
 
     client.get(f"{V1}/tasks", auth=VIEWER)
     client.get(f"{V1}/tasks", auth=ADMIN)

@@ -68,7 +68,7 @@ def test_serve_same_seed_gives_same_cluster() -> None:
 
 def test_serve_refuses_a_port_that_does_not_exist_before_announcing_anything() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "simulator", "serve", "--port", "99999"], capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "druid_sim", "serve", "--port", "99999"], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 2 and done.stdout == ""
     assert "argument --port: '99999' is not a port: give 1 to 65535, or 0 to pick a free one" in done.stderr
@@ -79,7 +79,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_without_a_banner() -> None:
     port = taken.getsockname()[1]
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "simulator", "serve", "--port", str(port)],
+            [sys.executable, "-m", "druid_sim", "serve", "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=30,
@@ -95,7 +95,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_without_a_banner() -> None:
 
 def test_serve_on_port_0_announces_the_port_it_got() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--port", "0", "--no-access-log", "--scenario", "slow-tasks"],
+        [sys.executable, "-m", "druid_sim", "serve", "--port", "0", "--no-access-log", "--scenario", "slow-tasks"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

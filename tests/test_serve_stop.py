@@ -1,6 +1,6 @@
 """SIGTERM stops ``druid-sim serve`` within a second whatever it is doing (a real process, serve's settings).
 
-The deadlines are `simulator.stopping`'s. No test measures time: a server that was cut short says so on
+The deadlines are `druid_sim.server.stopping`'s. No test measures time: a server that was cut short says so on
 stderr and exits with 128 + SIGTERM, while one left to finish would have answered the request first.
 """
 

@@ -1,7 +1,7 @@
 """Server limits over real sockets, on ``serve``'s settings (uvloop, httptools): sizes, timeouts, connections.
 
 The servers here run with small limits (1 MiB bodies, sub-second timeouts, a handful of connections)
-so each test takes a moment; the defaults and why are in `simulator.limits`. Raw sockets play the
+so each test takes a moment; the defaults and why are in `druid_sim.limits`. Raw sockets play the
 misbehaving clients (a slowloris, an idle connection, a client streaming a huge body) that HTTP
 libraries do not let one write.
 """
@@ -19,8 +19,8 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from simulator.config import ServeConfig
-from simulator.limits import MIB, ServerLimits, format_size, parse_size
+from druid_sim.config import ServeConfig
+from druid_sim.limits import MIB, ServerLimits, format_size, parse_size
 from tests.support.live import START_MS, LiveServer, live_server
 from tests.support.served import served
 
@@ -264,7 +264,7 @@ def test_sizes_are_written_as_druid_writes_them() -> None:
 
 def test_serve_makes_room_for_its_connections_in_the_open_file_limit() -> None:
     code = (
-        "import resource; from simulator.serving import open_file_room\n"
+        "import resource; from druid_sim.server.serving import open_file_room\n"
         "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 512))\n"
         "print(open_file_room(300)); print(resource.getrlimit(resource.RLIMIT_NOFILE)[0]); print(open_file_room(1000))"
     )

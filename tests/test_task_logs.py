@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from simulator.config import ServeConfig, build_simulation
-from simulator.overlord.logs import BLOCK_SIZE, TaskLogs, log_timestamp
+from druid_sim.config import ServeConfig
+from druid_sim.overlord.logs import BLOCK_SIZE, TaskLogs, log_timestamp
+from druid_sim.simulation import build_simulation
 from tests.support.live import START_MS, LiveServer, live_server
 
 V1 = "/druid/indexer/v1"

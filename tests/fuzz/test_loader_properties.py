@@ -18,15 +18,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.cassette import CassetteFormatError, parse_cassette
-from simulator.clock import Clock
-from simulator.overlord.overlord import TaskQuery
-from simulator.replay.answers import Answer
-from simulator.scenario import ScenarioError
-from simulator.scenario.fields import Context
-from simulator.scenario.model import build_overlord
-from simulator.scenario.schema import read_scenario
-from simulator.scenario.source import load_yaml
+from druid_sim.cassette import CassetteFormatError, parse_cassette
+from druid_sim.clock import Clock
+from druid_sim.fields import Context
+from druid_sim.overlord.overlord import TaskQuery
+from druid_sim.replay.answers import Answer
+from druid_sim.scenario import ScenarioError
+from druid_sim.scenario.model import build_overlord
+from druid_sim.scenario.schema import read_scenario
+from druid_sim.scenario.source import load_yaml
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5")) * 20
 PROPERTY_SETTINGS = settings(

@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from simulator.asgi import ASGIApp
-from simulator.assembly import build_app
-from simulator.clock import Clock
-from simulator.config import ServeConfig, build_simulation
-from simulator.runtime import Simulation
-from simulator.serving import Loop
-from simulator.threaded import ThreadedServer, listening_socket
+from druid_sim.asgi import ASGIApp
+from druid_sim.clock import Clock
+from druid_sim.config import ServeConfig
+from druid_sim.runtime import Simulation
+from druid_sim.server.assembly import build_app
+from druid_sim.server.serving import Loop
+from druid_sim.server.threaded import ThreadedServer, listening_socket
+from druid_sim.simulation import build_simulation
 
 #: A fixed start keeps timestamps in expected bodies stable: 2026-01-01T00:00:00.000Z.
 START_MS = 1767225600000

@@ -17,7 +17,7 @@ import httpx
 from tests.support.live import free_socket
 
 #: ``druid-sim`` as this checkout's interpreter runs it.
-DRUID_SIM = (sys.executable, "-m", "simulator")
+DRUID_SIM = (sys.executable, "-m", "druid_sim")
 
 
 def free_port() -> int:

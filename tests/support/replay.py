@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from simulator.asgi import ASGIApp
-from simulator.cassette import (
+from druid_sim.asgi import ASGIApp
+from druid_sim.cassette import (
     CassetteWriter,
     Interaction,
     RecordMode,
@@ -20,9 +20,9 @@ from simulator.cassette import (
     load_cassette,
     new_meta,
 )
-from simulator.config import ServeConfig
-from simulator.replay.seed import cassette_end_ms
-from simulator.runtime import Simulation
+from druid_sim.config import ServeConfig
+from druid_sim.replay.seed import cassette_end_ms
+from druid_sim.runtime import Simulation
 from tests.support.live import LiveServer, live_server
 
 

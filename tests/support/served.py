@@ -69,7 +69,7 @@ def served(*args: str, start_timeout: float = 30.0) -> Iterator[Served]:
         log_path = Path(folder) / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "simulator", "serve", "--port", str(port), *args],
+                [sys.executable, "-m", "druid_sim", "serve", "--port", str(port), *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

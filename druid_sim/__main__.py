@@ -1,0 +1,7 @@
+"""`python -m druid_sim` is `druid-sim`."""
+
+import sys
+
+from druid_sim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,373 @@
+"""``druid-sim serve``: run the simulator (and, with a cassette, the replayer) on uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import importlib.util
+import logging
+import os
+import socket
+import sys
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from druid_sim.clock import check_scale, parse_instant
+from druid_sim.limits import ServerLimits, parse_size
+from druid_sim.replay.command import add_replay_arguments
+from druid_sim.server.serving import listen_error, listening_socket, open_file_room, uvicorn_settings
+
+if TYPE_CHECKING:
+    from druid_sim.config import ServeConfig
+    from druid_sim.control.auth import TokenDecision
+    from druid_sim.replay.engine import Replay
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the Tasks API from the simulator (a demo cluster by default)",
+        description="Serve Druid's Overlord Tasks API on HOST:PORT from a stateful simulated cluster.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument(
+        "--port", type=_port, default=8888, help="port to listen on (default 8888, the Router's; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="seed for names, fates and timings (default: the scenario's seed, else 0)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="virtual seconds per real second (default 1): 60 plays ten minutes in ten seconds, 0 freezes the clock",
+    )
+    parser.add_argument(
+        "--start-time",
+        type=_instant,
+        default=None,
+        help="where the virtual clock starts, ISO-8601 (default now; with --cassette, where the recording ended)",
+    )
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        help="a built-in scenario's name (`druid-sim scenario list`) or a scenario file (default demo; none "
+        "with --cassette)",
+    )
+    parser.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
+    parser.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="do not serve the dashboard page at / (then / answers Druid's 404, as an Overlord without a console)",
+    )
+    parser.add_argument(
+        "--control-token",
+        default=None,
+        help="Bearer token the /__sim/ control API requires (default $DRUID_SIM_CONTROL_TOKEN; generated and "
+        "printed when listening beyond loopback; none needed on loopback)",
+    )
+    parser.add_argument(
+        "--journal-size", type=int, default=10_000, help="how many Druid requests the journal keeps (default 10000)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1). More than one needs --cassette: the workers share the replay's "
+        "sequence cursors, but each has its own model, clock, faults and journal, so /__sim/ answers reads "
+        "only (changes get 409); always uvloop + httptools",
+    )
+    parser.add_argument(
+        "--data-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder the control API may load scenario and cassette files from (repeatable; default: the "
+        "working directory). Files given to --scenario and --cassette are always allowed",
+    )
+    add_replay_arguments(parser)
+    _add_limit_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """What one client may take of the server (`druid_sim.limits` says why each default)."""
+    limits = ServerLimits()
+    group = parser.add_argument_group(
+        "limits", "what a client may take of the server; beyond them it gets the answer Druid's Jetty would give"
+    )
+    group.add_argument(
+        "--max-body-size",
+        type=_size,
+        default=limits.max_body_size,
+        metavar="SIZE",
+        help="largest request body, e.g. 64MiB, 500KB, 65536 (default 64MiB, MySQL 8's max_allowed_packet, "
+        "which bounds what a Druid metadata store takes); larger ones get 413 before they are read",
+    )
+    group.add_argument(
+        "--max-header-size",
+        type=_size,
+        default=limits.max_header_size,
+        metavar="SIZE",
+        help="largest request line plus headers (default 8KiB, Druid's druid.server.http.maxRequestHeaderSize); "
+        "larger ones get 431 (414 for a long URL)",
+    )
+    group.add_argument(
+        "--request-timeout",
+        type=float,
+        default=limits.request_timeout,
+        metavar="SECONDS",
+        help="how long a request may take to arrive whole, from the connection opening or its first byte "
+        "(default 30); then 408, or a silent close if nothing arrived",
+    )
+    group.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        default=limits.keep_alive_timeout,
+        metavar="SECONDS",
+        help="how long an idle keep-alive connection stays open (default 300, Druid's druid.server.http.maxIdleTime)",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=int,
+        default=limits.max_connections,
+        metavar="N",
+        help="open connections (per worker) before new ones get 503 and are closed (default 1000)",
+    )
+    group.add_argument(
+        "--max-stored-payloads",
+        type=_size,
+        default=limits.max_stored_payloads,
+        metavar="SIZE",
+        help="submitted task payloads kept for GET /task/{id} (default 128MiB); beyond it the oldest complete "
+        "tasks' payloads are let go of (404 payload null, as after Druid's metadata cleanup)",
+    )
+
+
+def _size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _limits(args: argparse.Namespace) -> ServerLimits:
+    return ServerLimits(
+        max_body_size=args.max_body_size,
+        max_header_size=args.max_header_size,
+        request_timeout=args.request_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        max_connections=args.max_connections,
+        max_stored_payloads=args.max_stored_payloads,
+    )
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port: give 1 to 65535, or 0 to pick a free one")
+    return port
+
+
+def _seed(value: str) -> int:
+    """A seed a scenario could give too: a whole number from 0 to a Java long's maximum."""
+    from druid_sim.fields import LONG_MAX
+
+    try:
+        seed = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 0 <= seed <= LONG_MAX:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {LONG_MAX}, not {value}")
+    return seed
+
+
+def _instant(value: str) -> int:
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _check_scenario(config: ServeConfig, seed: int | None) -> ServeConfig | None:
+    """Validate the scenario before anything starts (None after printing why); apply its seed."""
+    from druid_sim.scenario import ScenarioError, load_scenario
+
+    if config.scenario is None:
+        return config
+    try:
+        scenario = load_scenario(config.scenario)
+    except ScenarioError as exc:
+        print(f"druid-sim serve: the scenario cannot be used:\n{exc}", file=sys.stderr)
+        return None
+    if seed is None and scenario.seed is not None:
+        return replace(config, seed=scenario.seed)
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    from druid_sim.config import ServeConfig
+    from druid_sim.control.auth import TOKEN_ENV, decide_control_token
+    from druid_sim.replay.command import ReplaySetupError, prepare_replay, replay_settings
+
+    try:
+        check_scale(args.time_scale)
+    except ValueError as exc:
+        print(f"druid-sim serve: --time-scale: {exc}; use 0 to freeze the clock", file=sys.stderr)
+        return 2
+    if args.journal_size < 1:
+        print("druid-sim serve: --journal-size must be at least 1 (default 10000)", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("druid-sim serve: --workers must be at least 1 (default 1)", file=sys.stderr)
+        return 2
+    limits = _limits(args)
+    for problem in limits.problems():
+        print(f"druid-sim serve: {problem}", file=sys.stderr)
+    if limits.problems():
+        return 2
+    if args.workers > 1 and not args.cassette:
+        print(
+            "druid-sim serve: --workers above 1 needs --cassette: the simulated cluster lives in one process "
+            "(each worker would have its own); replay shares its sequence cursors between workers",
+            file=sys.stderr,
+        )
+        return 2
+    if args.workers > 1 and importlib.util.find_spec("uvloop") is None:
+        print(
+            "druid-sim serve: --workers above 1 needs uvloop (pip install uvloop): on the asyncio loop "
+            "uvicorn's workers lose TCP_NODELAY and every request waits ~44 ms",
+            file=sys.stderr,
+        )
+        return 2
+    control = decide_control_token(args.host, args.control_token or os.environ.get(TOKEN_ENV))
+    config = ServeConfig(
+        control_token=control.token,
+        journal_size=args.journal_size,
+        host=args.host,
+        port=args.port,
+        seed=args.seed if args.seed is not None else 0,
+        time_scale=args.time_scale,
+        start_ms=args.start_time,
+        scenario=args.scenario or (None if args.cassette else "demo"),
+        access_log=not args.no_access_log,
+        dashboard=not args.no_dashboard,
+        workers=args.workers,
+        limits=limits,
+        data_dirs=tuple(args.data_dir),
+        **replay_settings(args),
+    )
+    checked = _check_scenario(config, args.seed)
+    if checked is None:
+        return 2
+    config = checked
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config, replay = prepare_replay(config)
+    except ReplaySetupError as exc:
+        print(f"druid-sim serve: {exc}", file=sys.stderr)
+        return 2
+    warning = open_file_room(limits.max_connections)
+    if warning is not None:
+        print(f"druid-sim serve: {warning}", file=sys.stderr)
+    try:  # before anything is announced: a port in use is said plainly, and port 0 announces the real one
+        sock = listening_socket(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"druid-sim serve: {listen_error(args.host, args.port, exc)} with --port (0 picks a free one)",
+            file=sys.stderr,
+        )
+        return 1
+    with sock:
+        return _serve(replace(config, port=sock.getsockname()[1]), replay, control, sock)
+
+
+def _serve(config: ServeConfig, replay: Replay | None, control: TokenDecision, sock: socket.socket) -> int:
+    """Announce, then serve on ``sock`` until stopped (`druid_sim.server.stopping`); the exit status."""
+    from druid_sim.replay.engine import format_banner, format_totals, format_unused
+    from druid_sim.replay.wiring import install_replay
+    from druid_sim.security import announcement as security_announcement
+    from druid_sim.server.assembly import build_app
+    from druid_sim.server.stopping import serve as serve_until_stopped
+    from druid_sim.simulation import build_simulation
+
+    if replay is not None:
+        print(format_banner(replay), flush=True)
+    if replay is not None and config.workers > 1:
+        generated = control.token if control.generated else None
+        return _run_workers(config, replay, control.announcement(config.self_url), generated, sock)
+    simulation = build_simulation(config)
+    if replay is not None:
+        install_replay(simulation, replay)
+    app = build_app(simulation)
+    print(f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks (Ctrl-C stops)", flush=True)
+    print(control.announcement(config.self_url), flush=True)
+    secured = security_announcement(simulation)
+    if secured:
+        print(secured, flush=True)
+    _announce_dashboard(config, control.token if control.generated else None)
+    # The starting cluster lives as long as the server: move it out of the cyclic GC's reach, or every
+    # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
+    gc.collect()
+    gc.freeze()
+    if not serve_until_stopped(app, sock, uvicorn_settings()):
+        return 1
+    if replay is not None:
+        print(format_totals(replay, listed=config.report_unused), flush=True)
+    if replay is not None and config.report_unused:
+        print(format_unused(replay), flush=True)
+    return 0
+
+
+def _announce_dashboard(config: ServeConfig, generated_token: str | None) -> None:
+    """The start banner's dashboard line; with a generated token, a link that carries it (in the fragment,
+    which browsers never send to a server, so it stays out of access logs and Referer headers)."""
+    if not config.dashboard:
+        return
+    link = f"{config.self_url}/" + (f"#token={generated_token}" if generated_token else "")
+    print(f"druid-sim: dashboard on {link}", flush=True)
+
+
+def _run_workers(
+    config: ServeConfig, replay: Replay, announcement: str | None, generated_token: str | None, sock: socket.socket
+) -> int:
+    """``--workers N``: N uvicorn processes built by `druid_sim.server.workers.create_app`, sharing a cursor file
+    and the listening socket ``sock``."""
+    import tempfile
+
+    from druid_sim.replay.cursors import FileCursors
+    from druid_sim.replay.engine import format_totals, format_unused
+    from druid_sim.server.stopping import serve_workers
+    from druid_sim.server.workers import WORKER_ENV, encode_settings
+
+    sequences = len(replay.index.sequences)
+    descriptor, cursor_path = tempfile.mkstemp(prefix="druid-sim-cursors-", suffix=".bin")
+    os.close(descriptor)
+    try:
+        cursors = FileCursors(cursor_path, sequences, create=True)
+        os.environ[WORKER_ENV] = encode_settings(config, cursor_path, sequences)
+        print(
+            f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks, {config.workers} workers "
+            "(/__sim/ is read-only; Ctrl-C stops)",
+            flush=True,
+        )
+        print(announcement, flush=True)
+        _announce_dashboard(config, generated_token)
+        serve_workers("druid_sim.server.workers:create_app", sock, config.workers, uvicorn_settings())
+        replay.cursors = cursors  # the parent's replay reads what every worker played
+        print(format_totals(replay, counted=False, listed=config.report_unused), flush=True)
+        if config.report_unused:
+            print(format_unused(replay), flush=True)
+        cursors.close()
+    finally:
+        os.environ.pop(WORKER_ENV, None)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(cursor_path)
+    return 0

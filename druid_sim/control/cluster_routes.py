@@ -1,0 +1,90 @@
+"""``/__sim/cluster``: the simulated cluster at a glance, for dashboards and people with curl.
+
+Worker slots and their use, the task queue, how many tasks are in each state, and who leads: the
+things Druid's web console shows on its home and Services views. Everything is read from the model
+and the faults in force without counting as a request, so looking never changes what clients meet
+(fault triggers are not used up, no journal entry is made).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from druid_sim.clock import format_instant
+from druid_sim.control.core import simulation_of
+from druid_sim.control.errors import JSONAnswer
+from druid_sim.overlord.task import Phase
+from druid_sim.runtime import Simulation
+
+#: The request whose fate tells who leads: the task list every client and console polls.
+LEADER_PROBE = ("GET", "/druid/indexer/v1/tasks")
+
+
+def describe_workers(simulation: Simulation, now: int) -> dict[str, Any]:
+    """Slots per MiddleManager (``capacity`` null: unlimited) and the tasks running in them now."""
+    overlord = simulation.overlord
+    pool = overlord.workers
+    hosts = pool.hosts
+    running: dict[str | None, list[str]] = {host: [] for host in hosts}
+    for task in overlord.active_tasks(now):
+        if task.phase_at(now) is Phase.RUNNING:
+            running.setdefault(task.plan.location.host, []).append(task.id)
+    capacity = pool.capacity
+    managers = []
+    for index, host in enumerate(hosts):
+        slots = None if capacity is None else capacity // len(hosts) + (1 if index < capacity % len(hosts) else 0)
+        managers.append({"host": host, "capacity": slots, "used": len(running[host]), "runningTasks": running[host]})
+    used = sum(len(ids) for ids in running.values())
+    return {"capacity": capacity, "used": used, "middleManagers": managers}
+
+
+def describe_leader(simulation: Simulation) -> dict[str, Any]:
+    """Who a client polling ``/tasks`` meets as leader now, and which fault (if any) makes it so.
+
+    ``state``: ``leading`` (this server answers), ``redirecting`` (307 to ``url``) or ``none`` (503, no
+    leader known). ``intermittent``: the fault acts on some requests only (a counter or a probability).
+    """
+    leadership = simulation.leadership
+    faults = simulation.extensions.get("faults")
+    if faults is not None:
+        for fault, always in faults.in_force(*LEADER_PROBE):
+            if fault.kind == "redirect":
+                return _leader(fault.to, "redirecting", fault.name, not always)
+            if fault.kind == "no_leader":
+                return _leader(None, "none", fault.name, not always)
+            if fault.kind != "latency" and always:
+                break  # it answers every such request before any leader fault behind it is reached
+    if leadership.leader_url is not None:
+        return _leader(leadership.leader_url, "redirecting", "leadership", False)
+    return _leader(leadership.self_url, "leading", None, False)
+
+
+def _leader(url: str | None, state: str, fault: str | None, intermittent: bool) -> dict[str, Any]:
+    return {"url": url, "state": state, "fault": fault, "intermittent": intermittent}
+
+
+async def get_cluster(request: Request) -> Response:
+    """``GET /__sim/cluster``: tasks by state, the queue, worker slots and the leader, at the virtual now."""
+    simulation = simulation_of(request)
+    overlord = simulation.overlord
+    now = overlord.now()
+    tasks = overlord.census(now)
+    active = tasks["waiting"] + tasks["pending"] + tasks["running"]
+    return JSONAnswer(
+        {
+            "time": format_instant(now),
+            "timeMillis": now,
+            "selfUrl": simulation.leadership.self_url,
+            "tasks": tasks,
+            "queue": {
+                "length": tasks["waiting"] + tasks["pending"],
+                "active": active,
+                "maxSize": overlord.queue_max_size,
+            },
+            "workers": describe_workers(simulation, now),
+            "leader": describe_leader(simulation),
+        }
+    )

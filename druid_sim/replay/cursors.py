@@ -1,0 +1,122 @@
+"""Where each sequence of identical recorded requests has got to, behind a small interface.
+
+A *sequence* is every recorded answer to one normalised request, in recorded order (a client polling
+``/task/{id}/status`` leaves RUNNING, RUNNING, SUCCESS). Its cursor counts how many times it was
+played. Task ids are part of the path, so every task has its own sequence and progresses on its own.
+
+The state is one integer per sequence, addressed by the slot number the index gives it when the
+cassette loads. Every worker loading the same cassette numbers the sequences the same way, so a
+multi-process server only has to share that array: `MemoryCursors` keeps it in the process,
+`FileCursors` in a memory-mapped file guarded by ``flock`` for the read-modify-write.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import mmap
+import os
+import struct
+from array import array
+from pathlib import Path
+from typing import Protocol
+
+from druid_sim.replay.options import SequencePolicy
+
+_SLOT = struct.Struct("<q")
+
+
+class CursorStore(Protocol):
+    """How many times each sequence was played. Implementations must make `advance` atomic."""
+
+    def get(self, slot: int) -> int:
+        """The current count of ``slot``."""
+        ...
+
+    def advance(self, slot: int, cap: int | None) -> int:
+        """Add one to ``slot`` unless it has reached ``cap``; return the count before."""
+        ...
+
+    def reset(self) -> None:
+        """Every sequence back to its start."""
+        ...
+
+
+class MemoryCursors:
+    """Cursors for a single-process server: a plain array of counters."""
+
+    def __init__(self, size: int) -> None:
+        self._counts = array("q", bytes(8 * size))
+
+    def get(self, slot: int) -> int:
+        return self._counts[slot]
+
+    def advance(self, slot: int, cap: int | None) -> int:
+        before = self._counts[slot]
+        if cap is None or before < cap:
+            self._counts[slot] = before + 1
+        return before
+
+    def reset(self) -> None:
+        for index in range(len(self._counts)):
+            self._counts[index] = 0
+
+
+class FileCursors:
+    """Cursors shared by several worker processes through a memory-mapped file.
+
+    Reads are plain loads from the mapping; `advance` takes an exclusive ``flock`` on the file so two
+    workers never hand out the same position. The creator sizes (and zeroes) the file; workers open it.
+    """
+
+    def __init__(self, path: str | Path, size: int, create: bool = False) -> None:
+        self.path = Path(path)
+        flags = os.O_RDWR | (os.O_CREAT | os.O_TRUNC if create else 0)
+        self._fd = os.open(self.path, flags, 0o600)
+        length = max(8, 8 * size)
+        if create or os.fstat(self._fd).st_size < length:
+            os.ftruncate(self._fd, length)
+        self._map = mmap.mmap(self._fd, length)
+
+    def get(self, slot: int) -> int:
+        return int(_SLOT.unpack_from(self._map, slot * 8)[0])
+
+    def advance(self, slot: int, cap: int | None) -> int:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            before = int(_SLOT.unpack_from(self._map, slot * 8)[0])
+            if cap is None or before < cap:
+                _SLOT.pack_into(self._map, slot * 8, before + 1)
+            return before
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def reset(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            self._map[:] = bytes(len(self._map))
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self._map.close()
+        os.close(self._fd)
+
+
+def take(store: CursorStore, slot: int, length: int, policy: SequencePolicy) -> int | None:
+    """The position in a sequence of ``length`` answers to play now, or None when it is used up.
+
+    Only the first pass through a sequence writes to the store; after that stick-last (and cycle over a
+    single answer) just read, so the hot path of a client polling a finished task takes no lock.
+    """
+    if policy is SequencePolicy.STICK_LAST:
+        if store.get(slot) >= length:
+            return length - 1
+        return min(store.advance(slot, length), length - 1)
+    if policy is SequencePolicy.CYCLE:
+        if length == 1:
+            if store.get(slot) == 0:
+                store.advance(slot, 1)
+            return 0
+        return store.advance(slot, None) % length
+    before = store.advance(slot, length)
+    return before if before < length else None

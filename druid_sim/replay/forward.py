@@ -1,0 +1,101 @@
+"""Forwarding to an upstream: what answers Druid requests in place of the model while a test records.
+
+When the pytest plugin records (``pytest --druid-sim-record=URL``), the ``druid_sim`` server stays in
+front of the cluster: the journal, faults and a cassette being extended (``new_episodes``) work as in
+any test, and only what nothing in front answers goes on, through the embedded recorder, to the real
+cluster. :class:`Forwarder` takes the model's place, innermost in the chain, and relays each request
+and its answer unchanged: method, raw path and query, headers and body bytes one way; status, headers
+and the body's bytes as sent (still compressed, streamed as they arrive) the other. Only what belongs
+to one connection is not passed on (``Connection``, ``Transfer-Encoding`` and the like), ``Host``
+(the recorder puts the upstream's there, as a reverse proxy does), and ``Date`` (uvicorn sends its
+own, as for every answer). Redirects are relayed, not followed: the client follows them, as it would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+
+from druid_sim.asgi import Receive, Scope, Send
+from druid_sim.runtime import ANSWERED_BY
+
+#: Headers that describe one connection, not the message (RFC 9110 7.6.1), and never travel on.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+_NOT_FORWARDED = HOP_BY_HOP | {b"host"}
+_NOT_RELAYED = HOP_BY_HOP | {b"date"}
+_BODY_FRAMING = (b"content-length", b"transfer-encoding")
+#: How long the upstream may take to connect, and between two pieces of an answer.
+TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+
+
+class Forwarder:
+    """An ASGI app that sends every request to ``upstream`` and relays its answer."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = httpx.URL(upstream.rstrip("/"))
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._client is None:  # made on the server's event loop, where it is used
+            self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        query: bytes = scope.get("query_string", b"")
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        headers = [(name, value) for name, value in scope["headers"] if name not in _NOT_FORWARDED]
+        framed = any(name in _BODY_FRAMING for name, _ in scope["headers"])
+        request = httpx.Request(
+            scope["method"],
+            self.upstream.copy_with(raw_path=raw_path + (b"?" + query if query else b"")),
+            headers=headers,
+            content=_body(receive) if framed else None,  # no body: no framing headers made up for one
+        )
+        scope[ANSWERED_BY] = "upstream"
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            message = f"druid-sim: the recorder at {self.upstream} did not answer: {type(exc).__name__}: {exc}"
+            body = message.encode()
+            plain = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 502, "headers": plain})
+            await send({"type": "http.response.body", "body": body})
+            return
+        try:
+            relayed = [(name, value) for name, value in response.headers.raw if name.lower() not in _NOT_RELAYED]
+            await send({"type": "http.response.start", "status": response.status_code, "headers": relayed})
+            async for chunk in response.aiter_raw():
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await response.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pooled connections (on the server's event loop)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body, streamed on as it arrives."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return

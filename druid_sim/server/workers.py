@@ -1,0 +1,115 @@
+"""``druid-sim serve --cassette FILE --workers N``: N uvicorn worker processes replaying one cassette.
+
+The parent checks everything (options, cassette) as a single-process ``serve`` would, creates a cursor
+file sized for the cassette's sequences, puts the configuration and that file's path in ``WORKER_ENV``
+and hands uvicorn the import string of `create_app`. Each worker loads the same cassette (so numbers the
+sequences the same way), builds its own simulation and shares the sequence cursors through
+`FileCursors`: a client polling ``/task/{id}/status`` sees the recorded answers in order whichever
+worker answers. The parent removes the file when the server stops.
+
+Everything else is per process: the model behind misses, the clock, faults and the journal. So with
+more than one worker, the control API's mutating calls (``POST``/``PUT``/``PATCH``/``DELETE`` under
+``/__sim/``: reset, clock, faults, journal clearing, loading) answer 409 instead of changing one worker
+only. Every ``/__sim/`` answer carries ``X-Druid-Sim-Worker: <pid>`` so a reader can tell the workers apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+
+import orjson
+
+from druid_sim.asgi import ASGIApp, Message, Receive, Scope, Send
+from druid_sim.config import ServeConfig
+from druid_sim.limits import ServerLimits
+
+#: The environment variable carrying ``{"config": {...}, "cursors": PATH, "sequences": N}`` to workers.
+WORKER_ENV = "DRUID_SIM_WORKER"
+
+WORKER_HEADER = b"x-druid-sim-worker"
+_READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def encode_settings(config: ServeConfig, cursor_path: str, sequences: int) -> str:
+    """The value of `WORKER_ENV` for ``config`` and the cursor file."""
+    payload = {"config": dataclasses.asdict(config), "cursors": cursor_path, "sequences": sequences}
+    return orjson.dumps(payload).decode()
+
+
+def decode_settings(value: str) -> tuple[ServeConfig, str, int]:
+    """The configuration, cursor file path and sequence count encoded by `encode_settings`."""
+    payload = orjson.loads(value)
+    fields = dict(payload["config"])
+    fields["replay_ignore"] = tuple(fields.get("replay_ignore", ()))
+    fields["limits"] = ServerLimits(**fields.get("limits", {}))
+    fields["data_dirs"] = tuple(fields.get("data_dirs", ()))
+    return ServeConfig(**fields), str(payload["cursors"]), int(payload["sequences"])
+
+
+class WorkerControl:
+    """The ``/__sim/`` API of one worker among several: reads pass, changes answer 409."""
+
+    def __init__(self, app: ASGIApp, workers: int) -> None:
+        self.app = app
+        self.pid = str(os.getpid()).encode()
+        self.message = (
+            f"this server runs {workers} worker processes (--workers {workers}), each with its own model, "
+            "clock, faults and journal, so a change through /__sim/ would reach only the worker that "
+            "answers; restart druid-sim serve without --workers (or with --workers 1) to use it"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pid = self.pid
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (WORKER_HEADER, pid)]}
+            await send(message)
+
+        if scope["type"] != "http" or scope["method"] in _READ_ONLY:
+            await self.app(scope, receive, tagged)
+            return
+        body = orjson.dumps({"error": "conflict", "message": self.message})
+        await tagged(
+            {
+                "type": "http.response.start",
+                "status": 409,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_app() -> ASGIApp:
+    """uvicorn's factory in each worker: the simulation from `WORKER_ENV`, cursors in the shared file."""
+    from druid_sim.replay.command import prepare_replay
+    from druid_sim.replay.cursors import FileCursors
+    from druid_sim.replay.wiring import install_replay
+    from druid_sim.server.assembly import build_app
+    from druid_sim.simulation import build_simulation
+
+    value = os.environ.get(WORKER_ENV)
+    if not value:
+        raise RuntimeError(
+            f"druid_sim.server.workers:create_app runs in druid-sim serve --workers workers (${WORKER_ENV})"
+        )
+    config, cursor_path, sequences = decode_settings(value)
+    config, replay = prepare_replay(config)
+    if replay is None:
+        raise RuntimeError("druid-sim serve --workers needs --cassette")
+    if len(replay.index.sequences) != sequences:
+        raise RuntimeError(f"the cassette changed since the server started: {cursor_path} no longer matches it")
+    replay.cursors = FileCursors(cursor_path, sequences)
+    simulation = build_simulation(config)
+    install_replay(simulation, replay)
+    app = build_app(simulation)
+    if app.control is not None:
+        app.control = WorkerControl(app.control, config.workers)
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+__all__ = ["WORKER_ENV", "WorkerControl", "create_app", "decode_settings", "encode_settings"]

@@ -1,0 +1,1 @@
+"""Small helpers every room may use: Druid's compact JSON, quoting values in messages."""

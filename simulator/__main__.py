@@ -1,7 +1,0 @@
-"""`python -m simulator` is `druid-sim`."""
-
-import sys
-
-from simulator.cli import main
-
-sys.exit(main())
