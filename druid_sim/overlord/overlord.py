@@ -21,8 +21,8 @@ from druid_sim.clock import Clock
 from druid_sim.overlord.behaviour import BehaviourRules, TaskBehaviour
 from druid_sim.overlord.ids import new_task_id
 from druid_sim.overlord.payloads import PayloadStore
-from druid_sim.overlord.task import NEVER, Phase, Plan, Task, View
-from druid_sim.overlord.workers import WorkerPool
+from druid_sim.overlord.task import NEVER, UNKNOWN_LOCATION, Phase, Plan, Task, View
+from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS, MiddleManager, WorkerPool
 from druid_sim.util.jsonenc import dumps
 
 logger = logging.getLogger(__name__)
@@ -122,6 +122,9 @@ class Overlord:
         self._active: list[Task] = []  # tasks not yet seen complete, by (created_ms, seq)
         self.datasources: set[str] = set()  # every datasource a task was added for
         self._seq = 0
+        #: The latest ``ready_at`` of the tasks planned so far: a task ready later takes its slot straight
+        #: from the pool, one ready earlier re-plans those not yet running (`_reschedule`).
+        self._last_ready = -1
         self.version = 0  # bumped whenever tasks are added or plans rewritten
         self._lists: dict[TaskQuery, _CachedList] = {}
         self._census: _CachedCensus | None = None
@@ -165,26 +168,46 @@ class Overlord:
         return self.rules.for_task(task_type, datasource, task_id)
 
     def plan(self, behaviour: TaskBehaviour, created_ms: int, rng: random.Random) -> Plan:
-        """A fresh plan for a task created at ``created_ms``, booking a worker slot."""
+        """A fresh plan for a task created at ``created_ms``; `add` gives it its worker slot.
+
+        ``pending`` is the task runner's hand-over time, capped at `MAX_ASSIGNMENT_DELAY_MS`: how long the
+        task stays PENDING beyond that is the wait for a free slot, which the worker pool decides.
+        """
         pending_at = created_ms + int(behaviour.waiting.sample(rng) * 1000)
-        ready_at = pending_at + int(behaviour.pending.sample(rng) * 1000)
+        ready_at = pending_at + min(MAX_ASSIGNMENT_DELAY_MS, int(behaviour.pending.sample(rng) * 1000))
         run_ms = int(behaviour.run.sample(rng) * 1000)
-        running_at, end_at, location = self.workers.assign(ready_at, run_ms)
         failed = rng.random() < behaviour.failure_probability
-        return behaviour.plan(pending_at, running_at, end_at, location, failed, rng)
+        plan = behaviour.plan(pending_at, NEVER, NEVER, UNKNOWN_LOCATION, failed, rng)
+        plan.ready_at = ready_at
+        plan.run_ms = run_ms
+        return plan
 
     def add(self, task: Task) -> Task:
-        """Insert a fully built task (submission, demo seeding, cassette seeding)."""
+        """Insert a fully built task (submission, demo seeding, cassette seeding) and plan its run.
+
+        A task the model plans (`Plan.schedulable`) takes its slot here, as of its creation: straight
+        from the pool when it is the latest to become ready, else by re-planning every task not yet
+        running, in the order they become ready (`_reschedule`).
+        """
         self._seq += 1
         task.seq = self._seq
         key = (task.created_ms, task.seq)
         index = bisect.bisect_right(self._keys, key)
         self._keys.insert(index, key)
         self._order.insert(index, task)
-        if task.phase_at(self.clock.now_ms()).active or task.created_ms > self.clock.now_ms():
-            bisect.insort(self._active, task, key=lambda t: (t.created_ms, t.seq))
+        plan = task.plan
+        now = self.clock.now_ms()
+        if plan.schedulable or task.phase_at(now).active or task.created_ms > now:
+            bisect.insort(self._active, task, key=_order_key)
         self.tasks[task.id] = task
         self.datasources.add(task.datasource)
+        if not plan.schedulable:
+            self._planned(task)
+        elif plan.ready_at >= self._last_ready:
+            self._last_ready = plan.ready_at
+            self._place(task, *self.workers.take(plan.ready_at))
+        else:
+            self._reschedule(task.created_ms)
         self.version += 1
         return task
 
@@ -192,6 +215,7 @@ class Overlord:
         """Insert many fully built tasks at once (cassette seeding), skipping ids already held; returns how many.
 
         One sort instead of one list insertion per task: seeding 100,000 tasks takes ~0.1 s, not seconds.
+        The plans are pinned (taken as recorded); a task running now holds a worker slot (`WorkerPool.occupy`).
         """
         now = self.clock.now_ms()
         added: list[Task] = []
@@ -201,6 +225,7 @@ class Overlord:
             self._seq += 1
             task.seq = self._seq
             self.tasks[task.id] = task
+            self._planned(task)
             added.append(task)
         if not added:
             return 0
@@ -210,8 +235,67 @@ class Overlord:
         self._keys = [order_key(task) for task in self._order]
         self._active.extend(task for task in added if task.created_ms > now or task.phase_at(now).active)
         self._active.sort(key=order_key)
+        self._occupy(task for task in added if task.created_ms <= now and task.phase_at(now) is Phase.RUNNING)
         self.version += 1
         return len(added)
+
+    def _occupy(self, running: Iterable[Task]) -> None:
+        """Give each pinned running task a worker slot, then re-plan the others around them."""
+        now = self.clock.now_ms()
+        occupied = False
+        for task in running:
+            plan = task.plan
+            if plan.slot >= 0 or plan.schedulable:
+                continue
+            slot = self.workers.occupy(plan.location, plan.completed_at(), now)
+            if slot is None:
+                logger.warning("task %s is running but every worker slot is taken: it holds none", task.id)
+                continue
+            plan.slot = slot
+            occupied = True
+        if occupied:
+            self._reschedule(now)
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def _planned(self, task: Task) -> None:
+        """Called once a task's run is planned (and again when it is re-planned): subclasses adjust the
+        plan here (a scenario's failure windows). A shorter run gives its slot back sooner."""
+
+    def _place(self, task: Task, start: int, slot: int) -> None:
+        """Plan ``task`` to run on ``slot`` from ``start``; the slot is held until the task completes."""
+        plan = task.plan
+        plan.running_at = start
+        plan.end_at = start + plan.run_ms
+        plan.slot = slot
+        plan.location = self.workers.location(slot)
+        self._planned(task)
+        self.workers.hold(slot, plan.completed_at())
+        task.forget_encodings()
+
+    def _reschedule(self, moment: int) -> None:
+        """Re-plan every task not yet running at ``moment``, in the order they become ready.
+
+        What ran before ``moment`` stays as it was; the tasks running at ``moment`` hold their slots until
+        they complete; every other planned task takes the earliest free slot from when it is ready (and
+        not before ``moment``). Called when a task joins out of order or a slot frees earlier than planned
+        (a shutdown), so a freed slot goes to the next pending task at once and no slot is ever double-booked.
+        """
+        busy: list[tuple[int, int]] = []
+        waiting: list[Task] = []
+        for task in self._active:
+            plan = task.plan
+            if plan.schedulable and plan.running_at > moment:
+                waiting.append(task)
+            elif plan.slot >= 0 and plan.running_at <= moment < plan.completed_at():
+                busy.append((plan.slot, plan.completed_at()))
+        self.workers.restart(moment, busy)
+        waiting.sort(key=_ready_key)
+        self._last_ready = waiting[-1].plan.ready_at if waiting else -1
+        for task in waiting:
+            start, slot = self.workers.take(task.plan.ready_at)
+            self._place(task, max(start, moment), slot)
+        self.version += 1
 
     def active_count(self, now: int) -> int:
         self._prune(now)
@@ -286,10 +370,11 @@ class Overlord:
         phase = task.phase_at(moment)
         if phase.complete:
             return
-        plan = task.plan
-        if phase is Phase.RUNNING or phase is Phase.PENDING:
-            self.workers.release(plan.location, moment, plan.end_at)
-        plan.shutdown_at = moment
+        self._stop(task, moment)
+        self._reschedule(moment)
+
+    def _stop(self, task: Task, moment: int) -> None:
+        task.plan.shutdown_at = moment
         task.forget_encodings()
         self.version += 1
 
@@ -298,7 +383,9 @@ class Overlord:
         now = self.now()
         victims = [task for task in self.active_tasks(now) if task.datasource == datasource]
         for task in victims:
-            self.shutdown(task, now)
+            self._stop(task, now)
+        if victims:
+            self._reschedule(now)
         return victims
 
     # -- lists -----------------------------------------------------------------------------------
@@ -396,6 +483,20 @@ class Overlord:
         self._census = _CachedCensus(counts, self.version, valid_until)
         return dict(counts)
 
+    def middle_managers(self, now: int | None = None) -> list[MiddleManager]:
+        """Each MiddleManager now: host, capacity, used slots, running task ids, version, category.
+
+        What ``GET /workers`` and ``/totalWorkerCapacity`` are built on; a task running on no slot of the
+        pool (a cassette's, when every slot was taken) is not on any of them.
+        """
+        now = self.now() if now is None else now
+        running = [
+            (task.plan.slot, task.id)
+            for task in self.active_tasks(now)
+            if task.plan.slot >= 0 and task.phase_at(now) is Phase.RUNNING
+        ]
+        return self.workers.middle_managers(running)
+
     def statuses(self, task_ids: Iterable[str]) -> bytes:
         """``POST /taskStatus``: a JSON object of TaskStatus for the ids that exist."""
         now = self.now()
@@ -409,6 +510,11 @@ class Overlord:
             if task is not None:
                 parts.append(orjson.dumps(task_id) + b":" + task.encoded(View.TASK_STATUS, task.phase_at(now)))
         return b"{" + b",".join(parts) + b"}"
+
+
+def _ready_key(task: Task) -> tuple[int, int]:
+    """The task runner's order: when a task became ready for a slot, then insertion order."""
+    return (task.plan.ready_at, task.seq)
 
 
 def _order_key(task: Task) -> tuple[int, int]:

@@ -67,7 +67,14 @@ UNKNOWN_LOCATION = Location(None, -1, -1)
 
 @dataclass(slots=True)
 class Plan:
-    """When each phase starts and how the task ends; times are virtual epoch milliseconds."""
+    """When each phase starts and how the task ends; times are virtual epoch milliseconds.
+
+    A task the model schedules (``run_ms`` at least 0) gets ``running_at``, ``end_at``, ``slot`` and
+    ``location`` from the worker pool, from ``ready_at`` (when the runner could hand it to a free slot)
+    and ``run_ms`` (how long it runs); they are rewritten whenever a slot frees earlier than planned
+    (`druid_sim.overlord.overlord.Overlord`). Other plans (complete starting tasks, a cassette's tasks)
+    are pinned: taken as they are.
+    """
 
     pending_at: int
     running_at: int
@@ -80,6 +87,17 @@ class Plan:
     log_bytes_per_second: float = 400.0
     #: How fast rows are processed while running, per virtual second (reports).
     rows_per_second: float = 2000.0
+    #: When the task runner can hand the task to a free slot: ``pending_at`` plus the assignment delay.
+    ready_at: int = NEVER
+    #: How long the task runs once it has a slot; -1 for a pinned plan, which the scheduler leaves alone.
+    run_ms: int = -1
+    #: The worker slot the task holds while it runs (`druid_sim.overlord.workers.WorkerPool`); -1: none.
+    slot: int = -1
+
+    @property
+    def schedulable(self) -> bool:
+        """Whether the scheduler places this task (a task it planned, not shut down)."""
+        return self.run_ms >= 0 and self.shutdown_at is None
 
     def phase_at(self, now_ms: int) -> Phase:
         if self.shutdown_at is not None and now_ms >= self.shutdown_at:
