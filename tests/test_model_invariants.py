@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from druid_sim.clock import Clock
 from druid_sim.config import ServeConfig
 from druid_sim.overlord.behaviour import BehaviourRules, Distribution, TaskBehaviour
 from druid_sim.overlord.overlord import Overlord, Submission, TaskQuery
-from druid_sim.overlord.task import Phase
+from druid_sim.overlord.task import NEVER, Phase, Plan, Task
 from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS, WorkerPool
 from druid_sim.simulation import build_simulation
 from tests.support.invariants import (
@@ -36,6 +37,7 @@ from tests.support.invariants import (
     used_slots,
 )
 from tests.support.live import START_MS, LiveServer, live_server
+from tests.support.replay import exchange, replay_server, write_cassette
 
 V1 = "/druid/indexer/v1"
 BODIES: tuple[dict[str, Any], ...] = (
@@ -264,3 +266,62 @@ def test_the_same_seed_and_steps_give_the_same_schedule() -> None:
             bodies.append(overlord.list_tasks(TaskQuery()))
         answers.append(bodies)
     assert answers[0] == answers[1]
+
+
+def running_entry(number: int, host: str, port: int) -> dict[str, Any]:
+    """A RUNNING TaskStatusPlus as a real Overlord lists it (reference 3.1)."""
+    task_id = f"index_parallel_wikipedia_abcdefgh_2025-12-31T23:0{number}:00.000Z"
+    return {
+        "id": task_id,
+        "groupId": task_id,
+        "type": "index_parallel",
+        "createdTime": f"2025-12-31T23:0{number}:00.000Z",
+        "queueInsertionTime": f"2025-12-31T23:0{number}:01.000Z",
+        "statusCode": "RUNNING",
+        "status": "RUNNING",
+        "runnerStatusCode": "RUNNING",
+        "duration": -1,
+        "location": {"host": host, "port": port, "tlsPort": -1},
+        "dataSource": "wikipedia",
+        "errorMsg": None,
+    }
+
+
+def test_tasks_a_cassette_saw_running_hold_their_worker_slots(tmp_path: Path) -> None:
+    """Issue 23 item 3: a hybrid replay seeds the model with the tasks a recording saw running. They hold
+    worker slots as they did upstream (`WorkerPool.occupy`), so a task submitted beside them waits as
+    PENDING while the cluster is full, and the cluster view counts them."""
+    running = [running_entry(n, f"mm-{n % 3}.example.com", 8100 + n // 3) for n in range(9)]
+    cassette = write_cassette(tmp_path / "full.jsonl", [exchange("GET", f"{V1}/runningTasks", 200, running)])
+    with replay_server(cassette) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        cluster = client.get("/__sim/cluster").json()["workers"]
+        assert (cluster["capacity"], cluster["used"]) == (9, 9)
+        submitted = client.post(f"{V1}/task", json=BODIES[0]).json()["task"]
+        advance(client, 60)
+        status = client.get(f"{V1}/task/{submitted}/status").json()["status"]
+        assert status["runnerStatusCode"] == "PENDING"
+        assert_invariants(snapshot_over_http(client))
+        recorded = {task["id"]: task["location"] for task in running}
+        for task in client.get(f"{V1}/runningTasks").json():
+            assert task["location"] == recorded[task["id"]]  # the recorded peon, not a pool slot's
+
+
+def test_a_task_seen_running_on_one_of_the_pools_peons_takes_that_very_slot() -> None:
+    clock = Clock(START_MS, 0)
+    overlord = Overlord(clock, rules=BehaviourRules(default=FIXED), workers=WorkerPool(("mm-a", "mm-b"), capacity=4))
+    seen = overlord.workers.location(3)
+    task = Task(
+        "seen",
+        "seen",
+        "index",
+        "wikipedia",
+        START_MS - 60_000,
+        Plan(START_MS - 50_000, START_MS - 40_000, NEVER, location=seen),
+        b"{}",
+    )
+    assert overlord.add_all([task]) == 1
+    assert task.plan.slot == 3
+    assert [m.running for m in overlord.middle_managers()] == [(), ("seen",)]
+    ids = [submit(overlord) for _ in range(4)]
+    clock.advance(10)
+    assert [phase(overlord, i) for i in ids] == [Phase.RUNNING] * 3 + [Phase.PENDING]
