@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import logging
 import random
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +119,6 @@ class Overlord:
         self.rng = random.Random(f"overlord:{seed}")
         self.tasks: dict[str, Task] = {}
         self._order: list[Task] = []  # by (created_ms, seq)
-        self._keys: list[tuple[int, int]] = []
         self._active: list[Task] = []  # tasks not yet seen complete, by (created_ms, seq)
         self.datasources: set[str] = set()  # every datasource a task was added for
         self._seq = 0
@@ -153,7 +153,6 @@ class Overlord:
         if excess > 0:
             gone = {task.id for task in complete[:excess]}  # the order is by creation: the oldest first
             self._order = [task for task in self._order if task.id not in gone]
-            self._keys = [(task.created_ms, task.seq) for task in self._order]
             for task_id in gone:
                 del self.tasks[task_id]
             self.payloads.forget(gone)
@@ -191,10 +190,7 @@ class Overlord:
         """
         self._seq += 1
         task.seq = self._seq
-        key = (task.created_ms, task.seq)
-        index = bisect.bisect_right(self._keys, key)
-        self._keys.insert(index, key)
-        self._order.insert(index, task)
+        self._order.insert(bisect.bisect_right(self._order, _order_key(task), key=_order_key), task)
         plan = task.plan
         now = self.clock.now_ms()
         if plan.schedulable or task.phase_at(now).active or task.created_ms > now:
@@ -232,7 +228,6 @@ class Overlord:
         order_key = _order_key
         self._order.extend(added)
         self._order.sort(key=order_key)
-        self._keys = [order_key(task) for task in self._order]
         self._active.extend(task for task in added if task.created_ms > now or task.phase_at(now).active)
         self._active.sort(key=order_key)
         self._occupy(task for task in added if task.created_ms <= now and task.phase_at(now) is Phase.RUNNING)
@@ -331,8 +326,9 @@ class Overlord:
         task = Task(
             id=task_id,
             group_id=group_id,
-            type=submission.type,
-            datasource=submission.datasource,
+            # One string object per type and datasource, however many tasks name them.
+            type=sys.intern(submission.type),
+            datasource=sys.intern(submission.datasource),
             created_ms=created_ms,
             plan=plan,
             payload_json=payload_json,
@@ -355,7 +351,13 @@ class Overlord:
     def _prune(self, now: int) -> None:
         """Drop tasks that have become complete from the active list (time only moves forward)."""
         if any(task.created_ms <= now and task.phase_at(now).complete for task in self._active):
-            self._active = [t for t in self._active if t.created_ms > now or t.phase_at(now).active]
+            still: list[Task] = []
+            for task in self._active:
+                if task.created_ms > now or task.phase_at(now).active:
+                    still.append(task)
+                else:
+                    task.forget_encodings()  # what it showed while active is of no more use
+            self._active = still
 
     def active_tasks(self, now: int) -> list[Task]:
         """Active tasks, oldest first (``active = TRUE ORDER BY created_date``)."""
@@ -405,7 +407,7 @@ class Overlord:
     def _build_list(self, query: TaskQuery, now: int) -> tuple[bytes, int]:
         parts: list[bytes] = []
         valid_until = NEVER
-        visible = bisect.bisect_right(self._keys, (now, NEVER))
+        visible = bisect.bisect_right(self._order, (now, NEVER), key=_order_key)
         if visible < len(self._order):
             valid_until = self._order[visible].created_ms  # the next planned arrival
         if query.state in (None, "complete") and query.max != 0:
@@ -465,7 +467,7 @@ class Overlord:
             return dict(cached.counts)
         counts = dict.fromkeys(CENSUS_STATES, 0)
         valid_until = NEVER
-        visible = bisect.bisect_right(self._keys, (now, NEVER))
+        visible = bisect.bisect_right(self._order, (now, NEVER), key=_order_key)
         if visible < len(self._order):
             valid_until = self._order[visible].created_ms  # the next planned arrival
         for task in self.active_tasks(now):
