@@ -1,7 +1,7 @@
 """The Overlord model keeps its capacity rules (issue 22 item 1, issue 20 item 7).
 
 A real Overlord never runs more tasks on a MiddleManager than it has slots, and hands a freed slot to
-the next PENDING task at once (reference 1.2: the task runner assigns pending tasks whenever a worker
+the next PENDING task at once (reference 4, items 3-4: the task runner assigns pending tasks whenever a worker
 has capacity). The two failures the issue reports are replayed over a real socket: rounds of submits
 and shutdowns left 143 tasks PENDING beside 12 free slots, and a mixed load at x60 ran 9 tasks on a
 4-slot MiddleManager. ``tests/support/invariants.py`` holds the rules; the stateful property test

@@ -104,6 +104,7 @@ class Overlord:
         lookback_ms: int = DAY_MS,
         queue_max_size: int | None = None,
         max_complete: int = MAX_COMPLETE_TASKS,
+        scenario: str | None = None,
     ) -> None:
         self.clock = clock
         self.seed = seed
@@ -116,7 +117,9 @@ class Overlord:
         self.max_complete = max_complete
         #: Held tasks past which `_forget` looks for complete tasks beyond ``max_complete`` (amortised: a tenth more).
         self._forget_at = max_complete + max(1, max_complete // 10)
-        self.rng = random.Random(f"overlord:{seed}")
+        #: Draws the random part of submitted tasks' ids and their seeds: from the seed and the scenario's
+        #: name, so two simulators of different scenarios side by side do not hand out the same ids.
+        self.rng = random.Random(f"overlord:{seed}" if scenario is None else f"overlord:{seed}:{scenario}")
         self.tasks: dict[str, Task] = {}
         self._order: list[Task] = []  # by (created_ms, seq)
         self._active: list[Task] = []  # tasks not yet seen complete, by (created_ms, seq)

@@ -300,7 +300,13 @@ def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverl
             end = begin + int(event.fail.duration * 1000)
             windows.append((event.fail.datasource, begin, end, event.fail.error_msg))
     overlord = ScenarioOverlord(
-        clock, windows, seed=seed, rules=scenario.rules, workers=workers, queue_max_size=scenario.queue_max_size
+        clock,
+        windows,
+        seed=seed,
+        rules=scenario.rules,
+        workers=workers,
+        queue_max_size=scenario.queue_max_size,
+        scenario=scenario.name,
     )
     start = clock.now_ms()
     world = ScenarioWorld(scenario, overlord, pools, seed)
