@@ -188,8 +188,9 @@ class Overlord:
         """Insert a fully built task (submission, demo seeding, cassette seeding) and plan its run.
 
         A task the model plans (`Plan.schedulable`) takes its slot here, as of its creation: straight
-        from the pool when it is the latest to become ready, else by re-planning every task not yet
-        running, in the order they become ready (`_reschedule`).
+        from the pool when it is the latest to become ready or a slot is idle from its ready time on
+        (the common case: O(log slots)), else by re-planning every task not yet running, in the order
+        they become ready (`_reschedule`).
         """
         self._seq += 1
         task.seq = self._seq
@@ -202,8 +203,9 @@ class Overlord:
         self.datasources.add(task.datasource)
         if not plan.schedulable:
             self._planned(task)
-        elif plan.ready_at >= self._last_ready:
-            self._last_ready = plan.ready_at
+        elif plan.ready_at >= self._last_ready or self.workers.idle_by(plan.ready_at):
+            # The latest to be ready, or a slot is free from then on: no task planned so far is moved by it.
+            self._last_ready = max(self._last_ready, plan.ready_at)
             self._place(task, *self.workers.take(plan.ready_at))
         else:
             self._reschedule(task.created_ms)
@@ -281,12 +283,19 @@ class Overlord:
         """
         busy: list[tuple[int, int]] = []
         waiting: list[Task] = []
+        still: list[Task] = []  # the active list, without the tasks complete by ``moment`` (as `_prune`)
         for task in self._active:
             plan = task.plan
-            if plan.schedulable and plan.running_at > moment:
+            done = plan.completed_at()
+            if done <= moment and task.created_ms <= moment:
+                task.forget_encodings()
+                continue
+            still.append(task)
+            if plan.run_ms >= 0 and plan.shutdown_at is None and plan.running_at > moment:
                 waiting.append(task)
-            elif plan.slot >= 0 and plan.running_at <= moment < plan.completed_at():
-                busy.append((plan.slot, plan.completed_at()))
+            elif plan.slot >= 0 and plan.running_at <= moment:
+                busy.append((plan.slot, done))
+        self._active = still
         self.workers.restart(moment, busy)
         waiting.sort(key=_ready_key)
         self._last_ready = waiting[-1].plan.ready_at if waiting else -1

@@ -145,6 +145,11 @@ class WorkerPool:
         self._free_at = [(at, slot) for slot, at in enumerate(free)]
         heapq.heapify(self._free_at)
 
+    def idle_by(self, ready_ms: int) -> bool:
+        """Whether a slot is free at ``ready_ms`` with nothing booked on it after: a task ready then can take
+        it without moving any task planned before it."""
+        return self.capacity is None or self._free_at[0][0] <= ready_ms
+
     def take(self, ready_ms: int) -> tuple[int, int]:
         """The slot a task ready at ``ready_ms`` gets, earliest free first: ``(start ms, slot)``.
 
