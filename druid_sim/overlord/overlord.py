@@ -242,17 +242,25 @@ class Overlord:
     def _occupy(self, running: Iterable[Task]) -> None:
         """Give each pinned running task a worker slot, then re-plan the others around them."""
         now = self.clock.now_ms()
-        occupied = False
+        occupied = 0
+        slotless: list[str] = []
         for task in running:
             plan = task.plan
             if plan.slot >= 0 or plan.schedulable:
                 continue
-            slot = self.workers.occupy(plan.location, plan.completed_at(), now)
+            slot = None if slotless else self.workers.occupy(plan.location, plan.completed_at(), now)
             if slot is None:
-                logger.warning("task %s is running but every worker slot is taken: it holds none", task.id)
+                slotless.append(task.id)
                 continue
             plan.slot = slot
-            occupied = True
+            occupied += 1
+        if slotless:
+            logger.warning(
+                "%s tasks seen running (%s, ...) found every one of the %s worker slots taken: they hold none",
+                f"{len(slotless):,}",
+                slotless[0],
+                self.workers.total_capacity,
+            )
         if occupied:
             self._reschedule(now)
 
