@@ -230,7 +230,7 @@ def test_the_worker_pool_read_api_names_each_middle_manager_and_its_tasks() -> N
     overlord = simulation.overlord
     managers = overlord.middle_managers()
     assert [m.host for m in managers] == list(overlord.workers.hosts)
-    assert sum(m.capacity or 0 for m in managers) == overlord.workers.total_capacity == 8
+    assert sum(m.capacity or 0 for m in managers) == overlord.workers.total_capacity == 9
     running = orjson.loads(overlord.list_tasks(TaskQuery(state="running")))
     assert sorted(i for m in managers for i in m.running) == sorted(task["id"] for task in running)
     for manager in managers:
