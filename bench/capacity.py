@@ -13,24 +13,13 @@ also samples the server's RSS and the tasks the model holds, for the memory per 
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.common import (
-    Server,
-    druid_sim_argv,
-    free_port,
-    machine_note,
-    markdown_table,
-    spawn,
-    wait_ready,
-    write_results,
-)
+from bench.common import machine_note, markdown_table, serving, write_results
 from druid_sim.clock import parse_instant
 from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS
 
@@ -90,14 +79,7 @@ def _problems(client: httpx.Client) -> list[str]:
 
 def main() -> int:
     seconds = _seconds()
-    port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="bench-capacity-")) / "serve.log"
-    argv = druid_sim_argv(
-        "serve", "--scenario", "demo", "--time-scale", str(SCALE), "--port", str(port), "--no-access-log"
-    )
-    server = Server("capacity", port, spawn(argv, log), log, time.perf_counter())
-    try:
-        wait_ready(server, "/status/health")
+    with serving("capacity", "--scenario", "demo", "--time-scale", str(SCALE)) as server:
         stop = time.monotonic() + seconds
         sent = [0] * 4
         clients = [threading.Thread(target=_client, args=(server.url, stop, n, sent)) for n in range(len(sent))]
@@ -115,8 +97,6 @@ def main() -> int:
         for thread in clients:
             thread.join()
         warm = rss[min(len(rss) - 1, len(rss) // 6)]
-    finally:
-        server.stop()
     rows = [
         [
             seconds,

@@ -16,24 +16,13 @@ from __future__ import annotations
 
 import gc
 import random
-import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
 import httpx
 import orjson
 
-from bench.common import (
-    Server,
-    druid_sim_argv,
-    free_port,
-    machine_note,
-    markdown_table,
-    spawn,
-    wait_ready,
-    write_results,
-)
+from bench.common import machine_note, markdown_table, serving, write_results
 from druid_sim.clock import Clock
 from druid_sim.druid.submission import parse_submission
 from druid_sim.overlord.behaviour import BehaviourRules, Distribution, TaskBehaviour
@@ -102,27 +91,22 @@ def bytes_per_complete_task(count: int = TASKS) -> float:
 
 def fault_batches(batches: int = FAULT_BATCHES, size: int = FAULT_BATCH) -> list[float]:
     """Seconds each batch of ``size`` faults takes through ``POST /__sim/faults`` on a real server."""
-    port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="bench-model-")) / "serve.log"
-    argv = druid_sim_argv("serve", "--scenario", "demo", "--time-scale", "0", "--port", str(port), "--no-access-log")
-    server = Server("faults", port, spawn(argv, log), log, time.perf_counter())
     timings: list[float] = []
-    try:
-        wait_ready(server, "/status/health")
-        with httpx.Client(base_url=server.url, timeout=600) as client:
-            for batch in range(batches):
-                body = [
-                    {"kind": "latency", "delay": 0, "routes": [f"/druid/indexer/v1/task/never-{batch}-{n}/status"]}
-                    for n in range(size)
-                ]
-                started = time.perf_counter()
-                answer = client.post("/__sim/faults", json=body)
-                timings.append(time.perf_counter() - started)
-                answer.raise_for_status()
-            held = len(client.get("/__sim/faults").json()["faults"])
-            assert held == batches * size, f"{held} faults held, {batches * size} added"
-    finally:
-        server.stop()
+    with (
+        serving("model", "--scenario", "demo", "--time-scale", "0") as server,
+        httpx.Client(base_url=server.url, timeout=600) as client,
+    ):
+        for batch in range(batches):
+            body = [
+                {"kind": "latency", "delay": 0, "routes": [f"/druid/indexer/v1/task/never-{batch}-{n}/status"]}
+                for n in range(size)
+            ]
+            started = time.perf_counter()
+            answer = client.post("/__sim/faults", json=body)
+            timings.append(time.perf_counter() - started)
+            answer.raise_for_status()
+        held = len(client.get("/__sim/faults").json()["faults"])
+        assert held == batches * size, f"{held} faults held, {batches * size} added"
     return timings
 
 
