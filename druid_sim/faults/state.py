@@ -61,9 +61,11 @@ class FaultSet:
         """The faults in force, in the order they are tried."""
         return [armed.fault for armed in self._armed.values()]
 
-    def describe(self) -> builtins.list[dict[str, Any]]:
-        """Each fault as JSON (the shape :meth:`add` accepts) plus its counters ``seen`` and ``fired``."""
-        return [{**armed.fault.as_json(), "seen": armed.seen, "fired": armed.fired} for armed in self._armed.values()]
+    def describe(self, names: Iterable[str] | None = None) -> builtins.list[dict[str, Any]]:
+        """Each fault (or each of ``names`` in force) as JSON, the shape :meth:`add` accepts, plus its
+        counters ``seen`` and ``fired``."""
+        chosen = self._armed.values() if names is None else (self._armed[n] for n in names if n in self._armed)
+        return [{**armed.fault.as_json(), "seen": armed.seen, "fired": armed.fired} for armed in chosen]
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
         """Add a fault from its dict shape (as in scenario files). Raises :class:`ScenarioError` if invalid.
