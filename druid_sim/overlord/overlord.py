@@ -273,13 +273,15 @@ class Overlord:
     def _place(self, task: Task, start: int, slot: int) -> None:
         """Plan ``task`` to run on ``slot`` from ``start``; the slot is held until the task completes."""
         plan = task.plan
+        before = (plan.running_at, plan.end_at, plan.slot, plan.outcome)
         plan.running_at = start
         plan.end_at = start + plan.run_ms
         plan.slot = slot
         plan.location = self.workers.location(slot)
         self._planned(task)
         self.workers.hold(slot, plan.completed_at())
-        task.forget_encodings()
+        if (plan.running_at, plan.end_at, plan.slot, plan.outcome) != before:
+            task.forget_encodings()  # a re-plan that changes nothing keeps what was encoded
 
     def _reschedule(self, moment: int) -> None:
         """Re-plan every task not yet running at ``moment``, in the order they become ready.
