@@ -23,7 +23,7 @@ import pytest
 
 from druid_sim.clock import Clock
 from druid_sim.config import ServeConfig
-from druid_sim.overlord.behaviour import BehaviourRules, Distribution, TaskBehaviour
+from druid_sim.overlord.behaviour import BehaviourRule, BehaviourRules, Distribution, TaskBehaviour
 from druid_sim.overlord.overlord import Overlord, Submission, TaskQuery
 from druid_sim.overlord.task import NEVER, Phase, Plan, Task
 from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS, WorkerPool
@@ -201,17 +201,15 @@ def test_a_task_ready_earlier_takes_the_slot_before_one_submitted_earlier_but_re
     locks does not hold a slot meanwhile (issue 20 item 7's minutes of PENDING beside free slots)."""
     clock = Clock(START_MS, 0)
     locked = TaskBehaviour(waiting=Distribution.fixed(300), pending=Distribution.fixed(1), run=Distribution.fixed(100))
-    rules = BehaviourRules(rules=(), default=FIXED)
+    rules = BehaviourRules(rules=(BehaviourRule(locked, task_type="compact"),), default=FIXED)
     overlord = Overlord(clock, rules=rules, workers=WorkerPool(capacity=1))
-    overlord.rules = BehaviourRules(default=locked)
-    compaction = submit(overlord)
-    overlord.rules = rules
+    compaction = overlord.submit(Submission(type="compact", datasource="wikipedia", payload={"type": "compact"})).id
     load = submit(overlord)
     clock.advance(10)
-    assert phase(overlord, load) is Phase.RUNNING
+    assert phase(overlord, load) is Phase.RUNNING  # before the fix it waited for the compaction's booking
     assert phase(overlord, compaction) is Phase.WAITING
     clock.advance(300)
-    assert phase(overlord, compaction) is Phase.RUNNING
+    assert phase(overlord, compaction) is Phase.RUNNING  # its locks and the slot free: it runs at once
 
 
 def test_the_assignment_delay_caps_a_scenarios_pending_time() -> None:
