@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from druid_sim.clock import Clock
@@ -18,8 +18,8 @@ from druid_sim.overlord.behaviour import TaskBehaviour
 from druid_sim.overlord.demo import datasource_names, make_task
 from druid_sim.overlord.fakes import FakePools, fake_pools
 from druid_sim.overlord.overlord import Overlord
-from druid_sim.overlord.task import Phase, Task
-from druid_sim.overlord.workers import WorkerPool
+from druid_sim.overlord.task import NEVER, UNKNOWN_LOCATION, Phase, Task
+from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS, WorkerPool
 from druid_sim.scenario.schema import Arrivals, Burst, Scenario, StartingTasks
 
 MINUTE_MS = 60 * 1000
@@ -42,35 +42,30 @@ _SEEDING_ORDER = {"complete": 0, "success": 0, "failed": 0, "running": 1, "pendi
 
 
 class ScenarioOverlord(Overlord):
-    """An Overlord that applies the scenario's datasource failure windows to every task it takes in."""
+    """An Overlord that applies the scenario's datasource failure windows to every task it plans."""
 
     def __init__(self, clock: Clock, fail_windows: Sequence[FailWindowMs] = (), **kwargs: Any) -> None:
         super().__init__(clock, **kwargs)
         self.fail_windows = list(fail_windows)
 
-    def add(self, task: Task) -> Task:
-        self._apply_windows(task)
-        return super().add(task)
-
-    def add_all(self, tasks: Iterable[Task]) -> int:
-        return super().add_all(self._apply_windows(task) for task in tasks)
-
-    def _apply_windows(self, task: Task) -> Task:
+    def _planned(self, task: Task) -> None:
         for datasource, start, end, message in self.fail_windows:
             if task.datasource == datasource:
-                _fail_in_window(self, task, start, end, message)
-        return task
+                _fail_in_window(task, start, end, message)
 
 
-def _fail_in_window(overlord: Overlord, task: Task, start: int, end: int, message: str) -> None:
-    """A task whose run overlaps ``[start, end)`` fails a few seconds into the overlap."""
+def _fail_in_window(task: Task, start: int, end: int, message: str) -> None:
+    """A task whose run overlaps ``[start, end)`` fails a few seconds into the overlap (its slot frees then).
+
+    A task re-planned out of the window later (a slot freed early) keeps the failure: windows are rare
+    and short, and the outcome was already decided.
+    """
     plan = task.plan
     if plan.shutdown_at is not None or plan.end_at <= start or plan.running_at >= end:
         return
     jitter = random.Random(f"fail:{task.seed}").randrange(2000, 20000)
     fail_at = min(plan.end_at, max(plan.running_at, start) + jitter)
     if fail_at < plan.end_at:
-        overlord.workers.release(plan.location, fail_at, plan.end_at)
         plan.end_at = fail_at
     plan.outcome = Phase.FAILED
     plan.error_msg = message
@@ -138,12 +133,11 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
         if state == "complete" and not failed and rng.random() < 0.05:
             task.plan.shutdown_at = end_at - 1
     elif state == "pending":
-        pending_at = created + 1000
-        ready = now + int(behaviour.pending.sample(rng) * 1000)
-        remaining = max(30 * 1000, int(behaviour.run.sample(rng) * 1000))
-        start, end, location = overlord.workers.assign(ready, remaining)
-        failed = rng.random() < behaviour.failure_probability
-        task.plan = behaviour.plan(pending_at, start, end, location, failed, rng)
+        # Just handed to the runner: PENDING for a moment, and for as long as every slot is busy.
+        task.plan = overlord.plan(behaviour, now, rng)
+        task.plan.pending_at = now - rng.randrange(0, 500)
+        task.plan.ready_at = task.plan.pending_at + MAX_ASSIGNMENT_DELAY_MS
+        task.plan.run_ms = max(30 * 1000, task.plan.run_ms)
     else:  # waiting: just submitted
         task.plan = overlord.plan(behaviour, now, rng)
     overlord.add(task)
@@ -151,7 +145,8 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
 
 def _seed_running(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, now: int) -> None:
     """A task somewhere in its run, as long in as its type's runs are: a five-minute batch load a minute
-    or three in, an hour-long Kafka task maybe half an hour in. It has at least 20 s to go."""
+    or three in, an hour-long Kafka task maybe half an hour in. It has at least 20 s to go (it runs
+    later, as a PENDING task, when the scenario starts more running tasks than it has slots)."""
     kind = world.pick_type(rng, entry.type)
     datasource = world.pick_datasource(rng, entry.datasource)
     behaviour = world.overlord.behaviour_for(kind, datasource, "")
@@ -160,10 +155,10 @@ def _seed_running(world: ScenarioWorld, entry: StartingTasks, rng: random.Random
     created = now - elapsed - rng.randrange(8000, 20000)
     task = world.new_task(rng, kind, datasource, created)
     behaviour = world.behaviour(task)
-    running_at = now - elapsed
-    start, end, location = world.overlord.workers.assign(running_at, elapsed + max(20 * 1000, run_ms - elapsed))
     failed = rng.random() < behaviour.failure_probability
-    task.plan = behaviour.plan(created + 3000, start, end, location, failed, rng)
+    task.plan = behaviour.plan(created + 3000, NEVER, NEVER, UNKNOWN_LOCATION, failed, rng)
+    task.plan.ready_at = now - elapsed
+    task.plan.run_ms = elapsed + max(20 * 1000, run_ms - elapsed)
     world.overlord.add(task)
 
 
@@ -305,7 +300,13 @@ def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverl
             end = begin + int(event.fail.duration * 1000)
             windows.append((event.fail.datasource, begin, end, event.fail.error_msg))
     overlord = ScenarioOverlord(
-        clock, windows, seed=seed, rules=scenario.rules, workers=workers, queue_max_size=scenario.queue_max_size
+        clock,
+        windows,
+        seed=seed,
+        rules=scenario.rules,
+        workers=workers,
+        queue_max_size=scenario.queue_max_size,
+        scenario=scenario.name,
     )
     start = clock.now_ms()
     world = ScenarioWorld(scenario, overlord, pools, seed)
