@@ -18,6 +18,8 @@ import orjson
 
 from druid_sim.asgi import Receive, Scope, Send
 from druid_sim.clock import format_instant
+from druid_sim.druid import lock_resource, worker_resource
+from druid_sim.druid import supervisor_resource as sup
 from druid_sim.druid.intervals import IntervalError, interval_length_ms, parse_interval
 from druid_sim.druid.intervals import format_instant as joda_instant
 from druid_sim.druid.jackson import deep_point, shape_of
@@ -429,6 +431,31 @@ ROUTES: list[tuple[tuple[str | None, ...], dict[str, tuple[Handler, tuple[str, .
     (("pendingSegments", None), {"DELETE": (delete_pending_segments, _JSON_OUT)}),
     (("leader",), {"GET": (get_leader, _JSON_OUT)}),
     (("isLeader",), {"GET": (get_is_leader, _JSON_OUT)}),
+    # OverlordResource beyond the tasks: workers and capacity (13), locks (14)
+    (("workers",), {"GET": (worker_resource.get_workers, _JSON_OUT)}),
+    (("totalWorkerCapacity",), {"GET": (worker_resource.get_total_worker_capacity, _JSON_OUT)}),
+    (("scaling",), {"GET": (worker_resource.get_scaling, _JSON_OUT)}),
+    (("lockedIntervals", "v2"), {"POST": (lock_resource.post_locked_intervals, _JSON_OUT)}),
+    (("activeLocks",), {"POST": (lock_resource.post_active_locks, _JSON_OUT)}),
+    # SupervisorResource (15): literal paths before /supervisor/{id}, as JAX-RS prefers them
+    (("supervisor",), {"GET": (sup.get_supervisors, _JSON_OUT), "POST": (sup.post_supervisor, _JSON_OUT)}),
+    (("supervisor", "history"), {"GET": (sup.get_all_history, _JSON_OUT)}),
+    (("supervisor", "suspendAll"), {"POST": (sup.post_suspend_all, _JSON_OUT)}),
+    (("supervisor", "resumeAll"), {"POST": (sup.post_resume_all, _JSON_OUT)}),
+    (("supervisor", "terminateAll"), {"POST": (sup.post_terminate_all, _JSON_OUT)}),
+    (("supervisor", None), {"GET": (sup.get_supervisor, _JSON_OUT)}),
+    (("supervisor", None, "status"), {"GET": (sup.get_status, _JSON_OUT)}),
+    (("supervisor", None, "health"), {"GET": (sup.get_health, _JSON_OUT)}),
+    (("supervisor", None, "stats"), {"GET": (sup.get_stats, _JSON_OUT)}),
+    (("supervisor", None, "parseErrors"), {"GET": (sup.get_parse_errors, _JSON_OUT)}),
+    (("supervisor", None, "history"), {"GET": (sup.get_history, _JSON_OUT)}),
+    (("supervisor", None, "suspend"), {"POST": (sup.post_suspend, _JSON_OUT)}),
+    (("supervisor", None, "resume"), {"POST": (sup.post_resume, _JSON_OUT)}),
+    (("supervisor", None, "terminate"), {"POST": (sup.post_terminate, _JSON_OUT)}),
+    (("supervisor", None, "shutdown"), {"POST": (sup.post_terminate, _JSON_OUT)}),
+    (("supervisor", None, "reset"), {"POST": (sup.post_reset, _JSON_OUT)}),
+    (("supervisor", None, "resetOffsets"), {"POST": (sup.post_reset_offsets, _JSON_OUT)}),
+    (("supervisor", None, "taskGroups", "handoff"), {"POST": (sup.post_handoff, _JSON_OUT)}),
 ]
 STATUS_ROUTES: dict[tuple[str, ...], dict[str, tuple[Handler, tuple[str, ...]]]] = {
     ("status",): {"GET": (get_status, _JSON_OUT)},
