@@ -208,6 +208,8 @@ class Supervisor:
 
     @property
     def next_at(self) -> int:
+        """When this supervisor next starts tasks (read fresh: a shutdown may have moved it)."""
+        self._plan_next()
         return self._next_at
 
     def advance(self, now: int) -> None:
@@ -478,6 +480,21 @@ class SupervisorManager:
             supervisor.advance(now)
         self._next_at = min((s.next_at for s in self.supervisors.values()), default=NEVER)
         self._seen_version = self.overlord.version
+
+    # -- as one of a scenario's arrival streams (`druid_sim.scenario.model.ArrivalStreams`) --------------
+
+    @property
+    def next_at(self) -> int:
+        """When the next supervisor starts tasks: the streams' merge adds them in time order with arrivals."""
+        return min((supervisor.next_at for supervisor in self.supervisors.values()), default=NEVER)
+
+    def skip_old(self, now: int) -> None:
+        """Nothing to skip: a supervisor bounds its own catch-up (`CATCH_UP_MS`)."""
+
+    def take(self) -> None:
+        """Start the tasks of the supervisor due first, at the moment they are due."""
+        supervisor = min(self.supervisors.values(), key=lambda item: item.next_at)
+        supervisor.advance(supervisor.next_at)
 
     def _changed(self) -> None:
         self._next_at = -1
