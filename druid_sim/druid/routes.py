@@ -18,6 +18,8 @@ import orjson
 
 from druid_sim.asgi import Receive, Scope, Send
 from druid_sim.clock import format_instant
+from druid_sim.druid import compaction_resource as compaction
+from druid_sim.druid import datasource_resource as datasources
 from druid_sim.druid import lock_resource, worker_resource
 from druid_sim.druid import supervisor_resource as sup
 from druid_sim.druid.intervals import IntervalError, interval_length_ms, parse_interval
@@ -437,6 +439,21 @@ ROUTES: list[tuple[tuple[str | None, ...], dict[str, tuple[Handler, tuple[str, .
     (("scaling",), {"GET": (worker_resource.get_scaling, _JSON_OUT)}),
     (("lockedIntervals", "v2"), {"POST": (lock_resource.post_locked_intervals, _JSON_OUT)}),
     (("activeLocks",), {"POST": (lock_resource.post_active_locks, _JSON_OUT)}),
+    # OverlordCompactionResource and OverlordDataSourcesResource (16)
+    (("compaction", "isSupervisorEnabled"), {"GET": (compaction.get_is_supervisor_enabled, _JSON_OUT)}),
+    (
+        ("compaction", "config", "cluster"),
+        {"GET": (compaction.get_cluster_config, _JSON_OUT), "POST": (compaction.post_cluster_config, _JSON_OUT)},
+    ),
+    (("compaction", "config", "datasources"), {"GET": (compaction.get_datasource_configs, _JSON_OUT)}),
+    (("compaction", "status", "datasources"), {"GET": (compaction.get_compaction_status, _JSON_OUT)}),
+    (("datasources", None), {"POST": (datasources.mark_all, _JSON_OUT), "DELETE": (datasources.mark_all, _JSON_OUT)}),
+    (("datasources", None, "markUsed"), {"POST": (datasources.mark_filtered, _JSON_OUT)}),
+    (("datasources", None, "markUnused"), {"POST": (datasources.mark_filtered, _JSON_OUT)}),
+    (
+        ("datasources", None, "segments", None),
+        {"POST": (datasources.mark_one, _JSON_OUT), "DELETE": (datasources.mark_one, _JSON_OUT)},
+    ),
     # SupervisorResource (15): literal paths before /supervisor/{id}, as JAX-RS prefers them
     (("supervisor",), {"GET": (sup.get_supervisors, _JSON_OUT), "POST": (sup.post_supervisor, _JSON_OUT)}),
     (("supervisor", "history"), {"GET": (sup.get_all_history, _JSON_OUT)}),

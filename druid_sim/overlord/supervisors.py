@@ -158,6 +158,8 @@ class Supervisor:
         self.tasks: list[Task] = []
         self._rng = random.Random(f"supervisor:{overlord.seed}:{spec.id}")
         self._next_at = NEVER
+        #: No generation starts before this (set after a jump of the clock, see `skip_before`).
+        self.not_before = now
         self._plan_next()
 
     @property
@@ -199,9 +201,11 @@ class Supervisor:
             return NEVER
         history = self.generations[group]
         if not history:
-            return self._reachable_after(self.active_since)
-        last = history[-1]
-        return self._reachable_after(max(last.read_until(), last.tasks[0].created_ms + 1))
+            due = self._reachable_after(self.active_since)
+        else:
+            last = history[-1]
+            due = self._reachable_after(max(last.read_until(), last.tasks[0].created_ms + 1))
+        return due if due >= self.not_before else self._reachable_after(self.not_before)
 
     def _plan_next(self) -> None:
         self._next_at = min((self._group_due(group) for group in self.generations), default=NEVER)
@@ -214,21 +218,24 @@ class Supervisor:
 
     def advance(self, now: int) -> None:
         """Start every generation due by ``now``, in time order (after a long jump, only recent ones)."""
+        self.skip_before(now - CATCH_UP_MS)
         self._plan_next()
         while self._next_at <= now:
-            due = [group for group in self.generations if self._group_due(group) == self._next_at]
             moment = self._next_at
-            if moment < now - CATCH_UP_MS:  # skip what metadata retention would have deleted anyway
-                moment = self._skip_to(now - CATCH_UP_MS)
-            for group in due:
+            for group in [group for group in self.generations if self._group_due(group) == moment]:
                 self._start_generation(group, moment)
             self._plan_next()
 
-    def _skip_to(self, moment: int) -> int:
-        """Jump the supervisor's reading to ``moment``, as if generations had rolled over until then."""
-        for group, history in self.generations.items():
-            self.restart_from[group] = moment - 2000 if history else moment
-        return self.run_after(moment)
+    def skip_before(self, cutoff: int) -> None:
+        """After a jump, start nothing before ``cutoff``: the groups read on as if they had rolled over until then
+        (older generations would be out of every look-back, as skipped arrivals are)."""
+        if cutoff <= self.not_before:
+            return
+        for group in self.generations:
+            if self._group_due(group) < cutoff:
+                self.restart_from[group] = cutoff - 2000
+        self.not_before = cutoff
+        self._plan_next()
 
     # -- tasks ----------------------------------------------------------------------------------
 
@@ -489,7 +496,9 @@ class SupervisorManager:
         return min((supervisor.next_at for supervisor in self.supervisors.values()), default=NEVER)
 
     def skip_old(self, now: int) -> None:
-        """Nothing to skip: a supervisor bounds its own catch-up (`CATCH_UP_MS`)."""
+        """After a jump to ``now``, start no generation older than `CATCH_UP_MS` (as arrivals skip theirs)."""
+        for supervisor in self.supervisors.values():
+            supervisor.skip_before(now - CATCH_UP_MS)
 
     def take(self) -> None:
         """Start the tasks of the supervisor due first, at the moment they are due."""
