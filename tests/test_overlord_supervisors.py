@@ -310,3 +310,17 @@ def test_15_2_secured_cluster_viewer_reads_only_its_datasources_supervisors(clie
     assert locked.status_code == 403  # STATE WRITE: it is a POST
     running = {task["dataSource"] for task in client.get(f"{V1}/runningTasks", auth=viewer).json()}
     assert "payroll" not in running and "clickstream" in running
+
+
+def test_the_fault_layer_targets_supervisor_endpoints_by_path(client: httpx.Client) -> None:
+    """Faults work on paths: a 503 on every supervisor's status leaves the other supervisor calls alone."""
+    create(client)
+    armed = client.post(
+        "/__sim/faults",
+        json=[{"name": "status-503", "kind": "error", "status": 503, "routes": [f"{SUP}/*/status"]}],
+    )
+    assert armed.status_code == 200, armed.text
+    assert client.get(f"{SUP}/wiki/status").status_code == 503
+    assert client.get(f"{SUP}/wiki").status_code == 200
+    entries = client.get("/__sim/journal").json()["entries"]
+    assert any(entry["answeredBy"] == "fault" and entry["path"].endswith("/status") for entry in entries)
