@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
 from druid_sim.asgi import Receive, Scope, Send
+from druid_sim.wire import error_page
 
 CONSOLE_PAGE = "unified-console.html"
 FILES = frozenset({"/" + CONSOLE_PAGE, "/console-config.js", "/favicon.png"})
@@ -52,4 +54,9 @@ class WebConsole:
         return path in FILES or path.startswith(FOLDERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.files(scope, receive, send)
+        """The file, or Jetty's error page (404 for a file the build does not have), as the Router answers."""
+        try:
+            await self.files(scope, receive, send)
+        except HTTPException as exc:
+            accept = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"accept"), None)
+            await error_page(exc.status_code, scope["path"], accept)(scope, receive, send)
