@@ -324,3 +324,27 @@ def test_the_fault_layer_targets_supervisor_endpoints_by_path(client: httpx.Clie
     assert client.get(f"{SUP}/wiki").status_code == 200
     entries = client.get("/__sim/journal").json()["entries"]
     assert any(entry["answeredBy"] == "fault" and entry["path"].endswith("/status") for entry in entries)
+
+
+def test_15_4_scripted_slow_reading_grows_lag_and_failing_tasks_make_it_unhealthy_tasks(
+    server: LiveServer, client: httpx.Client, tmp_path: Path
+) -> None:
+    """Reference 15.4: lag grows while reading is slow; three failed tasks in a row are UNHEALTHY_TASKS."""
+    scenario = tmp_path / "troubled.yaml"
+    scenario.write_text(
+        "description: Slow reading, then failing tasks.\n"
+        "datasources: [wiki]\n"
+        "supervisors:\n"
+        "  - {datasource: wiki, task_count: 1, task_duration: 10m, running_since: 5m,\n"
+        "     troubles: [{kind: lag, at: 1m, for: 5m}, {kind: tasks_failing, at: 20m, for: 1h}]}\n"
+    )
+    assert client.post("/__sim/scenario", json={"scenario": str(scenario)}).status_code == 200
+    calm = payload(client)["aggregateLag"]
+    server.clock.advance(5 * 60)
+    assert payload(client)["aggregateLag"] > 20 * calm  # minutes of production behind
+    server.clock.advance(60 * 60)
+    report = payload(client)
+    assert (report["state"], report["healthy"]) == ("UNHEALTHY_TASKS", False)
+    failed = [task for task in kafka_tasks(client, state="complete") if task["statusCode"] == "FAILED"]
+    assert len(failed) >= 3
+    assert client.get(f"{SUP}/wiki/health").status_code == 503
