@@ -22,6 +22,7 @@ from druid_sim.druid import compaction_resource as compaction
 from druid_sim.druid import datasource_resource as datasources
 from druid_sim.druid import lock_resource, worker_resource
 from druid_sim.druid import supervisor_resource as sup
+from druid_sim.druid.answers import is_json, legacy_error
 from druid_sim.druid.intervals import IntervalError, interval_length_ms, parse_interval
 from druid_sim.druid.intervals import format_instant as joda_instant
 from druid_sim.druid.jackson import deep_point, shape_of
@@ -86,11 +87,6 @@ def druid_error(status: int, error_code: str, persona: str, category: str, messa
         "context": {},
     }
     return json_response(orjson.dumps(body), status)
-
-
-def legacy_error(message: str, status: int) -> DruidResponse:
-    """The legacy ``{"error": msg}`` body."""
-    return json_response(orjson.dumps({"error": message}), status)
 
 
 # -- lists (2.1 - 2.5) ---------------------------------------------------------------------------
@@ -238,17 +234,10 @@ async def get_task_reports(sim: Simulation, request: DruidRequest) -> DruidRespo
     return json_response(orjson.dumps(report))
 
 
-def _is_json(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    media = content_type.split(";")[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
 async def post_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.11 ``POST /task``: 415, Jackson's 400/500s, duplicate 400, queue full 429, then ``{"task": id}``."""
     accept = request.header(b"accept")
-    if not _is_json(request.header(b"content-type")):
+    if not is_json(request.header(b"content-type")):
         return error_page(415, request.path, accept)
     try:
         submission = parse_submission(await request.body())
@@ -298,7 +287,7 @@ async def post_task_status(sim: Simulation, request: DruidRequest) -> DruidRespo
     denied = state_filter(request.scope, request.method)  # STATE WRITE: the method is POST
     if denied is not None:
         return denied
-    if not _is_json(request.header(b"content-type")):
+    if not is_json(request.header(b"content-type")):
         return error_page(415, request.path, request.header(b"accept"))
     body = await request.body()
     try:

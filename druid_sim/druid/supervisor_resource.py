@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from druid_sim.clock import format_instant
-from druid_sim.druid.answers import BodyError, json_body, legacy_error
+from druid_sim.druid.answers import BodyError, is_json, json_body, legacy_error
 from druid_sim.druid.submission import SubmissionError
 from druid_sim.druid.supervisor_spec import SPEC_INTERFACE, parse_supervisor_spec
 from druid_sim.overlord.supervisor_report import is_healthy, stats, status_report, supervisor_status
@@ -32,6 +32,7 @@ from druid_sim.security.model import DATASOURCE, READ, WRITE
 from druid_sim.wire import TEXT, DruidRequest, DruidResponse, error_page, json_response, text_response
 
 METADATA = "org.apache.druid.indexing.overlord.DataSourceMetadata"
+HANDOFF_REQUEST = "org.apache.druid.indexing.overlord.supervisor.SupervisorResource$HandoffTaskGroupsRequest"
 
 
 def _manager(sim: Simulation) -> tuple[SupervisorManager, int]:
@@ -307,19 +308,23 @@ async def post_reset_offsets(sim: Simulation, request: DruidRequest) -> DruidRes
 
 
 async def post_handoff(sim: Simulation, request: DruidRequest) -> DruidResponse:
-    """15.10 ``POST /supervisor/{id}/taskGroups/handoff``: 202; the groups roll over at their next run."""
+    """15.10 ``POST /supervisor/{id}/taskGroups/handoff``: 202 (early handoff is not modelled: nothing changes).
+
+    Jersey refuses a body that is not JSON (415) before the resource filter runs, and the handler checks
+    the list after it.
+    """
+    if not is_json(request.header(b"content-type")):
+        return error_page(415, request.path, request.header(b"accept"))
+    found = _filtered(sim, request)
+    if isinstance(found, DruidResponse):
+        return found
     try:
-        value = await json_body(
-            request, "org.apache.druid.indexing.overlord.supervisor.SupervisorResource$HandoffTaskGroupsRequest"
-        )
+        value = await json_body(request, HANDOFF_REQUEST)
     except BodyError as exc:
         return exc.response
     groups = value.get("taskGroupIds") if isinstance(value, Mapping) else None
     if not groups:
         return legacy_error("List of task groups to handoff can't be empty", 400)
-    found = _filtered(sim, request)
-    if isinstance(found, DruidResponse):
-        return found
     return DruidResponse(202, b"", None)
 
 

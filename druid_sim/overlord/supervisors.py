@@ -473,40 +473,52 @@ class SupervisorManager:
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
     #: Scripted troubles by supervisor id (from the scenario), applied whenever it (re)starts.
     troubles: dict[str, tuple[StreamTrouble, ...]] = field(default_factory=dict)
-    _next_at: int = NEVER
-    _seen_version: int = -1
+    _cached_next: int = NEVER
+    _cached_version: int = -1
+    _dirty: bool = True
 
     def __post_init__(self) -> None:
         self.overlord.before_answer.append(self.catch_up)
 
     def catch_up(self, now: int) -> None:
         """Let every supervisor start the tasks due by ``now`` (O(1) when nothing is due)."""
-        if now < self._next_at and self.overlord.version == self._seen_version:
+        if self.next_at > now:
             return
         for supervisor in list(self.supervisors.values()):
             supervisor.advance(now)
-        self._next_at = min((s.next_at for s in self.supervisors.values()), default=NEVER)
-        self._seen_version = self.overlord.version
+        self._dirty = True
 
     # -- as one of a scenario's arrival streams (`druid_sim.scenario.model.ArrivalStreams`) --------------
 
     @property
     def next_at(self) -> int:
-        """When the next supervisor starts tasks: the streams' merge adds them in time order with arrivals."""
-        return min((supervisor.next_at for supervisor in self.supervisors.values()), default=NEVER)
+        """When the next supervisor starts tasks: the streams' merge adds them in time order with arrivals.
+
+        Asked before every answer (the task endpoints' too), so it is cached until the tasks or the
+        supervisors change: a due time depends on nothing else.
+        """
+        if self._dirty or self._cached_version != self.overlord.version:
+            self._cached_next = min((supervisor.next_at for supervisor in self.supervisors.values()), default=NEVER)
+            self._cached_version = self.overlord.version
+            self._dirty = False
+        return self._cached_next
 
     def skip_old(self, now: int) -> None:
         """After a jump to ``now``, start no generation older than `CATCH_UP_MS` (as arrivals skip theirs)."""
+        if self.next_at >= now - CATCH_UP_MS:
+            return
         for supervisor in self.supervisors.values():
             supervisor.skip_before(now - CATCH_UP_MS)
+        self._dirty = True
 
     def take(self) -> None:
         """Start the tasks of the supervisor due first, at the moment they are due."""
         supervisor = min(self.supervisors.values(), key=lambda item: item.next_at)
         supervisor.advance(supervisor.next_at)
+        self._dirty = True
 
     def _changed(self) -> None:
-        self._next_at = -1
+        self._dirty = True
 
     def ids(self) -> list[str]:
         return sorted(self.supervisors)
