@@ -518,7 +518,9 @@ class SupervisorManager:
         self._dirty = True
 
     def _changed(self) -> None:
+        """A supervisor was created, suspended, resumed, reset or removed: its due times moved."""
         self._dirty = True
+        self.overlord.version += 1  # so whoever caches on the tasks' version (the arrival streams) looks again
 
     def ids(self) -> list[str]:
         return sorted(self.supervisors)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from druid_sim.clock import Clock
@@ -269,17 +269,27 @@ class ArrivalStreams:
     One order whatever steps the clock took: a task takes a worker slot when it is added, so the streams
     must not each catch up on their own (a 2-hour jump would give the first stream's tasks the slots
     the second stream's earlier tasks took in small steps). Ties go to the earlier stream.
+
+    It runs before every answer, so the next arrival is remembered: until the clock reaches it, or the
+    Overlord's ``version`` says its tasks changed (a supervisor's next tasks depend on them), nothing
+    is looked at again.
     """
 
-    def __init__(self, streams: Sequence[Stream]) -> None:
+    def __init__(self, streams: Sequence[Stream], version: Callable[[], int] = lambda: 0) -> None:
         self.streams = list(streams)
+        self._version = version
+        self._next = -1
+        self._seen = -1
 
     def __call__(self, now: int) -> None:
+        if now < self._next and self._version() == self._seen:
+            return
         for stream in self.streams:
             stream.skip_old(now)
         while True:
             stream = min(self.streams, key=lambda item: item.next_at)
             if stream.next_at > now:
+                self._next, self._seen = stream.next_at, self._version()
                 return
             stream.take()
 
@@ -388,7 +398,7 @@ def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverl
     ):  # their tasks take worker slots in time order with the arrivals, whatever the clock's steps
         streams.append(start_supervisors(scenario, overlord, pools, clock.start_ms, start))
     if streams:
-        overlord.before_answer.insert(0, ArrivalStreams(streams))
+        overlord.before_answer.insert(0, ArrivalStreams(streams, lambda: overlord.version))
     bursts = [(clock.start_ms + int(e.at * 1000), e.burst) for e in scenario.timeline if e.burst is not None]
     if bursts:
         overlord.before_answer.append(TimelineBursts(world, bursts))
