@@ -348,3 +348,26 @@ def test_15_4_scripted_slow_reading_grows_lag_and_failing_tasks_make_it_unhealth
     failed = [task for task in kafka_tasks(client, state="complete") if task["statusCode"] == "FAILED"]
     assert len(failed) >= 3
     assert client.get(f"{SUP}/wiki/health").status_code == 503
+
+
+def test_15_4_a_kinesis_supervisor_runs_index_kinesis_tasks_and_reports_lag_in_milliseconds(
+    server: LiveServer, client: httpx.Client
+) -> None:
+    """Reference 15.1, 15.4: a Kinesis spec needs its ``stream``; shards are named, lag is in milliseconds."""
+    kinesis: dict[str, Any] = {
+        "type": "kinesis",
+        "spec": {
+            "dataSchema": {"dataSource": "clicks"},
+            "ioConfig": {"stream": "clicks-stream", "taskCount": 1, "taskDuration": "PT30M"},
+        },
+    }
+    no_stream = copy.deepcopy(kinesis)
+    del no_stream["spec"]["ioConfig"]["stream"]
+    assert create(client, no_stream).json()["error"].endswith("problem: stream cannot be null")
+    assert create(client, kinesis).json() == {"id": "clicks"}
+    server.clock.advance(60)
+    report = payload(client, "clicks")
+    assert report["durationSeconds"] == 1800
+    assert set(report["latestOffsets"]) == {"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"}
+    assert "minimumLag" not in report and report["aggregateLagMillis"] >= 1000
+    assert [task["type"] for task in client.get(f"{V1}/tasks").json()] == ["index_kinesis"]
