@@ -398,7 +398,9 @@ def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverl
     ):  # their tasks take worker slots in time order with the arrivals, whatever the clock's steps
         streams.append(start_supervisors(scenario, overlord, pools, clock.start_ms, start))
     if streams:
-        overlord.before_answer.insert(0, ArrivalStreams(streams, lambda: overlord.version))
+        merged = ArrivalStreams(streams, lambda: overlord.version)
+        merged(start)  # what is due by the start is there from the start (the supervisors' running tasks)
+        overlord.before_answer.insert(0, merged)
     bursts = [(clock.start_ms + int(e.at * 1000), e.burst) for e in scenario.timeline if e.burst is not None]
     if bursts:
         overlord.before_answer.append(TimelineBursts(world, bursts))
