@@ -344,19 +344,23 @@ class Supervisor:
         self._plan_next()
 
     def errors(self, now: int) -> list[ExceptionEvent]:
-        """The stored exception events (at most three, oldest first): the stream's unreachable runs."""
-        if self.active_since is None and not self.windows("stream_unreachable"):
+        """The stored exception events (at most three, oldest first): the stream's unreachable runs.
+
+        Only the last few failed runs of each window are made, however long the window: O(1) per report.
+        """
+        if self.active_since is None:
             return []
         events: list[ExceptionEvent] = []
         for start, end in sorted(self.windows("stream_unreachable")):
-            if start > now or self.active_since is None:
+            if start > now:
                 continue
-            moment = self.run_after(max(start, self.active_since))
-            last = min(end, now + 1)
-            while moment < last and len(events) < 10_000:
-                events.append(stream_error(self.spec, moment))
-                moment += PERIOD_MS
-            del events[:-MAX_STORED_EXCEPTION_EVENTS]
+            first = self.run_after(max(start, self.active_since))
+            last = min(end, now + 1)  # failed runs are at first, first + period, ... before last
+            if first >= last:
+                continue
+            count = (last - 1 - first) // PERIOD_MS + 1
+            for index in range(max(0, count - MAX_STORED_EXCEPTION_EVENTS), count):
+                events.append(stream_error(self.spec, first + index * PERIOD_MS))
         return events[-MAX_STORED_EXCEPTION_EVENTS:]
 
 
