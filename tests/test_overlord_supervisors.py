@@ -215,6 +215,17 @@ def test_15_1_bad_specs_get_jacksons_and_druids_errors_and_change_nothing(client
     no_brokers = copy.deepcopy(SPEC)
     no_brokers["spec"]["ioConfig"]["consumerProperties"] = {}
     assert "must contain entry for [bootstrap.servers]" in create(client, no_brokers).json()["error"]
+    wrong_shape = copy.deepcopy(SPEC)
+    wrong_shape["spec"]["tuningConfig"] = "fast"
+    assert (
+        create(client, wrong_shape)
+        .json()["error"]
+        .startswith(
+            "Cannot deserialize value of type `org.apache.druid.indexing.kafka.supervisor.KafkaSupervisorTuningConfig` "
+            "from String value"
+        )
+    )
+    assert create(client, {**SPEC, "context": [1]}).status_code == 400
     assert client.post(SUP, content=b"{}", headers={"content-type": "text/plain"}).status_code == 415
     empty = client.post(SUP, content=b"", headers={"content-type": "application/json"})
     assert empty.status_code == 500 and "text/html" in empty.headers["content-type"]

@@ -15,6 +15,7 @@ import orjson
 
 from druid_sim.clock import format_instant
 from druid_sim.druid.answers import BodyError, is_json, json_body, legacy_error
+from druid_sim.druid.jackson import shape_of
 from druid_sim.druid.submission import SubmissionError
 from druid_sim.druid.supervisor_spec import SPEC_INTERFACE, parse_supervisor_spec
 from druid_sim.overlord.supervisor_report import is_healthy, stats, status_report, supervisor_status
@@ -260,12 +261,12 @@ async def post_reset(sim: Simulation, request: DruidRequest) -> DruidResponse:
 def _reset_offsets(supervisor: Supervisor, value: Any) -> dict[int, int] | str:
     """The partitions and offsets of a ``DataSourceMetadata`` body, or Druid's complaint."""
     spec = supervisor.spec
-    if not isinstance(value, Mapping) or value.get("type") != spec.type:
-        return (
-            f"Datasource metadata instance does not match required, found instance of [{type(value).__name__}]"
-            if not isinstance(value, Mapping)
-            else f"Datasource metadata type [{value.get('type')}] does not match the supervisor's type [{spec.type}]"
-        )
+    if not isinstance(value, Mapping):
+        return f"Cannot deserialize value of type `{METADATA}` from {shape_of(value)}"
+    if value.get("type") is None:
+        return f"Could not resolve subtype of [simple type, class {METADATA}]: missing type id property 'type'"
+    if value.get("type") != spec.type:
+        return f"Datasource metadata type [{value.get('type')}] does not match the supervisor's type [{spec.type}]"
     partitions = value.get("partitions")
     if not isinstance(partitions, Mapping):
         return "Provided datasource metadata has no partitions to reset"

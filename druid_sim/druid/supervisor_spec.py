@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from druid_sim.druid.jackson import map_mismatch, shape_of
 from druid_sim.druid.submission import SubmissionError
 from druid_sim.overlord.ids import invalid_id_reason
 from druid_sim.overlord.supervisors import StreamSupervisorSpec, served_document
@@ -57,13 +58,27 @@ def _count(value: Any, default: int, io_class: str, name: str) -> int:
     return value
 
 
+def _object(holder: Mapping[str, Any], key: str, java_type: str) -> Mapping[str, Any] | None:
+    """An object property as Jackson reads it: absent or null is None; anything but an object is its 400."""
+    value = holder.get(key)
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise SubmissionError(400, f"Cannot deserialize value of type `{java_type}` from {shape_of(value)}")
+
+
 def _ingestion(spec_type: str, value: Mapping[str, Any]) -> Mapping[str, Any]:
-    nested = value.get("spec")
-    ingestion: Mapping[str, Any] = nested if isinstance(nested, Mapping) else value
-    if not isinstance(ingestion.get("dataSchema"), Mapping):
-        raise _problem(SPEC_CLASSES[spec_type], "dataSchema")
-    if not isinstance(ingestion.get("ioConfig"), Mapping):
-        raise _problem(SPEC_CLASSES[spec_type], "ioConfig")
+    prefix = SPEC_CLASSES[spec_type].rsplit("Spec", 1)[0]
+    ingestion = _object(value, "spec", f"{prefix}IngestionSpec") or value
+    for key, java_type in (
+        ("dataSchema", DATA_SCHEMA_CLASS),
+        ("ioConfig", IO_CLASSES[spec_type]),
+        ("tuningConfig", f"{prefix}TuningConfig"),
+    ):
+        if _object(ingestion, key, java_type) is None and key != "tuningConfig":
+            raise _problem(SPEC_CLASSES[spec_type], key)
+    mismatch = map_mismatch(value.get("context"))
+    if mismatch is not None:
+        raise SubmissionError(400, mismatch)
     return ingestion
 
 
@@ -74,8 +89,8 @@ def _stream(spec_type: str, io_config: Mapping[str, Any]) -> str:
         if not isinstance(stream, str) or not stream:
             raise _problem(io_class, "stream cannot be null")
         return stream
-    consumer = io_config.get("consumerProperties")
-    if not isinstance(consumer, Mapping):
+    consumer = _object(io_config, "consumerProperties", "java.util.Map<java.lang.String,java.lang.Object>")
+    if consumer is None:
         raise _problem(io_class, "consumerProperties")
     if consumer.get("bootstrap.servers") is None:
         raise _problem(io_class, "consumerProperties must contain entry for [bootstrap.servers]")
@@ -92,12 +107,7 @@ def parse_supervisor_spec(value: Any) -> StreamSupervisorSpec:
     if value is None:
         raise SubmissionError(500, NULL_SPEC, "java.lang.NullPointerException")
     if not isinstance(value, Mapping):
-        kind = (
-            "Array value (token `JsonToken.START_ARRAY`)"
-            if isinstance(value, list)
-            else f"{type(value).__name__} value"
-        )
-        raise SubmissionError(400, f"Cannot deserialize value of type `{SPEC_INTERFACE}` from {kind}")
+        raise SubmissionError(400, f"Cannot deserialize value of type `{SPEC_INTERFACE}` from {shape_of(value)}")
     spec_type = value.get("type")
     if spec_type is None:
         raise SubmissionError(
