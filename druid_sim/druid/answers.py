@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from druid_sim.druid.jackson import shape_of
-from druid_sim.druid.submission import SubmissionError, TooDeepError, parse_json_body
+from druid_sim.druid.submission import SubmissionError, parse_json_body
 from druid_sim.security.access import denied, permitted
 from druid_sim.wire import DruidRequest, DruidResponse, error_page, json_response
 
@@ -46,11 +46,11 @@ class BodyError(Exception):
         self.response = response
 
 
-async def json_body(request: DruidRequest, java_type: str, *, required: bool = True) -> Any:
+async def json_body(request: DruidRequest, *, required: bool = True) -> Any:
     """The JSON body of a resource method that consumes JSON (415 otherwise); None for an empty body.
 
-    Jackson's failures are Druid's: a syntax error is a 500 page, a value of the wrong shape at the top
-    a 400 ``{"error": "Cannot deserialize value of type `java_type` from ..."}``.
+    Jackson's failures are Druid's: a syntax error or a body nested past Jackson's limit is a 500 page;
+    the caller answers a value of the wrong shape with `mismatch` (400).
     """
     accept = request.header(b"accept")
     if required and not is_json(request.header(b"content-type")):
@@ -60,11 +60,7 @@ async def json_body(request: DruidRequest, java_type: str, *, required: bool = T
         return None
     try:
         return parse_json_body(body)
-    except TooDeepError:
-        raise BodyError(
-            legacy_error(f"Cannot deserialize value of type `{java_type}`: nesting too deep", 400)
-        ) from None
-    except SubmissionError as exc:
+    except SubmissionError as exc:  # a syntax error, or nesting past Jackson's limit: an unmapped exception
         raise BodyError(error_page(500, request.path, accept, exc.message, exc.exception)) from None
 
 

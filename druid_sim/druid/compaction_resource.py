@@ -79,7 +79,7 @@ async def post_cluster_config(sim: Simulation, request: DruidRequest) -> DruidRe
     if refused is not None:
         return refused
     try:
-        value = await json_body(request, CLUSTER_CONFIG)
+        value = await json_body(request)
         config = read_cluster_config(value if value is not None else {})
     except BodyError as exc:
         return exc.response

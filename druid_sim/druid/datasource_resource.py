@@ -39,7 +39,7 @@ async def mark_all(sim: Simulation, request: DruidRequest) -> DruidResponse:
         return refused
     if request.method == "POST":
         try:
-            await json_body(request, "java.lang.Object")  # @Consumes(application/json): 415 otherwise
+            await json_body(request)  # @Consumes(application/json): 415 otherwise
         except BodyError as exc:
             return exc.response
     return _changed(metadata_of(sim.overlord).mark_all(datasource, used=request.method == "POST"))
@@ -73,7 +73,7 @@ async def mark_filtered(sim: Simulation, request: DruidRequest) -> DruidResponse
         return refused
     used = request.path.rstrip("/").endswith("markUsed")
     try:
-        interval, versions, ids = _read_filter(request, await json_body(request, FILTER_CLASS))
+        interval, versions, ids = _read_filter(request, await json_body(request))
     except BodyError as exc:
         return exc.response
     metadata = metadata_of(sim.overlord)

@@ -66,7 +66,7 @@ async def _filters(request: DruidRequest) -> list[LockFilter] | DruidResponse:
     if denied is not None:
         return denied
     try:
-        body = await json_body(request, POLICY_LIST)
+        body = await json_body(request)
         if body is not None and not isinstance(body, list):
             return mismatch(POLICY_LIST, body)
         if not body:

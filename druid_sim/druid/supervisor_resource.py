@@ -17,7 +17,7 @@ from druid_sim.clock import format_instant
 from druid_sim.druid.answers import BodyError, is_json, json_body, legacy_error
 from druid_sim.druid.jackson import shape_of
 from druid_sim.druid.submission import SubmissionError
-from druid_sim.druid.supervisor_spec import SPEC_INTERFACE, parse_supervisor_spec
+from druid_sim.druid.supervisor_spec import parse_supervisor_spec
 from druid_sim.overlord.supervisor_report import is_healthy, stats, status_report, supervisor_status
 from druid_sim.overlord.supervisors import (
     HistoryEntry,
@@ -33,7 +33,6 @@ from druid_sim.security.model import DATASOURCE, READ, WRITE
 from druid_sim.wire import TEXT, DruidRequest, DruidResponse, error_page, json_response, text_response
 
 METADATA = "org.apache.druid.indexing.overlord.DataSourceMetadata"
-HANDOFF_REQUEST = "org.apache.druid.indexing.overlord.supervisor.SupervisorResource$HandoffTaskGroupsRequest"
 
 
 def _manager(sim: Simulation) -> tuple[SupervisorManager, int]:
@@ -73,7 +72,7 @@ def _missing(supervisor_id: str) -> DruidResponse:
 async def post_supervisor(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """15.1 ``POST /supervisor[?skipRestartIfUnmodified=true]``: ``{"id": id}``."""
     try:
-        value = await json_body(request, SPEC_INTERFACE)
+        value = await json_body(request)
         spec = parse_supervisor_spec(value)
     except BodyError as exc:
         return exc.response
@@ -295,7 +294,7 @@ async def post_reset_offsets(sim: Simulation, request: DruidRequest) -> DruidRes
         return found
     manager, now, supervisor = found
     try:
-        value = await json_body(request, METADATA)
+        value = await json_body(request)
     except BodyError as exc:
         return exc.response
     if value is None:
@@ -320,7 +319,7 @@ async def post_handoff(sim: Simulation, request: DruidRequest) -> DruidResponse:
     if isinstance(found, DruidResponse):
         return found
     try:
-        value = await json_body(request, HANDOFF_REQUEST)
+        value = await json_body(request)
     except BodyError as exc:
         return exc.response
     groups = value.get("taskGroupIds") if isinstance(value, Mapping) else None
