@@ -12,7 +12,7 @@ import bisect
 import logging
 import random
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +133,9 @@ class Overlord:
         self._census: _CachedCensus | None = None
         #: Called with the current time before each answer, so scenarios can add planned arrivals.
         self.before_answer: list[Callable[[int], None]] = []
+        #: Model parts built on the tasks (supervisors, segment metadata...), by name: they live and reset
+        #: with this Overlord, so a reset that builds a new one drops them too.
+        self.extras: dict[str, Any] = {}
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -401,6 +404,31 @@ class Overlord:
         task.plan.shutdown_at = moment
         task.forget_encodings()
         self.version += 1
+
+    def finish_early(self, task: Task, at_ms: int) -> None:
+        """A running task told to stop and publish (a supervisor's suspend or terminate): it ends at ``at_ms``.
+
+        Its outcome stays as planned (a handoff succeeds unless the task was going to fail), its worker slot
+        is free from then on; a task that ends before ``at_ms`` anyway is left alone.
+        """
+        plan = task.plan
+        if plan.shutdown_at is not None or at_ms >= plan.end_at:
+            return
+        at_ms = max(at_ms, plan.running_at)
+        if plan.run_ms >= 0:  # a scheduled run is shorter now (a pinned one, seen running, has no length)
+            plan.run_ms = at_ms - plan.running_at
+        plan.end_at = at_ms
+        task.forget_encodings()
+        self._reschedule(self.now())  # the slot it gives back goes to the next pending task at once
+
+    def created_since(self, since_ms: int, now: int) -> Iterator[Task]:
+        """Tasks created in ``[since_ms, now]``, newest first (what a look-back window holds)."""
+        visible = bisect.bisect_right(self._order, (now, NEVER), key=_order_key)
+        for index in range(visible - 1, -1, -1):
+            task = self._order[index]
+            if task.created_ms < since_ms:
+                return
+            yield task
 
     def shutdown_datasource(self, datasource: str) -> list[Task]:
         """Shut down every active task of ``datasource``; returns them (empty: nothing to do)."""

@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from druid_sim.clock import Clock
 from druid_sim.overlord.behaviour import TaskBehaviour
 from druid_sim.overlord.demo import datasource_names, make_task
 from druid_sim.overlord.fakes import FakePools, fake_pools
 from druid_sim.overlord.overlord import Overlord
+from druid_sim.overlord.supervisors import (
+    StreamSupervisorSpec,
+    StreamTrouble,
+    SupervisorManager,
+    manager_of,
+    served_document,
+)
 from druid_sim.overlord.task import NEVER, UNKNOWN_LOCATION, Phase, Task
 from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS, WorkerPool
-from druid_sim.scenario.schema import Arrivals, Burst, Scenario, StartingTasks
+from druid_sim.scenario.schema import Arrivals, Burst, Scenario, StartingTasks, SupervisorDecl
 
 MINUTE_MS = 60 * 1000
 HOUR_MS = 60 * MINUTE_MS
@@ -240,23 +247,44 @@ class PlannedArrivals:
         self.world.submit_planned(task_rng, self.arrivals.type, self.arrivals.datasource, created)
 
 
+class Stream(Protocol):
+    """Something that adds tasks at planned moments: a `PlannedArrivals`, or the supervisors."""
+
+    @property
+    def next_at(self) -> int: ...
+
+    def skip_old(self, now: int) -> None: ...
+
+    def take(self) -> None: ...
+
+
 class ArrivalStreams:
     """The scenario's arrival streams, added together in time order when the clock first reaches them.
 
     One order whatever steps the clock took: a task takes a worker slot when it is added, so the streams
     must not each catch up on their own (a 2-hour jump would give the first stream's tasks the slots
     the second stream's earlier tasks took in small steps). Ties go to the earlier stream.
+
+    It runs before every answer, so the next arrival is remembered: until the clock reaches it, or the
+    Overlord's ``version`` says its tasks changed (a supervisor's next tasks depend on them), nothing
+    is looked at again.
     """
 
-    def __init__(self, streams: Sequence[PlannedArrivals]) -> None:
+    def __init__(self, streams: Sequence[Stream], version: Callable[[], int] = lambda: 0) -> None:
         self.streams = list(streams)
+        self._version = version
+        self._next = -1
+        self._seen = -1
 
     def __call__(self, now: int) -> None:
+        if now < self._next and self._version() == self._seen:
+            return
         for stream in self.streams:
             stream.skip_old(now)
         while True:
             stream = min(self.streams, key=lambda item: item.next_at)
             if stream.next_at > now:
+                self._next, self._seen = stream.next_at, self._version()
                 return
             stream.take()
 
@@ -289,6 +317,60 @@ def catch_up_window(every_s: float) -> int:
     return int(min(CATCH_UP_MS, CATCH_UP_ARRIVALS * every_s * 1000))
 
 
+def supervisor_spec(decl: SupervisorDecl, pools: FakePools) -> StreamSupervisorSpec:
+    """The spec a declared supervisor was submitted with, as Druid stores it."""
+    if decl.type == "kinesis":
+        io_config: dict[str, Any] = {"stream": decl.stream, "endpoint": "kinesis.us-east-1.amazonaws.com"}
+    else:
+        brokers = ",".join(f"kafka-{number}.{pools.domain}:9092" for number in range(1, 4))
+        io_config = {"topic": decl.stream, "consumerProperties": {"bootstrap.servers": brokers}}
+    io_config.update(
+        {
+            "inputFormat": {"type": "json"},
+            "taskCount": decl.task_count,
+            "replicas": decl.replicas,
+            "taskDuration": f"PT{int(decl.task_duration)}S",
+        }
+    )
+    ingestion = {
+        "dataSchema": {
+            "dataSource": decl.datasource,
+            "timestampSpec": {"column": "__time", "format": "iso", "missingValue": None},
+            "dimensionsSpec": {"dimensions": ["channel", "country", "user", "device", "page"]},
+            "granularitySpec": {"type": "uniform", "segmentGranularity": "HOUR", "queryGranularity": {"type": "none"}},
+        },
+        "ioConfig": io_config,
+        "tuningConfig": {"type": decl.type, "maxRowsInMemory": 150000, "maxRowsPerSegment": 5000000},
+    }
+    return StreamSupervisorSpec(
+        id=decl.id,
+        type=decl.type,
+        datasource=decl.datasource,
+        stream=decl.stream,
+        task_count=decl.task_count,
+        replicas=decl.replicas,
+        task_duration_ms=int(decl.task_duration * 1000),
+        document=served_document(decl.type, decl.id, ingestion, {}),
+        suspended=decl.suspended,
+        partitions=decl.partitions,
+        messages_per_second=decl.messages_per_second,
+    )
+
+
+def start_supervisors(
+    scenario: Scenario, overlord: Overlord, pools: FakePools, start_ms: int, now: int
+) -> SupervisorManager:
+    """The scenario's supervisors, each submitted ``running_since`` before ``now``; troubles from the start."""
+    manager = manager_of(overlord)
+    for decl in scenario.supervisors:
+        manager.troubles[decl.id] = tuple(
+            StreamTrouble(t.kind, start_ms + int(t.at * 1000), start_ms + int((t.at + t.duration) * 1000))
+            for t in decl.troubles
+        )
+        manager.create_or_update(supervisor_spec(decl, pools), False, now - int(decl.running_since * 1000))
+    return manager
+
+
 def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverlord:
     """A fresh Overlord as ``scenario`` starts it, at the clock's current time."""
     pools = fake_pools(seed, scenario.middle_managers)
@@ -311,9 +393,15 @@ def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverl
     start = clock.now_ms()
     world = ScenarioWorld(scenario, overlord, pools, seed)
     seed_cluster(world)
-    if scenario.arrivals:
-        streams = [PlannedArrivals(world, arrivals, start, n) for n, arrivals in enumerate(scenario.arrivals)]
-        overlord.before_answer.append(ArrivalStreams(streams))
+    streams: list[Stream] = [PlannedArrivals(world, arrivals, start, n) for n, arrivals in enumerate(scenario.arrivals)]
+    if (
+        scenario.supervisors
+    ):  # their tasks take worker slots in time order with the arrivals, whatever the clock's steps
+        streams.append(start_supervisors(scenario, overlord, pools, clock.start_ms, start))
+    if streams:
+        merged = ArrivalStreams(streams, lambda: overlord.version)
+        merged(start)  # what is due by the start is there from the start (the supervisors' running tasks)
+        overlord.before_answer.insert(0, merged)
     bursts = [(clock.start_ms + int(e.at * 1000), e.burst) for e in scenario.timeline if e.burst is not None]
     if bursts:
         overlord.before_answer.append(TimelineBursts(world, bursts))
