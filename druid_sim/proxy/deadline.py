@@ -1,11 +1,19 @@
-"""A deadline on the upstream: a hung Druid gives the client a 504 naming it, not an endless wait.
+"""Deadlines on the upstream: a hung Druid gives the client a 504 naming it, not an endless wait.
 
 mitmproxy 11 has no timeout for an upstream that accepts a request and never answers: the client
 waits until mitmproxy's ten-minute inactivity timer drops both connections. A recorder sits in front
 of code under test, so a wedged Overlord must look like what a careful reverse proxy reports: 504
 Gateway Timeout after ``upstream_timeout`` seconds (default 60, nginx's ``proxy_read_timeout``),
-counted from the request being forwarded to the response headers arriving. Nothing is recorded for
-it: the exchange ends through mitmproxy's error path, which the recorder never writes.
+counted from the request being forwarded to the response headers arriving. The same seconds then
+bound the wait between two pieces of the body, as nginx's ``proxy_read_timeout`` does: an upstream
+that sends its headers and then stalls gets the client a 504 if nothing was passed on yet (a body
+read whole before it is sent), or a closed connection, so the client sees a truncated answer, if
+the body was already being streamed. Nothing is recorded for either: the exchange ends through
+mitmproxy's error path, which the recorder never writes.
+
+The body's progress is counted by the `BodyTee` it streams through, or for a body read whole by the
+bytes mitmproxy's HTTP stream holds so far; it is looked at every quarter of the deadline (only while
+a body takes that long), so a stall is noticed after between one and one and a quarter deadlines.
 
 How: mitmproxy answers a client with an error page when its HTTP stream sees a
 ``ResponseProtocolError``, with that event's status code. The deadline injects one (status 504, our
@@ -29,6 +37,7 @@ from mitmproxy import ctx, http
 from mitmproxy.proxy import events
 from mitmproxy.proxy.layers.http import ResponseProtocolError  # type: ignore[attr-defined]
 
+from druid_sim.proxy.bodies import BodyTee
 from druid_sim.proxy.upstream import reverse_upstream
 
 logger = logging.getLogger(__name__)
@@ -53,6 +62,10 @@ class UpstreamTimedOut(ResponseProtocolError, events.MessageInjected[Any]):  # t
         self.flow = flow
 
 
+#: Of the deadline: how often a body's progress is looked at while it arrives.
+_BODY_CHECKS = 4
+
+
 def timeout_message(upstream: str, seconds: float) -> str:
     """The text of the 504 a client gets when the upstream does not answer in time."""
     return (
@@ -61,8 +74,17 @@ def timeout_message(upstream: str, seconds: float) -> str:
     )
 
 
+def stalled_message(upstream: str, seconds: float) -> str:
+    """The text of the 504 a client gets when the upstream stops sending a body it began."""
+    return (
+        f"druid-sim record: upstream {upstream} sent its response headers, then nothing more of the body for "
+        f"{seconds:g} s (--upstream-timeout); nothing was recorded for this request. Check the Druid "
+        "Router/Overlord, or raise --upstream-timeout."
+    )
+
+
 class UpstreamDeadline:
-    """Starts a timer when a request is forwarded and stops it when the response headers arrive."""
+    """A timer from the request being forwarded to the response headers, then one on the body's progress."""
 
     def __init__(self, seconds: float = DEFAULT_UPSTREAM_TIMEOUT) -> None:
         self.seconds = seconds
@@ -73,6 +95,15 @@ class UpstreamDeadline:
         flow.metadata[_TIMER] = asyncio.get_running_loop().call_later(self.seconds, self._expire, flow)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """Headers in time: from now on the body must keep coming (call after choosing whether it is streamed)."""
+        self._cancel(flow)
+        if self.seconds > 0 and flow.live:
+            loop = asyncio.get_running_loop()
+            flow.metadata[_TIMER] = loop.call_later(
+                self.seconds / _BODY_CHECKS, self._watch_body, flow, _received(flow), loop.time()
+            )
+
+    def response(self, flow: http.HTTPFlow) -> None:
         self._cancel(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
@@ -88,7 +119,6 @@ class UpstreamDeadline:
         flow.metadata.pop(_TIMER, None)
         if flow.response is not None or flow.error is not None or not flow.live:
             return
-        flow.metadata[TIMED_OUT] = True
         upstream = _upstream_name(flow)
         logger.warning(
             "upstream %s did not answer %s %s within %g s: answering 504",
@@ -97,15 +127,64 @@ class UpstreamDeadline:
             flow.request.path,
             self.seconds,
         )
-        proxyserver = ctx.master.addons.get("proxyserver")  # type: ignore[no-untyped-call]
-        handler = getattr(proxyserver, "connections", {}).get(flow.client_conn.id)
-        if handler is None:
+        _give_up(flow, timeout_message(upstream, self.seconds))
+
+    def _watch_body(self, flow: http.HTTPFlow, seen: int, since: float) -> None:
+        """Look at the body's progress: no new byte for the whole deadline ends the exchange."""
+        flow.metadata.pop(_TIMER, None)
+        if flow.error is not None or not flow.live:
             return
-        stream = _find_stream(handler.layer, flow)
-        if stream is not None:
-            proxyserver.inject_event(UpstreamTimedOut(flow, stream.stream_id, timeout_message(upstream, self.seconds)))
-        if flow.server_conn in handler.transports:
-            handler.close_connection(flow.server_conn)  # the hung upstream connection must not serve again
+        loop = asyncio.get_running_loop()
+        now, received = loop.time(), _received(flow)
+        if received != seen:
+            seen, since = received, now
+        elif now - since >= self.seconds:
+            upstream = _upstream_name(flow)
+            streamed = bool(flow.response is not None and flow.response.stream)
+            logger.warning(
+                "upstream %s stopped sending the body of %s %s after %d bytes (nothing for %g s): %s",
+                upstream,
+                flow.request.method,
+                flow.request.path,
+                received,
+                self.seconds,
+                "closing the client's connection" if streamed else "answering 504",
+            )
+            _give_up(flow, stalled_message(upstream, self.seconds))
+            return
+        flow.metadata[_TIMER] = loop.call_later(self.seconds / _BODY_CHECKS, self._watch_body, flow, seen, since)
+
+
+def _received(flow: http.HTTPFlow) -> int:
+    """Bytes of the response body that arrived so far: counted by its tee, or held by mitmproxy's stream."""
+    stream = flow.response.stream if flow.response is not None else None
+    if isinstance(stream, BodyTee):
+        return stream.size
+    handler = _handler(flow)
+    http_stream = _find_stream(handler.layer, flow) if handler is not None else None
+    held = getattr(http_stream, "response_body_buf", None)
+    return len(held) if held is not None else 0
+
+
+def _handler(flow: http.HTTPFlow) -> Any:
+    """The proxy server's handler of the flow's client connection (None once it is gone)."""
+    proxyserver = ctx.master.addons.get("proxyserver")  # type: ignore[no-untyped-call]
+    return getattr(proxyserver, "connections", {}).get(flow.client_conn.id)
+
+
+def _give_up(flow: http.HTTPFlow, message: str) -> None:
+    """End the exchange: the client gets a 504 with ``message`` (or, once the answer has begun, its connection
+    closed), and the upstream connection is closed so the hung socket is not reused."""
+    flow.metadata[TIMED_OUT] = True
+    handler = _handler(flow)
+    if handler is None:
+        return
+    stream = _find_stream(handler.layer, flow)
+    if stream is not None:
+        proxyserver = ctx.master.addons.get("proxyserver")  # type: ignore[no-untyped-call]
+        proxyserver.inject_event(UpstreamTimedOut(flow, stream.stream_id, message))
+    if flow.server_conn in handler.transports:
+        handler.close_connection(flow.server_conn)  # the hung upstream connection must not serve again
 
 
 def _upstream_name(flow: http.HTTPFlow) -> str:
