@@ -58,3 +58,73 @@ def self_signed_certificate(folder: Path) -> dict[str, str]:
     )
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return {"ssl_certfile": str(cert_file), "ssl_keyfile": str(key_file)}
+
+
+# -- hostile upstreams: bodies of any size, and bodies that stop coming -------------------------------------
+
+#: One line of a fake task log (100 bytes), numbered so a client can check it got every one in order.
+LOG_LINE = b"2026-01-01T00:00:00,000 INFO [task-runner] org.apache.druid.indexing.common.task.Task - row %010d\n"
+#: Lines sent per ASGI message by `endless_log`.
+_LINES_PER_CHUNK = 1000
+
+
+def log_bytes(lines: int) -> bytes:
+    """Exactly what `endless_log` sends for ``lines`` lines (for checking what a client received)."""
+    return b"".join(LOG_LINE % n for n in range(lines))
+
+
+def endless_log(lines: int, chunked: bool) -> Any:
+    """An ASGI upstream answering every request with a task log of ``lines`` lines (100 bytes each), sent a
+    thousand lines at a time, ``chunked`` or with a Content-Length; ``POST`` requests are read first and
+    answered with how many bytes their body had (``{"received": N}``): a huge upload."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "POST":
+            received = 0
+            while True:
+                message = await receive()
+                received += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body = b'{"received":%d}' % received
+            headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        headers = [(b"content-type", b"text/plain")]
+        if not chunked:
+            headers.append((b"content-length", b"%d" % (lines * len(LOG_LINE % 0))))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for start in range(0, lines, _LINES_PER_CHUNK):
+            chunk = b"".join(LOG_LINE % n for n in range(start, min(lines, start + _LINES_PER_CHUNK)))
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def stalling_upstream(first: bytes, length: int | None) -> Any:
+    """An ASGI upstream that answers ``/status`` at once, and every other request with its headers and
+    ``first`` bytes of body (a ``length``-byte Content-Length, or chunked when None), then nothing more
+    until the client (the proxy) goes away: an Overlord wedged half-way through an answer."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] == "/status":
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+            )
+            await send({"type": "http.response.body", "body": b'{"version":"35.0.0"}'})
+            return
+        headers = [(b"content-type", b"text/plain")]
+        if length is not None:
+            headers.append((b"content-length", b"%d" % length))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    return app
