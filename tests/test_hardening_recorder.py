@@ -13,14 +13,12 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from druid_sim.cassette import load_cassette
+from druid_sim.cassette import RecordMode, load_cassette
 from druid_sim.proxy.testing import RunningProxy, record_argv, running_recorder
 from tests.support.replay import replay_server
 from tests.support.upstream import LOG_LINE, endless_log, log_bytes, serve, stalling_upstream
@@ -30,7 +28,7 @@ LIMIT = 1024 * 1024  # --max-recorded-body 1MiB
 LINES = 200_000  # 20 MB of log, twenty times the limit
 LINE = len(LOG_LINE % 0)
 LOG_SIZE = LINES * LINE
-#: How much more than at start the recorder may take while proxying those 20 MB: its limit, mitmproxy's
+#: How much more than at start the recorder may take while proxying 20 MB bodies: its limit, mitmproxy's
 #: buffers and the cassette line being written, with room to spare, but less than one body held whole.
 MAX_GROWTH = 15 * 1024 * 1024
 
@@ -54,55 +52,53 @@ def received_digest(client: httpx.Client, path: str) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def expected_log() -> tuple[int, str]:
-    data = log_bytes(LINES)
-    return len(data), hashlib.sha256(data).hexdigest()
-
-
-@contextmanager
-def record_bodies(tmp_path: Path, chunked: bool) -> Iterator[tuple[RunningProxy, httpx.Client, Path]]:
+def test_bodies_over_the_limit_reach_the_peer_whole_in_bounded_memory_and_are_recorded_cut_and_marked(
+    tmp_path: Path,
+) -> None:
     cassette = tmp_path / "big.jsonl"
-    with serve(endless_log(LINES, chunked)) as upstream:
+    log = log_bytes(LINES)
+    expected = (len(log), hashlib.sha256(log).hexdigest())
+    with serve(endless_log(LINES)) as upstream:
         argv = record_argv(upstream, cassette, "--max-recorded-body", "1MiB", confdir=tmp_path / "mitmproxy")
         with running_recorder(argv) as proxy, httpx.Client(base_url=proxy.url, timeout=60) as client:
-            yield proxy, client, cassette
-
-
-@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
-def test_a_body_over_the_limit_reaches_the_client_whole_and_is_recorded_cut_and_marked(
-    tmp_path: Path, chunked: bool, expected_log: tuple[int, str]
-) -> None:
-    with record_bodies(tmp_path, chunked) as (proxy, client, cassette):
-        assert client.post(f"{V1}/task", content=b"{}").json() == {"received": 2}  # mitmproxy warmed up
-        before = peak_rss(proxy)
-        assert received_digest(client, f"{V1}/task/big/log") == expected_log  # every byte, in order
-        upload = LOG_SIZE // 2
-        answer = client.post(f"{V1}/task", content=b"x" * upload, headers={"Content-Type": "application/json"})
-        assert answer.json() == {"received": upload}  # the upstream got the whole upload
-        growth = peak_rss(proxy) - before
-        assert growth < MAX_GROWTH, f"the recorder grew by {growth / 1e6:.0f} MB proxying {LOG_SIZE / 1e6:.0f} MB"
-    assert cassette.stat().st_size < 4 * LIMIT
-    small, log, post = load_cassette(cassette).interactions
+            assert client.post(f"{V1}/task", content=b"{}").json() == {"received": 2}  # mitmproxy warmed up
+            before = peak_rss(proxy)
+            assert received_digest(client, f"{V1}/task/chunked/log") == expected  # every byte, in order
+            assert received_digest(client, f"{V1}/task/sized/log?length") == expected
+            upload = LOG_SIZE // 2
+            answer = client.post(f"{V1}/task", content=b"x" * upload, headers={"Content-Type": "application/json"})
+            assert answer.json() == {"received": upload}  # the upstream got the whole upload
+            growth = peak_rss(proxy) - before
+            assert growth < MAX_GROWTH, f"the recorder grew by {growth / 1e6:.0f} MB proxying {LOG_SIZE / 1e6:.0f} MB"
+    assert cassette.stat().st_size < 5 * LIMIT
+    small, chunked, sized, post = load_cassette(cassette).interactions
     assert small.request.body.truncated is None and small.request.body.raw() == b"{}"
-    body = log.response.body
-    assert body.truncated == LOG_SIZE  # the whole size, as the upstream sent it
-    kept = body.raw()
-    assert 0 < len(kept) <= LIMIT and kept.endswith(b"\n")  # cut at a line boundary
-    assert kept == log_bytes(len(kept) // LINE)
+    for interaction in (chunked, sized):
+        body = interaction.response.body
+        assert body.truncated == LOG_SIZE  # the whole size, as the upstream sent it
+        kept = body.raw()
+        assert 0 < len(kept) <= LIMIT and kept.endswith(b"\n")  # cut at a line boundary
+        assert kept == log_bytes(len(kept) // LINE)
     assert post.request.body.truncated == upload and len(post.request.body.raw()) <= LIMIT
     assert post.response.body.truncated is None and post.response.body.json() == {"received": upload}
 
 
-@pytest.fixture
-def truncated_cassette(tmp_path: Path) -> Path:
-    """A cassette recorded with a 64 KiB limit: one task log of 2,000 lines, cut short."""
-    cassette = tmp_path / "cut.jsonl"
-    with serve(endless_log(2_000, chunked=True)) as upstream:
-        argv = record_argv(upstream, cassette, "--max-recorded-body", "64KiB", confdir=tmp_path / "mitmproxy")
-        with running_recorder(argv) as proxy:
-            assert len(httpx.get(f"{proxy.url}{V1}/task/t1/log", timeout=30).content) == 2_000 * LINE
-            assert proxy.wait_for_output(r"interaction\(s\) recorded")
+@pytest.fixture(scope="module")
+def truncated_cassette(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cassette recorded with a 64 KiB limit by the pytest plugin's embedded recorder: one task log of
+    2,000 lines, cut short."""
+    from druid_sim.proxy.embedded import EmbeddedRecorder
+
+    folder = tmp_path_factory.mktemp("truncated")
+    cassette = folder / "cut.jsonl"
+    with serve(endless_log(2_000)) as upstream:
+        recorder = EmbeddedRecorder(upstream, folder / "mitmproxy", max_recorded_body="64KiB")
+        try:
+            recorder.record_into(cassette, RecordMode.OVERWRITE)
+            assert len(httpx.get(f"{recorder.url}{V1}/task/t1/log", timeout=30).content) == 2_000 * LINE
+            assert recorder.finish() == 1
+        finally:
+            recorder.stop()
     return cassette
 
 
@@ -134,51 +130,31 @@ def test_a_replay_answers_a_truncated_body_with_what_was_kept_and_says_so(trunca
 # -- an upstream that stops half-way ---------------------------------------------------------------------
 
 
-def recorder_before(upstream: str, tmp_path: Path) -> list[str]:
-    return record_argv(upstream, tmp_path / "stall.jsonl", "--upstream-timeout", "0.5", confdir=tmp_path / "mitm")
-
-
-def assert_nothing_but_status_recorded(tmp_path: Path, output: str) -> None:
-    recorded = [(i.request.path, i.response.status) for i in load_cassette(tmp_path / "stall.jsonl").interactions]
-    assert recorded == [("/status", 200)]  # the stalled exchange left no trace
-    assert "Traceback" not in output and "not recorded" not in output
-
-
-def test_a_body_that_stops_before_anything_was_passed_on_gets_the_client_a_504_naming_the_upstream(
-    tmp_path: Path,
-) -> None:
-    with serve(stalling_upstream(b"20 bytes of 100 ... ", length=100)) as upstream:
-        with (
-            running_recorder(recorder_before(upstream, tmp_path)) as proxy,
-            httpx.Client(base_url=proxy.url, timeout=10) as client,
-        ):
-            stalled = client.get(f"{V1}/task/t1/reports")
+def test_a_body_that_stops_coming_ends_the_exchange_cleanly_and_nothing_of_it_is_recorded(tmp_path: Path) -> None:
+    cassette = tmp_path / "stall.jsonl"
+    first = log_bytes(10)
+    with serve(stalling_upstream(first)) as upstream:
+        argv = record_argv(upstream, cassette, "--upstream-timeout", "0.5", confdir=tmp_path / "mitmproxy")
+        with running_recorder(argv) as proxy, httpx.Client(base_url=proxy.url, timeout=10) as client:
+            # A Content-Length body is read whole before it is passed on: nothing reached the client yet.
+            stalled = client.get(f"{V1}/task/t1/reports?length")
             assert stalled.status_code == 504
             assert f"upstream {upstream} sent its response headers, then nothing more of the body for 0.5 s" in (
                 stalled.text
             )
+            # A chunked body is streamed: the client has its headers and first lines, then the connection closes.
+            received = b""
+            with pytest.raises(httpx.RemoteProtocolError), client.stream("GET", f"{V1}/task/t1/log") as response:
+                assert response.status_code == 200
+                for chunk in response.iter_raw():
+                    received += chunk
+            assert received == first  # what did arrive reached the client
             assert client.get("/status").status_code == 200  # the recorder keeps serving
             assert proxy.wait_for_output(r"interaction\(s\) recorded")
         output = proxy.output
-    assert f"upstream {upstream} stopped sending the body of GET {V1}/task/t1/reports after 20 bytes" in output
-    assert "answering 504" in output
-    assert_nothing_but_status_recorded(tmp_path, output)
-
-
-def test_a_streamed_body_that_stops_closes_the_clients_connection_instead_of_hanging(tmp_path: Path) -> None:
-    with serve(stalling_upstream(log_bytes(10), length=None)) as upstream:
-        with (
-            running_recorder(recorder_before(upstream, tmp_path)) as proxy,
-            httpx.Client(base_url=proxy.url, timeout=10) as client,
-        ):
-            received = b""
-            with pytest.raises(httpx.RemoteProtocolError), client.stream("GET", f"{V1}/task/t1/log") as response:
-                assert response.status_code == 200  # the headers were passed on before the stall
-                for chunk in response.iter_raw():
-                    received += chunk
-            assert received == log_bytes(10)  # what did arrive reached the client
-            assert client.get("/status").status_code == 200
-            assert proxy.wait_for_output(r"interaction\(s\) recorded")
-        output = proxy.output
-    assert "closing the client's connection" in output
-    assert_nothing_but_status_recorded(tmp_path, output)
+    recorded = [(i.request.path, i.response.status) for i in load_cassette(cassette).interactions]
+    assert recorded == [("/status", 200)]  # the stalled exchanges left no trace
+    stopped = f"upstream {upstream} stopped sending the body of GET {V1}/task/t1"
+    assert f"{stopped}/reports?length after {len(first)} bytes (nothing for 0.5 s): answering 504" in output
+    assert f"{stopped}/log after {len(first)} bytes (nothing for 0.5 s): closing the client's connection" in output
+    assert "Traceback" not in output and "not recorded" not in output

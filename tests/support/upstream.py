@@ -62,7 +62,7 @@ def self_signed_certificate(folder: Path) -> dict[str, str]:
 
 # -- hostile upstreams: bodies of any size, and bodies that stop coming -------------------------------------
 
-#: One line of a fake task log (100 bytes), numbered so a client can check it got every one in order.
+#: One line of a fake task log (103 bytes), numbered so a client can check it got every one in order.
 LOG_LINE = b"2026-01-01T00:00:00,000 INFO [task-runner] org.apache.druid.indexing.common.task.Task - row %010d\n"
 #: Lines sent per ASGI message by `endless_log`.
 _LINES_PER_CHUNK = 1000
@@ -73,10 +73,11 @@ def log_bytes(lines: int) -> bytes:
     return b"".join(LOG_LINE % n for n in range(lines))
 
 
-def endless_log(lines: int, chunked: bool) -> Any:
-    """An ASGI upstream answering every request with a task log of ``lines`` lines (100 bytes each), sent a
-    thousand lines at a time, ``chunked`` or with a Content-Length; ``POST`` requests are read first and
-    answered with how many bytes their body had (``{"received": N}``): a huge upload."""
+def endless_log(lines: int) -> Any:
+    """An ASGI upstream answering every ``GET`` with a task log of ``lines`` lines (103 bytes each), sent a
+    thousand lines at a time, chunked, or with a Content-Length when the query has ``length``; ``POST``
+    requests are read first and answered with how many bytes their body had (``{"received": N}``): a huge
+    upload."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -94,7 +95,7 @@ def endless_log(lines: int, chunked: bool) -> Any:
             await send({"type": "http.response.body", "body": body})
             return
         headers = [(b"content-type", b"text/plain")]
-        if not chunked:
+        if b"length" in scope["query_string"]:
             headers.append((b"content-length", b"%d" % (lines * len(LOG_LINE % 0))))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         for start in range(0, lines, _LINES_PER_CHUNK):
@@ -105,10 +106,11 @@ def endless_log(lines: int, chunked: bool) -> Any:
     return app
 
 
-def stalling_upstream(first: bytes, length: int | None) -> Any:
+def stalling_upstream(first: bytes) -> Any:
     """An ASGI upstream that answers ``/status`` at once, and every other request with its headers and
-    ``first`` bytes of body (a ``length``-byte Content-Length, or chunked when None), then nothing more
-    until the client (the proxy) goes away: an Overlord wedged half-way through an answer."""
+    ``first`` bytes of body (chunked, or with a Content-Length ten times that when the query has
+    ``length``), then nothing more until the client (the proxy) goes away: an Overlord wedged half-way
+    through an answer."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -120,8 +122,8 @@ def stalling_upstream(first: bytes, length: int | None) -> Any:
             await send({"type": "http.response.body", "body": b'{"version":"35.0.0"}'})
             return
         headers = [(b"content-type", b"text/plain")]
-        if length is not None:
-            headers.append((b"content-length", b"%d" % length))
+        if b"length" in scope["query_string"]:
+            headers.append((b"content-length", b"%d" % (10 * len(first))))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": first, "more_body": True})
         while (await receive())["type"] != "http.disconnect":
