@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -130,10 +132,20 @@ def test_a_replay_answers_a_truncated_body_with_what_was_kept_and_says_so(trunca
 # -- an upstream that stops half-way ---------------------------------------------------------------------
 
 
+def stalling_or_long(first: bytes) -> Any:
+    """`stalling_upstream`, except for ``…/slow-reader``, answered with a 20 MB log that never stalls."""
+    stalling, long = stalling_upstream(first), endless_log(LINES)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await (long if scope.get("path", "").endswith("/slow-reader") else stalling)(scope, receive, send)
+
+    return app
+
+
 def test_a_body_that_stops_coming_ends_the_exchange_cleanly_and_nothing_of_it_is_recorded(tmp_path: Path) -> None:
     cassette = tmp_path / "stall.jsonl"
     first = log_bytes(10)
-    with serve(stalling_upstream(first)) as upstream:
+    with serve(stalling_or_long(first)) as upstream:
         argv = record_argv(upstream, cassette, "--upstream-timeout", "0.5", confdir=tmp_path / "mitmproxy")
         with running_recorder(argv) as proxy, httpx.Client(base_url=proxy.url, timeout=10) as client:
             # A Content-Length body is read whole before it is passed on: nothing reached the client yet.
@@ -149,11 +161,19 @@ def test_a_body_that_stops_coming_ends_the_exchange_cleanly_and_nothing_of_it_is
                 for chunk in response.iter_raw():
                     received += chunk
             assert received == first  # what did arrive reached the client
+            # A client that stops reading for longer than the timeout holds the upstream back (mitmproxy's
+            # backpressure): that is no stall of the upstream's, and the answer completes.
+            with client.stream("GET", f"{V1}/task/t1/slow-reader") as response:
+                chunks = response.iter_raw()
+                received = next(chunks)
+                time.sleep(1.5)  # a real client reading slowly: the proxy's timeout runs on the wall clock
+                received += b"".join(chunks)
+            assert len(received) == LOG_SIZE
             assert client.get("/status").status_code == 200  # the recorder keeps serving
             assert proxy.wait_for_output(r"interaction\(s\) recorded")
         output = proxy.output
     recorded = [(i.request.path, i.response.status) for i in load_cassette(cassette).interactions]
-    assert recorded == [("/status", 200)]  # the stalled exchanges left no trace
+    assert recorded == [(f"{V1}/task/t1/slow-reader", 200), ("/status", 200)]  # the stalled ones left no trace
     stopped = f"upstream {upstream} stopped sending the body of GET {V1}/task/t1"
     assert f"{stopped}/reports?length after {len(first)} bytes (nothing for 0.5 s): answering 504" in output
     assert f"{stopped}/log after {len(first)} bytes (nothing for 0.5 s): closing the client's connection" in output

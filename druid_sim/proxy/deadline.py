@@ -14,6 +14,8 @@ mitmproxy's error path, which the recorder never writes.
 The body's progress is counted by the `BodyTee` it streams through, or for a body read whole by the
 bytes mitmproxy's HTTP stream holds so far; it is looked at every quarter of the deadline (only while
 a body takes that long), so a stall is noticed after between one and one and a quarter deadlines.
+A client that reads slowly is not the upstream's fault: while bytes wait to be written to it,
+mitmproxy stops reading the upstream, and the wait does not count.
 
 How: mitmproxy answers a client with an error page when its HTTP stream sees a
 ``ResponseProtocolError``, with that event's status code. The deadline injects one (status 504, our
@@ -136,7 +138,7 @@ class UpstreamDeadline:
             return
         loop = asyncio.get_running_loop()
         now, received = loop.time(), _received(flow)
-        if received != seen:
+        if received != seen or _client_is_behind(flow):
             seen, since = received, now
         elif now - since >= self.seconds:
             upstream = _upstream_name(flow)
@@ -164,6 +166,18 @@ def _received(flow: http.HTTPFlow) -> int:
     http_stream = _find_stream(handler.layer, flow) if handler is not None else None
     held = getattr(http_stream, "response_body_buf", None)
     return len(held) if held is not None else 0
+
+
+def _client_is_behind(flow: http.HTTPFlow) -> bool:
+    """True while bytes wait to be written to the client: mitmproxy then stops reading the upstream (its
+    backpressure), so a body that does not progress is the slow client's doing, not the upstream's."""
+    handler = _handler(flow)
+    transport = handler.transports.get(flow.client_conn) if handler is not None else None
+    writer = getattr(transport, "writer", None)
+    if writer is None:
+        return False
+    buffered: int = writer.transport.get_write_buffer_size()
+    return buffered > 0
 
 
 def _handler(flow: http.HTTPFlow) -> Any:
