@@ -72,6 +72,12 @@ def test_bodies_over_the_limit_reach_the_peer_whole_in_bounded_memory_and_are_re
             assert answer.json() == {"received": upload}  # the upstream got the whole upload
             growth = peak_rss(proxy) - before
             assert growth < MAX_GROWTH, f"the recorder grew by {growth / 1e6:.0f} MB proxying {LOG_SIZE / 1e6:.0f} MB"
+            assert proxy.wait_for_output("request body of")
+        output = proxy.output
+    said = f"response body of {LOG_SIZE:,} bytes passed on whole, recorded cut to its first "
+    assert f"GET {V1}/task/chunked/log: {said}" in output and f"GET {V1}/task/sized/log: {said}" in output
+    assert f"POST {V1}/task: request body of {upload:,} bytes passed on whole" in output
+    assert "Traceback" not in output
     assert cassette.stat().st_size < 5 * LIMIT
     small, chunked, sized, post = load_cassette(cassette).interactions
     assert small.request.body.truncated is None and small.request.body.raw() == b"{}"

@@ -26,6 +26,7 @@ from mitmproxy import ctx, exceptions, http
 from druid_sim.cassette import (
     CassetteError,
     CassetteWriter,
+    Interaction,
     RecordMode,
     RedactionRules,
     Redactor,
@@ -258,6 +259,8 @@ class Recorder:
         if flow.request.timestamp_start < self._opened_at:
             return  # began before this cassette was opened: it belonged to the one before (or to none)
         interaction = flow_to_interaction(flow, writer.at(flow.request.timestamp_start), self._body_limit)
+        if interaction.request.body.truncated is not None or interaction.response.body.truncated is not None:
+            _say_truncated(interaction)
         writer.append(redactor.redact_interaction(interaction))
         self.recorded += 1
         now = time.monotonic()
@@ -292,6 +295,21 @@ class Recorder:
 
     def _wanted(self, flow: http.HTTPFlow) -> bool:
         return self._path_filter.search(flow.request.path.partition("?")[0]) is not None
+
+
+def _say_truncated(interaction: Interaction) -> None:
+    """One log line per exchange with a body recorded cut: a careful operator wants to know."""
+    request = interaction.request
+    for which, body in (("request", request.body), ("response", interaction.response.body)):
+        if body.truncated is not None:
+            logger.warning(
+                "%s %s: %s body of %s bytes passed on whole, recorded cut to its first %s (--max-recorded-body)",
+                request.method,
+                request.path,
+                which,
+                f"{body.truncated:,}",
+                f"{len(body.raw()):,}",
+            )
 
 
 def options_error(message: str) -> Exception:
