@@ -67,6 +67,8 @@ def test_bodies_over_the_limit_reach_the_peer_whole_in_bounded_memory_and_are_re
             before = peak_rss(proxy)
             assert received_digest(client, f"{V1}/task/chunked/log") == expected  # every byte, in order
             assert received_digest(client, f"{V1}/task/sized/log?length") == expected
+            bomb = client.get(f"{V1}/task/gz/log?gzip")  # about 60 KB that decode to 20 MB
+            assert bomb.headers["content-encoding"] == "gzip" and bomb.content == LOG_LINE % 0 * LINES
             upload = LOG_SIZE // 2
             answer = client.post(f"{V1}/task", content=b"x" * upload, headers={"Content-Type": "application/json"})
             assert answer.json() == {"received": upload}  # the upstream got the whole upload
@@ -79,7 +81,7 @@ def test_bodies_over_the_limit_reach_the_peer_whole_in_bounded_memory_and_are_re
     assert f"POST {V1}/task: request body of {upload:,} bytes passed on whole" in output
     assert "Traceback" not in output
     assert cassette.stat().st_size < 5 * LIMIT
-    small, chunked, sized, post = load_cassette(cassette).interactions
+    small, chunked, sized, gz, post = load_cassette(cassette).interactions
     assert small.request.body.truncated is None and small.request.body.raw() == b"{}"
     for interaction in (chunked, sized):
         body = interaction.response.body
@@ -87,6 +89,12 @@ def test_bodies_over_the_limit_reach_the_peer_whole_in_bounded_memory_and_are_re
         kept = body.raw()
         assert 0 < len(kept) <= LIMIT and kept.endswith(b"\n")  # cut at a line boundary
         assert kept == log_bytes(len(kept) // LINE)
+    gz_body = gz.response.body  # decoded, and never to more than the limit
+    assert (
+        gz_body.encoding == "gzip"
+        and 0 < len(gz_body.raw()) <= LIMIT
+        and gz_body.truncated == int(bomb.headers["content-length"])
+    )
     assert post.request.body.truncated == upload and len(post.request.body.raw()) <= LIMIT
     assert post.response.body.truncated is None and post.response.body.json() == {"received": upload}
 

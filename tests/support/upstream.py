@@ -7,6 +7,7 @@ odd bodies (gzip, multi-megabyte chunked logs) and TLS with a self-signed certif
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 import threading
 from collections.abc import Iterator
@@ -75,7 +76,8 @@ def log_bytes(lines: int) -> bytes:
 
 def endless_log(lines: int) -> Any:
     """An ASGI upstream answering every ``GET`` with a task log of ``lines`` lines (103 bytes each), sent a
-    thousand lines at a time, chunked, or with a Content-Length when the query has ``length``; ``POST``
+    thousand lines at a time, chunked, or with a Content-Length when the query has ``length``, or as one
+    gzip-compressed answer of ``lines`` identical lines when it has ``gzip``; ``POST``
     requests are read first and answered with how many bytes their body had (``{"received": N}``): a huge
     upload."""
 
@@ -91,6 +93,13 @@ def endless_log(lines: int) -> Any:
                     break
             body = b'{"received":%d}' % received
             headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if b"gzip" in scope["query_string"]:  # a small answer that decodes to the whole log: a gzip bomb
+            body = gzip.compress(LOG_LINE % 0 * lines, compresslevel=9)
+            headers = [(b"content-type", b"text/plain"), (b"content-encoding", b"gzip")]
+            headers.append((b"content-length", b"%d" % len(body)))
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
