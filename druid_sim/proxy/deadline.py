@@ -100,10 +100,9 @@ class UpstreamDeadline:
         """Headers in time: from now on the body must keep coming (call after choosing whether it is streamed)."""
         self._cancel(flow)
         if self.seconds > 0 and flow.live:
+            # Nothing counted yet: looking into mitmproxy's stream now would cost every exchange a search.
             loop = asyncio.get_running_loop()
-            flow.metadata[_TIMER] = loop.call_later(
-                self.seconds / _BODY_CHECKS, self._watch_body, flow, _received(flow), loop.time()
-            )
+            flow.metadata[_TIMER] = loop.call_later(self.seconds / _BODY_CHECKS, self._watch_body, flow, 0, loop.time())
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._cancel(flow)
