@@ -30,6 +30,17 @@ LIMIT = 1024 * 1024  # --max-recorded-body 1MiB
 LINES = 200_000  # 20 MB of log, twenty times the limit
 LINE = len(LOG_LINE % 0)
 LOG_SIZE = LINES * LINE
+AZURE_KEY = b"c2VjcmV0LWF6dXJlLXN0b3JhZ2Uta2V5LW9mLTY0LWJ5dGVz"
+S3_SECRET = b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+#: The start of an ingestion spec with secrets where only their names say so (Azure's `key` is secret
+#: only under `properties`): the recorder keeps this part of an upload cut at the limit.
+SPEC_START = (
+    b'{"type":"index_parallel","spec":{"ioConfig":{"inputSource":{"type":"azureStorage","properties":{"key":"'
+    + AZURE_KEY
+    + b'"}},"s3":{"secretAccessKey":"'
+    + S3_SECRET
+    + b'"}},"padding":"'
+)
 #: How much more than at start the recorder may take while proxying 20 MB bodies: its limit, mitmproxy's
 #: buffers and the cassette line being written, with room to spare, but less than one body held whole.
 MAX_GROWTH = 15 * 1024 * 1024
@@ -69,8 +80,9 @@ def test_bodies_over_the_limit_reach_the_peer_whole_in_bounded_memory_and_are_re
             assert received_digest(client, f"{V1}/task/sized/log?length") == expected
             bomb = client.get(f"{V1}/task/gz/log?gzip")  # about 60 KB that decode to 20 MB
             assert bomb.headers["content-encoding"] == "gzip" and bomb.content == LOG_LINE % 0 * LINES
-            upload = LOG_SIZE // 2
-            answer = client.post(f"{V1}/task", content=b"x" * upload, headers={"Content-Type": "application/json"})
+            spec = SPEC_START + b"x" * (LOG_SIZE // 2) + b'"}}'  # an ingestion spec far over the limit
+            upload = len(spec)
+            answer = client.post(f"{V1}/task", content=spec, headers={"Content-Type": "application/json"})
             assert answer.json() == {"received": upload}  # the upstream got the whole upload
             growth = peak_rss(proxy) - before
             assert growth < MAX_GROWTH, f"the recorder grew by {growth / 1e6:.0f} MB proxying {LOG_SIZE / 1e6:.0f} MB"
@@ -96,6 +108,10 @@ def test_bodies_over_the_limit_reach_the_peer_whole_in_bounded_memory_and_are_re
         and gz_body.truncated == int(bomb.headers["content-length"])
     )
     assert post.request.body.truncated == upload and len(post.request.body.raw()) <= LIMIT
+    kept_spec = post.request.body.raw()  # cut JSON is no JSON: its secrets are found by name all the same
+    assert kept_spec.startswith(b'{"type":"index_parallel"') and b"<redacted:" in kept_spec
+    for secret in (AZURE_KEY, S3_SECRET):
+        assert secret not in cassette.read_bytes()
     assert post.response.body.truncated is None and post.response.body.json() == {"received": upload}
 
 
