@@ -435,11 +435,17 @@ class Redactor:
     def _redact_cut_json(self, text: str) -> str:
         """JSON the recorder cut at ``--max-recorded-body`` no longer parses, so its structure cannot be walked:
         replace the value of every ``"name": "value"`` pair whose name the JSON rules call secret, and of the
-        names secret only in some places (Azure's ``key``), since where they are is unknown here."""
+        names secret only in some places (Azure's ``key``, the last name of a ``json:a/b/name`` rule), since
+        where they are is unknown here."""
 
         def pair(match: re.Match[str]) -> str:
             name = match.group(1)
-            if not (self._secret_key(name, (name.lower(),)) or (self.rules.builtin and is_weak_secret_name(name))):
+            lname = name.lower()
+            if not (
+                self._secret_key(name, (lname,))
+                or lname in self._json_path_tails
+                or (self.rules.builtin and is_weak_secret_name(name))
+            ):
                 return match.group(0)
             return f'"{name}"{match.group(2)}"{self._value(match.group(3))}"'
 
