@@ -137,6 +137,8 @@ class UpstreamDeadline:
             return
         loop = asyncio.get_running_loop()
         now, received = loop.time(), _received(flow)
+        if received is None:
+            return  # its progress cannot be seen: mitmproxy's own inactivity timeout is all there is
         if received != seen or _client_is_behind(flow):
             seen, since = received, now
         elif now - since >= self.seconds:
@@ -156,11 +158,14 @@ class UpstreamDeadline:
         flow.metadata[_TIMER] = loop.call_later(self.seconds / _BODY_CHECKS, self._watch_body, flow, seen, since)
 
 
-def _received(flow: http.HTTPFlow) -> int:
-    """Bytes of the response body that arrived so far: counted by its tee, or held by mitmproxy's stream."""
+def _received(flow: http.HTTPFlow) -> int | None:
+    """Bytes of the response body that arrived so far: counted by its tee, or held by mitmproxy's stream;
+    None when another addon streams it (``mitmdump -s`` with a script of one's own): nothing counts it."""
     stream = flow.response.stream if flow.response is not None else None
     if isinstance(stream, BodyTee):
         return stream.size
+    if stream:
+        return None
     handler = _handler(flow)
     http_stream = _find_stream(handler.layer, flow) if handler is not None else None
     held = getattr(http_stream, "response_body_buf", None)
