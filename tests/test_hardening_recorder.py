@@ -23,7 +23,7 @@ import pytest
 from druid_sim.cassette import RecordMode, load_cassette
 from druid_sim.proxy.testing import RunningProxy, record_argv, running_recorder
 from tests.support.replay import replay_server
-from tests.support.upstream import LOG_LINE, endless_log, log_bytes, serve, stalling_upstream
+from tests.support.upstream import LOG_LINE, endless_log, log_bytes, serve, stalling_upstream, unread_upstream
 
 V1 = "/druid/indexer/v1"
 LIMIT = 1024 * 1024  # --max-recorded-body 1MiB
@@ -208,3 +208,17 @@ def test_a_body_that_stops_coming_ends_the_exchange_cleanly_and_nothing_of_it_is
     assert f"{stopped}/reports?length after {len(first)} bytes (nothing for 0.5 s): answering 504" in output
     assert f"{stopped}/log after {len(first)} bytes (nothing for 0.5 s): closing the client's connection" in output
     assert "Traceback" not in output and "not recorded" not in output
+
+
+def test_an_upstream_that_stops_reading_an_upload_gets_the_client_a_504_naming_it(tmp_path: Path) -> None:
+    cassette = tmp_path / "unread.jsonl"
+    with unread_upstream() as upstream:
+        argv = record_argv(upstream, cassette, "--upstream-timeout", "0.5", confdir=tmp_path / "mitmproxy")
+        with running_recorder(argv) as proxy, httpx.Client(base_url=proxy.url, timeout=20) as client:
+            answer = client.post(f"{V1}/task", content=b"x" * LOG_SIZE, headers={"Content-Type": "application/json"})
+            assert answer.status_code == 504
+            assert f"upstream {upstream} stopped reading the request body for 0.5 s" in answer.text
+        output = proxy.output
+    assert f"upstream {upstream} stopped reading the body of POST {V1}/task after " in output
+    assert load_cassette(cassette).interactions == []
+    assert "Traceback" not in output

@@ -225,6 +225,7 @@ class Recorder:
         request = flow.request
         if request.stream is True or (not request.stream and should_stream(request, self._stream_threshold)):
             request.stream = self._stream(flow, REQUEST_TEE_KEY)
+            self.deadline.requestheaders(flow)
 
     def request(self, flow: http.HTTPFlow) -> None:
         self.deadline.request(flow)

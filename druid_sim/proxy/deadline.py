@@ -85,13 +85,31 @@ def stalled_message(upstream: str, seconds: float) -> str:
     )
 
 
+def unread_message(upstream: str, seconds: float) -> str:
+    """The text of the 504 a client gets when the upstream stops reading the body it is sending."""
+    return (
+        f"druid-sim record: upstream {upstream} stopped reading the request body for {seconds:g} s "
+        "(--upstream-timeout); nothing was recorded for this request. Check the Druid Router/Overlord, or raise "
+        "--upstream-timeout."
+    )
+
+
 class UpstreamDeadline:
     """A timer from the request being forwarded to the response headers, then one on the body's progress."""
 
     def __init__(self, seconds: float = DEFAULT_UPSTREAM_TIMEOUT) -> None:
         self.seconds = seconds
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """An upload streamed to the upstream (call after choosing whether it is) must keep being read."""
+        if self.seconds > 0 and isinstance(flow.request.stream, BodyTee):
+            loop = asyncio.get_running_loop()
+            flow.metadata[_TIMER] = loop.call_later(
+                self.seconds / _BODY_CHECKS, self._watch_upload, flow, 0, loop.time()
+            )
+
     def request(self, flow: http.HTTPFlow) -> None:
+        self._cancel(flow)  # the whole request was read
         if flow.response is not None or self.seconds <= 0:  # answered by an addon, or no deadline
             return
         flow.metadata[_TIMER] = asyncio.get_running_loop().call_later(self.seconds, self._expire, flow)
@@ -139,7 +157,7 @@ class UpstreamDeadline:
         now, received = loop.time(), _received(flow)
         if received is None:
             return  # its progress cannot be seen: mitmproxy's own inactivity timeout is all there is
-        if received != seen or _client_is_behind(flow):
+        if received != seen or _behind(flow, flow.client_conn):
             seen, since = received, now
         elif now - since >= self.seconds:
             upstream = _upstream_name(flow)
@@ -157,6 +175,32 @@ class UpstreamDeadline:
             return
         flow.metadata[_TIMER] = loop.call_later(self.seconds / _BODY_CHECKS, self._watch_body, flow, seen, since)
 
+    def _watch_upload(self, flow: http.HTTPFlow, seen: int, since: float) -> None:
+        """Look at a streamed upload's progress: stuck for the whole deadline because the upstream stopped
+        reading it (bytes wait to be written to the upstream) ends the exchange. A client that is slow to
+        send is not the upstream's doing and does not count."""
+        flow.metadata.pop(_TIMER, None)
+        tee = flow.request.stream
+        if flow.error is not None or not flow.live or not isinstance(tee, BodyTee):
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if tee.size != seen or not _behind(flow, flow.server_conn):
+            seen, since = tee.size, now
+        elif now - since >= self.seconds:
+            upstream = _upstream_name(flow)
+            logger.warning(
+                "upstream %s stopped reading the body of %s %s after %d bytes (nothing for %g s): answering 504",
+                upstream,
+                flow.request.method,
+                flow.request.path,
+                tee.size,
+                self.seconds,
+            )
+            _give_up(flow, unread_message(upstream, self.seconds))
+            return
+        flow.metadata[_TIMER] = loop.call_later(self.seconds / _BODY_CHECKS, self._watch_upload, flow, seen, since)
+
 
 def _received(flow: http.HTTPFlow) -> int | None:
     """Bytes of the response body that arrived so far: counted by its tee, or held by mitmproxy's stream;
@@ -172,11 +216,11 @@ def _received(flow: http.HTTPFlow) -> int | None:
     return len(held) if held is not None else 0
 
 
-def _client_is_behind(flow: http.HTTPFlow) -> bool:
-    """True while bytes wait to be written to the client: mitmproxy then stops reading the upstream (its
-    backpressure), so a body that does not progress is the slow client's doing, not the upstream's."""
+def _behind(flow: http.HTTPFlow, connection: Any) -> bool:
+    """True while bytes wait to be written to ``connection`` (the client or the upstream): mitmproxy then
+    stops reading the other side (its backpressure), so a body that does not progress is that peer's doing."""
     handler = _handler(flow)
-    transport = handler.transports.get(flow.client_conn) if handler is not None else None
+    transport = handler.transports.get(connection) if handler is not None else None
     writer = getattr(transport, "writer", None)
     if writer is None:
         return False

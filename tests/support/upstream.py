@@ -11,7 +11,7 @@ import gzip
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +139,36 @@ def stalling_upstream(first: bytes) -> Any:
             pass
 
     return app
+
+
+@contextmanager
+def unread_upstream() -> Iterator[str]:
+    """A raw TCP upstream that accepts connections and reads nothing after the first bytes of a request:
+    an Overlord that stopped reading an upload. Small receive buffers make the backlog reach the proxy
+    after a few megabytes. Yields its URL; every connection is closed when the block ends."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # the listener was closed
+            connection.recv(1024)  # the request line, then nothing more is read
+            accepted.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        with suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(), which close() alone does not
+        listener.close()
+        for connection in accepted:
+            connection.close()
+        thread.join(timeout=5)
