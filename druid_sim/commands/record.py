@@ -70,7 +70,8 @@ def register(subparsers: Any) -> None:
         type=float,
         default=60.0,
         metavar="SECONDS",
-        help="how long to wait for the upstream's response headers, and then between two pieces of its body, "
+        help="how long to wait for the upstream's response headers, and then between two pieces of its body "
+        "(or for it to read more of an upload), "
         "before answering the client 504 naming it (or, once the body has begun, closing the client's "
         "connection) and recording nothing (default 60, nginx's proxy_read_timeout; 0 waits as long as "
         "mitmproxy does)",

@@ -17,6 +17,10 @@ a body takes that long), so a stall is noticed after between one and one and a q
 A client that reads slowly is not the upstream's fault: while bytes wait to be written to it,
 mitmproxy stops reading the upstream, and the wait does not count.
 
+An upload streamed to the upstream (a huge spec) is watched the same way while it is sent: stuck for
+the whole deadline while bytes wait to be written to the upstream, the upstream stopped reading it,
+and the client gets a 504 naming it. A client that is slow to send is not the upstream's doing.
+
 How: mitmproxy answers a client with an error page when its HTTP stream sees a
 ``ResponseProtocolError``, with that event's status code. The deadline injects one (status 504, our
 message) through the proxy server's own ``inject_event``, addressed to the flow's stream, then
