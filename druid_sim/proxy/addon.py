@@ -133,7 +133,8 @@ class Recorder:
             "upstream_timeout",
             str,  # mitmproxy options have no float type; seconds, e.g. "60" or "0.5"
             f"{DEFAULT_UPSTREAM_TIMEOUT:g}",
-            "Seconds to wait for the upstream's response headers, and then between two pieces of its body; then "
+            "Seconds to wait for the upstream's response headers, and then between two pieces of its body (or "
+            "for it to read more of an upload); then "
             "the client gets a 504 naming the upstream (or, once the body has begun, a closed connection) and "
             "nothing is recorded. 0 waits as long as mitmproxy does (ten minutes of inactivity).",
         )
