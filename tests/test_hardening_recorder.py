@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from druid_sim.cassette import RecordMode, load_cassette
+from druid_sim.cassette import RecordMode, find_secrets, load_cassette
 from druid_sim.proxy.testing import RunningProxy, record_argv, running_recorder
 from tests.support.replay import replay_server
 from tests.support.upstream import LOG_LINE, endless_log, log_bytes, serve, stalling_upstream, unread_upstream
@@ -112,6 +112,7 @@ def test_bodies_over_the_limit_reach_the_peer_whole_in_bounded_memory_and_are_re
     assert kept_spec.startswith(b'{"type":"index_parallel"') and b"<redacted:" in kept_spec
     for secret in (AZURE_KEY, S3_SECRET):
         assert secret not in cassette.read_bytes()
+    assert find_secrets(load_cassette(cassette)) == []  # what `druid-sim cassette check` looks for
     assert post.response.body.truncated is None and post.response.body.json() == {"received": upload}
 
 
