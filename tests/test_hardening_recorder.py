@@ -177,12 +177,12 @@ def test_a_body_that_stops_coming_ends_the_exchange_cleanly_and_nothing_of_it_is
     cassette = tmp_path / "stall.jsonl"
     first = log_bytes(10)
     with serve(stalling_or_long(first)) as upstream:
-        argv = record_argv(upstream, cassette, "--upstream-timeout", "0.5", confdir=tmp_path / "mitmproxy")
+        argv = record_argv(upstream, cassette, "--upstream-timeout", "1", confdir=tmp_path / "mitmproxy")
         with running_recorder(argv) as proxy, httpx.Client(base_url=proxy.url, timeout=10) as client:
             # A Content-Length body is read whole before it is passed on: nothing reached the client yet.
             stalled = client.get(f"{V1}/task/t1/reports?length")
             assert stalled.status_code == 504
-            assert f"upstream {upstream} sent its response headers, then nothing more of the body for 0.5 s" in (
+            assert f"upstream {upstream} sent its response headers, then nothing more of the body for 1 s" in (
                 stalled.text
             )
             # A chunked body is streamed: the client has its headers and first lines, then the connection closes.
@@ -197,7 +197,7 @@ def test_a_body_that_stops_coming_ends_the_exchange_cleanly_and_nothing_of_it_is
             with client.stream("GET", f"{V1}/task/t1/slow-reader") as response:
                 chunks = response.iter_raw()
                 received = next(chunks)
-                time.sleep(1.5)  # a real client reading slowly: the proxy's timeout runs on the wall clock
+                time.sleep(2.5)  # a real client reading slowly: the proxy's timeout runs on the wall clock
                 received += b"".join(chunks)
             assert len(received) == LOG_SIZE
             assert client.get("/status").status_code == 200  # the recorder keeps serving
@@ -206,8 +206,8 @@ def test_a_body_that_stops_coming_ends_the_exchange_cleanly_and_nothing_of_it_is
     recorded = [(i.request.path, i.response.status) for i in load_cassette(cassette).interactions]
     assert recorded == [(f"{V1}/task/t1/slow-reader", 200), ("/status", 200)]  # the stalled ones left no trace
     stopped = f"upstream {upstream} stopped sending the body of GET {V1}/task/t1"
-    assert f"{stopped}/reports?length after {len(first)} bytes (nothing for 0.5 s): answering 504" in output
-    assert f"{stopped}/log after {len(first)} bytes (nothing for 0.5 s): closing the client's connection" in output
+    assert f"{stopped}/reports?length after {len(first)} bytes (nothing for 1 s): answering 504" in output
+    assert f"{stopped}/log after {len(first)} bytes (nothing for 1 s): closing the client's connection" in output
     assert "Traceback" not in output and "not recorded" not in output
 
 
