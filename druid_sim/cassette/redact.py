@@ -436,7 +436,7 @@ class Redactor:
         if redacted is original or redacted == original:
             return body
         new_text = text
-        for secret, ph in _differences(original, redacted):
+        for secret, ph in secret_pairs(original, redacted):
             new_text = new_text.replace(orjson.dumps(secret).decode("utf-8"), orjson.dumps(ph).decode("utf-8"))
         try:
             if orjson.loads(new_text) == redacted:
@@ -575,15 +575,15 @@ def recording_redactor(
     return Redactor.for_meta(existing, key_file=key_file or None)
 
 
-def _differences(original: Any, redacted: Any) -> list[tuple[Any, str]]:
+def secret_pairs(original: Any, redacted: Any) -> list[tuple[Any, str]]:
     """Pairs (original scalar, placeholder) where redaction changed a value."""
     out: list[tuple[Any, str]] = []
     if isinstance(original, dict) and isinstance(redacted, dict):
         for key, value in original.items():
-            out.extend(_differences(value, redacted.get(key)))
+            out.extend(secret_pairs(value, redacted.get(key)))
     elif isinstance(original, list) and isinstance(redacted, list):
         for a, b in zip(original, redacted, strict=False):
-            out.extend(_differences(a, b))
+            out.extend(secret_pairs(a, b))
     elif original != redacted and isinstance(redacted, str):
         out.append((original, redacted))
     return out
