@@ -54,10 +54,51 @@ def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
     return agent
 
 
+#: The largest request or response body an entry keeps for the journal's export as a cassette
+#: (`druid_sim.journal_export`); an exchange with a larger one (a long task log) is left out of it.
+EXCHANGE_BODY_LIMIT = 1024 * 1024
+#: How many bytes of exchanges the journal keeps in all for the export (the oldest are let go of first).
+EXCHANGE_BUDGET = 32 * 1024 * 1024
+
+
+class Exchange:
+    """What the journal's export needs of one exchange: raw headers and bodies, held in memory only.
+
+    The request may carry credentials: they stay here, in the server's memory like the submitted
+    payloads the model keeps, and are redacted before anything is written (`druid_sim.journal_export`);
+    the journal's own views never show them.
+    """
+
+    __slots__ = ("complete", "raw_path", "request_body", "request_headers", "response_body", "response_headers")
+
+    def __init__(self, raw_path: bytes, request_headers: list[tuple[bytes, bytes]]) -> None:
+        self.raw_path = raw_path
+        self.request_headers = request_headers
+        self.request_body: list[bytes] = []
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self.response_body: list[bytes] = []
+        self.complete = False  # the whole answer was sent, no body past EXCHANGE_BODY_LIMIT
+
+    def size(self) -> int:
+        return sum(map(len, self.request_body)) + sum(map(len, self.response_body))
+
+
 class JournalEntry:
     """One received request. Mutable until its response starts: the status arrives after the request."""
 
-    __slots__ = ("answered_by", "client", "fault", "method", "path", "query", "seq", "status", "time_ms", "user")
+    __slots__ = (
+        "answered_by",
+        "client",
+        "exchange",
+        "fault",
+        "method",
+        "path",
+        "query",
+        "seq",
+        "status",
+        "time_ms",
+        "user",
+    )
 
     def __init__(
         self, seq: int, time_ms: int, method: str, path: str, query: bytes, client: bytes | None = None
@@ -72,6 +113,7 @@ class JournalEntry:
         self.answered_by: str | None = None
         self.fault: str | None = None
         self.user: str | None = None  # the user it was made as, on a secured cluster (never a password)
+        self.exchange: Exchange | None = None  # for the export as a cassette; None once let go of
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the control API shows it (built only when someone reads the journal)."""
@@ -150,6 +192,8 @@ class Journal:
         self.size = size
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._seq = 0
+        self._kept: deque[tuple[JournalEntry, int]] = deque()  # entries holding an exchange, and its size
+        self._kept_bytes = 0
 
     def record(self, method: str, path: str, query: bytes, client: bytes | None = None) -> JournalEntry:
         """Append an entry for a request just received, stamped with the virtual time (credentials in the
@@ -160,6 +204,18 @@ class Journal:
         entry = JournalEntry(self._seq, self.clock.now_ms(), method, path, query, client)
         self._entries.append(entry)
         return entry
+
+    def keep(self, entry: JournalEntry, exchange: Exchange) -> None:
+        """Hold a finished ``exchange`` for the export, letting go of the oldest past `EXCHANGE_BUDGET`
+        bytes or the journal's size."""
+        size = exchange.size()
+        entry.exchange = exchange
+        self._kept.append((entry, size))
+        self._kept_bytes += size
+        while self._kept and (self._kept_bytes > EXCHANGE_BUDGET or len(self._kept) > self.size):
+            old, old_size = self._kept.popleft()
+            old.exchange = None
+            self._kept_bytes -= old_size
 
     @property
     def total(self) -> int:
@@ -219,6 +275,8 @@ class Journal:
         """Forget every entry (and restart numbering); returns how many were held."""
         held = len(self._entries)
         self._entries.clear()
+        self._kept.clear()
+        self._kept_bytes = 0
         self._seq = 0
         return held
 
@@ -242,6 +300,12 @@ class JournalMiddleware:
             entry = self.journal.record(request.method, request.path, request.query, client_of(request.headers))
             entry.status = answer.status
             entry.answered_by = request.answered_by
+            if len(answer.body) <= EXCHANGE_BODY_LIMIT:
+                exchange = Exchange(request.raw_path, request.headers)
+                exchange.response_headers = list(answer.headers)
+                exchange.response_body.append(answer.body)
+                exchange.complete = True
+                self.journal.keep(entry, exchange)
         return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -249,18 +313,39 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         entry = self.journal.record(scope["method"], scope["path"], scope["query_string"], client_of(scope["headers"]))
+        exchange = Exchange(scope.get("raw_path") or scope["path"].encode("utf-8"), scope["headers"])
+        kept = [0]  # body bytes held; past EXCHANGE_BODY_LIMIT the exchange is not exported
+
+        async def receive_and_keep() -> Message:
+            message = await receive()
+            chunk = message.get("body", b"")
+            if chunk and kept[0] <= EXCHANGE_BODY_LIMIT:
+                kept[0] += len(chunk)
+                exchange.request_body.append(chunk)
+            return message
 
         async def send_and_note(message: Message) -> None:
-            if entry.status is None and message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.body":
+                chunk = message.get("body", b"")
+                if chunk and kept[0] <= EXCHANGE_BODY_LIMIT:
+                    kept[0] += len(chunk)
+                    exchange.response_body.append(chunk)
+                if not message.get("more_body", False) and kept[0] <= EXCHANGE_BODY_LIMIT:
+                    exchange.complete = True
+            elif entry.status is None and kind == "http.response.start":
                 entry.status = message["status"]
                 entry.answered_by = scope.get(ANSWERED_BY)
                 entry.fault = scope.get(FAULT)
                 user = scope.get(IDENTITY)
                 entry.user = None if user is None else user.name
+                exchange.response_headers = message.get("headers", [])
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive_and_keep, send_and_note)
+            if exchange.complete:
+                self.journal.keep(entry, exchange)
         finally:
             # A fault may end the exchange without a response (reset, hang cut short): note it anyway.
             if entry.answered_by is None:
