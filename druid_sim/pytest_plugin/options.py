@@ -199,9 +199,10 @@ def options_asked(request: pytest.FixtureRequest, defaults: dict[str, Any], sett
     given["strict"] = bool(given.get("strict", False)) or settings.strict
     on_miss = given.get("on_miss", "error")
     if on_miss not in ON_MISS_CHOICES:
-        raise pytest.UsageError(
+        pytest.fail(
             f"druid_sim on_miss={on_miss!r}: use 'error' (the default: a request the cassette has no answer for "
-            "fails the test) or 'simulate' (hybrid: the model seeded with the cassette's tasks answers it)"
+            "fails the test) or 'simulate' (hybrid: the model seeded with the cassette's tasks answers it)",
+            pytrace=False,
         )
     given["matching"] = matching_asked({name: given.pop(name) for name in MATCH_OPTION_NAMES if name in given})
     scenario = given.get("scenario")
@@ -222,15 +223,20 @@ def options_asked(request: pytest.FixtureRequest, defaults: dict[str, Any], sett
 def matching_asked(given: dict[str, Any]) -> MatchOptions:
     """The marker's ``ignore=``, ``match_on=``, ``sequence=``, ``latency=``, checked as ``serve`` checks its flags."""
     default = MatchOptions()
+    options = MatchOptions(
+        ignore=_strings(given["ignore"], "ignore") if "ignore" in given else default.ignore,
+        match_on=_strings(given["match_on"], "match_on") if "match_on" in given else default.match_on,
+        sequence=str(given.get("sequence", default.sequence)),
+        latency=str(given.get("latency", default.latency)),
+    )
+    problem = None
     try:
-        return MatchOptions(
-            ignore=_strings(given["ignore"], "ignore") if "ignore" in given else default.ignore,
-            match_on=_strings(given["match_on"], "match_on") if "match_on" in given else default.match_on,
-            sequence=str(given.get("sequence", default.sequence)),
-            latency=str(given.get("latency", default.latency)),
-        ).checked()
+        options.checked()
     except IgnoreSpecError as exc:
-        raise pytest.UsageError(f"druid_sim: {exc}") from None
+        problem = f"druid_sim: {exc}"
+    if problem is not None:  # outside the except block: one message, no traceback, nothing chained
+        pytest.fail(problem, pytrace=False)
+    return options
 
 
 def _strings(value: Any, name: str) -> tuple[str, ...]:
