@@ -331,7 +331,7 @@ def format_banner(replay: Replay) -> str:
     if replay.options.on_miss is MissMode.SIMULATE:
         misses = "requests it has no answer for are answered by the model, each logged once as a WARNING"
     elif replay.options.on_miss is MissMode.FORWARD and replay.forward_log is not None:
-        recorded = ", and appended to the cassette (--record-new)" if replay.forward_log.recording else ""
+        recorded = ", and appended to the cassette (--record-new)" if replay.forward_log.record_new else ""
         misses = f"requests it has no answer for are forwarded to the upstream{recorded}"
     else:
         misses = "requests it has no answer for get a 599 naming the nearest recorded ones"
@@ -355,7 +355,7 @@ def format_totals(replay: Replay, counted: bool = True, listed: bool = False) ->
     if counted and replay.forward_log is not None:
         log = replay.forward_log
         played += f"{log.count} forwarded" + (
-            f" ({log.recorded} appended to the cassette), " if log.recording else ", "
+            f" ({log.recorded} appended to the cassette), " if log.record_new else ", "
         )
     return f"druid-sim: {replay.name}: {played}{unused} of {total} recorded interactions not (fully) played{hint}"
 

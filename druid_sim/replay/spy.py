@@ -54,6 +54,8 @@ class ForwardLog:
         self.recorded = 0
         self.recent: deque[dict[str, Any]] = deque(maxlen=FORWARDED_HISTORY)
         self._writer: CassetteWriter | None = None
+        #: True with ``--record-new`` (still after `close`, for the summary).
+        self.record_new = cassette is not None
         self._redactor = Redactor(new_salt())  # what the list shows is redacted too
         if cassette is not None:
             existing = existing_meta(cassette, RecordMode.APPEND)
@@ -103,7 +105,7 @@ class ForwardLog:
         )
 
     def describe(self) -> dict[str, Any]:
-        return {"forwarded": self.count, "recorded": self.recorded, "recordNew": self.recording}
+        return {"forwarded": self.count, "recorded": self.recorded, "recordNew": self.record_new}
 
     def close(self) -> None:
         if self._writer is not None:
