@@ -360,6 +360,10 @@ def test_replay_mode_shows_the_cassette_hits_misses_and_unused_interactions(brow
                 str(httpx.get(f"{url}/__sim/cassette/unused").json()["count"])
             )
             expect(page.locator("#unused-table tbody tr").first).to_be_visible()
+            missed = page.locator("#missed-table tbody tr").first  # the miss itself, not only its count
+            expect(missed).to_contain_text("datasource=never-recorded")
+            expect(missed).to_contain_text("replay")
+            expect(page.locator("#forwarded-panel")).to_be_hidden()  # nothing is forwarded without spy mode
             screenshot(page, "replay", tmp_path)
             assert tab.unexpected_errors() == []
         finally:
