@@ -157,6 +157,9 @@ def flow_to_interaction(flow: http.HTTPFlow, at: float) -> Interaction:
     if tee is not None:
         tee.close()
     response_headers, response_framing = _split_headers(resp)
+    # The time of the answer changes on every run and a replay sends its own: not kept, so recording the
+    # same flow again gives the same cassette (issue 19).
+    response_headers = [pair for pair in response_headers if pair[0].lower() != "date"]
     response_body, decoded = _body(resp, response_raw, response_framing)
     if not decoded:
         response_headers.append(("Content-Encoding", response_framing["content-encoding"]))

@@ -160,15 +160,39 @@ def start_recording(recorder: EmbeddedRecorder, plan: Plan) -> None:
     assert plan.record is not None
     partial = partial_path(plan.path)
     problem = None
+    mode = plan.record
     try:
-        if plan.record is RecordMode.APPEND and plan.path.is_file():
+        if mode is RecordMode.APPEND and plan.path.is_file():
             shutil.copyfile(plan.path, partial)  # appended to aside, then renamed over it at the end
-        recorder.record_into(partial, plan.record)
+        elif mode is RecordMode.OVERWRITE and (header := pinned_header(plan.path, recorder.upstream)) is not None:
+            partial.write_bytes(header)  # recorded again under the same header: the same salt, the same file
+            mode = RecordMode.APPEND
+        recorder.record_into(partial, mode)
     except (CassetteError, RuleError, RedactionKeyError, OSError) as exc:
         partial.unlink(missing_ok=True)
         problem = f"druid_sim: cannot record into {plan.path}: {exc}"
     if problem is not None:
         pytest.fail(problem, pytrace=False)
+
+
+def pinned_header(path: Path, upstream: str) -> bytes | None:
+    """The header line of the cassette at ``path`` if recording it again should keep it, else None.
+
+    A cassette recorded again from the same cluster keeps its header (its salt above all: a new one
+    would change every placeholder), so re-recording the same client flow rewrites only what really
+    changed. One recorded without redaction, or from another cluster, gets a new header.
+    """
+    from druid_sim.cassette import CassetteFormatError, read_meta
+
+    try:
+        meta = read_meta(path)
+        with path.open("rb") as file:
+            line = file.readline()
+    except (OSError, CassetteFormatError):
+        return None
+    if meta.redaction is None or meta.redaction.salt is None or meta.upstream != upstream:
+        return None
+    return line if line.endswith(b"\n") else None
 
 
 def publish_recording(plan: Plan) -> None:
