@@ -116,6 +116,8 @@ def prepare_replay(config: ServeConfig) -> tuple[ServeConfig, Replay | None]:
     problem = spy_problem(config)
     if problem is not None:
         raise ReplaySetupError(problem)
+    if config.replay_record_new and config.cassette is not None:
+        start_cassette(config.cassette, config.replay_upstream or "")
     try:
         replay = load_replay(config)
     except CassetteError as exc:
@@ -167,3 +169,18 @@ def open_forward_log(config: ServeConfig) -> ForwardLog:
         return ForwardLog(config.replay_upstream, path, config.replay_redaction_key)
     except (CassetteError, RuleError, RedactionKeyError, OSError) as exc:
         raise ReplaySetupError(f"--record-new cannot append to {config.cassette}: {exc}") from None
+
+
+def start_cassette(path: str, upstream: str) -> None:
+    """With ``--record-new``, a cassette that does not exist yet is started (its header, with a fresh salt),
+    so spy mode can record a whole session from nothing, as WireMock's record-while-proxying does."""
+    from pathlib import Path
+
+    from druid_sim.cassette import CassetteWriter, RecordMode, Redactor, new_meta, new_salt
+
+    if Path(path).exists() or not path.endswith(".jsonl"):
+        return
+    try:
+        CassetteWriter.open(path, RecordMode.REFUSE, new_meta(upstream, Redactor(new_salt()).redaction)).close()
+    except OSError as exc:
+        raise ReplaySetupError(f"--record-new cannot start the cassette {path}: {exc.strerror or exc}") from None
