@@ -23,6 +23,7 @@ import pytest
 from druid_sim.cassette import load_cassette
 from examples.serving import Served, druid_sim_serve
 
+pytest.importorskip("mitmproxy", reason="recording needs the recorder: pip install 'druid-sim[record]'")
 with warnings.catch_warnings():  # mitmproxy's dependencies' deprecations are not this example's to fix
     warnings.simplefilter("ignore", DeprecationWarning)
     import druid_sim.proxy.embedded  # noqa: F401  (the recorder, imported once for the in-process runs)
