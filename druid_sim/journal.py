@@ -59,28 +59,35 @@ def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
 EXCHANGE_BODY_LIMIT = 1024 * 1024
 #: How many bytes of exchanges the journal keeps in all for the export (the oldest are let go of first).
 EXCHANGE_BUDGET = 32 * 1024 * 1024
+#: Methods whose requests carry no body: their ``receive`` is not wrapped.
+_BODILESS = frozenset({"GET", "HEAD"})
 
 
 class Exchange:
-    """What the journal's export needs of one exchange: raw headers and bodies, held in memory only.
+    """What the journal's export needs of one exchange: raw headers and body chunks, held in memory only.
 
     The request may carry credentials: they stay here, in the server's memory like the submitted
     payloads the model keeps, and are redacted before anything is written (`druid_sim.journal_export`);
     the journal's own views never show them.
     """
 
-    __slots__ = ("complete", "raw_path", "request_body", "request_headers", "response_body", "response_headers")
+    __slots__ = ("raw_path", "request_body", "request_headers", "response_body", "response_headers", "size")
 
-    def __init__(self, raw_path: bytes, request_headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self,
+        raw_path: bytes,
+        request_headers: list[tuple[bytes, bytes]],
+        request_body: list[bytes],
+        response_headers: list[tuple[bytes, bytes]],
+        response_body: list[bytes],
+        size: int,
+    ) -> None:
         self.raw_path = raw_path
         self.request_headers = request_headers
-        self.request_body: list[bytes] = []
-        self.response_headers: list[tuple[bytes, bytes]] = []
-        self.response_body: list[bytes] = []
-        self.complete = False  # the whole answer was sent, no body past EXCHANGE_BODY_LIMIT
-
-    def size(self) -> int:
-        return sum(map(len, self.request_body)) + sum(map(len, self.response_body))
+        self.request_body = request_body
+        self.response_headers = response_headers
+        self.response_body = response_body
+        self.size = size  # body bytes held, counted against EXCHANGE_BUDGET
 
 
 class JournalEntry:
@@ -192,7 +199,7 @@ class Journal:
         self.size = size
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._seq = 0
-        self._kept: deque[tuple[JournalEntry, int]] = deque()  # entries holding an exchange, and its size
+        self._kept: deque[JournalEntry] = deque(maxlen=size)  # entries holding an exchange, oldest first
         self._kept_bytes = 0
 
     def record(self, method: str, path: str, query: bytes, client: bytes | None = None) -> JournalEntry:
@@ -208,14 +215,19 @@ class Journal:
     def keep(self, entry: JournalEntry, exchange: Exchange) -> None:
         """Hold a finished ``exchange`` for the export, letting go of the oldest past `EXCHANGE_BUDGET`
         bytes or the journal's size."""
-        size = exchange.size()
         entry.exchange = exchange
-        self._kept.append((entry, size))
-        self._kept_bytes += size
-        while self._kept and (self._kept_bytes > EXCHANGE_BUDGET or len(self._kept) > self.size):
-            old, old_size = self._kept.popleft()
-            old.exchange = None
-            self._kept_bytes -= old_size
+        kept = self._kept
+        if len(kept) == self.size:  # the oldest falls off as the journal's own ring drops it
+            gone = kept[0].exchange
+            if gone is not None:
+                self._kept_bytes -= gone.size
+        kept.append(entry)
+        self._kept_bytes += exchange.size
+        while self._kept_bytes > EXCHANGE_BUDGET and kept:
+            old = kept.popleft()
+            if old.exchange is not None:
+                self._kept_bytes -= old.exchange.size
+                old.exchange = None
 
     @property
     def total(self) -> int:
@@ -300,11 +312,9 @@ class JournalMiddleware:
             entry = self.journal.record(request.method, request.path, request.query, client_of(request.headers))
             entry.status = answer.status
             entry.answered_by = request.answered_by
-            if len(answer.body) <= EXCHANGE_BODY_LIMIT:
-                exchange = Exchange(request.raw_path, request.headers)
-                exchange.response_headers = list(answer.headers)
-                exchange.response_body.append(answer.body)
-                exchange.complete = True
+            size = len(answer.body)
+            if size <= EXCHANGE_BODY_LIMIT:
+                exchange = Exchange(request.raw_path, request.headers, [], list(answer.headers), [answer.body], size)
                 self.journal.keep(entry, exchange)
         return answer
 
@@ -312,39 +322,53 @@ class JournalMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        entry = self.journal.record(scope["method"], scope["path"], scope["query_string"], client_of(scope["headers"]))
-        exchange = Exchange(scope.get("raw_path") or scope["path"].encode("utf-8"), scope["headers"])
-        kept = [0]  # body bytes held; past EXCHANGE_BODY_LIMIT the exchange is not exported
+        method = scope["method"]
+        entry = self.journal.record(method, scope["path"], scope["query_string"], client_of(scope["headers"]))
+        # What the export needs (`Exchange`), gathered as cheaply as the hot path allows: body chunks are
+        # referenced, not copied, and past EXCHANGE_BODY_LIMIT bytes nothing more is held.
+        request_parts: list[bytes] = []
+        response_parts: list[bytes] = []
+        response_headers: list[tuple[bytes, bytes]] = []
+        held = 0
+        complete = False
 
-        async def receive_and_keep() -> Message:
-            message = await receive()
-            chunk = message.get("body", b"")
-            if chunk and kept[0] <= EXCHANGE_BODY_LIMIT:
-                kept[0] += len(chunk)
-                exchange.request_body.append(chunk)
-            return message
+        inner_receive = receive
+        if method not in _BODILESS:
+
+            async def receive_and_keep() -> Message:
+                nonlocal held
+                message = await receive()
+                chunk = message.get("body")
+                if chunk and held <= EXCHANGE_BODY_LIMIT:
+                    held += len(chunk)
+                    request_parts.append(chunk)
+                return message
+
+            inner_receive = receive_and_keep
 
         async def send_and_note(message: Message) -> None:
-            kind = message["type"]
-            if kind == "http.response.body":
-                chunk = message.get("body", b"")
-                if chunk and kept[0] <= EXCHANGE_BODY_LIMIT:
-                    kept[0] += len(chunk)
-                    exchange.response_body.append(chunk)
-                if not message.get("more_body", False) and kept[0] <= EXCHANGE_BODY_LIMIT:
-                    exchange.complete = True
-            elif entry.status is None and kind == "http.response.start":
+            nonlocal held, complete, response_headers
+            if message["type"] == "http.response.body":
+                chunk = message.get("body")
+                if chunk and held <= EXCHANGE_BODY_LIMIT:
+                    held += len(chunk)
+                    response_parts.append(chunk)
+                if not message.get("more_body") and held <= EXCHANGE_BODY_LIMIT:
+                    complete = True
+            elif entry.status is None and message["type"] == "http.response.start":
                 entry.status = message["status"]
                 entry.answered_by = scope.get(ANSWERED_BY)
                 entry.fault = scope.get(FAULT)
                 user = scope.get(IDENTITY)
                 entry.user = None if user is None else user.name
-                exchange.response_headers = message.get("headers", [])
+                response_headers = message.get("headers", response_headers)
             await send(message)
 
         try:
-            await self.app(scope, receive_and_keep, send_and_note)
-            if exchange.complete:
+            await self.app(scope, inner_receive, send_and_note)
+            if complete:
+                raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+                exchange = Exchange(raw_path, scope["headers"], request_parts, response_headers, response_parts, held)
                 self.journal.keep(entry, exchange)
         finally:
             # A fault may end the exchange without a response (reset, hang cut short): note it anyway.

@@ -45,7 +45,7 @@ def skip_reason(entry: JournalEntry) -> str | None:
         return "dashboard"
     if entry.answered_by == "fault":
         return "fault"
-    if entry.exchange is None or not entry.exchange.complete or entry.status is None:
+    if entry.exchange is None or entry.status is None:
         return "not held"
     return None
 

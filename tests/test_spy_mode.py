@@ -26,6 +26,7 @@ from tests.support.replay import exchange
 
 V1 = "/druid/indexer/v1"
 LEADER = "http://druid-overlord-recorded.internal:8081"
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +141,12 @@ def test_the_journal_saved_as_a_cassette_replays_the_session_byte_for_byte(tmp_p
         assert main(["journal", "--url", url, "--save", str(saved)]) == 0
         assert main(["journal", "--url", url, "--save", str(saved)]) == 1  # never overwritten
         exported = http.get("/__sim/journal/cassette", params={"method": "GET", "path": f"{V1}/leader"})
+        big = orjson.dumps([f"task-{n:07d}" for n in range(100_000)])  # past the 1 MiB an exchange may hold
+        assert len(big) > 1024 * 1024 and http.post(f"{V1}/taskStatus", content=big, headers=JSON).status_code == 200
+        everything = http.get("/__sim/journal/cassette")
         stop(process)
+    assert everything.headers["x-druid-sim-skipped"] == "dashboard=1, fault=1, not held=1"
+    assert everything.headers["x-druid-sim-exported"] == "5"
     assert exported.headers["x-druid-sim-exported"] == "1"
     assert exported.headers["content-type"].startswith("application/x-ndjson")
     data = saved.read_bytes()
