@@ -79,6 +79,8 @@ def test_spy_mode_answers_what_is_recorded_forwards_the_rest_and_records_it_reda
             ("GET", f"{V1}/task/{task}"),
         ]
         assert_no_secret(orjson.dumps(shown))
+        switched = http.post("/__sim/cassette", json={"cassette": "docs-examples"})
+        assert switched.status_code == 409 and "spies on" in switched.json()["message"]
         out, err = stop(process)
     assert process.returncode == -signal.SIGTERM  # ends as SIGTERM ends a process, after its summary
     assert "1 hits, 3 misses, 3 forwarded (3 appended to the cassette), 0 of 1 recorded interactions" in out

@@ -8,8 +8,10 @@ pytest-recording's record modes:
 ========================  =====================================  ==========================================
 mode                      cassette exists                        cassette missing
 ========================  =====================================  ==========================================
-``none`` (the default)    replayed                               the test fails: record it first
-``once`` (with the URL)   replayed                               recorded
+``none`` (the default)    replayed; an unrecorded request        the test fails: record it first
+                          fails the test
+``once`` (with the URL)   replayed; an unrecorded request        recorded
+                          fails the test
 ``new_episodes``          replayed; what it has no answer for    recorded
                           is recorded and appended
 ``all`` (``rewrite``)     recorded again from scratch            recorded
@@ -18,6 +20,8 @@ mode                      cassette exists                        cassette missin
 Unlike VCR.py's ``all``, which keeps the old interactions in the file (unplayed), ``all`` here
 rewrites the cassette, as pytest-recording's ``rewrite`` does: both names mean that. A cassette
 several tests share is rewritten by the first of them in a session and appended to by the others.
+A test records into ``<cassette>.partial``, renamed over the cassette when the test ends (`partial_path`),
+so a killed session never leaves a cut-short cassette to be replayed as complete.
 This module holds the decisions and the reports; `druid_sim.pytest_plugin` wires them to the fixture.
 """
 
