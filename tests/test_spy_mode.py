@@ -122,6 +122,7 @@ def test_spy_options_that_cannot_work_are_refused_in_one_line(
         (["--cassette", cassette, "--upstream", "http://x:8888"], "--upstream is where --on-miss forward sends misses"),
         (["--cassette", cassette, "--record-new"], "--record-new appends what is forwarded: add --on-miss forward"),
         (["--cassette", cassette, "--on-miss", "forward", "--upstream", "x:1"], "--upstream 'x:1': expected the Druid"),
+        (["--cassette", cassette, "--match-on", "x-tenant"], "cannot read match-on rule 'x-tenant': use header:NAME"),
     ]
     for argv, message in cases:
         assert main(["serve", "--port", "0", *argv]) == 2

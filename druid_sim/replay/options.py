@@ -28,10 +28,10 @@ class SequencePolicy(enum.StrEnum):
 class MissMode(enum.StrEnum):
     """Who answers a request the cassette has no (more) answer for."""
 
-    SIMULATE = "simulate"  # the Overlord model, seeded with the tasks the cassette saw
-    ERROR = "error"  # a 599 problem+json naming the nearest recorded requests
-    #: The real cluster, through the recorder, which appends it to the cassette: the pytest plugin's
-    #: ``new_episodes`` (its server forwards in the model's place; ``druid-sim serve`` has no upstream).
+    ERROR = "error"  # a 599 problem+json naming the nearest recorded requests (the default: VCR.py's none)
+    SIMULATE = "simulate"  # the Overlord model, seeded with the tasks the cassette saw (hybrid, by name)
+    #: The real cluster: ``serve --on-miss forward --upstream URL`` (spy mode; ``--record-new`` appends what
+    #: it forwards), and the pytest plugin's recording tests (through its recorder, ``new_episodes``).
     FORWARD = "forward"
 
 
