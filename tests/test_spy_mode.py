@@ -105,12 +105,13 @@ def test_spy_mode_answers_what_is_recorded_forwards_the_rest_and_records_it_reda
     with serve("--cassette", str(cassette), "--no-access-log") as (process, url), httpx.Client(base_url=url) as http:
         assert http.post(f"{V1}/task", json=SPEC).json()["task"] == task
         assert http.get(f"{V1}/task/{task}").content == payload
+        assert http.get(f"{V1}/task/{task}").content == payload  # again, by the express lane: the same
         assert http.get("/status/health").text == "true"
         assert http.get(f"{V1}/runningTasks").status_code == 599  # not recorded: strict by default
         counts = http.get("/__sim/cassette").json()
         out, _ = stop(process, signal.SIGINT)
-    assert (counts["hits"], counts["misses"]) == (2, 1)
-    assert "2 hits, 1 misses" in out
+    assert (counts["hits"], counts["misses"]) == (3, 1)
+    assert "3 hits, 1 misses" in out
 
 
 def test_spy_options_that_cannot_work_are_refused_in_one_line(
