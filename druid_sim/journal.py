@@ -55,7 +55,7 @@ def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
 
 
 #: The largest request or response body an entry keeps for the journal's export as a cassette
-#: (`druid_sim.journal_export`); an exchange with a larger one (a long task log) is left out of it.
+#: (`druid_sim.control.journal_export`); an exchange with a larger one (a long task log) is left out of it.
 EXCHANGE_BODY_LIMIT = 1024 * 1024
 #: How many bytes of exchanges the journal keeps in all for the export (the oldest are let go of first).
 EXCHANGE_BUDGET = 32 * 1024 * 1024
@@ -67,7 +67,7 @@ class Exchange:
     """What the journal's export needs of one exchange: raw headers and body chunks, held in memory only.
 
     The request may carry credentials: they stay here, in the server's memory like the submitted
-    payloads the model keeps, and are redacted before anything is written (`druid_sim.journal_export`);
+    payloads the model keeps, and are redacted before anything is written (`druid_sim.control.journal_export`);
     the journal's own views never show them.
     """
 

@@ -247,6 +247,14 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.upstream is not None:
+        from druid_sim.proxy.launcher import LaunchError, check_upstream
+
+        try:
+            args.upstream = check_upstream(args.upstream, flag="--upstream")
+        except LaunchError as exc:
+            print(f"druid-sim serve: {exc}", file=sys.stderr)
+            return 2
     control = decide_control_token(args.host, args.control_token or os.environ.get(TOKEN_ENV))
     config = ServeConfig(
         control_token=control.token,

@@ -102,8 +102,8 @@ async def clear_journal(request: Request) -> Response:
 async def journal_cassette(request: Request) -> Response:
     """``GET /__sim/journal/cassette?method=&path=&...``: the matching exchanges as a cassette (JSON Lines),
     redacted as a recording is; ``X-Druid-Sim-Exported`` and ``X-Druid-Sim-Skipped`` say how many went in
-    and what was left out (`druid_sim.journal_export`)."""
-    from druid_sim.journal_export import export_cassette
+    and what was left out (`druid_sim.control.journal_export`)."""
+    from druid_sim.control.journal_export import export_cassette
 
     simulation = simulation_of(request)
     journal = journal_of(simulation)

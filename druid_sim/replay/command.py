@@ -134,7 +134,8 @@ def prepare_replay(config: ServeConfig) -> tuple[ServeConfig, Replay | None]:
 
 
 def spy_problem(config: ServeConfig) -> str | None:
-    """Why ``--on-miss``, ``--upstream`` and ``--record-new`` do not go together, or None."""
+    """Why ``--on-miss``, ``--upstream`` and ``--record-new`` do not go together, or None (the URL itself is
+    checked by ``serve``, with the recorder's own check)."""
     forward = config.replay_on_miss == MissMode.FORWARD
     if forward and config.cassette is None:
         return "--on-miss forward answers from a cassette and forwards the rest: give --cassette FILE"
@@ -146,13 +147,6 @@ def spy_problem(config: ServeConfig) -> str | None:
         return "--record-new appends what is forwarded: add --on-miss forward --upstream URL"
     if forward and config.workers > 1:
         return "--on-miss forward serves from one process: leave --workers out"
-    if config.replay_upstream:
-        from druid_sim.proxy.launcher import LaunchError, check_upstream
-
-        try:
-            check_upstream(config.replay_upstream, flag="--upstream")
-        except LaunchError as exc:
-            return str(exc)
     return None
 
 
