@@ -54,10 +54,14 @@ def test_a_killed_recording_leaves_no_cassette_is_refused_and_recorded_again_in_
     cassette = pytester.path / "cassettes" / "test_user" / "test_lists.jsonl"
     partial = cassette.with_name("test_lists.jsonl.partial")
     monkeypatch.setenv("KILL_MID_RECORDING", "1")
-    killed = pytester.runpytest_subprocess(*QUIET, f"--druid-sim-record={upstream.url}")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # a quick start: only the plugin under test
+    killed = pytester.runpytest_subprocess(
+        *QUIET, "-p", "druid_sim.pytest_plugin", f"--druid-sim-record={upstream.url}"
+    )
     assert killed.ret == -9  # SIGKILL
     assert not cassette.exists() and partial.exists()  # what it recorded never became the cassette
     monkeypatch.delenv("KILL_MID_RECORDING")
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 
     replayed = pytester.runpytest_inprocess(*QUIET)  # mode none: refused, saying why
     replayed.assert_outcomes(errors=1)
