@@ -1,6 +1,8 @@
-"""Forwarding to an upstream: what answers Druid requests in place of the model while a test records.
+"""Forwarding to an upstream: what answers Druid requests in place of the model, in spy mode or while a test records.
 
-When the pytest plugin records (``pytest --druid-sim-record=URL``), the ``druid_sim`` server stays in
+``druid-sim serve --cassette X --on-miss forward --upstream URL`` (spy mode) forwards what the cassette
+has no answer for to the cluster, handing each finished exchange to a `ForwardLog` (listed, and with
+``--record-new`` appended to the cassette). When the pytest plugin records (``pytest --druid-sim-record=URL``), the ``druid_sim`` server stays in
 front of the cluster: the journal, faults and a cassette being extended (``new_episodes``) work as in
 any test, and only what nothing in front answers goes on, through the embedded recorder, to the real
 cluster. :class:`Forwarder` takes the model's place, innermost in the chain, and relays each request
