@@ -229,6 +229,11 @@ class Redactor:
         key = find_key(redaction.key_id, key_file)
         return cls(key, rules, key_id=redaction.key_id, remember=remember)
 
+    def same_key(self) -> Redactor:
+        """A new redactor with this one's key and rules (so the same placeholders) and none of its memory:
+        for work in another thread while this one serves the event loop."""
+        return Redactor(self.salt, self.rules, key_id=self.key_id, remember=self._remember)
+
     @property
     def redaction(self) -> Redaction:
         """What to store in the cassette header: the salt (unless the key stays outside), the rules."""
