@@ -112,7 +112,8 @@ export async function control(path, { method = "GET", body } = {}) {
   } catch {
     parsed = null;
   }
-  if (response.status === 401) onUnauthorized(parsed && parsed.message);
+  // a 401 to a call made with a token since replaced (the presenter typed another meanwhile) asks nothing
+  if (response.status === 401 && token.get() === kept) onUnauthorized(parsed && parsed.message);
   if (!response.ok) {
     const message = (parsed && parsed.message) || `${response.status} ${response.statusText}`;
     throw new CallError(message, response.status, parsed);

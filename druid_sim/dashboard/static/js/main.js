@@ -37,6 +37,7 @@ const state = {
 const context = {
   state,
   refreshNow,
+  interval: refreshInterval(),
   openTask(id) {
     location.hash = "#tasks";
     showView("tasks");
@@ -157,6 +158,8 @@ async function round() {
   }
   renderHeader();
   presenter.render(context);
+  await presenter.follow(context);
+  if (state.view !== "traffic") await trafficView.count().catch(() => {});
   const view = VIEWS[state.view];
   try {
     await view.refresh(context);

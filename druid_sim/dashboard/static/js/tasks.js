@@ -5,8 +5,9 @@
 // before the presenter signs in.
 
 import { PRESENTER, describeDruidFailure, druid, taskPath } from "./api.js";
-import { $, $$, displayState, duration, h, pill, plural, setText, shortTime, timeOfDay } from "./dom.js";
+import { $, $$, displayState, h, pill, plural, setText, timeOfDay } from "./dom.js";
 import { signIn } from "./signin.js";
+import { COLUMNS, renderHeader, tableRows } from "./tasktable.js";
 
 const MAX_ROWS = 500;
 const LOG_TAIL_BYTES = 16000; // what the console asks for: ?offset=-16000 (reference 6.2)
@@ -34,25 +35,39 @@ function fillSelect(select, values) {
   select.value = wanted.includes(current) ? current : "";
 }
 
-function durationCell(task, now) {
-  const state = displayState(task);
-  if (task.statusCode !== "RUNNING") {
-    return task.duration >= 0 ? duration(task.duration) : h("span", { class: "muted", title: "shut down: Druid reports -1" }, "—");
-  }
-  const since = Date.parse(task.createdTime);
-  return h("span", { class: "muted", title: `${state.toLowerCase()} since it was created` }, now ? duration(now - since) : "");
-}
-
 let drawn = null;
 let listedText = "";
+let sort = { key: null, descending: true }; // no key: the console's order (active first, newest first)
+const collapsed = new Set(); // groups the presenter folded
+let headerFor = null; // the sort the header was drawn for
+
+/** How the rows are ordered, in words, for the status line. */
+function sortedHow() {
+  if (!sort.key) return "active first (running, pending, waiting), then newest first, as Druid's console";
+  const label = COLUMNS.find((column) => column.key === sort.key).label.toLowerCase();
+  return `by ${label}, ${sort.descending ? "descending" : "ascending"}`;
+}
+
+/** A header was clicked: sort by it (again: the other way; times, durations and states start newest/active first). */
+function sortBy(key, context) {
+  if (sort.key === key) sort = { key, descending: !sort.descending };
+  else sort = { key, descending: ["status", "created", "duration"].includes(key) };
+  render(context, true);
+}
 
 function render(context, force = false) {
   const wanted = filters();
   const now = context.virtualNow();
   const user = signIn.user();
-  const signature = [listedText, JSON.stringify(wanted), Math.floor((now || 0) / 1000), problem, detail && detail.id, user, signIn.needed()].join("|");
+  const groupBy = $("#group-by").value;
+  const signature = [listedText, JSON.stringify(wanted), JSON.stringify(sort), groupBy, [...collapsed].join(), Math.floor((now || 0) / 1000), problem, detail && detail.id, user, signIn.needed()].join("|");
   if (!force && signature === drawn) return; // nothing to redraw: keep the rows under the pointer
   drawn = signature;
+  const sortedAs = JSON.stringify(sort);
+  if (sortedAs !== headerFor) {
+    headerFor = sortedAs;
+    renderHeader(sort, (key) => sortBy(key, context));
+  }
   const shown = tasks.filter(
     (task) =>
       (!wanted.state || displayState(task) === wanted.state) &&
@@ -60,28 +75,22 @@ function render(context, force = false) {
       (!wanted.type || task.type === wanted.type) &&
       (!wanted.id || task.id.toLowerCase().includes(wanted.id)),
   );
-  const rows = shown.slice(0, MAX_ROWS).map((task) => {
-    const location = task.location && task.location.host ? `${task.location.host}:${task.location.port}` : "";
-    return h(
-      "tr",
-      {
-        class: detail && detail.id === task.id ? "selected" : null,
-        dataset: { taskId: task.id, state: displayState(task) },
-        onclick: () => tasksView.open(task.id, context),
-      },
-      h("td", { class: "id", title: task.id }, task.id),
-      h("td", { class: "id group", title: task.groupId }, task.groupId),
-      h("td", {}, task.type),
-      h("td", {}, task.dataSource),
-      h("td", {}, pill(displayState(task)), task.errorMsg ? h("span", { class: "error-hint", title: task.errorMsg }, "!") : null),
-      h("td", { class: "muted" }, `${task.statusCode} / ${task.runnerStatusCode}`),
-      h("td", { class: "nowrap" }, shortTime(task.createdTime)),
-      h("td", { class: "nowrap" }, durationCell(task, now)),
-      h("td", { class: "muted location", title: location }, location),
-    );
+  const rows = tableRows(shown, {
+    sort,
+    groupBy,
+    now,
+    selectedId: detail && detail.id,
+    collapsed,
+    most: MAX_ROWS,
+    onOpen: (id) => tasksView.open(id, context),
+    onToggle: (name) => {
+      if (collapsed.has(name)) collapsed.delete(name);
+      else collapsed.add(name);
+      render(context);
+    },
   });
   $("#tasks-table tbody").replaceChildren(...rows);
-  const counted = `${shown.length === tasks.length ? plural(tasks.length, "task") : `${shown.length} of ${plural(tasks.length, "task")}`}`;
+  const counted = `${shown.length === tasks.length ? plural(tasks.length, "task") : `${shown.length} of ${plural(tasks.length, "task")}`} · ${sortedHow()}`;
   const capped = shown.length > MAX_ROWS ? ` (the first ${MAX_ROWS} shown: filter to see others)` : "";
   const when = listedAt ? ` · as of ${timeOfDay(new Date(listedAt).toISOString())}` : "";
   const as = user ? ` · what ${user} may read` : "";
@@ -231,7 +240,11 @@ async function submit(event, context) {
 
 export const tasksView = {
   setUp(context) {
-    for (const id of ["#filter-state", "#filter-datasource", "#filter-type"]) $(id).addEventListener("change", () => render(context));
+    for (const id of ["#filter-state", "#filter-datasource", "#filter-type", "#group-by"]) $(id).addEventListener("change", () => render(context));
+    $("#sort-reset").addEventListener("click", () => {
+      sort = { key: null, descending: true };
+      render(context, true);
+    });
     $("#filter-id").addEventListener("input", () => render(context));
     $("#submit-toggle").addEventListener("click", () => {
       $("#submit-form").hidden = !$("#submit-form").hidden;
@@ -320,6 +333,8 @@ export const tasksView = {
   },
 
   forget(context) {
+    setText("#submit-result", ""); // an answer about the cluster that was (a 429 from queue-full) is not about this one
+    $("#submit-result").classList.remove("failed");
     tasks = [];
     listedText = "";
     listedAt = null;

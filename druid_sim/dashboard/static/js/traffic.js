@@ -124,7 +124,16 @@ export const trafficView = {
     render();
   },
 
+  /** The tab's counter while another view shows: the journal's total only (no entry is read). */
+  async count() {
+    const answer = await control("journal?since=" + lastSeq + "&limit=0");
+    if (answer.total < lastSeq) trafficView.forget();
+    total = answer.total;
+    setText("#traffic-tab-count", total ? String(total) : "");
+  },
+
   forget() {
+    setText("#traffic-tab-count", "");
     drawn = null;
     entries = [];
     lastSeq = 0;
