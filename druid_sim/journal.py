@@ -41,6 +41,11 @@ EXTENSION = "journal"
 CLIENT_HEADER = b"x-druid-sim-client"
 #: At most this many characters of a client name are shown.
 CLIENT_SHOWN = 200
+#: The newest this many requests keep their headers and the first bytes of their bodies (the dashboard's
+#: Traffic view opens a request to show them); older entries keep the one-line summary only.
+DETAILED = 200
+#: At most this many bytes of each body are kept (a full task list is ~100 KB; its start says enough).
+BODY_KEPT = 16 * 1024
 
 
 def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
@@ -54,10 +59,59 @@ def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
     return agent
 
 
+class Exchange:
+    """What a request and its answer carried: headers as they came, the first `BODY_KEPT` bytes of each body.
+
+    Kept as raw bytes and redacted only when someone reads them (`druid_sim.logsafe`), so recording costs a
+    reference to the header list and a bounded copy of each body chunk.
+    """
+
+    __slots__ = (
+        "request_body",
+        "request_bytes",
+        "request_headers",
+        "response_body",
+        "response_bytes",
+        "response_headers",
+    )
+
+    def __init__(self, request_headers: list[tuple[bytes, bytes]]) -> None:
+        self.request_headers = request_headers
+        self.request_body = b""
+        self.request_bytes = 0  # how many body bytes the server read (all of them, kept or not)
+        self.response_headers: list[tuple[bytes, bytes]] | None = None  # None: no answer started
+        self.response_body = b""
+        self.response_bytes = 0
+
+    def note_request(self, chunk: bytes) -> None:
+        self.request_bytes += len(chunk)
+        room = BODY_KEPT - len(self.request_body)
+        if room > 0 and chunk:
+            self.request_body += chunk[:room]
+
+    def note_response(self, chunk: bytes) -> None:
+        self.response_bytes += len(chunk)
+        room = BODY_KEPT - len(self.response_body)
+        if room > 0 and chunk:
+            self.response_body += chunk[:room]
+
+
 class JournalEntry:
     """One received request. Mutable until its response starts: the status arrives after the request."""
 
-    __slots__ = ("answered_by", "client", "fault", "method", "path", "query", "seq", "status", "time_ms", "user")
+    __slots__ = (
+        "answered_by",
+        "client",
+        "exchange",
+        "fault",
+        "method",
+        "path",
+        "query",
+        "seq",
+        "status",
+        "time_ms",
+        "user",
+    )
 
     def __init__(
         self, seq: int, time_ms: int, method: str, path: str, query: bytes, client: bytes | None = None
@@ -72,6 +126,7 @@ class JournalEntry:
         self.answered_by: str | None = None
         self.fault: str | None = None
         self.user: str | None = None  # the user it was made as, on a secured cluster (never a password)
+        self.exchange: Exchange | None = None  # headers and bodies, for the newest `DETAILED` entries only
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the control API shows it (built only when someone reads the journal)."""
@@ -146,9 +201,11 @@ class Journal:
         if size < 1:
             raise ValueError(f"the journal size must be at least 1, got {size}; use --journal-size 10000")
         self.clock = clock
-        self._redact_query = (redaction or LogRedaction()).query
+        self.redaction = redaction or LogRedaction()  # also what a reader of an Exchange redacts with
+        self._redact_query = self.redaction.query
         self.size = size
         self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._detailed: deque[JournalEntry] = deque()  # the entries holding an Exchange, oldest first
         self._seq = 0
 
     def record(self, method: str, path: str, query: bytes, client: bytes | None = None) -> JournalEntry:
@@ -160,6 +217,23 @@ class Journal:
         entry = JournalEntry(self._seq, self.clock.now_ms(), method, path, query, client)
         self._entries.append(entry)
         return entry
+
+    def detail(self, entry: JournalEntry, headers: list[tuple[bytes, bytes]]) -> Exchange:
+        """Give ``entry`` an `Exchange` to note headers and bodies in; the oldest detailed entry lets go of its own."""
+        if len(self._detailed) >= DETAILED:
+            self._detailed.popleft().exchange = None
+        exchange = entry.exchange = Exchange(headers)
+        self._detailed.append(entry)
+        return exchange
+
+    def find(self, seq: int) -> JournalEntry | None:
+        """The entry numbered ``seq`` while the ring holds it."""
+        if not self._entries:
+            return None
+        index = seq - self._entries[0].seq  # numbers are consecutive in the ring
+        if 0 <= index < len(self._entries):
+            return self._entries[index]
+        return None
 
     @property
     def total(self) -> int:
@@ -219,6 +293,9 @@ class Journal:
         """Forget every entry (and restart numbering); returns how many were held."""
         held = len(self._entries)
         self._entries.clear()
+        for entry in self._detailed:
+            entry.exchange = None
+        self._detailed.clear()
         self._seq = 0
         return held
 
@@ -242,6 +319,9 @@ class JournalMiddleware:
             entry = self.journal.record(request.method, request.path, request.query, client_of(request.headers))
             entry.status = answer.status
             entry.answered_by = request.answered_by
+            exchange = self.journal.detail(entry, request.headers)
+            exchange.response_headers = list(answer.headers)
+            exchange.note_response(answer.body)
         return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -249,18 +329,28 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         entry = self.journal.record(scope["method"], scope["path"], scope["query_string"], client_of(scope["headers"]))
+        exchange = self.journal.detail(entry, scope["headers"])
+
+        async def receive_and_note() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                exchange.note_request(message.get("body", b""))
+            return message
 
         async def send_and_note(message: Message) -> None:
-            if entry.status is None and message["type"] == "http.response.start":
+            if message["type"] == "http.response.body":
+                exchange.note_response(message.get("body", b""))
+            elif entry.status is None and message["type"] == "http.response.start":
                 entry.status = message["status"]
                 entry.answered_by = scope.get(ANSWERED_BY)
                 entry.fault = scope.get(FAULT)
                 user = scope.get(IDENTITY)
                 entry.user = None if user is None else user.name
+                exchange.response_headers = list(message.get("headers", ()))
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive_and_note, send_and_note)
         finally:
             # A fault may end the exchange without a response (reset, hang cut short): note it anyway.
             if entry.answered_by is None:

@@ -360,6 +360,14 @@ def control_openapi() -> dict[str, Any]:
                 "responses": {"200": _ok("count"), "400": _ERROR, "422": _ERROR},
             }
         },
+        "/__sim/journal/{seq}": {
+            "get": {
+                "summary": "One request with its headers and body and its answer's, credentials redacted "
+                "(kept for the newest 200 requests, the first 16 KiB of each body)",
+                "parameters": [{"name": "seq", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _ok("entry, request, response"), "400": _ERROR, "404": _ERROR},
+            }
+        },
         "/__sim/openapi.json": {"get": {"summary": "This document", "responses": {"200": _ok("OpenAPI 3.1")}}},
         "/__sim/druid-openapi.json": {
             "get": {"summary": "The simulated Druid Tasks API, described", "responses": {"200": _ok("OpenAPI 3.1")}}
