@@ -8,9 +8,9 @@ import { PRESENTER, describeDruidFailure, druid, taskPath } from "./api.js";
 import { $, $$, displayState, h, pill, plural, setText, timeOfDay } from "./dom.js";
 import { signIn } from "./signin.js";
 import { COLUMNS, renderHeader, tableRows } from "./tasktable.js";
+import { logPane } from "./logpane.js";
 
 const MAX_ROWS = 500;
-const LOG_TAIL_BYTES = 16000; // what the console asks for: ?offset=-16000 (reference 6.2)
 
 let tasks = [];
 let listedAt = null; // virtual time of the last good answer
@@ -106,6 +106,7 @@ function render(context, force = false) {
 
 function showPane(pane) {
   for (const button of $$("#detail-tabs button")) button.classList.toggle("active", button.dataset.pane === pane);
+  if (pane !== "log") logPane.hide();
 }
 
 /** A failed read of the open task, with what Druid checks when it is a secured cluster's 403. */
@@ -120,9 +121,8 @@ function pretty(value) {
 function setBody(text, { follow = false } = {}) {
   const body = $("#detail-body");
   if (body.textContent === text) return;
-  const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 24;
   body.textContent = text;
-  if (follow && atBottom) body.scrollTop = body.scrollHeight;
+  if (follow) body.scrollTop = body.scrollHeight; // following the log: stay at its end (Pause keeps it still)
 }
 
 async function paneContent(id, pane, state) {
@@ -130,15 +130,7 @@ async function paneContent(id, pane, state) {
     const answer = await druid(taskPath(id));
     return answer.ok ? { text: pretty(answer.json.payload), note: "GET /task/{id}: the spec as the Overlord holds it" } : { note: readFailure(answer) };
   }
-  if (pane === "log") {
-    const answer = await druid(taskPath(id, `/log?offset=-${LOG_TAIL_BYTES}`), { accept: "text/plain" });
-    if (answer.status === 404) return { text: "", note: "No log yet: Druid has none until the task runs (404)." };
-    if (!answer.ok) return { note: readFailure(answer) };
-    let text = answer.text;
-    if (text.length >= LOG_TAIL_BYTES) text = text.slice(text.indexOf("\n") + 1); // drop the cut first line, as the console does
-    const growing = state === "RUNNING" ? "growing while the task runs" : "complete";
-    return { text, note: `GET /task/{id}/log?offset=-${LOG_TAIL_BYTES}: the last ${LOG_TAIL_BYTES / 1000} kB, ${growing}`, follow: true };
-  }
+  if (pane === "log") return logPane.content(id, state, readFailure);
   if (pane === "reports") {
     const answer = await druid(taskPath(id, "/reports"));
     if (answer.status === 404) return { text: "", note: "No reports yet: Druid has none until the task runs (404)." };
@@ -170,7 +162,7 @@ async function refreshDetail() {
   if (!detail || detail.id !== id || detail.pane !== pane || !shown) return;
   const note = $("#detail-note");
   setText(note, shown.note || "");
-  note.classList.toggle("failed", shown.text === undefined);
+  note.classList.toggle("failed", shown.text === undefined && !shown.paused);
   if (shown.text !== undefined) setBody(shown.text, { follow: shown.follow });
 }
 
@@ -251,7 +243,25 @@ export const tasksView = {
     });
     $("#submit-form").addEventListener("submit", (event) => submit(event, context));
     $("#detail-close").addEventListener("click", () => tasksView.close(context));
-    $("#detail-shutdown").addEventListener("click", () => shutdown(context));
+    $("#detail-shutdown").addEventListener("click", () => {
+      if (!detail) return;
+      // as Druid's console does: a shut down is asked for, never done on one click
+      setText("#shutdown-id", detail.id);
+      $("#shutdown-dialog").dataset.taskId = detail.id;
+      $("#shutdown-dialog").showModal();
+    });
+    $("#shutdown-dialog").addEventListener("close", () => {
+      const dialog = $("#shutdown-dialog");
+      if (dialog.returnValue === "shutdown" && detail && detail.id === dialog.dataset.taskId) shutdown(context);
+      dialog.returnValue = "";
+    });
+    $("#detail-wide").addEventListener("click", () => {
+      const wide = !$(".tasks-area").classList.contains("wide");
+      $(".tasks-area").classList.toggle("wide", wide);
+      $("#detail-wide").setAttribute("aria-pressed", String(wide));
+      $("#detail-wide").classList.toggle("active", wide);
+    });
+    logPane.setUp(() => detail && detail.id, readFailure);
     for (const button of $$("#detail-tabs button")) {
       button.addEventListener("click", () => {
         if (!detail) return;
@@ -297,7 +307,10 @@ export const tasksView = {
   },
 
   open(id, context) {
-    if (!detail || detail.id !== id) sayAction(null);
+    if (!detail || detail.id !== id) {
+      sayAction(null);
+      logPane.hide();
+    }
     detail = { id, pane: detail ? detail.pane : "status", state: null };
     $("#task-detail").hidden = false;
     $(".tasks-area").classList.add("with-detail");
@@ -313,7 +326,9 @@ export const tasksView = {
     detail = null;
     sayAction(null);
     $("#task-detail").hidden = true;
-    $(".tasks-area").classList.remove("with-detail");
+    $(".tasks-area").classList.remove("with-detail", "wide");
+    $("#detail-wide").classList.remove("active");
+    logPane.hide();
     render(context);
   },
 
