@@ -86,8 +86,8 @@ function describeScenario(context) {
   let text = chosen ? chosen.description || chosen.problem || "" : "";
   if (cassette) {
     text = picked
-      ? `${text} This server replays ${cassette}: loaded, the scenario answers only what the cassette does not (its misses).`
-      : `This server replays ${cassette} with no scenario behind it. Pick one to answer the cassette's misses.`;
+      ? `This server replays ${cassette}: loaded, the scenario builds the model behind the cassette, which still answers all it recorded.`
+      : `This server replays ${cassette} with no scenario behind it.`;
   }
   setText("#scenario-description", text);
   $("#scenario-load").disabled = !picked;
@@ -211,7 +211,7 @@ export const presenter = {
       const name = $("#scenario-select").value;
       if (!name) return;
       const cassette = replaying(context);
-      const behind = cassette ? ` behind the replayed ${cassette} (the cassette still answers what it recorded; the scenario answers its misses)` : "";
+      const behind = cassette ? ` behind the replayed ${cassette} (the cassette still answers all it recorded)` : "";
       restarting(event.currentTarget, `Loaded scenario ${name}${behind}`, () => control("scenario", { method: "POST", body: { scenario: name } }), context);
     });
     $("#reset").addEventListener("click", (event) => {
