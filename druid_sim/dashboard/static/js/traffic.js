@@ -153,7 +153,7 @@ export const trafficView = {
 
   /** The tab's counter while another view shows: the journal's total only (no entry is read). */
   async count() {
-    const answer = await control("journal?since=" + lastSeq + "&limit=0");
+    const answer = await control(`journal?since=${lastSeq}&limit=0`);
     if (answer.total < lastSeq) trafficView.forget();
     total = answer.total;
     setText("#traffic-tab-count", total ? String(total) : "");
