@@ -561,7 +561,7 @@ def test_the_tasks_table_fits_without_sideways_scrolling_and_the_presenter_colum
     assert column["height"] <= column["shown"] and column["last"] <= column["viewport"]
 
 
-def test_tasks_come_active_first_newest_first_sort_on_click_and_group(tab: Page) -> None:
+def test_tasks_come_active_first_newest_first_sort_on_click_and_group(tab: Page, tmp_path: Path) -> None:
     expect = sync_api.expect
     page = tab.open("tasks")
     listed = {task["id"]: task for task in httpx.get(f"{tab.url}{V1}/tasks").json()}
@@ -601,6 +601,8 @@ def test_tasks_come_active_first_newest_first_sort_on_click_and_group(tab: Page)
     expect(page.locator("#tasks-table tbody tr[data-task-id]")).to_have_count(len(listed) - count)
     page.select_option("#group-by", "status")
     expect(page.locator("#tasks-table tr.group-row").first).to_have_attribute("data-group", "RUNNING")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    screenshot(page, "tasks-grouped", tmp_path)
     assert tab.unexpected_errors() == []
 
 
@@ -635,7 +637,7 @@ def test_switching_scenarios_keeps_the_speed_and_clears_what_was_about_the_last_
     assert tab.page_errors == []
 
 
-def test_a_traffic_row_opens_to_show_the_request_and_its_answer_never_a_credential(tab: Page) -> None:
+def test_a_traffic_row_opens_to_show_the_request_and_its_answer_never_a_credential(tab: Page, tmp_path: Path) -> None:
     expect = sync_api.expect
     task = httpx.post(f"{tab.url}{V1}/task", json=SPEC, auth=("admin", "hunter2")).json()["task"]
     page = tab.open("traffic")
@@ -650,6 +652,7 @@ def test_a_traffic_row_opens_to_show_the_request_and_its_answer_never_a_credenti
     text = detail.inner_text()
     assert not [name for name, secret in SECRETS.items() if secret in text]
     assert "hunter2" not in text and "YWRtaW46aHVudGVyMg" not in text
+    screenshot(page, "traffic-request", tmp_path)
     row.click()
     expect(page.locator("#traffic-table tr.exchange-row")).to_have_count(0)
     assert tab.unexpected_errors() == []
@@ -705,7 +708,9 @@ def test_the_log_pane_says_the_logs_size_follows_or_pauses_downloads_it_whole_an
     assert tab.unexpected_errors() == []
 
 
-def test_fault_windows_say_their_clock_times_and_real_length_and_presenter_mode_slows_the_clock(tab: Page) -> None:
+def test_fault_windows_say_their_clock_times_and_real_length_and_presenter_mode_slows_the_clock(
+    tab: Page, tmp_path: Path
+) -> None:
     expect = sync_api.expect
     page = tab.open("cluster")
     page.click("[data-preset=leader-failover]")
@@ -728,6 +733,7 @@ def test_fault_windows_say_their_clock_times_and_real_length_and_presenter_mode_
     expect(page.locator("#clock-badge")).to_contain_text("×1")
     expect(page.locator("#leader-state")).to_have_text("no leader: clients get 503")
     expect(no_leader.locator(".window")).to_contain_text("real at ×1")
+    screenshot(page, "presenter-mode", tmp_path)
     page.click("[data-advance='5m']")  # past both windows: the speed comes back
     expect(page.locator("#clock-badge")).to_contain_text("×60")
     expect(page.locator("#control-result")).to_contain_text("no fault window open any more, the clock is back at ×60")

@@ -14,6 +14,7 @@ const KEY = "druid-sim-presenter-mode";
 
 let restore = null; // the speed to go back to once no window is open, while the page holds the clock at ×1
 const handled = new Set(); // "name@start" of windows slowed for already
+let awaited = null; // {names, until}: a preset being armed, slowed for before its faults are read back
 
 function enabled() {
   return $("#presenter-mode").checked;
@@ -43,6 +44,7 @@ export const presenterMode = {
   /** A scenario was loaded or reset: what the page remembered about windows is about other windows. */
   forget() {
     restore = null;
+    awaited = null;
     handled.clear();
   },
 
@@ -58,6 +60,8 @@ export const presenterMode = {
     if (!(preset.faults || []).some((fault) => windowOf(fault))) return "";
     await control("clock", { method: "POST", body: { scale: 1 } });
     restore = restore ?? clock.scale;
+    // until its faults are read back, a round would see no window open and put the speed back
+    awaited = { names: new Set(preset.faults.map((fault) => fault.name)), until: performance.now() + 5000 };
     return ` Presenter mode: the clock runs at ×1 while its windows are open, then back to ×${restore}.`;
   },
 
@@ -69,6 +73,11 @@ export const presenterMode = {
     const elapsed = elapsedSeconds(clock, now);
     const ahead = windowsAhead(context.state.faults || [], elapsed);
     const open = ahead.filter(({ window }) => window.start <= elapsed);
+    if (awaited) {
+      if (!ahead.some(({ fault }) => awaited.names.has(fault.name)) && performance.now() < awaited.until) return "";
+      for (const { fault, window } of ahead) if (awaited.names.has(fault.name)) handled.add(key(fault, window));
+      awaited = null;
+    }
     if (restore !== null && clock.scale !== 1) restore = null; // the presenter changed the speed meanwhile
     if (clock.scale > 1) {
       // the next round comes in about one refresh interval: a window opening before then would be missed
