@@ -52,7 +52,7 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/journal": {"GET": journal_routes.get_journal, "DELETE": journal_routes.clear_journal},
     "/journal/count": {"GET": journal_routes.count_journal},
     "/journal/{seq}": {"GET": journal_routes.get_entry},
-    "/tasks/{id:path}/log": {"GET": task_routes.task_log_size},
+    "/tasks/{id}/log": {"GET": task_routes.task_log_size},
     "/openapi.json": {"GET": openapi_document},
     "/druid-openapi.json": {"GET": druid_openapi_document},
 }
