@@ -692,6 +692,10 @@ def test_the_log_pane_says_the_logs_size_follows_or_pauses_downloads_it_whole_an
     assert downloading.value.suggested_filename == f"{running}.log"
     assert saved.read_bytes() == httpx.get(f"{tab.url}{V1}/task/{running}/log").content
 
+    tab.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=tab.url)
+    page.click("#detail-copy")  # the whole id, however the table wraps it
+    expect(page.locator("#detail-action")).to_have_text(f"Copied {running}")
+    assert page.evaluate("navigator.clipboard.readText()") == running
     page.click("#detail-wide")
     expect(page.locator(".tasks-area .table-wrap")).to_be_hidden()
     page.click("#detail-wide")

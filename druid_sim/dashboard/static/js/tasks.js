@@ -255,6 +255,17 @@ export const tasksView = {
       if (dialog.returnValue === "shutdown" && detail && detail.id === dialog.dataset.taskId) shutdown(context);
       dialog.returnValue = "";
     });
+    $("#detail-copy").addEventListener("click", async () => {
+      if (!detail) return;
+      try {
+        await navigator.clipboard.writeText(detail.id);
+        sayAction(`Copied ${detail.id}`, false);
+      } catch (error) {
+        // no clipboard (a page not served from localhost or https): select the id for Ctrl-C instead
+        getSelection().selectAllChildren($("#detail-id"));
+        sayAction("The browser gave no clipboard: the id is selected, Ctrl-C copies it.", false);
+      }
+    });
     $("#detail-wide").addEventListener("click", () => {
       const wide = !$(".tasks-area").classList.contains("wide");
       $(".tasks-area").classList.toggle("wide", wide);
