@@ -143,7 +143,10 @@ function showNotice(message) {
  * Another client (curl, a test, another tab) loaded a scenario or a cassette: forget what the page kept
  * about the old cluster and read what the new one is, as after the presenter's own Load.
  */
-async function noticeSwitch(health) {
+let healthEpoch = 0; // moved on by loadHealth: a round's answer asked before it is older news
+
+async function noticeSwitch(health, epoch) {
+  if (epoch !== healthEpoch) return;
   const before = state.health;
   state.health = health;
   if (!before || (before.scenario === health.scenario && before.cassette === health.cassette)) return;
@@ -153,12 +156,13 @@ async function noticeSwitch(health) {
 }
 
 async function round() {
+  const epoch = healthEpoch;
   const calls = [control("clock"), control("cluster"), control("faults"), control("health")];
   // the Traffic tab's counter, while another view shows (the Traffic view reads the journal itself)
   if (state.view !== "traffic") calls.push(trafficView.count());
   const [clock, cluster, faults, health] = await Promise.allSettled(calls);
   const failed = [clock, cluster, faults, health].find((result) => result.status === "rejected");
-  if (health.status === "fulfilled") await noticeSwitch(health.value);
+  if (health.status === "fulfilled") await noticeSwitch(health.value, epoch);
   if (clock.status === "fulfilled") state.clock = { ...clock.value, fetchedAt: performance.now() };
   if (cluster.status === "fulfilled") {
     state.cluster = cluster.value;
@@ -215,6 +219,7 @@ function refreshNow() {
 
 /** What the server serves: its health, and whether its cluster is secured (which may ask to sign in). */
 async function loadHealth() {
+  healthEpoch += 1;
   try {
     state.health = await control("health");
   } catch {
