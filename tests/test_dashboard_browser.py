@@ -584,7 +584,10 @@ def test_tasks_come_active_first_newest_first_sort_on_click_and_group(tab: Page,
     page.click("#tasks-table th[data-sort=created]")
     expect(page.locator("#tasks-table th[data-sort=created]")).to_have_attribute("aria-sort", "ascending")
     assert shown_ids(page) == newest[::-1]
-    page.click("#tasks-table th[data-sort=datasource]")
+    page.focus("#tasks-table th[data-sort=datasource]")
+    page.keyboard.press("Enter")  # the headers sort from the keyboard too
+    expect(page.locator("#tasks-table th[data-sort=datasource]")).to_have_attribute("aria-sort", "ascending")
+    expect(page.locator("#tasks-table th[data-sort=datasource]")).to_be_focused()
     datasources = [listed[task_id]["dataSource"] for task_id in shown_ids(page)]
     assert datasources == sorted(datasources)
     page.click("#sort-reset")

@@ -172,6 +172,7 @@ export function tableRows(tasks, { sort, groupBy, now, selectedId, collapsed, mo
 
 /** The header: each column sorts on click (again: the other way); the sorted one shows its arrow. */
 export function renderHeader(sort, onSort) {
+  const focused = document.activeElement && document.activeElement.closest("#tasks-table th") ? document.activeElement.dataset.sort : null;
   const cells = COLUMNS.map((column) => {
     const sorted = sort.key === column.key;
     const arrow = sorted ? (sort.descending ? " ▼" : " ▲") : "";
@@ -182,11 +183,18 @@ export function renderHeader(sort, onSort) {
         dataset: { sort: column.key },
         "aria-sort": sorted ? (sort.descending ? "descending" : "ascending") : null,
         title: `sort by ${column.label.toLowerCase()} (click again for the other way)`,
+        tabindex: "0",
         onclick: () => onSort(column.key),
+        onkeydown: (event) => {
+          if (event.key !== "Enter" && event.key !== " ") return;
+          event.preventDefault();
+          onSort(column.key);
+        },
       },
       column.label,
       arrow,
     );
   });
   $("#tasks-table thead").replaceChildren(h("tr", {}, ...cells));
+  if (focused) $(`#tasks-table th[data-sort="${focused}"]`).focus(); // a keyboard user keeps their place
 }
