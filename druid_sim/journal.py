@@ -13,8 +13,6 @@ size, the oldest entries fall off, and :attr:`Journal.dropped` says how many did
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from druid_sim.express import ExpressAnswer, ExpressRequest, express_of
 from druid_sim.logsafe import LogRedaction, log_redaction
 from druid_sim.runtime import ANSWERED_BY, Simulation
 from druid_sim.security.access import IDENTITY
+from druid_sim.util.regex import glob
 
 #: How many requests the journal keeps unless told otherwise (``--journal-size``).
 DEFAULT_JOURNAL_SIZE = 10_000
@@ -120,7 +119,7 @@ class JournalFilter:
 
     def compile(self) -> Callable[[JournalEntry], bool]:
         method = self.method.upper() if self.method else None
-        path = re.compile(fnmatch.translate(self.path)).match if self.path else None
+        path = glob(self.path).match if self.path else None  # RE2: linear whatever the glob
         status, answered_by, fault, since = self.status, self.answered_by, self.fault, self.since
         user, client = self.user, self.client
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from druid_sim.control.core import simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer
 from druid_sim.journal import Journal, JournalEntry, JournalFilter, journal_of
+from druid_sim.util.regex import RegexRefused, glob
 
 FILTER_PARAMS = {"method", "path", "status", "answeredBy", "fault", "user", "since", "client"}
 GROUPS = {"method", "path", "status", "answeredBy", "fault", "user", "client"}
@@ -36,6 +37,11 @@ def parse_filter(request: Request, extra: set[str]) -> tuple[JournalFilter, dict
     if unknown:
         accepted = ", ".join(sorted(FILTER_PARAMS | extra))
         raise ControlError(422, f"unknown query parameter(s) {', '.join(unknown)}; this call accepts {accepted}")
+    if params.get("path"):
+        try:
+            glob(params["path"])
+        except RegexRefused as exc:
+            raise ControlError(400, f"path {exc}") from None
     where = JournalFilter(
         method=params.get("method") or None,
         path=params.get("path") or None,
