@@ -30,6 +30,7 @@ from druid_sim.cassette import (
     new_salt,
 )
 from druid_sim.cassette.keys import RedactionKeyError
+from druid_sim.limits import MAX_CASSETTE_SIZE
 from druid_sim.overlord.overlord import Overlord
 from druid_sim.overlord.task import Task
 from druid_sim.replay.answers import Answer
@@ -60,6 +61,8 @@ class ReplayOptions:
     rules: MatchRules = field(default_factory=MatchRules)
     #: The key file of a cassette whose redaction key is kept outside it (None: env var, default file).
     redaction_key: str | None = None
+    #: The largest cassette file loaded (``--max-cassette-size``); a larger one is refused before it is read.
+    max_cassette_size: int = MAX_CASSETTE_SIZE
 
 
 def cassette_redactor(cassette: Cassette, key_file: str | None = None) -> Redactor:
@@ -99,7 +102,7 @@ class Replay:
     @classmethod
     def load(cls, path: str | Path, options: ReplayOptions | None = None) -> Replay:
         """Load and index a cassette; raises `CassetteFormatError` with file, line and fix."""
-        return cls(load_cassette(path), options)
+        return cls(load_cassette(path, (options or ReplayOptions()).max_cassette_size), options)
 
     @property
     def name(self) -> str:

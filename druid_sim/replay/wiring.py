@@ -34,6 +34,7 @@ def replay_options(config: ServeConfig) -> ReplayOptions:
         latency=_choice(LatencyMode, config.replay_latency, "--latency"),
         rules=MatchRules.from_specs(config.replay_ignore),
         redaction_key=config.replay_redaction_key,
+        max_cassette_size=config.limits.max_cassette_size,
     )
 
 
