@@ -13,6 +13,7 @@ size, the oldest entries fall off, and :attr:`Journal.dropped` says how many did
 
 from __future__ import annotations
 
+import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -40,17 +41,34 @@ EXTENSION = "journal"
 CLIENT_HEADER = b"x-druid-sim-client"
 #: At most this many characters of a client name are shown.
 CLIENT_SHOWN = 200
+#: The name the dashboard's own requests are journaled under (its Traffic view hides them by default).
+DASHBOARD = b"druid-sim-dashboard"
+#: What a request claiming the dashboard's name without the page's key is journaled as, after its name.
+NOT_THE_PAGE = b" (not the dashboard page)"
 
 
-def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
-    """Who sent a request: its ``X-Druid-Sim-Client`` header, else its ``User-Agent`` (raw bytes, or None)."""
+def client_of(headers: Iterable[tuple[bytes, bytes]], page_key: bytes = b"") -> bytes | None:
+    """Who sent a request: its ``X-Druid-Sim-Client`` header, else its ``User-Agent`` (raw bytes, or None).
+
+    The dashboard names itself ``druid-sim-dashboard/<page key>`` (the key is in the page it serves) and
+    is journaled as ``druid-sim-dashboard``; any other client using that name is journaled with
+    `NOT_THE_PAGE` after it, so that no client can hide its requests from the Traffic view by claiming it.
+    """
     agent = None
     for name, value in headers:
         if name == CLIENT_HEADER:
-            return value
+            return value if not value.startswith(DASHBOARD) else vouched(value, page_key)
         if name == b"user-agent":
             agent = value
     return agent
+
+
+def vouched(value: bytes, page_key: bytes) -> bytes:
+    """A client name starting with the dashboard's: the page's own without its key, anyone else's marked."""
+    signed = DASHBOARD + b"/" + page_key
+    if page_key and value.startswith(signed):
+        return DASHBOARD + value[len(signed) :]
+    return value + NOT_THE_PAGE
 
 
 class JournalEntry:
@@ -145,6 +163,8 @@ class Journal:
         if size < 1:
             raise ValueError(f"the journal size must be at least 1, got {size}; use --journal-size 10000")
         self.clock = clock
+        #: What the dashboard page sends after its name (``client_of``), fresh for each server.
+        self.page_key = secrets.token_hex(8).encode("ascii")
         self._redact_query = (redaction or LogRedaction()).query
         self.size = size
         self._entries: deque[JournalEntry] = deque(maxlen=size)
@@ -238,7 +258,8 @@ class JournalMiddleware:
         """Journal an express answer (`druid_sim.express`) as the ASGI way would have."""
         answer = None if self._inner is None else self._inner(request)
         if answer is not None:
-            entry = self.journal.record(request.method, request.path, request.query, client_of(request.headers))
+            client = client_of(request.headers, self.journal.page_key)
+            entry = self.journal.record(request.method, request.path, request.query, client)
             entry.status = answer.status
             entry.answered_by = request.answered_by
         return answer
@@ -247,7 +268,8 @@ class JournalMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        entry = self.journal.record(scope["method"], scope["path"], scope["query_string"], client_of(scope["headers"]))
+        client = client_of(scope["headers"], self.journal.page_key)
+        entry = self.journal.record(scope["method"], scope["path"], scope["query_string"], client)
 
         async def send_and_note(message: Message) -> None:
             if entry.status is None and message["type"] == "http.response.start":

@@ -18,26 +18,35 @@ from druid_sim.control.core import simulation_of
 from druid_sim.control.errors import JSONAnswer
 from druid_sim.overlord.task import Phase
 from druid_sim.runtime import Simulation
+from druid_sim.security.viewer import Viewer, viewer_of
 
 #: The request whose fate tells who leads: the task list every client and console polls.
 LEADER_PROBE = ("GET", "/druid/indexer/v1/tasks")
 
 
-def describe_workers(simulation: Simulation, now: int) -> dict[str, Any]:
-    """Slots per MiddleManager (``capacity`` null: unlimited) and the tasks running in them now."""
+def describe_workers(simulation: Simulation, now: int, viewer: Viewer | None = None) -> dict[str, Any]:
+    """Slots per MiddleManager (``capacity`` null: unlimited) and the tasks running in them now.
+
+    ``viewer``: a signed-in Druid user of the dashboard (`druid_sim.security.viewer`); the ids of running
+    tasks it may not read are left out (slots used still count them: Druid's /workers shows that much).
+    """
     overlord = simulation.overlord
     pool = overlord.workers
     hosts = pool.hosts
     running: dict[str | None, list[str]] = {host: [] for host in hosts}
+    used_by: dict[str | None, int] = {}
     for task in overlord.active_tasks(now):
         if task.phase_at(now) is Phase.RUNNING:
-            running.setdefault(task.plan.location.host, []).append(task.id)
+            host = task.plan.location.host
+            used_by[host] = used_by.get(host, 0) + 1
+            if viewer is None or viewer.may_read(task.datasource):
+                running.setdefault(host, []).append(task.id)
     capacity = pool.capacity
     managers = []
     for index, host in enumerate(hosts):
         slots = None if capacity is None else capacity // len(hosts) + (1 if index < capacity % len(hosts) else 0)
-        managers.append({"host": host, "capacity": slots, "used": len(running[host]), "runningTasks": running[host]})
-    used = sum(len(ids) for ids in running.values())
+        managers.append({"host": host, "capacity": slots, "used": used_by.get(host, 0), "runningTasks": running[host]})
+    used = sum(used_by.values())
     return {"capacity": capacity, "used": used, "middleManagers": managers}
 
 
@@ -84,7 +93,7 @@ async def get_cluster(request: Request) -> Response:
                 "active": active,
                 "maxSize": overlord.queue_max_size,
             },
-            "workers": describe_workers(simulation, now),
+            "workers": describe_workers(simulation, now, viewer_of(simulation, request.headers)),
             "leader": describe_leader(simulation),
         }
     )

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from druid_sim.control.core import simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer
 from druid_sim.journal import Journal, JournalEntry, JournalFilter, journal_of
+from druid_sim.security.viewer import viewer_of
 from druid_sim.util.regex import RegexRefused, glob
 
 FILTER_PARAMS = {"method", "path", "status", "answeredBy", "fault", "user", "since", "client"}
@@ -65,6 +66,9 @@ async def get_journal(request: Request) -> Response:
     where, params = parse_filter(request, {"limit"})
     limit = _int(params, "limit", 0)
     entries = journal.select(where, limit)
+    viewer = viewer_of(simulation_of(request), request.headers)
+    if viewer is not None:  # the dashboard of a signed-in Druid user: its own requests only
+        entries = [entry for entry in entries if viewer.made(entry.user)]
     body = {**_summary(journal), "count": len(entries), "entries": [entry.to_json() for entry in entries]}
     return JSONAnswer(body)
 
