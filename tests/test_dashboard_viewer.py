@@ -40,7 +40,9 @@ def running_ids(client: httpx.Client, viewer: str | None) -> list[str]:
     return sorted(task for manager in workers["middleManagers"] for task in manager["runningTasks"])
 
 
-def test_the_cluster_view_lists_only_running_tasks_the_viewer_may_read(secured: LiveServer, client: httpx.Client) -> None:
+def test_the_cluster_view_lists_only_running_tasks_the_viewer_may_read(
+    secured: LiveServer, client: httpx.Client
+) -> None:
     payroll = client.get(f"{V1}/runningTasks", auth=ADMIN).json()
     payroll_ids = [task["id"] for task in payroll if task["dataSource"] == "payroll"]
     assert len(payroll_ids) == 1
