@@ -142,6 +142,19 @@ class RedactionRules:
         )
 
 
+#: How every placeholder starts, and what one a client sent itself is turned into (`redact_live_request`).
+PLACEHOLDER_START = b"<redacted:"
+SENT_PLACEHOLDER_START = b"<as-sent:redacted:"
+
+
+def _sends_placeholder(request: Request) -> bool:
+    """Whether a placeholder's text is anywhere in the request: path, query, headers or body."""
+    start = PLACEHOLDER_START.decode("ascii")
+    if start in request.path or any(start in value for _, value in (*request.query, *request.headers)):
+        return True
+    return request.body.kind is not None and PLACEHOLDER_START in request.body.raw()
+
+
 def new_salt() -> str:
     """A fresh random salt for a new cassette."""
     return _secrets.token_hex(16)
@@ -299,6 +312,18 @@ class Redactor:
         line = orjson.dumps(request_to_obj(redacted))
         scrubbed = self.scrub_line(line)
         return redacted if scrubbed is line else decode_request(orjson.loads(scrubbed))
+
+    def redact_live_request(self, request: Request) -> Request:
+        """A live request as `redact_request_as_recorded` puts it, after marking placeholders it sent itself.
+
+        Redaction leaves a placeholder alone, so a client sending the literal text ``<redacted:…>`` copied
+        from a cassette would otherwise match the recorded credentials without knowing them; such a text
+        becomes ``<as-sent:redacted:…>``, which the recorder never writes.
+        """
+        if _sends_placeholder(request):
+            line = orjson.dumps(request_to_obj(request)).replace(PLACEHOLDER_START, SENT_PLACEHOLDER_START)
+            request = decode_request(orjson.loads(line))
+        return self.redact_request_as_recorded(request)
 
     def scrub_line(self, line: bytes) -> bytes:
         """Last pass over an encoded cassette line: replace any echo of a secret seen earlier.

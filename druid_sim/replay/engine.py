@@ -87,7 +87,7 @@ class Replay:
         self.options = options or ReplayOptions()
         self.redactor = cassette_redactor(cassette, self.options.redaction_key)
         #: Puts a live request in the shape the recorder wrote: the cassette's own redaction.
-        self.redact: Callable[[Request], Request] = self.redactor.redact_request_as_recorded
+        self.redact: Callable[[Request], Request] = self.redactor.redact_live_request
         recorded_in_clear = cassette.meta.redaction is None
         self.index = ReplayIndex.build(cassette, self.options.rules, redact=self.redact if recorded_in_clear else None)
         self.cursors: CursorStore = cursors or MemoryCursors(len(self.index.sequences))
