@@ -36,8 +36,8 @@ from druid_sim.overlord.task import Task
 from druid_sim.replay.answers import Answer
 from druid_sim.replay.cursors import CursorStore, MemoryCursors, take
 from druid_sim.replay.index import ReplayIndex, Sequence
-from druid_sim.replay.misses import NearMiss, log_simulated_miss, nearest, request_json
-from druid_sim.replay.normalize import Key, Normalized
+from druid_sim.replay.misses import NearMiss, log_simulated_miss, miss_token, nearest, request_json
+from druid_sim.replay.normalize import Normalized
 from druid_sim.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
 from druid_sim.replay.seed import Observations, cassette_end_ms, observe, seed_overlord, seed_tasks
 
@@ -45,8 +45,6 @@ logger = logging.getLogger("druid_sim.replay")
 
 #: How many recent misses `Replay.misses` keeps for the control API.
 MISS_HISTORY = 200
-#: How many distinct missed requests are remembered so each is logged once (then the memory starts over).
-WARNED_MISSES = 4096
 #: How many distinct secrets a replay's redactor remembers to catch their echoes (a client sends a few).
 REMEMBERED_SECRETS = 1024
 
@@ -95,7 +93,6 @@ class Replay:
         self.hits = 0
         self.misses: deque[dict[str, Any]] = deque(maxlen=MISS_HISTORY)
         self.miss_count = 0
-        self._warned: set[Key] = set()
         #: Bumped by `reset`, so caches of settled answers (`ReplayApp`) know to start again.
         self.generation = 0
 
@@ -157,10 +154,7 @@ class Replay:
         kept, and logged once per distinct request with its reason."""
         forwarded = self.options.on_miss is MissMode.FORWARD
         near: list[NearMiss] | None = None
-        if request.key not in self._warned:
-            if len(self._warned) >= WARNED_MISSES:
-                self._warned.clear()
-            self._warned.add(request.key)
+        if self.cursors.claim(miss_token(request.key)):  # once for the whole server, whichever worker meets it
             near = self.explain_miss(request)
             log_simulated_miss(self.name, request, near, forwarded)
         self.note_miss(request, near, "upstream" if forwarded else "model")
@@ -198,7 +192,6 @@ class Replay:
         self.hits = 0
         self.miss_count = 0
         self.misses.clear()
-        self._warned.clear()
 
     # -- reporting -------------------------------------------------------------------------------
 
