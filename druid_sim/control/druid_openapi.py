@@ -33,6 +33,16 @@ def _text(description: str, example: str, media: str = "text/plain") -> dict[str
     return {"description": description, "content": {media: {"schema": {"type": "string"}, "example": example}}}
 
 
+#: The extension marking a media type whose body Druid writes as raw text although it labels it
+#: ``application/json`` (reference 1.1): a client reads the text itself, or JSON only if it parses.
+RAW_TEXT = "x-raw-text"
+
+
+def _raw_json(example: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``application/json`` whose body is (or may be) raw text: `RAW_TEXT`, and the schema when it is JSON."""
+    return {"schema": schema or {"type": "string"}, "example": example, RAW_TEXT: True}
+
+
 def query_parameter(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """An optional query parameter (a string unless ``schema`` says otherwise)."""
     return {
@@ -189,10 +199,10 @@ def _paths() -> dict[str, Any]:
                     "404": {
                         "description": "unknown task (text/plain) or no reports yet: a raw string labelled application/json",
                         "content": {
-                            "application/json": {
-                                "schema": {"type": "string"},
-                                "example": "No task reports were found for this task. The task may not exist, or it may not have completed yet.",
-                            },
+                            "application/json": _raw_json(
+                                "No task reports were found for this task. The task may not exist, or it may not "
+                                "have completed yet."
+                            ),
                             "text/plain": {"schema": {"type": "string"}},
                         },
                     },
@@ -225,11 +235,15 @@ def _paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": _json("{id: TaskStatus}", {"type": "object", "additionalProperties": _ref("TaskStatus")}),
-                    "400": _text(
-                        'empty list (a raw string labelled application/json) or not an array ({"error"})',
-                        "No Task IDs provided.",
-                        "application/json",
-                    ),
+                    "400": {
+                        "description": 'empty list (raw text labelled application/json) or not an array ({"error"})',
+                        "content": {
+                            "application/json": _raw_json(
+                                "No Task IDs provided.",
+                                {"oneOf": [{"type": "string"}, _ref("LegacyError")]},
+                            )
+                        },
+                    },
                     "415": _resp("JettyPage"),
                     "500": _resp("JettyPage"),
                 },
@@ -253,9 +267,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "raw URL",
-                        "content": {
-                            "application/json": {"schema": {"type": "string"}, "example": "http://localhost:8081"}
-                        },
+                        "content": {"application/json": _raw_json("http://localhost:8081")},
                     }
                 },
             }
@@ -375,7 +387,9 @@ def druid_openapi(druid_version: str) -> dict[str, Any]:
             "status codes, content types and error bodies. A non-leader answers every path except /leader "
             "and /isLeader with 307 to the leader (Location = leader URL + request URI). With a scenario's "
             "security: section (Druid basic security, docs/security.md), every path but /status/health and "
-            "/isLeader wants HTTP Basic credentials (401) and a permission (403).",
+            "/isLeader wants HTTP Basic credentials (401) and a permission (403). A media type marked "
+            f"{RAW_TEXT}: true is raw text although Druid labels it application/json (/leader, an empty "
+            "/taskStatus list, reports not found): read the text itself, and parse it as JSON only if it parses.",
         },
         "security": [{}, {"basic": []}],
         "paths": _secured(_paths()),
