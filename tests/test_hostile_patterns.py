@@ -16,13 +16,10 @@ import sys
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 
-from druid_sim.cassette import RedactionRules, Redactor, new_meta
-from druid_sim.cassette.writer import CassetteWriter, RecordMode
 from tests.support.live import LiveServer
-from tests.support.replay import exchange, replay_server
+from tests.support.replay import cassette_with_rule, replay_server
 
 V1 = "/druid/indexer/v1"
 #: Catastrophic for a backtracking engine: (a+)+ tries every way of splitting the a's before failing.
@@ -128,23 +125,9 @@ def test_a_java_only_security_name_is_refused_at_load(server: LiveServer, client
     assert "a lookaround" in problem["message"]
 
 
-def _cassette_with_rule(path: Path, rule: str) -> Path:
-    """A cassette whose header carries the user rule ``regex:RULE`` (written by hand: the writer refuses bad ones)."""
-    redactor = Redactor("0" * 32, RedactionRules.from_specs(["regex:placeholder"]))
-    with CassetteWriter.open(
-        path, RecordMode.OVERWRITE, new_meta("http://druid.example:8888", redactor.redaction)
-    ) as w:
-        w.append(exchange("POST", f"{V1}/taskStatus", 200, {}, request_body=["x"]))
-    lines = path.read_bytes().splitlines()
-    header = orjson.loads(lines[0])
-    header["redaction"]["rules"] = [f"regex:{rule}"]
-    path.write_bytes(b"\n".join([orjson.dumps(header), *lines[1:]]) + b"\n")
-    return path
-
-
 def test_a_cassette_redaction_rule_is_linear_on_live_requests(tmp_path: Path) -> None:
     """A replay redacts each live request with the cassette's rules before matching it (docs/replay.md)."""
-    cassette = _cassette_with_rule(tmp_path / "shared.jsonl", EVIL)
+    cassette = cassette_with_rule(tmp_path / "shared.jsonl", EVIL)
     with replay_server(cassette) as live, httpx.Client(base_url=live.url, timeout=10) as client:
         answer = client.post(
             f"{V1}/taskStatus", content=json.dumps([VICTIM]), headers={"Content-Type": "application/json"}
@@ -156,7 +139,7 @@ def test_a_cassette_redaction_rule_is_linear_on_live_requests(tmp_path: Path) ->
 def test_a_cassette_redaction_rule_re2_cannot_run_is_refused_at_load(
     server: LiveServer, client: httpx.Client, tmp_path: Path
 ) -> None:
-    cassette = _cassette_with_rule(tmp_path / "refused.jsonl", "(sk_)[a-z]+\\1")
+    cassette = cassette_with_rule(tmp_path / "refused.jsonl", "(sk_)[a-z]+\\1")
     answer = client.post("/__sim/cassette", json={"cassette": str(cassette)})
     assert answer.status_code == 422, answer.text
     assert "backreference" in answer.text and "Traceback" not in answer.text
