@@ -51,6 +51,7 @@ from druid_sim.builtin import cassette_names, shipped_cassette
 from druid_sim.client import JournalEntry, SimControl, tls_context
 from druid_sim.clock import format_instant, parse_duration, parse_instant
 from druid_sim.config import ServeConfig
+from druid_sim.limits import MAX_CASSETTE_SIZE, ServerLimits, parse_size
 from druid_sim.pytest_plugin.recording import (
     SUFFIX,
     CassetteMissing,
@@ -122,6 +123,7 @@ class SimOptions:
     journal_size: int = 10_000
     data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (default: the working directory)
     strict: bool = False  # misses get the replay's 599, which explains them, instead of the model's answer
+    max_cassette_size: int = MAX_CASSETTE_SIZE  # --druid-sim-max-cassette-size: the largest cassette loaded
 
     def config(self) -> ServeConfig:
         return ServeConfig(
@@ -133,6 +135,7 @@ class SimOptions:
             data_dirs=self.data_dirs,
             access_log=False,
             replay_on_miss="error" if self.strict else "simulate",
+            limits=ServerLimits(max_cassette_size=self.max_cassette_size),
         )
 
 
@@ -143,6 +146,7 @@ class RecordSettings:
     upstream: str | None = None
     mode: RecordingMode = RecordingMode.NONE
     strict: bool = False
+    max_cassette_size: int = MAX_CASSETTE_SIZE  # --druid-sim-max-cassette-size
 
 
 # -- servers ---------------------------------------------------------------------------------------
@@ -203,7 +207,8 @@ class SimServer:
         try:
             self.call(restore)
         except (CassetteError, ValueError, OSError) as exc:
-            pytest.fail(f"druid_sim: cannot load the cassette: {exc}", pytrace=False)
+            hint = " (with pytest: --druid-sim-max-cassette-size)" if "--max-cassette-size" in str(exc) else ""
+            pytest.fail(f"druid_sim: cannot load the cassette: {exc}{hint}", pytrace=False)
 
     def catch_up(self) -> None:
         """A recording server's clock is real time, which a reset rewinds to when the server was built."""
@@ -475,6 +480,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail a replayed test that sent a request its cassette has no answer for, or left a recorded "
         "interaction unplayed (as druid_sim(strict=True))",
     )
+    group.addoption(
+        "--druid-sim-max-cassette-size",
+        metavar="SIZE",
+        default=None,
+        help="largest cassette a test may replay, e.g. 512MiB (default 256MiB; memory grows about 3.6 KB per "
+        "interaction); a larger one fails the test before it is read",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -488,9 +500,14 @@ def _record_settings(config: pytest.Config) -> RecordSettings:
     upstream: str | None = config.getoption("druid_sim_record", None)
     given: str | None = config.getoption("druid_sim_record_mode", None)
     strict = bool(config.getoption("druid_sim_strict", False))
+    given_size: str | None = config.getoption("druid_sim_max_cassette_size", None)
+    try:
+        max_size = MAX_CASSETTE_SIZE if given_size is None else parse_size(given_size)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--druid-sim-max-cassette-size: {exc}") from None
     mode = RecordingMode(given) if given else RecordingMode.ONCE if upstream else RecordingMode.NONE
     if not mode.records:
-        return RecordSettings(upstream, mode, strict)
+        return RecordSettings(upstream, mode, strict, max_size)
     if upstream is None:
         raise pytest.UsageError(
             f"--druid-sim-record-mode={mode} records cassettes from a Druid cluster: give its URL with "
@@ -511,7 +528,7 @@ def _record_settings(config: pytest.Config) -> RecordSettings:
             f"--druid-sim-record records through mitmproxy, which cannot be imported here ({exc}). "
             f"Install the recorder: {RECORD_EXTRA_HINT}"
         ) from None
-    return RecordSettings(upstream, mode, strict)
+    return RecordSettings(upstream, mode, strict, max_size)
 
 
 @pytest.fixture(scope="session")
@@ -581,6 +598,7 @@ def _asked(request: pytest.FixtureRequest, defaults: dict[str, Any], settings: R
     if not (cassette is None or isinstance(cassette, bool | str | os.PathLike)):
         raise pytest.UsageError(f"druid_sim cassette= takes a file name, or True for the test's own; not {cassette!r}")
     given["strict"] = bool(given.get("strict", False)) or settings.strict
+    given["max_cassette_size"] = settings.max_cassette_size
     scenario = given.get("scenario")
     if scenario is not None and str(scenario).endswith((".yaml", ".yml")):
         given["scenario"] = _find_file(str(scenario), request, "scenario")
