@@ -9,6 +9,7 @@ body schema. A media type marked ``x-raw-text`` is Druid's raw text labelled app
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,12 @@ def session() -> Iterator[requests.Session]:
         yield http
 
 
+@functools.cache
+def _document(url: str) -> Any:
+    """The served document at ``url``, read once per server (the shared server's documents never change)."""
+    return schemathesis.openapi.from_url(url)
+
+
 def _raw_text(document: dict[str, Any], path: str, method: str, status: int) -> bool:
     answer = document["paths"][path][method.lower()]["responses"].get(str(status), {})
     return bool(answer.get("content", {}).get("application/json", {}).get(RAW_TEXT))
@@ -46,7 +53,7 @@ def call(
     server: LiveServer, session: requests.Session, document: str, path: str, method: str, **case: Any
 ) -> requests.Response:
     """Make the request the document describes, and validate the real answer against the document."""
-    schema = schemathesis.openapi.from_url(server.url + document)
+    schema = _document(server.url + document)
     built = schema[path][method].Case(**case)
     response = built.call(base_url=server.url, session=session, timeout=10)
     excluded = list(NOT_ABOUT_ANSWERS)
