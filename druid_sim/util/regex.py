@@ -137,6 +137,8 @@ class Regex:
 
 def _encodable(text: str) -> str:
     """``text``, with each character UTF-8 cannot hold (a lone surrogate) as ``?``: same length, same offsets."""
+    if text.isascii():  # a flag of the string: no scan (paths, ids, most logs)
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
