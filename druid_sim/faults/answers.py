@@ -9,7 +9,6 @@ timeout on the client's side.
 from __future__ import annotations
 
 import logging
-import random
 
 import orjson
 
@@ -186,10 +185,6 @@ async def send_slowly(captured: Captured, fault: Fault, clock: Clock, send: Send
             await clock.sleep(pause)
         await send({"type": "http.response.body", "body": body[offset : offset + fault.chunk], "more_body": True})
     await send({"type": "http.response.body", "body": b""})
-
-
-def sample_delay(fault: Fault, rng: random.Random) -> float:
-    return fault.delay.sample(rng)
 
 
 async def break_connection(kind: str, send: Send, receive: Receive) -> None:
