@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from tests.support.process import serve
+from tests.support.served import serve
 
 V1 = "/druid/indexer/v1"
 

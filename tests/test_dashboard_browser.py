@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
-from tests.support.process import serve
+from tests.support.served import serve
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from druid_sim.cli import main
-from tests.support.live import free_socket
 from tests.support.replay import exchange, write_cassette
+from tests.support.served import served
 
 V1 = "/druid/indexer/v1"
 TASK = "index_parallel_wiki_abcdefgh_2026-01-01T00:00:00.000Z"
@@ -66,21 +66,12 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]
         tmp_path / "poll.jsonl",
         [exchange("GET", STATUS, 200, _status(state)) for state in ("RUNNING", "RUNNING", "SUCCESS")],
     )
-    sock = free_socket()
-    port: int = sock.getsockname()[1]
-    sock.close()
     temp = tmp_path / "tmp"
     temp.mkdir()
     druid_sim = Path(sys.executable).with_name("druid-sim")
-    argv = [str(druid_sim), "serve", "--cassette", str(cassette), "--workers", "2", "--port", str(port)]
-    process = subprocess.Popen(
-        [*argv, "--on-miss", "error", "--no-access-log"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "TMPDIR": str(temp)},
-    )
-    try:
+    args = ["--cassette", str(cassette), "--workers", "2", "--on-miss", "error", "--no-access-log"]
+    with served(*args, command=[str(druid_sim)], env={**os.environ, "TMPDIR": str(temp)}) as running:
+        process, port = running.process, int(running.url.rsplit(":", 1)[1])
         deadline = time.monotonic() + 30  # liveness, not speed: a loaded 2-core machine starts workers slowly
         workers: set[str] = set()
         while len(workers) < 2:  # both workers up: each has answered /__sim/health
@@ -93,10 +84,6 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]
             assert process.poll() is None, "druid-sim serve --workers 2 exited before listening"
             assert time.monotonic() < deadline, f"druid-sim serve --workers 2 did not start 2 workers: {workers}"
         yield process, port, temp
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_two_workers_play_one_sequence_in_recorded_order_and_stop_on_ctrl_c(
