@@ -1,0 +1,135 @@
+"""Contracts of the core that the mutation run (`make mutate`, issue 23) found no test holding.
+
+Each test names the behaviour, not the mutant: a replay body that is empty or starts with white space,
+pointers with ``*``, which faults act on every request, the echo of a Basic password, redaction run twice,
+the start-up line of a secured cluster. They call the modules directly (fast, exact); the features
+themselves have their tests over a real socket in the files named in each docstring.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from druid_sim.cassette.redact import Redactor
+from druid_sim.config import ServeConfig
+from druid_sim.faults import FaultSet
+from druid_sim.replay.normalize import canonical_body, canonical_json
+from druid_sim.replay.options import MatchRules
+from druid_sim.runtime import Simulation
+from druid_sim.security import announcement
+from druid_sim.server.assembly import build_app
+from druid_sim.simulation import build_simulation
+from tests.support.live import START_MS
+
+TASKS = "/druid/indexer/v1/tasks"
+
+
+def _simulation(scenario: str | None = None) -> Simulation:
+    simulation = build_simulation(ServeConfig(scenario=scenario, time_scale=0, start_ms=START_MS))
+    build_app(simulation)  # installs the layers (faults, security) as serve does
+    return simulation
+
+
+# -- replay matching (tests/test_replay_matching.py over HTTP) ------------------------------------------------
+
+
+def test_an_empty_body_is_no_body_and_json_is_known_by_its_first_non_blank_byte() -> None:
+    rules = MatchRules()
+    assert canonical_body(b"", "application/json", rules) == (b"", None, False)
+    assert canonical_body(b' \n {"b": 1, "a": [2]}', None, rules) == (b'{"a":[2],"b":1}', {"b": 1, "a": [2]}, True)
+    assert canonical_body(b"b=1 {", None, rules) == (b"b=1 {", None, False)
+
+
+def test_ignored_body_pointers_with_a_star_drop_every_key_or_index_they_cross() -> None:
+    rules = MatchRules(ignore_body=("/items/*/id", "/tags/*", "/context/*/at", "/spec/0"))
+    value = {
+        "items": [{"id": 1, "x": 2}, {"id": 3, "x": 4}],
+        "tags": ["a", "b", "c"],
+        "context": {"one": {"at": 1, "keep": True}, "two": {"at": 2}},
+        "spec": ["first", "second"],
+    }
+    assert canonical_json(value, rules) == (
+        b'{"context":{"one":{"keep":true},"two":{}},"items":[{"x":2},{"x":4}],"spec":["second"],"tags":[]}'
+    )
+
+
+# -- faults (tests/test_faults_http.py, tests/test_dashboard.py over HTTP) ----------------------------------------
+
+
+def test_in_force_lists_the_faults_that_could_act_now_and_whether_on_every_request() -> None:
+    simulation = _simulation()
+    faults: FaultSet = simulation.extensions["faults"]
+    for spec in (
+        {"name": "always", "kind": "error", "status": 500},
+        {"name": "second", "kind": "error", "status": 500, "when": {"nth": 2}},
+        {"name": "each", "kind": "error", "status": 500, "when": {"every": 1}},
+        {"name": "every-other", "kind": "error", "status": 500, "when": {"every": 2}},
+        {"name": "first-three", "kind": "error", "status": 500, "when": {"first": 3}},
+        {"name": "coin", "kind": "error", "status": 500, "when": {"probability": 0.5}},
+        {"name": "elsewhere", "kind": "error", "status": 500, "routes": ["/druid/indexer/v1/task"]},
+        {"name": "later", "kind": "error", "status": 500, "when": {"after": "60s"}},
+    ):
+        faults.add(spec)
+    now = [(fault.name, always) for fault, always in faults.in_force("GET", TASKS)]
+    expected = [
+        ("always", True),
+        ("second", False),
+        ("each", True),
+        ("every-other", False),
+        ("first-three", False),
+        ("coin", False),
+    ]
+    assert now == expected
+    assert [fault.name for fault, _ in faults.in_force("POST", "/druid/indexer/v1/task")][-1] == "elsewhere"
+    simulation.clock.advance(60)
+    assert [(fault.name, always) for fault, always in faults.in_force("GET", TASKS)] == [*expected, ("later", True)]
+    assert [(fault.name, always) for fault, always in faults.in_force("GET", TASKS)][0] == ("always", True)
+
+
+# -- redaction (tests/test_redact.py) ----------------------------------------------------------------------------
+
+
+def test_a_basic_password_is_remembered_whole_so_its_echoes_are_scrubbed() -> None:
+    """The password is everything after the first colon (RFC 7617): one with colons is caught whole."""
+    for scheme in ("Basic", "basic", "BASIC"):
+        redactor = Redactor("salt")
+        token = base64.b64encode(b"admin:pa:ss-word-1").decode()
+        (header,) = redactor.redact_headers([("Authorization", f"{scheme} {token}")])
+        assert header[1].startswith(f"{scheme} <redacted:")
+        scrubbed = redactor.scrub_line(b'{"log":"login as admin with pa:ss-word-1 failed"}')
+        assert b"pa:ss-word-1" not in scrubbed and b"ss-word-1" not in scrubbed, (scheme, scrubbed)
+        assert (
+            scrubbed == b'{"log":"login as admin with ' + redactor.placeholder("pa:ss-word-1").encode() + b' failed"}'
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token=abc123secretvalue password=hunter2",
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl",
+        "jdbc:postgresql://db/druid?user=druid&password=s3cr3t-pw",
+    ],
+)
+def test_redacting_twice_changes_nothing_the_second_time(text: str) -> None:
+    """A placeholder is never taken for a secret: a cassette redacted again (``cassette redact``) keeps them."""
+    redactor = Redactor("salt")
+    once = redactor.redact_text(text)
+    assert once != text and "<redacted:" in once
+    assert redactor.redact_text(once) == once
+    again: Any = redactor.redact_json({"note": once, "password": once.split("=")[-1]})
+    assert again["note"] == once
+
+
+# -- security (tests/test_security.py over HTTP) ------------------------------------------------------------------
+
+
+def test_serve_announces_a_secured_cluster_with_its_users_and_open_paths_and_nothing_otherwise() -> None:
+    assert announcement(_simulation("secured-cluster")) == (
+        "druid-sim: basic security on (users: admin, viewer): HTTP Basic credentials needed everywhere but "
+        "/status/health and /druid/indexer/v1/isLeader (docs/security.md)"
+    )
+    assert announcement(_simulation()) is None
