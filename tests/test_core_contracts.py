@@ -9,6 +9,7 @@ themselves have their tests over a real socket in the files named in each docstr
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +17,12 @@ import pytest
 from druid_sim.cassette.redact import Redactor
 from druid_sim.config import ServeConfig
 from druid_sim.faults import FaultSet
-from druid_sim.replay.normalize import canonical_body, canonical_json
+from druid_sim.fields import ScenarioError
+from druid_sim.replay.matchers import Difference, body
+from druid_sim.replay.normalize import Normalized, canonical_body, canonical_json
 from druid_sim.replay.options import MatchRules
 from druid_sim.runtime import Simulation
+from druid_sim.scenario import load_scenario
 from druid_sim.security import announcement
 from druid_sim.server.assembly import build_app
 from druid_sim.simulation import build_simulation
@@ -56,6 +60,23 @@ def test_ignored_body_pointers_with_a_star_drop_every_key_or_index_they_cross() 
     )
 
 
+def _posted(data: bytes, value: Any = None) -> Normalized:
+    return Normalized("POST", "/druid/indexer/v1/task", (), (), data, value, value is not None)
+
+
+def test_a_body_miss_names_each_json_pointer_and_shows_text_bodies_even_when_not_utf8() -> None:
+    recorded = _posted(b'{"a":1,"b":{"c":2}}', {"a": 1, "b": {"c": 2}})
+    live = _posted(b'{"b":{"c":3},"d~/":4}', {"b": {"c": 3}, "d~/": 4})
+    assert body(live, recorded) == [
+        Difference("body", "/a", 1, None),
+        Difference("body", "/b/c", 2, 3),
+        Difference("body", "/d~0~1", None, 4),
+    ]
+    assert body(_posted(b"caf\xe9 " * 50), _posted(b"tea")) == [
+        Difference("body", None, "tea", "caf\ufffd " * 40 + "…")
+    ]
+
+
 # -- faults (tests/test_faults_http.py, tests/test_dashboard.py over HTTP) ----------------------------------------
 
 
@@ -86,6 +107,20 @@ def test_in_force_lists_the_faults_that_could_act_now_and_whether_on_every_reque
     assert [fault.name for fault, _ in faults.in_force("POST", "/druid/indexer/v1/task")][-1] == "elsewhere"
     simulation.clock.advance(60)
     assert [(fault.name, always) for fault, always in faults.in_force("GET", TASKS)] == [*expected, ("later", True)]
+
+
+def test_a_second_fault_of_the_same_name_is_refused_naming_the_field_and_the_fix() -> None:
+    faults: FaultSet = _simulation().extensions["faults"]
+    added = faults.add({"kind": "error", "status": 500})
+    assert (added.name, added.source) == ("fault-1", "api")
+    with pytest.raises(ScenarioError) as caught:
+        faults.add({"name": "fault-1", "kind": "reset"})
+    assert (
+        str(caught.value) == "fault: name: a fault named 'fault-1' exists already; remove it first or pick another name"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        faults.add({"kind": "nope"})
+    assert str(caught.value).startswith("fault: kind: must be one of")
 
 
 # -- redaction (tests/test_redact.py) ----------------------------------------------------------------------------
@@ -132,3 +167,40 @@ def test_serve_announces_a_secured_cluster_with_its_users_and_open_paths_and_not
         "/status/health and /druid/indexer/v1/isLeader (docs/security.md)"
     )
     assert announcement(_simulation()) is None
+
+
+def _security_problems(tmp_path: Path, users_and_roles: str) -> list[str]:
+    path = tmp_path / "secured.yaml"
+    path.write_text(f"description: x\nsecurity:\n{users_and_roles}")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(str(path))
+    return [line.split(": ", 1)[1] for line in str(caught.value).splitlines()]
+
+
+def test_security_refuses_an_empty_user_name_and_incomplete_permissions(tmp_path: Path) -> None:
+    """tests/test_scenario_validation.py has the common mistakes; these are the edges of each rule."""
+    assert _security_problems(tmp_path, "  users:\n    '': {password: pw-123456}\n") == [
+        "security.users.: a user name must be a non-empty string"
+    ]
+    roles = (
+        "  users:\n    admin: {password: pw-123456, roles: [r]}\n  roles:\n    r:\n"
+        "      - {resource: {name: x}, action: READ}\n"
+        "      - {resource: {type: STATE}, action: READ}\n"
+        "      - {resource: {type: STATE, name: x}}\n"
+    )
+    assert _security_problems(tmp_path, roles) == [
+        "security.roles.r[0].resource.type: is required",
+        "security.roles.r[1].resource.name: is required",
+        "security.roles.r[2].action: is required",
+    ]
+    far = "  users:\n    admin: {password: pw-123456, roles: [zzzzqqq]}\n  roles:\n    admin: []\n"
+    assert _security_problems(tmp_path, far) == [
+        "security.users.admin.roles: unknown role 'zzzzqqq'; roles defined under security.roles: admin"
+    ]
+
+
+def test_security_without_roles_gives_users_no_permission(tmp_path: Path) -> None:
+    path = tmp_path / "secured.yaml"
+    path.write_text("description: x\nsecurity:\n  users:\n    admin: {password: pw-123456}\n")
+    security = load_scenario(str(path)).security
+    assert security is not None and security.describe() == {"users": [{"name": "admin", "roles": []}], "roles": {}}
