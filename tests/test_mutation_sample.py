@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.mutation import MODULES, Mutant, copy_package, load_sample, survivors
+from tests.support.mutation import MODULES, Mutant, copy_package, load_sample, run_tests, survivors
 
 SAMPLE = load_sample()
 
@@ -24,6 +24,7 @@ def test_the_sample_is_fixed_and_spread_over_the_core() -> None:
 
 def test_every_sampled_mutant_is_still_killed_by_its_test(tmp_path: Path) -> None:
     package = copy_package(tmp_path)
+    assert run_tests(package, sorted({mutant.test for mutant in SAMPLE})) == (0, "")  # they pass unmutated
     assert survivors(SAMPLE, package) == []
 
 
