@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.mutation import MODULES, Mutant, copy_package, load_sample, run_tests, survivors
+from tests.support.mutation import MODULES, Mutant, copy_package, load_sample, run_tests, scores, survivors
 
 SAMPLE = load_sample()
 
@@ -37,3 +37,14 @@ def test_a_mutant_its_test_does_not_notice_is_reported(tmp_path: Path) -> None:
     found = survivors([unchanged, moved], copy_package(tmp_path))
     assert [line.split(" ", 1)[0] for line in found] == [f"{first.name}", "moved:"]
     assert "survives" in found[0] and "re-pick the sample" in found[1]
+
+
+def test_the_score_counts_unreached_mutants_as_survivors_and_skips_those_not_run() -> None:
+    spec, ids = "druid_sim.faults.spec.x_parse__mutmut_", "druid_sim.overlord.ids.x_new_task_id__mutmut_"
+    ran = [(f"{spec}1", 1), (f"{spec}2", 0), (f"{spec}3", 33), (f"{spec}4", None), (f"{ids}1", 36), (f"{ids}2", 37)]
+    table, survivors_found = scores(ran)
+    assert (table["druid_sim/faults/spec.py"].killed, table["druid_sim/faults/spec.py"].survived) == (1, 1)
+    assert table["druid_sim/faults/spec.py"].untested == 1
+    assert table["druid_sim/faults/spec.py"].score == 1 / 3
+    assert (table["druid_sim/overlord/"].killed, table["druid_sim/overlord/"].score) == (2, 1.0)  # timeout, mypy
+    assert survivors_found == [f"{spec}2", f"{spec}3"]

@@ -122,6 +122,9 @@ def report(root: Path = Path("mutants"), only: set[str] | None = None) -> str:
     table, survivors = scores(ran)
     lines = [f"{'module':34} {'killed':>7} {'survived':>9} {'no test':>8} {'score':>7}"]
     for score in table.values():
+        if score.ran + score.untested == 0:
+            lines.append(f"{score.module:34} {0:7} {0:9} {0:8} {'-':>7}  (none ran)")
+            continue
         mark = "" if score.score >= TARGET else f"  (below {TARGET:.0%})"
         lines.append(
             f"{score.module:34} {score.killed:7} {score.survived:9} {score.untested:8} {score.score:7.1%}{mark}"
