@@ -12,6 +12,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from druid_sim.cassette.redact import Redactor
@@ -26,7 +27,7 @@ from druid_sim.scenario import load_scenario
 from druid_sim.security import announcement
 from druid_sim.server.assembly import build_app
 from druid_sim.simulation import build_simulation
-from tests.support.live import START_MS
+from tests.support.live import START_MS, live_server
 
 TASKS = "/druid/indexer/v1/tasks"
 
@@ -75,6 +76,7 @@ def test_a_body_miss_names_each_json_pointer_and_shows_text_bodies_even_when_not
     assert body(_posted(b"caf\xe9 " * 50), _posted(b"tea")) == [
         Difference("body", None, "tea", "caf\ufffd " * 40 + "…")
     ]
+    assert body(_posted(b"2", 2), _posted(b"1", 1)) == [Difference("body", "/", 1, 2)]  # the whole document
 
 
 # -- faults (tests/test_faults_http.py, tests/test_dashboard.py over HTTP) ----------------------------------------
@@ -204,3 +206,18 @@ def test_security_without_roles_gives_users_no_permission(tmp_path: Path) -> Non
     path.write_text("description: x\nsecurity:\n  users:\n    admin: {password: pw-123456}\n")
     security = load_scenario(str(path)).security
     assert security is not None and security.describe() == {"users": [{"name": "admin", "roles": []}], "roles": {}}
+
+
+def test_refused_basic_credentials_get_the_401_page_in_the_form_accept_asks_and_java_base64_rules() -> None:
+    """docs/security.md 3: credentials Druid refuses (here, Base64 with characters Java's decoder rejects,
+    which Python's lenient decoder would skip) get Jetty's 401 page, as JSON when the client accepts JSON."""
+    good = base64.b64encode(b"admin:admin-password").decode()
+    config = ServeConfig(scenario="secured-cluster", time_scale=0, start_ms=START_MS)
+    with live_server(config) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        assert client.get(TASKS, headers={"Authorization": f"Basic {good}"}).status_code == 200
+        broken = {"Authorization": f"Basic {good[:4]}!!!!{good[4:]}", "Accept": "application/json"}
+        refused = client.get(TASKS, headers=broken)
+        assert (refused.status_code, refused.headers["content-type"]) == (401, "application/json")
+        assert refused.json() == {"url": TASKS, "status": "401", "message": "Unauthorized", "servlet": "default"}
+        as_html = client.get(TASKS, headers={"Authorization": f"Basic {good[:4]}!!!!{good[4:]}"})
+        assert as_html.status_code == 401 and as_html.text.startswith("<html>")
