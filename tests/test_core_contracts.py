@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from druid_sim.cassette.redact import Redactor
 from druid_sim.config import ServeConfig
 from druid_sim.faults import FaultSet
 from druid_sim.fields import ScenarioError
-from druid_sim.replay.matchers import Difference, body
-from druid_sim.replay.normalize import Normalized, canonical_body, canonical_json
+from druid_sim.replay.matchers import MAX_BODY_FIELDS, Difference, body, path
+from druid_sim.replay.normalize import Normalized, canonical_body, canonical_json, normalize_header_value
 from druid_sim.replay.options import MatchRules
 from druid_sim.runtime import Simulation
 from druid_sim.scenario import load_scenario
@@ -77,6 +78,33 @@ def test_a_body_miss_names_each_json_pointer_and_shows_text_bodies_even_when_not
         Difference("body", None, "tea", "caf\ufffd " * 40 + "…")
     ]
     assert body(_posted(b"2", 2), _posted(b"1", 1)) == [Difference("body", "/", 1, 2)]  # the whole document
+
+
+def test_a_miss_explains_at_most_five_body_fields_then_counts_the_rest() -> None:
+    recorded = {f"k{n}": n for n in range(MAX_BODY_FIELDS + 3)}
+    found = body(_posted(b"{}", {}), _posted(orjson.dumps(recorded), recorded))
+    assert found[:MAX_BODY_FIELDS] == [Difference("body", f"/k{n}", n, None) for n in range(MAX_BODY_FIELDS)]
+    assert found[MAX_BODY_FIELDS:] == [Difference("body", "…", "3 more fields differ", None)]
+    # bodies that differ only where the cassette's rules ignore: said so, not left empty
+    same = {"a": 1}
+    assert body(_posted(b'{"a":1,"t":2}', same), _posted(b'{"a":1,"t":1}', same)) == [
+        Difference("body", "", "(ignored fields only)", None)
+    ]
+
+
+def test_a_difference_reads_as_the_part_its_name_and_both_values() -> None:
+    live = Normalized("GET", "/druid/indexer/v1/tasks", (), (), b"")
+    recorded = Normalized("GET", "/druid/indexer/v1/task", (), (), b"")
+    (difference,) = path(live, recorded)
+    assert difference == Difference("path", None, "/druid/indexer/v1/task", "/druid/indexer/v1/tasks")
+    assert difference.describe() == "path: recorded '/druid/indexer/v1/task', received '/druid/indexer/v1/tasks'"
+    assert Difference("query", "state", "running", "waiting").describe() == (
+        "query state: recorded 'running', received 'waiting'"
+    )
+
+
+def test_header_values_compare_without_case_or_blanks_around_parameters() -> None:
+    assert normalize_header_value(" Application/JSON ;  Charset=UTF-8 ") == "application/json;charset=utf-8"
 
 
 # -- faults (tests/test_faults_http.py, tests/test_dashboard.py over HTTP) ----------------------------------------
