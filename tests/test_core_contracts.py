@@ -223,6 +223,14 @@ def test_security_refuses_an_empty_user_name_and_incomplete_permissions(tmp_path
         "security.roles.r[1].resource.name: is required",
         "security.roles.r[2].action: is required",
     ]
+    unknown_type = (
+        "  users:\n    admin: {password: pw-123456, roles: [r]}\n  roles:\n    r:\n"
+        "      - {resource: {type: qqqq, name: x}, action: READ}\n"
+    )
+    assert _security_problems(tmp_path, unknown_type) == [  # nothing close: no "did you mean"
+        "security.roles.r[0].resource.type: must be one of DATASOURCE, VIEW, CONFIG, STATE, SYSTEM_TABLE, "
+        "QUERY_CONTEXT, EXTERNAL, not 'qqqq'"
+    ]
     far = "  users:\n    admin: {password: pw-123456, roles: [zzzzqqq]}\n  roles:\n    admin: []\n"
     assert _security_problems(tmp_path, far) == [
         "security.users.admin.roles: unknown role 'zzzzqqq'; roles defined under security.roles: admin"
