@@ -257,3 +257,6 @@ def test_refused_basic_credentials_get_the_401_page_in_the_form_accept_asks_and_
         assert refused.json() == {"url": TASKS, "status": "401", "message": "Unauthorized", "servlet": "default"}
         as_html = client.get(TASKS, headers={"Authorization": f"Basic {good[:4]}!!!!{good[4:]}"})
         assert as_html.status_code == 401 and as_html.text.startswith("<html>")
+        stranger = base64.b64encode(b"nobody:admin-password").decode()
+        unknown = client.get(TASKS, headers={"Authorization": f"Basic {stranger}", "Accept": "application/json"})
+        assert (unknown.status_code, unknown.json()["message"]) == (401, "Unauthorized")  # JSON, as asked
