@@ -9,6 +9,7 @@ themselves have their tests over a real socket in the files named in each docstr
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from druid_sim.scenario import load_scenario
 from druid_sim.security import announcement
 from druid_sim.server.assembly import build_app
 from druid_sim.simulation import build_simulation
-from tests.support.live import START_MS, live_server
+from tests.support.live import START_MS, LiveServer, live_server
 
 TASKS = "/druid/indexer/v1/tasks"
 
@@ -260,3 +261,19 @@ def test_refused_basic_credentials_get_the_401_page_in_the_form_accept_asks_and_
         stranger = base64.b64encode(b"nobody:admin-password").decode()
         unknown = client.get(TASKS, headers={"Authorization": f"Basic {stranger}", "Accept": "application/json"})
         assert (unknown.status_code, unknown.json()["message"]) == (401, "Unauthorized")  # JSON, as asked
+
+
+# -- the Overlord model (tests/test_task_logs.py over HTTP) -----------------------------------------------------
+
+
+def test_a_parallel_task_log_names_the_input_split_of_every_sub_task(client: httpx.Client, server: LiveServer) -> None:
+    """Druid's ``ParallelIndexPhaseRunner`` logs each sub-task's spec with its input split (a cloud object)."""
+    tuning = {"type": "index_parallel", "maxNumConcurrentSubTasks": 2}  # 1 would run it in sequential mode
+    spec = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wiki"}, "tuningConfig": tuning}}
+    task_id = client.post(f"{TASKS[:-1]}", json=spec).json()["task"]
+    server.clock.advance(3600)
+    log = client.get(f"/druid/indexer/v1/task/{task_id}/log").text
+    splits = re.findall(r"Submit a new task for spec\[\S+\] and inputSplit\[(.*)\]$", log, re.MULTILINE)
+    assert splits and all(
+        re.fullmatch(r"InputSplit\{split=\[CloudObjectLocation\{.*\.json\.gz'\}\]\}", s) for s in splits
+    )
