@@ -30,6 +30,7 @@ from druid_sim.security import announcement
 from druid_sim.server.assembly import build_app
 from druid_sim.simulation import build_simulation
 from tests.support.live import START_MS, LiveServer, live_server
+from tests.support.replay import exchange, replay_server, write_cassette
 
 TASKS = "/druid/indexer/v1/tasks"
 
@@ -277,3 +278,17 @@ def test_a_parallel_task_log_names_the_input_split_of_every_sub_task(client: htt
     assert splits and all(
         re.fullmatch(r"InputSplit\{split=\[CloudObjectLocation\{.*\.json\.gz'\}\]\}", s) for s in splits
     )
+
+
+def test_a_task_seen_running_in_a_cassette_is_seeded_as_running(tmp_path: Path) -> None:
+    """docs/replay.md: tasks a cassette shows are seeded into the model; one polled RUNNING stays listed
+    as running (``/runningTasks``) at the recording's end."""
+    task = "index_parallel_wiki_abcdefgh_2026-01-01T00:00:00.000Z"
+    location = {"host": "mm", "port": 8100, "tlsPort": -1}
+    status = {"task": task, "status": {"id": task, "status": "RUNNING", "statusCode": "RUNNING", "location": location}}
+    cassette = write_cassette(
+        tmp_path / "seed.jsonl", [exchange("GET", f"/druid/indexer/v1/task/{task}/status", 200, status)]
+    )
+    with replay_server(cassette) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        running = client.get("/druid/indexer/v1/runningTasks").json()
+    assert [entry["id"] for entry in running] == [task]
