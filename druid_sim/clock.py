@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -81,6 +82,11 @@ class Clock:
     ``now_ms = anchor_virtual + (monotonic() - anchor_real) * 1000 * scale``. Changing the scale or
     advancing re-anchors, so virtual time never jumps backwards. Async waiters are woken whenever the
     clock is changed, so a delay on a frozen clock ends exactly when a test advances past it.
+
+    Thread-safe: a test (or the pytest plugin's user) may move the clock from its own thread while the
+    server's event loop sleeps on it. The anchors change under a lock, and a waiter on another thread's
+    loop is woken through that loop (``call_soon_threadsafe``): an ``asyncio.Event`` set from a foreign
+    thread would wake nobody until that loop next woke for some other reason.
     """
 
     def __init__(
@@ -96,8 +102,9 @@ class Clock:
         self._anchor_real = monotonic()
         self._anchor_virtual = float(self._start_ms)
         self._scale = float(scale)
-        self._changed: asyncio.Event | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+        #: One event per event loop with a sleeper on it, replaced after every change.
+        self._changed: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
 
     @property
     def scale(self) -> float:
@@ -115,14 +122,16 @@ class Clock:
 
     def now_ms(self) -> int:
         """The current virtual time in epoch milliseconds (never past `LATEST_MS`)."""
+        with self._lock:
+            return int(self._now())
+
+    def _now(self) -> float:
         if self._scale == 0:
-            return int(self._anchor_virtual)
-        return int(
-            min(self._anchor_virtual + (self._monotonic() - self._anchor_real) * 1000.0 * self._scale, LATEST_MS)
-        )
+            return self._anchor_virtual
+        return min(self._anchor_virtual + (self._monotonic() - self._anchor_real) * 1000.0 * self._scale, LATEST_MS)
 
     def _rebase(self) -> None:
-        now = min(self._anchor_virtual + (self._monotonic() - self._anchor_real) * 1000.0 * self._scale, LATEST_MS)
+        now = self._now()
         self._anchor_real = self._monotonic()
         self._anchor_virtual = now
 
@@ -138,16 +147,19 @@ class Clock:
     def advance(self, seconds: float) -> int:
         """Move virtual time forward by ``seconds`` (any mode, at most `LATEST_MS`) and return the new time."""
         _check_step(seconds)
-        self._rebase()
-        self._anchor_virtual = min(self._anchor_virtual + seconds * 1000.0, LATEST_MS)
+        with self._lock:
+            self._rebase()
+            self._anchor_virtual = min(self._anchor_virtual + seconds * 1000.0, LATEST_MS)
+            now = int(self._now())
         self._notify()
-        return self.now_ms()
+        return now
 
     def set_scale(self, scale: float) -> None:
         """Change the speed from now on (0 freezes), without moving the current virtual time."""
         check_scale(scale)
-        self._rebase()
-        self._scale = float(scale)
+        with self._lock:
+            self._rebase()
+            self._scale = float(scale)
         self._notify()
 
     def freeze(self) -> None:
@@ -155,21 +167,26 @@ class Clock:
 
     def reset(self) -> None:
         """Back to the start time and the initial scale."""
-        self._anchor_real = self._monotonic()
-        self._anchor_virtual = float(self._start_ms)
-        self._scale = self._initial_scale
+        with self._lock:
+            self._anchor_real = self._monotonic()
+            self._anchor_virtual = float(self._start_ms)
+            self._scale = self._initial_scale
         self._notify()
 
-    def on_change(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after every manual change (advance, scale, reset)."""
-        self._listeners.append(listener)
-
     def _notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-        for listener in self._listeners:
-            listener()
+        """Wake every sleeper, each on its own event loop."""
+        with self._lock:
+            changed, self._changed = self._changed, {}
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, event in changed.items():
+            if loop is current:
+                event.set()
+            else:
+                with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is left to wake
+                    loop.call_soon_threadsafe(event.set)
 
     async def sleep(self, seconds: float) -> None:
         """Wait until ``seconds`` of virtual time have passed.
@@ -179,15 +196,17 @@ class Clock:
         """
         if seconds <= 0:
             return
+        loop = asyncio.get_running_loop()
         deadline = self.now_ms() + seconds * 1000.0
         while True:
-            remaining_ms = deadline - self.now_ms()
-            if remaining_ms <= 0:
-                return
-            if self._changed is None:
-                self._changed = asyncio.Event()
-            event = self._changed
-            timeout = None if self._scale == 0 else remaining_ms / 1000.0 / self._scale
+            with self._lock:
+                remaining_ms = deadline - self._now()
+                if remaining_ms <= 0:
+                    return
+                event = self._changed.get(loop)
+                if event is None:
+                    event = self._changed[loop] = asyncio.Event()
+                timeout = None if self._scale == 0 else remaining_ms / 1000.0 / self._scale
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout)
 

@@ -41,12 +41,17 @@ def _shared_asyncio_server() -> Iterator[LiveServer]:
 
 
 def reset_server(live: LiveServer) -> LiveServer:
-    """Put a shared server back to its start, as ``POST /__sim/reset`` does."""
+    """Put a shared server back to its start, as ``POST /__sim/reset`` does: on the server's event loop, as
+    the pytest plugin changes the model (issue 23, item 1)."""
     simulation = live.simulation
-    simulation.config = simulation.extensions["tests.original_config"]  # a test may have loaded a scenario
-    if simulation.extensions.get("replay") is not None:  # or a cassette: stop replaying it (this resets)
-        switch_cassette(simulation, None)
-    reset_simulation(simulation)
+
+    def reset() -> None:
+        simulation.config = simulation.extensions["tests.original_config"]  # a test may have loaded a scenario
+        if simulation.extensions.get("replay") is not None:  # or a cassette: stop replaying it (this resets)
+            switch_cassette(simulation, None)
+        reset_simulation(simulation)
+
+    live.call(reset)
     return live
 
 

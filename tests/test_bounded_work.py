@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from tests.support.process import serve
+from tests.support.served import serve
 
 V1 = "/druid/indexer/v1"
 
@@ -58,39 +58,50 @@ def _big_cassette(path: Path, interactions: int) -> Path:
     return path
 
 
+def _load_while_probing(url: str) -> tuple[httpx.Response, int, httpx.Response | None]:
+    """Load big.jsonl in a thread while probing the server: the load's answer, the probes answered while
+    it was still loading, and a second load sent meanwhile (None if the first ended before any probe)."""
+    loaded: list[httpx.Response] = []
+    loading = threading.Thread(
+        target=lambda: loaded.append(httpx.post(f"{url}/__sim/cassette", json={"cassette": "big.jsonl"}, timeout=120))
+    )
+    loading.start()
+    answered_meanwhile = 0
+    second: httpx.Response | None = None
+    while loading.is_alive():
+        health = httpx.get(f"{url}/status/health", timeout=10)
+        if loading.is_alive():  # answered while the load was still going on
+            answered_meanwhile += health.status_code == 200
+            if second is None:
+                second = httpx.post(f"{url}/__sim/cassette", json={"cassette": "big.jsonl"}, timeout=10)
+    loading.join()
+    return loaded[0], answered_meanwhile, second
+
+
 def test_a_big_cassette_loads_while_the_server_keeps_answering(tmp_path: Path) -> None:
-    _big_cassette(tmp_path / "big.jsonl", 10_000)
+    """A load runs off the event loop: the server answers meanwhile, and refuses a second load (409).
+
+    "Meanwhile" needs the load to outlast one request; a fast machine may load 10,000 interactions before
+    the first probe, so the cassette grows (x4) until a probe lands inside the load: no speed assumed."""
     with serve("--no-access-log", "--on-miss", "simulate", cwd=tmp_path) as (process, url):
-        loaded: list[httpx.Response] = []
-        loading = threading.Thread(
-            target=lambda: loaded.append(
-                httpx.post(f"{url}/__sim/cassette", json={"cassette": "big.jsonl"}, timeout=120)
-            )
-        )
-        loading.start()
-        answered_meanwhile = 0
-        second: httpx.Response | None = None
-        while loading.is_alive():
-            health = httpx.get(f"{url}/status/health", timeout=10)
-            if loading.is_alive():  # answered while the load was still going on
-                answered_meanwhile += health.status_code == 200
-                if second is None:
-                    second = httpx.post(f"{url}/__sim/cassette", json={"cassette": "big.jsonl"}, timeout=10)
-        loading.join()
-        assert answered_meanwhile >= 1
-        assert second is not None
+        for interactions in (10_000, 40_000, 160_000):
+            _big_cassette(tmp_path / "big.jsonl", interactions)
+            loaded, answered_meanwhile, second = _load_while_probing(url)
+            if answered_meanwhile and second is not None:
+                break
+        assert answered_meanwhile >= 1 and second is not None, "every load ended before a probe was answered"
         # The second load may reach the server first (the thread's request is not sent at once): then the
         # first gets the 409. Either way one load is answered 200 and a concurrent one 409 or, after it, 200.
-        answers = sorted([loaded[0], second], key=lambda answer: answer.status_code)
+        answers = sorted([loaded, second], key=lambda answer: answer.status_code)
         assert answers[0].status_code == 200, answers[0].text
-        assert answers[0].json()["interactions"] == 10_000
+        assert answers[0].json()["interactions"] == interactions
         assert answers[1].status_code in (409, 200)
         if answers[1].status_code == 409:
             assert "another cassette is being loaded" in answers[1].json()["message"]
         poll = httpx.get(f"{url}{V1}/task/index_parallel_wiki_00000007_2026-01-01T00:00:00.000Z/status")
         assert poll.json()["status"]["status"] == "RUNNING"  # replayed
         seeded = httpx.get(f"{url}{V1}/runningTasks").json()  # not recorded: the model, seeded from it
-        assert len(seeded) >= 10_000  # (and the demo cluster's running tasks)
+        assert len(seeded) >= interactions  # (and the demo cluster's running tasks)
         process.terminate()
         _, err = process.communicate(timeout=10)
     assert "Traceback" not in err

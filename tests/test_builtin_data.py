@@ -14,7 +14,7 @@ import pytest
 from druid_sim.builtin import cassette_dir, cassette_names, scenario_dir, shipped_cassette
 from druid_sim.cassette import CassetteFormatError, load_cassette, resolve_cassette
 from druid_sim.cli import main
-from tests.support.process import serve
+from tests.support.served import serve
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -102,3 +103,31 @@ def test_scale_and_steps_are_bounded_and_time_stops_at_the_last_iso_instant() ->
     assert clock.now_ms() == LATEST_MS
     assert clock.advance(5) == LATEST_MS
     assert format_instant(clock.now_ms()) == "9999-12-31T23:59:59.999Z"
+
+
+def test_advancing_from_another_thread_wakes_a_sleeper_on_an_idle_event_loop() -> None:
+    """Issue 23, item 1: tests and plugin users move the clock from their own thread while the server's
+    loop sleeps on it. The loop here has nothing else to do (no timer, no socket), so only a wake-up sent
+    through the loop itself ends the sleep; an event set from the test thread would leave it asleep."""
+    clock = Clock(start_ms=0, scale=0)
+    loop = asyncio.new_event_loop()
+    sleeping = threading.Event()
+    woke = threading.Event()
+
+    async def sleeper() -> None:
+        task = asyncio.ensure_future(clock.sleep(5))
+        await asyncio.sleep(0)  # the task has run to its first wait: it is registered on the clock
+        sleeping.set()
+        await task
+        woke.set()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(sleeper(),), daemon=True)
+    thread.start()
+    try:
+        assert sleeping.wait(10)
+        assert clock.advance(5) == 5000
+        assert woke.wait(10), "the sleeper was not woken by an advance from another thread"
+    finally:
+        loop.call_soon_threadsafe(lambda: None)  # unblock a loop the clock failed to wake, so it can end
+        thread.join(10)
+        loop.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.process import serve
+from tests.support.served import serve
 
 SECRET = "hunter2-8c1f3"
 JSON = {"content-type": "application/json"}

@@ -27,7 +27,7 @@ import pytest
 from druid_sim.cassette import load_cassette
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.credentials import SECRETS, SPEC
-from tests.support.process import serve
+from tests.support.served import serve
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",

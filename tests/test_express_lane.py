@@ -41,9 +41,10 @@ from druid_sim.server.express_check import (
     http_protocol,
     stored_attributes,
 )
-from druid_sim.server.express_http import ExpressHttpToolsProtocol, express_answered
+from druid_sim.server.express_http import ExpressHttpToolsProtocol
 from druid_sim.server.guarded_http import GuardedHttpToolsProtocol
 from druid_sim.server.serving import HTTP_PROTOCOL
+from tests.support.express import express_answered
 from tests.support.live import LiveServer
 from tests.support.replay import exchange, replay_server, write_cassette
 

@@ -14,7 +14,7 @@ from druid_sim.clock import Clock
 from druid_sim.config import ServeConfig
 from druid_sim.journal import Journal, JournalFilter
 from druid_sim.server.assembly import build_app
-from druid_sim.server.express_http import express_answered
+from tests.support.express import express_answered
 from tests.support.live import START_MS, live_server
 from tests.support.replay import exchange, replay_server
 

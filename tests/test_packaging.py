@@ -31,7 +31,7 @@ from druid_sim.builtin import cassette_names
 from druid_sim.cassette import load_cassette
 from druid_sim.scenario import builtin_names
 from tests.support.live import live_server
-from tests.support.process import serve
+from tests.support.served import serve
 
 REPO = Path(__file__).resolve().parent.parent
 WHEELHOUSE = Path(sys.prefix) / "wheelhouse"

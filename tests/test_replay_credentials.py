@@ -29,8 +29,8 @@ from druid_sim.proxy.testing import record_argv, running_recorder
 from tests.support.credentials import SECRETS as CARRIED
 from tests.support.credentials import SPEC
 from tests.support.live import live_server
-from tests.support.process import serve
 from tests.support.replay import replay_server
+from tests.support.served import serve
 
 V1 = "/druid/indexer/v1"
 USER, PASSWORD = "admin", "s3cret-Adm1n"

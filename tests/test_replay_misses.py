@@ -116,9 +116,11 @@ def test_a_miss_is_logged_with_the_nearest_requests(cassette: Path, caplog: pyte
         httpx.Client(base_url=server.url) as client,
     ):
         client.get(f"{V1}/tasks", params={"state": "waiting"})
-    text = caplog.text
-    assert "replay miss" in text and f"GET {V1}/tasks?state=waiting" in text
-    assert "query state: recorded 'running', received 'waiting'" in text
+        client.get(f"{V1}/tasks", params={"state": "pending"})
+    misses = [record.getMessage() for record in caplog.records if "replay miss" in record.getMessage()]
+    assert len(misses) == 2, misses  # each miss logged once: not zero, not twice
+    assert f"GET {V1}/tasks?state=waiting" in misses[0] and f"GET {V1}/tasks?state=pending" in misses[1]
+    assert "query state: recorded 'running', received 'waiting'" in misses[0]
 
 
 def test_simulate_mode_answers_the_status_of_a_task_seen_only_in_a_list(cassette: Path) -> None:

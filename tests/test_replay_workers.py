@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from druid_sim.cli import main
-from tests.support.live import free_socket
 from tests.support.replay import exchange, write_cassette
+from tests.support.served import served
 
 V1 = "/druid/indexer/v1"
 TASK = "index_parallel_wiki_abcdefgh_2026-01-01T00:00:00.000Z"
@@ -66,21 +66,12 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]
         tmp_path / "poll.jsonl",
         [exchange("GET", STATUS, 200, _status(state)) for state in ("RUNNING", "RUNNING", "SUCCESS")],
     )
-    sock = free_socket()
-    port: int = sock.getsockname()[1]
-    sock.close()
     temp = tmp_path / "tmp"
     temp.mkdir()
     druid_sim = Path(sys.executable).with_name("druid-sim")
-    argv = [str(druid_sim), "serve", "--cassette", str(cassette), "--workers", "2", "--port", str(port)]
-    process = subprocess.Popen(
-        [*argv, "--on-miss", "error", "--no-access-log"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "TMPDIR": str(temp)},
-    )
-    try:
+    args = ["--cassette", str(cassette), "--workers", "2", "--on-miss", "error", "--no-access-log"]
+    with served(*args, command=[str(druid_sim)], env={**os.environ, "TMPDIR": str(temp)}) as running:
+        process, port = running.process, int(running.url.rsplit(":", 1)[1])
         deadline = time.monotonic() + 30  # liveness, not speed: a loaded 2-core machine starts workers slowly
         workers: set[str] = set()
         while len(workers) < 2:  # both workers up: each has answered /__sim/health
@@ -93,10 +84,6 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]
             assert process.poll() is None, "druid-sim serve --workers 2 exited before listening"
             assert time.monotonic() < deadline, f"druid-sim serve --workers 2 did not start 2 workers: {workers}"
         yield process, port, temp
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_two_workers_play_one_sequence_in_recorded_order_and_stop_on_ctrl_c(
@@ -152,21 +139,11 @@ def test_with_two_workers_a_miss_the_model_answers_is_logged_once(tmp_path: Path
     """Issue 22 item 12: each worker used to log a distinct miss once, so ``--workers 2`` logged it twice;
     the workers now claim it in the cursor file they share."""
     cassette = write_cassette(tmp_path / "poll.jsonl", [exchange("GET", STATUS, 200, _status("RUNNING"))])
-    sock = free_socket()
-    port: int = sock.getsockname()[1]
-    sock.close()
-    log = tmp_path / "serve.log"
     druid_sim = Path(sys.executable).with_name("druid-sim")
-    argv = [str(druid_sim), "serve", "--cassette", str(cassette), "--workers", "2", "--port", str(port)]
-    with log.open("wb") as err:
-        process = subprocess.Popen(
-            [*argv, "--on-miss", "simulate", "--no-access-log"],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            start_new_session=True,
-        )
+    args = ["--cassette", str(cassette), "--workers", "2", "--on-miss", "simulate", "--no-access-log"]
     missed = f"{V1}/task/never_recorded/status"
-    try:
+    with served(*args, command=[str(druid_sim)]) as running:
+        port = int(running.url.rsplit(":", 1)[1])
         deadline = time.monotonic() + 30  # liveness, not speed
         met: dict[str, int] = {}
         while len(met) < 2 or not all(met.values()):  # until both workers have met the miss (their journals)
@@ -176,9 +153,8 @@ def test_with_two_workers_a_miss_the_model_answers_is_logged_once(tmp_path: Path
                 met[headers["x-druid-sim-worker"]] = json.loads(body)["count"]
             except OSError:
                 time.sleep(0.05)
-            assert process.poll() is None and time.monotonic() < deadline, f"workers met: {met}"
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=15)
-    warnings = [line for line in log.read_text().splitlines() if line.startswith(f"replay miss: GET {missed} ")]
+            assert running.poll() is None and time.monotonic() < deadline, f"workers met: {met}"
+        running.stop()
+        log = running.stderr()
+    warnings = [line for line in log.splitlines() if line.startswith(f"replay miss: GET {missed} ")]
     assert len(warnings) == 1, warnings

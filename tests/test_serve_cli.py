@@ -10,7 +10,7 @@ import sys
 import httpx
 
 from tests.support.live import free_socket
-from tests.support.process import serve
+from tests.support.served import serve
 
 
 def test_serve_starts_demo_cluster_logs_each_request_and_stops_cleanly_on_ctrl_c() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from druid_sim.cassette import CassetteWriter, RecordMode, Redactor, find_secret
 from druid_sim.cli import main
 from tests.support.credentials import SECRETS, SPEC
 from tests.support.live import LiveServer, live_server
-from tests.support.process import serve
 from tests.support.replay import exchange
+from tests.support.served import Served, serve
 
 V1 = "/druid/indexer/v1"
 LEADER = "http://druid-overlord-recorded.internal:8081"
@@ -45,7 +44,7 @@ def recorded_cassette(path: Path) -> Path:
     return path
 
 
-def stop(process: subprocess.Popen[str], sig: signal.Signals = signal.SIGTERM) -> tuple[str, str]:
+def stop(process: Served, sig: signal.Signals = signal.SIGTERM) -> tuple[str, str]:
     os.killpg(process.pid, sig)
     out, err = process.communicate(timeout=15)
     return out, err

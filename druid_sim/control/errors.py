@@ -71,15 +71,6 @@ def error_response(
     return JSONAnswer(body, status, headers)
 
 
-def not_available(feature: str, package: str) -> ControlError:
-    """501 for a part of the simulator that is not installed in this build."""
-    return ControlError(
-        501,
-        f"{feature} is not available: this build of druid-sim has no {package} package yet "
-        "(it is being built); update druid-sim to use it",
-    )
-
-
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 

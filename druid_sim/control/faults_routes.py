@@ -6,27 +6,21 @@ maps its :class:`FaultSet` to JSON. A list of faults is added all or nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from druid_sim.control.core import simulation_of
-from druid_sim.control.errors import ControlError, JSONAnswer, not_available
-
-if TYPE_CHECKING:
-    from druid_sim.faults.state import FaultSet
+from druid_sim.control.errors import ControlError, JSONAnswer
+from druid_sim.faults.state import FaultSet
 
 EXTENSION = "faults"
 
 
 def fault_set(request: Request) -> FaultSet:
-    """The simulation's faults, or 501 when this build or this server has no fault layer."""
-    try:
-        from druid_sim.faults.state import FaultSet
-    except ModuleNotFoundError:
-        raise not_available("faults", "druid_sim.faults") from None
+    """The simulation's faults, or 501 when this server has no fault layer."""
     faults = simulation_of(request).extensions.get(EXTENSION)
     if not isinstance(faults, FaultSet):
         raise ControlError(

@@ -1,8 +1,7 @@
 """Scenario and cassette: what is loaded, loading another, and the recorded interactions not yet used.
 
 The scenario engine (``druid_sim.scenario``) and the replayer (``druid_sim.replay``) own the loading
-and the bookkeeping; this module only translates between them and JSON. While one of them is missing
-from the build, its calls answer 501 naming what is missing.
+and the bookkeeping; this module only translates between them and JSON.
 """
 
 from __future__ import annotations
@@ -12,10 +11,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from druid_sim.builtin import cassette_names
+from druid_sim.builtin import cassette_names, shipped_cassette
+from druid_sim.cassette import CassetteError
 from druid_sim.control.core import describe_rewound_clock, simulation_of
-from druid_sim.control.errors import ControlError, JSONAnswer, json_body, not_available
+from druid_sim.control.errors import ControlError, JSONAnswer, json_body
 from druid_sim.control.files import CASSETTE_SUFFIXES, SCENARIO_SUFFIXES, FileAccess
+from druid_sim.replay.wiring import PreparedReplay, prepare_cassette, switch_cassette
+from druid_sim.scenario import ScenarioError, builtin_names
+from druid_sim.scenario import load_scenario as read_scenario
+from druid_sim.simulation import activate_scenario
 from druid_sim.util.quoting import hidden
 from druid_sim.util.threads import in_daemon_thread
 
@@ -26,12 +30,8 @@ def _describe_scenario(ref: str | None) -> dict[str, Any]:
         body["description"] = "an empty cluster (no scenario)"
         return body
     try:
-        from druid_sim.scenario import ScenarioError, load_scenario
-    except ModuleNotFoundError:
-        return body
-    try:
         with hidden():
-            scenario = load_scenario(ref)
+            scenario = read_scenario(ref)
     except ScenarioError as exc:  # the file changed on disk since it was loaded
         body["problems"] = exc.as_json()
         return body
@@ -53,14 +53,10 @@ async def get_scenario(request: Request) -> Response:
 
 async def list_scenarios(request: Request) -> Response:
     """``GET /__sim/scenarios``: the built-in scenarios a server can switch to, each with its description."""
-    try:
-        from druid_sim.scenario import ScenarioError, builtin_names, load_scenario
-    except ModuleNotFoundError:
-        raise not_available("built-in scenarios", "druid_sim.scenario") from None
     listed: list[dict[str, Any]] = []
     for name in builtin_names():
         try:
-            listed.append({"name": name, "description": load_scenario(name).description})
+            listed.append({"name": name, "description": read_scenario(name).description})
         except ScenarioError as exc:  # a broken file in the install: list it, say why it cannot load
             listed.append({"name": name, "description": None, "problem": str(exc)})
     return JSONAnswer({"current": simulation_of(request).config.scenario, "scenarios": listed})
@@ -94,11 +90,6 @@ async def load_scenario(request: Request) -> Response:
     An invalid scenario changes nothing: 404 when it cannot be found (or may not be read), 422 with every
     problem (file, line, field, fix; never the file's values) when it does not validate.
     """
-    try:
-        from druid_sim.scenario import ScenarioError, builtin_names
-        from druid_sim.simulation import activate_scenario
-    except ModuleNotFoundError:
-        raise not_available("loading a scenario at run time", "druid_sim.scenario") from None
     body = await json_body(request, {"scenario"})
     if "scenario" not in body:
         raise ControlError(422, 'say which scenario: {"scenario": "demo"} (a built-in name or a YAML file), or null')
@@ -153,12 +144,6 @@ async def load_cassette(request: Request) -> Response:
     does not load changes nothing: 404 when it cannot be found (or may not be read), 422 with the loader's
     message (file, line, fix; never the file's values) when it is broken, 409 while another is loading.
     """
-    try:
-        from druid_sim.builtin import shipped_cassette
-        from druid_sim.cassette import CassetteError
-        from druid_sim.replay.wiring import PreparedReplay, prepare_cassette, switch_cassette
-    except ModuleNotFoundError:
-        raise not_available("loading a cassette at run time", "druid_sim.replay") from None
     body = await json_body(request, {"cassette"})
     if "cassette" not in body:
         raise ControlError(422, 'say which cassette: {"cassette": "cassettes/run.jsonl"} or a shipped one, or null')

@@ -9,14 +9,13 @@ timeout on the client's side.
 from __future__ import annotations
 
 import logging
-import random
 
 import orjson
 
 from druid_sim.asgi import Message, Receive, Scope, Send
 from druid_sim.clock import Clock
 from druid_sim.faults.spec import Fault
-from druid_sim.faults.transport import close_connection, reset_connection
+from druid_sim.faults.transport import close_connection, connection_reachable, reset_connection
 from druid_sim.security import answers as security_answers
 from druid_sim.security.access import state_filter
 from druid_sim.wire import JSON, REASONS, TEXT, DruidResponse, error_page
@@ -188,18 +187,28 @@ async def send_slowly(captured: Captured, fault: Fault, clock: Clock, send: Send
     await send({"type": "http.response.body", "body": b""})
 
 
-def sample_delay(fault: Fault, rng: random.Random) -> float:
-    return fault.delay.sample(rng)
+async def break_connection(kind: str, send: Send, receive: Receive, *, reachable: bool | None = None) -> None:
+    """``reset``: RST now; ``empty``: close without a byte; ``hang``: hold until the client leaves.
 
-
-async def break_connection(kind: str, send: Send, receive: Receive) -> None:
-    """``reset``: RST now; ``empty``: close without a byte; ``hang``: hold until the client leaves."""
+    ``reachable`` is whether this server's connections can be reached (by default the start-up check,
+    `connection_reachable`); when they cannot, `unfinished_response` breaks the answer instead.
+    """
     if kind == "hang":
         await wait_for_disconnect(receive)
         return
-    done = reset_connection(send) if kind == "reset" else close_connection(send)
-    if not done:  # not uvicorn, or a version that hides its transport: the server answers for us (500)
-        logger.error("the %s fault cannot reach this server's connection; run it with druid-sim serve", kind)
+    if reachable is None:
+        reachable = connection_reachable()
+    done = reachable and (reset_connection(send) if kind == "reset" else close_connection(send))
+    if not done:  # not uvicorn, or a version that hides its transport: the fallback
+        await unfinished_response(send)
         return
     # Return once the server has seen the connection go, so it does not try to answer for us.
     await wait_for_disconnect(receive)
+
+
+async def unfinished_response(send: Send) -> None:
+    """The fallback for ``reset`` and ``empty``: a 500 head promising one byte that never comes. An ASGI
+    app that returns mid-response makes the server close the connection (uvicorn logs one line, no
+    traceback), so the client still sees a broken answer rather than a well-formed 500 it could trust."""
+    await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"1")]})
+    await send({"type": "http.response.body", "body": b"", "more_body": True})

@@ -7,19 +7,37 @@ the ASGI task's coroutine (``RequestResponseCycle.run_asgi``'s ``self``).
 
 A transport is recognised by what it can do, not by its class: uvloop's ``TCPTransport`` (what
 ``druid-sim serve`` runs) is not an ``asyncio.BaseTransport`` subclass, only asyncio's own are.
+
+This leans on uvicorn's insides, so it is checked once at start-up (:func:`connection_reachable`, asked
+by ``druid_sim.server.serving`` as the express lane's check is): when the request cycle no longer keeps
+its transport where this looks, one WARNING says what differs and the ``reset`` and ``empty`` faults
+fall back to the one break plain ASGI allows (``druid_sim.faults.answers.unfinished_response``) rather
+than quietly answering 500.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import importlib
+import logging
 import socket
 import struct
 from typing import Any, Protocol, TypeGuard
 
 from druid_sim.asgi import Send
+from druid_sim.util.introspect import stored_attributes
+
+logger = logging.getLogger(__name__)
 
 _MAX_DEPTH = 12
+#: uvicorn's HTTP protocol modules whose request cycle the lookup walks into (httptools is ``serve``'s).
+CYCLE_MODULES = ("uvicorn.protocols.http.httptools_impl", "uvicorn.protocols.http.h11_impl")
+#: What the lookup needs of ``RequestResponseCycle``: ``send`` bound to the cycle (found through the
+#: middlewares' closures), ``run_asgi`` (the ASGI task's coroutine, the other way in), ``self.transport``.
+CYCLE_METHODS = ("send", "run_asgi")
+CYCLE_ATTRIBUTES = ("transport",)
 
 
 class Transport(Protocol):
@@ -97,3 +115,41 @@ def close_connection(send: Send) -> bool:
         return False
     transport.close()
     return True
+
+
+def check_transport(modules: tuple[Any, ...] | None = None) -> list[str]:
+    """What in uvicorn's request cycles (``modules``; by default the installed httptools and h11 ones)
+    differs from what :func:`find_transport` walks; an empty list when it can reach the connection."""
+    if modules is None:
+        try:
+            modules = tuple(importlib.import_module(name) for name in CYCLE_MODULES)
+        except ImportError as exc:
+            return [f"uvicorn's HTTP protocols cannot be imported ({exc})"]
+    problems: list[str] = []
+    for module in modules:
+        label = f"{getattr(module, '__name__', module)}.RequestResponseCycle"
+        cycle = getattr(module, "RequestResponseCycle", None)
+        if not isinstance(cycle, type):
+            problems.append(f"{label} is gone")
+            continue
+        problems += [
+            f"{label} has no method {name}" for name in CYCLE_METHODS if not callable(getattr(cycle, name, None))
+        ]
+        stored = stored_attributes(cycle)
+        problems += [f"{label} no longer sets self.{name}" for name in CYCLE_ATTRIBUTES if name not in stored]
+    return problems
+
+
+@functools.cache
+def connection_reachable() -> bool:
+    """Whether the connection faults can reach the installed uvicorn's connections; asked once, at start,
+    with one WARNING (what differs, and the fallback) when they cannot."""
+    problems = check_transport()
+    if problems:
+        logger.warning(
+            "uvicorn differs from what druid-sim's connection faults expect (%s); the reset and empty faults "
+            "will send a response head and then close the connection instead (clients still see a broken "
+            "answer, not a TCP reset or an empty reply)",
+            "; ".join(problems),
+        )
+    return not problems

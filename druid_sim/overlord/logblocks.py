@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from operator import itemgetter, mul
@@ -217,16 +217,6 @@ def log_stamp(ms: int) -> bytes:
     """Druid's log4j timestamp (``%d{ISO8601}``): ``2023-07-03T22:11:17,891``."""
     seconds, millis = divmod(ms, 1000)
     return (_SECOND_PREFIXES.get(seconds) or _second_prefix(seconds)) + _MILLIS[millis]
-
-
-def render_lines(lines: Iterable[tuple[int, str]]) -> bytes:
-    """Lines with their times (``-1``: no timestamp, e.g. a stack frame) as the log's bytes."""
-    out = bytearray()
-    for ms, text in lines:
-        if ms >= 0:
-            out += log_stamp(ms) + b" "
-        out += text.encode() + b"\n"
-    return bytes(out)
 
 
 # -- templates --------------------------------------------------------------------------------------------

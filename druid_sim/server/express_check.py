@@ -16,13 +16,14 @@ names in its methods' bytecode, so nothing is instantiated and no socket is open
 
 from __future__ import annotations
 
-import dis
 import functools
 import importlib
 import inspect
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from druid_sim.util.introspect import stored_attributes
 
 logger = logging.getLogger("druid_sim.express")
 
@@ -81,19 +82,6 @@ NESTED_ATTRIBUTES = (
 )
 #: Methods of httptools' parser (``self.parser``) the subclass calls.
 PARSER_METHODS = ("get_method", "get_http_version", "should_keep_alive", "should_upgrade")
-
-
-def stored_attributes(cls: type) -> set[str]:
-    """Names ``cls`` and its bases assign as attributes in their methods (``self.x = ...``)."""
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        if klass.__module__ in ("builtins", "asyncio.protocols"):
-            continue  # object and asyncio.Protocol set nothing
-        for member in vars(klass).values():
-            function = getattr(member, "__func__", member)
-            if inspect.isfunction(function):
-                names.update(i.argval for i in dis.get_instructions(function) if i.opname == "STORE_ATTR")
-    return names
 
 
 def check_express(impl: Any = None) -> list[str]:

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 from typing import Any, Literal
 
+from druid_sim.faults.transport import connection_reachable
 from druid_sim.server.express_check import HTTP_PROTOCOL, http_protocol
 
 #: The event loops druid-sim supports: ``serve`` runs uvloop; asyncio is what plain uvicorn falls back to.
@@ -36,7 +37,11 @@ UVICORN_SETTINGS: dict[str, Any] = {
 
 def uvicorn_settings(loop: Loop = "uvloop") -> dict[str, Any]:
     """`UVICORN_SETTINGS` on ``loop``, with our protocol only if the installed uvicorn is the one it was
-    written against (`druid_sim.server.express_check`; otherwise uvicorn's own protocol and one WARNING)."""
+    written against (`druid_sim.server.express_check`; otherwise uvicorn's own protocol and one WARNING).
+
+    The connection faults' own check (`druid_sim.faults.transport.connection_reachable`) is asked here
+    too, so its WARNING, if any, comes at start-up rather than at the first reset fault."""
+    connection_reachable()
     return {**UVICORN_SETTINGS, "loop": loop, "http": http_protocol()}
 
 

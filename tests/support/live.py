@@ -12,7 +12,8 @@ import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from druid_sim.asgi import ASGIApp
 from druid_sim.clock import Clock
@@ -23,6 +24,8 @@ from druid_sim.server.serving import Loop
 from druid_sim.server.threaded import ThreadedServer, listening_socket
 from druid_sim.simulation import build_simulation
 
+T = TypeVar("T")
+
 #: A fixed start keeps timestamps in expected bodies stable: 2026-01-01T00:00:00.000Z.
 START_MS = 1767225600000
 
@@ -32,10 +35,17 @@ class LiveServer:
     url: str
     simulation: Simulation
     app: ASGIApp
+    server: ThreadedServer | None = field(default=None, repr=False)
 
     @property
     def clock(self) -> Clock:
+        """The simulation's clock: thread-safe, so a test may advance it from its own thread."""
         return self.simulation.clock
+
+    def call(self, function: Callable[[], T]) -> T:
+        """Run ``function`` on the server's event loop, as the pytest plugin changes the model (the model
+        is not thread-safe); directly when there is no loop (a server built without one)."""
+        return function() if self.server is None else self.server.call(function)
 
 
 def free_socket(host: str = "127.0.0.1") -> socket.socket:
@@ -62,6 +72,6 @@ def live_server(
     app = app_factory(simulation) if app_factory else build_app(simulation, access_log=False)
     server = ThreadedServer(app, sock, name="test", loop=loop, http=http)
     try:
-        yield LiveServer(server.url, simulation, app)
+        yield LiveServer(server.url, simulation, app, server)
     finally:
         server.stop()

@@ -25,6 +25,7 @@ from druid_sim.cassette import (
 from druid_sim.config import ServeConfig
 from druid_sim.replay.seed import cassette_end_ms
 from druid_sim.runtime import Simulation
+from tests.support.express import default_protocol
 from tests.support.live import LiveServer, live_server
 
 
@@ -99,5 +100,5 @@ def replay_server(
     options.setdefault("start_ms", cassette_end_ms(load_cassette(cassette)))
     options.setdefault("time_scale", 0)
     config = ServeConfig(cassette=str(cassette), scenario=None, **options)
-    with live_server(config, app_factory, http) as server:
+    with live_server(config, app_factory, http or default_protocol()) as server:
         yield server
