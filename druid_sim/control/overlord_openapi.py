@@ -12,7 +12,8 @@ V1 = "/druid/indexer/v1"
 _ANY: dict[str, Any] = {}
 _OBJECT = {"type": "object"}
 _ARRAY = {"type": "array"}
-_JSON_IN = {"content": {"application/json": {"schema": _ANY}}}
+#: A request body: Druid reads an object (a spec, a filter) or a list (lock filters); a bare scalar is its 400.
+_JSON_IN = {"content": {"application/json": {"schema": {"type": ["object", "array"]}}}}
 #: The extension marking a media type whose body Druid writes as raw text although it labels it
 #: ``application/json`` (reference 1.1): a client reads the text itself, or JSON only if it parses.
 RAW_TEXT = "x-raw-text"

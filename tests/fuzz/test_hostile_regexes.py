@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import orjson
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from druid_sim.util.jsonenc import allow_deep_walks
@@ -31,7 +31,13 @@ allow_deep_walks()
 
 V1 = "/druid/indexer/v1"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
-SETTINGS = settings(PROPERTY_SETTINGS, max_examples=EXAMPLES)
+#: The shared server is used by every example on purpose (starting one per pattern would cost seconds): each
+#: example removes what it added (its fault, its scenario, its cassette), so the fixture's scope is safe.
+SETTINGS = settings(
+    PROPERTY_SETTINGS,
+    max_examples=EXAMPLES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 #: Known catastrophic patterns (each takes seconds to hours in a backtracking engine on VICTIM), and
 #: patterns only a backtracking engine can run.
 CLASSICS = [
