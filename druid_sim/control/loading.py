@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from druid_sim.builtin import cassette_names
-from druid_sim.control.core import describe_rewound_clock, simulation_of
+from druid_sim.control.core import describe_rewound_clock, keep, simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer, json_body, not_available
 from druid_sim.control.files import CASSETTE_SUFFIXES, SCENARIO_SUFFIXES, FileAccess
+from druid_sim.state import actions
 from druid_sim.util.quoting import hidden
 from druid_sim.util.threads import in_daemon_thread
 
@@ -125,6 +126,7 @@ async def load_scenario(request: Request) -> Response:
             f"scenario {ref!r} was not loaded (nothing changed): {exc} {_SEE_LOCALLY.format(command='scenario validate')}",
             problems=exc.as_json(),
         ) from None
+    keep(simulation, actions.control(actions.SCENARIO, simulation.clock.now_ms(), scenario=target))
     return JSONAnswer(
         {**_describe_scenario(target), "loaded": True, "clock": describe_rewound_clock(simulation, before)}
     )

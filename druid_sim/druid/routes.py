@@ -29,6 +29,8 @@ from druid_sim.overlord.task import Phase, Task
 from druid_sim.runtime import ANSWERED_BY, Simulation
 from druid_sim.security.access import datasource_filter, denied_text, permitted, require, state_filter, unreadable
 from druid_sim.security.model import DATASOURCE, READ, WRITE
+from druid_sim.state import actions
+from druid_sim.state.ledger import StoreUnavailable, record
 from druid_sim.wire import (
     JSON,
     TEXT,
@@ -246,8 +248,9 @@ async def post_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
     accept = request.header(b"accept")
     if not _is_json(request.header(b"content-type")):
         return error_page(415, request.path, accept)
+    body = await request.body()
     try:
-        submission = parse_submission(await request.body())
+        submission = parse_submission(body)
     except SubmissionError as exc:
         if exc.status == 400:
             return legacy_error(exc.message, 400)  # already the first line, as CustomExceptionMapper sends
@@ -263,6 +266,7 @@ async def post_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
         size = exc.max_size
         message = f"Task queue already contains [{size}] tasks. Retry later or increase 'druid.indexer.queue.maxSize'[{size}]."
         return druid_error(429, "general", "ADMIN", "CAPACITY_EXCEEDED", message)
+    record(sim, actions.submitted(task, body))
     return json_response(orjson.dumps({"task": task.id}))
 
 
@@ -271,7 +275,10 @@ async def post_shutdown(sim: Simulation, request: DruidRequest) -> DruidResponse
     found = _find(sim, request)
     if isinstance(found, DruidResponse):
         return found
-    sim.overlord.shutdown(found)
+    now = sim.overlord.now()
+    if found.phase_at(now).active:
+        sim.overlord.shutdown(found, now)
+        record(sim, actions.shut_down(found, now))
     return json_response(orjson.dumps({"task": found.id}))
 
 
@@ -284,8 +291,10 @@ async def post_shutdown_all(sim: Simulation, request: DruidRequest) -> DruidResp
     denied = datasource_filter(request.scope, request.method, datasource)
     if denied is not None:
         return denied
-    if not sim.overlord.shutdown_datasource(datasource):
+    victims = sim.overlord.shutdown_datasource(datasource)
+    if not victims:
         return error_page(404, request.path, request.header(b"accept"))
+    record(sim, actions.shut_down_datasource(datasource, victims[0].plan.shutdown_at or sim.overlord.now()))
     return json_response(orjson.dumps({"dataSource": datasource}))
 
 
@@ -512,6 +521,8 @@ class DruidApp:
             return await handler(self.simulation, request)
         except _NotFound:
             return error_page(404, path, accept)
+        except StoreUnavailable:  # the change could not be made durable: as an Overlord that lost its metadata store
+            return error_page(503, path, accept)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -1,0 +1,96 @@
+"""What clients did, as the store keeps it: one `Action` per change a client made, in order.
+
+Each action says when it happened on the virtual clock (``at_ms``), where the clock stood and how fast
+it ran right after it (``clock_ms``, ``scale``, and the wall clock then, ``wall_ms``: how a restarted
+server knows where virtual time is now), and what the client asked (``args``: a submission's JSON as
+it was sent, or the control call's arguments). A submission also carries the row Druid's metadata store
+would hold for the task (`TaskRow`, the columns of ``druid_tasks``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from druid_sim.clock import format_instant
+from druid_sim.overlord.task import Task, View
+
+SUBMIT = "submit"
+SHUTDOWN = "shutdown"
+SHUTDOWN_ALL = "shutdown_all"
+CLOCK = "clock"
+RESET = "reset"
+SCENARIO = "scenario"
+FAULT_ADD = "fault_add"
+FAULT_REMOVE = "fault_remove"
+FAULT_CLEAR = "fault_clear"
+FAULT_PRESET = "fault_preset"
+KINDS = (SUBMIT, SHUTDOWN, SHUTDOWN_ALL, CLOCK, RESET, SCENARIO, FAULT_ADD, FAULT_REMOVE, FAULT_CLEAR, FAULT_PRESET)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """A task as Druid's ``druid_tasks`` table holds it (status as of the last write; the model has the live one)."""
+
+    id: str
+    created_date: str
+    datasource: str
+    type: str
+    group_id: str
+    payload: bytes
+    status: bytes
+    active: bool
+
+    @classmethod
+    def of(cls, task: Task, now: int) -> TaskRow:
+        phase = task.phase_at(now)
+        return cls(
+            id=task.id,
+            created_date=format_instant(task.created_ms),
+            datasource=task.datasource,
+            type=task.type,
+            group_id=task.group_id,
+            payload=task.payload_json,
+            status=task.encoded(View.TASK_STATUS, phase),
+            active=phase.active,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One change a client made. ``clock_ms``, ``scale`` and ``wall_ms`` are filled in when it is recorded."""
+
+    kind: str
+    at_ms: int
+    args: bytes = b""
+    task_id: str | None = None
+    row: TaskRow | None = None
+    clock_ms: int = 0
+    scale: float = 0.0
+    wall_ms: int = 0
+
+    def arg(self, name: str) -> Any:
+        """One field of a control call's JSON arguments."""
+        return orjson.loads(self.args)[name] if self.args else None
+
+
+def submitted(task: Task, body: bytes) -> Action:
+    """``POST /task`` accepted ``task`` from ``body`` (the client's JSON, replayed as sent)."""
+    return Action(SUBMIT, task.created_ms, body, task.id, TaskRow.of(task, task.created_ms))
+
+
+def shut_down(task: Task, at_ms: int) -> Action:
+    """``POST /task/{id}/shutdown`` at ``at_ms``."""
+    return Action(SHUTDOWN, at_ms, task_id=task.id, row=TaskRow.of(task, at_ms))
+
+
+def shut_down_datasource(datasource: str, at_ms: int) -> Action:
+    """``POST /datasources/{ds}/shutdownAllTasks`` at ``at_ms``."""
+    return Action(SHUTDOWN_ALL, at_ms, orjson.dumps({"dataSource": datasource}))
+
+
+def control(kind: str, at_ms: int, **args: Any) -> Action:
+    """A control API change (clock, reset, scenario, faults) with its arguments."""
+    return Action(kind, at_ms, orjson.dumps(args) if args else b"")
