@@ -27,6 +27,8 @@ def apply(simulation: Simulation, action: Action, location: str) -> None:
     clock.advance_to(action.at_ms)
     kind = action.kind
     overlord = simulation.overlord
+    if kind in (kinds.SUBMIT, kinds.SHUTDOWN, kinds.SHUTDOWN_ALL):
+        overlord.now()  # the handler's first look at the model: planned arrivals up to now take their slots first
     if kind == kinds.SUBMIT:
         try:
             task = overlord.submit(parse_submission(action.args))

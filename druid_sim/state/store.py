@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from druid_sim.state.actions import SHUTDOWN_ALL, SUBMIT, Action
+from druid_sim.state.actions import RESET, SCENARIO, SHUTDOWN_ALL, SUBMIT, Action
 from druid_sim.state.schema import SCHEMA_VERSION, create_statements, migration_statements
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,10 @@ class SqlStore(Store):
                 cursor.execute(
                     self.sql(
                         "INSERT INTO druid_tasks (id, created_date, datasource, payload, status, active, type, "
-                        "group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                        "group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                        "created_date = excluded.created_date, datasource = excluded.datasource, "
+                        "payload = excluded.payload, status = excluded.status, active = excluded.active, "
+                        "type = excluded.type, group_id = excluded.group_id"
                     ),
                     (
                         row.id,
@@ -200,6 +203,9 @@ class SqlStore(Store):
                     self.sql("UPDATE druid_tasks SET status = ?, active = ? WHERE id = ?"),
                     (row.status, row.active, row.id),
                 )
+            elif action.kind in (RESET, SCENARIO):  # a fresh cluster: what came before can never matter again
+                cursor.execute(self.sql("DELETE FROM druid_sim_actions WHERE seq < ?"), (seq,))
+                cursor.execute("DELETE FROM druid_tasks")
             elif action.kind == SHUTDOWN_ALL:
                 cursor.execute(
                     self.sql("UPDATE druid_tasks SET active = ? WHERE datasource = ? AND active = ?"),
