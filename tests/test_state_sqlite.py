@@ -6,35 +6,17 @@ Every test runs ``druid-sim serve`` in its own process (`tests.support.served`),
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.served import START, Served, served
-
-D = "/druid/indexer/v1"
-SUBMIT = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wikipedia"}}}
-
-
-def kill(server: Served) -> None:
-    """SIGKILL: the process ends between two instructions, nothing flushed or closed on its way out."""
-    os.killpg(server.process.pid, signal.SIGKILL)
-    server.process.wait()
-
-
-def submit(client: httpx.Client, body: dict[str, object] = SUBMIT) -> str:
-    response = client.post(f"{D}/task", json=body)
-    assert response.status_code == 200, response.text
-    task: str = response.json()["task"]
-    return task
+from tests.support.served import START, served
+from tests.support.state import D, kill, refused, submit
 
 
 def snapshot(client: httpx.Client, ids: list[str]) -> dict[str, bytes]:
@@ -134,20 +116,6 @@ def test_nothing_acknowledged_is_lost_to_sigkill_under_load(tmp_path: Path) -> N
 
 
 # -- bad input: one line naming the fix, exit status 2, nothing served -------------------------------
-
-
-def refused(*args: str) -> str:
-    """Run ``serve`` with ``args``; assert it refuses (exit 2, one line, no traceback); its message."""
-    result = subprocess.run(
-        [sys.executable, "-m", "druid_sim", "serve", "--port", "0", "--no-access-log", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
 
 
 def made_store(tmp_path: Path, *args: str) -> str:

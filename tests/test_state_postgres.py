@@ -1,0 +1,123 @@
+"""``serve --state postgresql://...``: replicas on one real PostgreSQL elect a leader, redirect to it, and
+take over when it dies (reference 8.1), with nothing acknowledged lost.
+
+The server is a real PostgreSQL from the machine's binaries (`tests.support.postgres`); without one the
+tests skip and say why (``make postgresql`` installs it as root).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.support.postgres import Postgres, PostgresUnavailable, postgres_server
+from tests.support.served import START, Served, served
+from tests.support.state import D, kill, refused, submit
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL here: {exc}")
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 15) -> None:
+    """Poll ``condition`` until it holds (leases run on the database's real clock, not the virtual one)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def leads(server: Served) -> bool:
+    return httpx.get(f"{server.url}{D}/isLeader").status_code == 200
+
+
+def replica(url: str) -> tuple[str, ...]:
+    return ("--state", url, "--start-time", START, "--time-scale", "0", "--no-access-log", "--no-dashboard")
+
+
+def test_one_replica_leads_and_the_other_redirects_to_it(postgres: Postgres) -> None:
+    """Reference 8.1: a standby answers ``/leader`` and ``/isLeader`` itself (404 false), ``/status*`` too,
+    and 307s everything else to the leader's base URL plus the request URI as received; a trailing slash on
+    ``/isLeader/`` is not the exact local path, so it is redirected. Control changes go to the leader too."""
+    url = postgres.new_database()
+    with served(*replica(url)) as first:
+        wait_for(lambda: leads(first))
+        with served(*replica(url)) as second, httpx.Client(base_url=second.url) as standby:
+            assert standby.get(f"{D}/isLeader").status_code == 404
+            assert standby.get(f"{D}/isLeader").json() == {"leader": False}
+            assert standby.get(f"{D}/leader").text == first.url
+            assert httpx.get(f"{first.url}{D}/leader").text == first.url
+            assert standby.get("/status/health").status_code == 200
+            redirect = standby.get(f"{D}/tasks?state=running&max=5")
+            assert redirect.status_code == 307 and redirect.content == b""
+            assert redirect.headers["location"] == f"{first.url}{D}/tasks?state=running&max=5"
+            assert standby.get(f"{D}/isLeader/").headers["location"] == f"{first.url}{D}/isLeader/"
+            posted = standby.post("/__sim/clock", json={"advance": "1m"})
+            assert posted.status_code == 307 and posted.headers["location"] == f"{first.url}/__sim/clock"
+
+
+def test_a_redirect_following_client_finishes_its_work_on_the_new_leader(postgres: Postgres) -> None:
+    """Two replicas; a client that follows redirects works through the standby (307 to the leader), which
+    catches up on the shared action log as it goes. The leader is killed with SIGKILL: within the lease the
+    standby takes over, the client's retries land on it, and every task it was told about is there, shut
+    down where it asked."""
+    url = postgres.new_database()
+    acknowledged: list[str] = []
+    with served(*replica(url)) as first:
+        wait_for(lambda: leads(first))
+        with served(*replica(url)) as second, httpx.Client(base_url=second.url, follow_redirects=True) as client:
+            for _ in range(5):
+                acknowledged.append(submit(client))
+            assert client.post(f"{D}/task/{acknowledged[0]}/shutdown").status_code == 200
+            client.post("/__sim/clock", json={"advance": "30s"})
+            before = client.get(f"{D}/task/{acknowledged[1]}/status").content
+            wait_for(lambda: httpx.get(f"{second.url}/__sim/health").json()["state"]["appliedActions"] == 7)
+            kill(first)
+            deadline = time.monotonic() + 20
+            while len(acknowledged) < 10:
+                assert time.monotonic() < deadline, "no replica took over"
+                try:
+                    response = client.post(
+                        f"{D}/task", json={"type": "index", "spec": {"dataSchema": {"dataSource": "x"}}}
+                    )
+                except httpx.TransportError:  # a redirect to the dead leader, before the standby knows
+                    time.sleep(0.1)
+                    continue
+                if response.status_code == 503:  # no leader known yet: Druid's answer, retry
+                    time.sleep(0.1)
+                    continue
+                assert response.status_code == 200, response.text
+                acknowledged.append(response.json()["task"])
+            assert leads(second)
+            assert client.get(f"{D}/leader").text == second.url
+            for task in acknowledged:
+                assert client.get(f"{D}/task/{task}/status").status_code == 200
+            shut = client.get(f"{D}/task/{acknowledged[0]}/status").json()["status"]
+            assert shut["errorMsg"] == "Shutdown request from user"
+            assert client.get(f"{D}/task/{acknowledged[1]}/status").content == before
+            assert second.tracebacks() == []
+
+
+def test_an_unreachable_database_is_named(postgres: Postgres) -> None:
+    message = refused("--state", f"postgresql://druid:secret@127.0.0.1:{postgres.port + 1}/nowhere")
+    assert "cannot reach the state store" in message and "start PostgreSQL or fix the URL" in message
+    assert "secret" not in message
+
+
+def test_a_newer_schema_is_refused(postgres: Postgres) -> None:
+    import psycopg
+
+    url = postgres.new_database()
+    with served(*replica(url)):
+        pass
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("UPDATE druid_sim_meta SET value = '99' WHERE name = 'schema_version'")
+    assert "schema version 99" in refused("--state", url)
