@@ -121,3 +121,27 @@ def test_a_newer_schema_is_refused(postgres: Postgres) -> None:
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("UPDATE druid_sim_meta SET value = '99' WHERE name = 'schema_version'")
     assert "schema version 99" in refused("--state", url)
+
+
+def test_a_leader_whose_database_goes_away_steps_down_and_comes_back(postgres: Postgres) -> None:
+    """The database stops taking the leader's connections: within a lease it stops answering from memory
+    (503 as an Overlord without a leader, reference 8.1; ``/isLeader`` 404), and once the database is back it
+    rebuilds from the store and leads again, with nothing acknowledged lost."""
+    import psycopg
+
+    url = postgres.new_database()
+    name = url.rsplit("/", 1)[1]
+    with served(*replica(url)) as server, httpx.Client(base_url=server.url) as client:
+        wait_for(lambda: leads(server))
+        kept = submit(client)
+        with psycopg.connect(postgres.url("postgres"), autocommit=True) as admin:
+            admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            wait_for(lambda: not leads(server))
+            assert client.get(f"{D}/tasks").status_code == 503
+            assert client.post(f"{D}/task", json={"type": "index"}).status_code == 503
+            admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        wait_for(lambda: leads(server))
+        assert client.get(f"{D}/task/{kept}/status").status_code == 200
+        submit(client)
+        assert server.tracebacks() == []

@@ -84,6 +84,8 @@ class Elector:
                 self._complaint = ""
             return
         try:
+            if not ledger.leading:
+                await asyncio.to_thread(store.reconnect)  # a write that failed may have broken a connection
             leader = await asyncio.to_thread(store.heartbeat, ledger.holder, self.url)
         except StoreError as exc:
             self._complain(f"{exc}; {'stepping down' if ledger.leading else 'standing by'} until it answers")

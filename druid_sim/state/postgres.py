@@ -91,11 +91,17 @@ class PostgresStore(SqlStore):
             raise StoreError(f"the state store {self.location} failed ({_first_line(exc)})") from None
 
     def reconnect(self) -> None:
-        """Open fresh connections after the database came back."""
+        """Make sure both connections answer (a connection the server dropped is only found out when used),
+        opening fresh ones where they do not."""
         for name in ("_db", "_bg"):
             connection = getattr(self, name)
-            if connection.closed or connection.broken:
-                setattr(self, name, self._connect())
+            if not connection.closed and not connection.broken:
+                try:
+                    connection.execute("SELECT 1")
+                    continue
+                except self._psycopg.Error:
+                    connection.close()
+            setattr(self, name, self._connect())
 
     def check_holder(self, cursor: Any, holder: str) -> None:
         cursor.execute(
