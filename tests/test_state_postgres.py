@@ -60,6 +60,8 @@ def test_one_replica_leads_and_the_other_redirects_to_it(postgres: Postgres) -> 
             assert redirect.status_code == 307 and redirect.content == b""
             assert redirect.headers["location"] == f"{first.url}{D}/tasks?state=running&max=5"
             assert standby.get(f"{D}/isLeader/").headers["location"] == f"{first.url}{D}/isLeader/"
+            leader = standby.get("/__sim/cluster").json()["leader"]
+            assert (leader["state"], leader["url"]) == ("redirecting", first.url)
             posted = standby.post("/__sim/clock", json={"advance": "1m"})
             assert posted.status_code == 307 and posted.headers["location"] == f"{first.url}/__sim/clock"
 
