@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import time
 import warnings
@@ -70,6 +71,7 @@ from druid_sim.server.threaded import ThreadedServer, listening_socket
 if TYPE_CHECKING:
     from druid_sim.proxy.embedded import EmbeddedRecorder
     from druid_sim.replay.forward import Forwarder
+    from druid_sim.state import Settings, Store
 
 T = TypeVar("T")
 
@@ -87,10 +89,11 @@ DEFAULT_TASK: dict[str, Any] = {
 }
 MARKER_HELP = (
     "druid_sim(scenario=None, cassette=None, seed=0, time_scale=0, start='2026-01-01T00:00:00Z', "
-    "journal_size=10000, data_dirs=(), fresh=False, strict=False): configure the druid_sim fixture's server; "
+    "journal_size=10000, data_dirs=(), fresh=False, strict=False, state=None): configure the druid_sim fixture's server; "
     "cassette=True replays (or records) cassettes/<module>/<test>.jsonl beside the test file"
 )
 _OPTION_NAMES = (
+    "state",
     "scenario",
     "cassette",
     "seed",
@@ -122,9 +125,11 @@ class SimOptions:
     journal_size: int = 10_000
     data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (default: the working directory)
     strict: bool = False  # misses get the replay's 599, which explains them, instead of the model's answer
+    state: str | None = None  # a state store (SQLite file or postgresql:// URL): the server rebuilds from it
 
     def config(self) -> ServeConfig:
         return ServeConfig(
+            state=self.state,
             scenario=self.scenario,
             seed=self.seed,
             time_scale=self.time_scale,
@@ -156,23 +161,49 @@ class SimServer:
     """
 
     def __init__(self, options: SimOptions, forward: str | None = None) -> None:
-        from druid_sim.server.assembly import build_app
-        from druid_sim.simulation import build_simulation
-
         self.options = options
-        sock = listening_socket()
-        config = replace(options.config(), port=sock.getsockname()[1])
         self.forwarder: Forwarder | None = None
+        config = options.config()
         if forward is not None:
             from druid_sim.replay.forward import Forwarder
 
             self.forwarder = Forwarder(forward)
             config = replace(config, time_scale=1.0, start_ms=None, replay_on_miss="forward")
+        self._start(config, listening_socket())
+
+    def _start(self, config: ServeConfig, sock: socket.socket) -> None:
+        """Build the simulation for ``config`` (from its state store, when it names one) and serve it on ``sock``."""
+        from druid_sim.server.assembly import build_app
+        from druid_sim.simulation import build_simulation
+
+        config = replace(config, port=sock.getsockname()[1])
+        stored: tuple[Store, Settings] | None = None
+        if config.state is not None:
+            from druid_sim.state import StoreError
+            from druid_sim.state.serving import open_for
+
+            try:
+                config, store, settings = open_for(config, True, True)
+                stored = (store, settings)
+            except StoreError as exc:
+                sock.close()
+                pytest.fail(f"druid_sim: state={config.state!r}: {exc}", pytrace=False)
         self.config = config  # what every test sharing this server starts from (with its own cassette)
         self.simulation: Simulation = build_simulation(config)
         app = build_app(self.simulation, access_log=False, forward=self.forwarder)
+        if stored is not None:
+            from druid_sim.state.serving import install
+
+            install(self.simulation, app, *stored)
         self._threaded = ThreadedServer(app, sock, name="druid-sim test")
         self.url = self._threaded.url
+
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port, as a restarted process would be: with a
+        state store, rebuilt from it; without one, from scratch (everything the test did is gone)."""
+        port = self._threaded.port
+        self.stop()
+        self._start(self.config, listening_socket(port=port))
 
     def call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the server's event loop (the model is not thread-safe) and return its result."""
@@ -213,7 +244,12 @@ class SimServer:
         self.call(lambda: clock.advance(max(0, wall_clock_ms() - clock.now_ms()) / 1000.0))
 
     def stop(self) -> None:
+        from druid_sim.state import ledger_of
+
         self._threaded.stop()
+        ledger = ledger_of(self.simulation)
+        if ledger is not None:
+            ledger.store.close()
 
 
 class SimServers:
@@ -345,7 +381,11 @@ class DruidSim:
         body = orjson.dumps({**(spec or DEFAULT_TASK), **fields})
 
         def submit() -> str:
-            return self.simulation.overlord.submit(parse_submission(body)).id
+            from druid_sim.state import actions, record
+
+            task = self.simulation.overlord.submit(parse_submission(body))
+            record(self.simulation, actions.submitted(task, body))  # kept, with state=, as POST /task keeps it
+            return task.id
 
         try:
             return self.server.call(submit)
@@ -353,6 +393,12 @@ class DruidSim:
             raise ValueError(f"Druid would refuse this task: {exc.message}") from None
         except DuplicateTaskError as exc:
             raise ValueError(f"a task with id {exc.args[0]!r} exists already; pick another id") from None
+
+    def restart(self) -> None:
+        """Stop the server and start it again on the same URL, as after a crash and a restart: with
+        ``state=`` (a store, docs/state.md) it comes back with everything the test did; without, from its
+        configuration's start. Clients see their connections closed, as with a real restart."""
+        self.server.restart()
 
     def set_leader(self, leader_url: str | None) -> None:
         """Make this Overlord a non-leader that redirects (307) to ``leader_url``; None makes it lead again."""
