@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.postgres import Postgres, PostgresUnavailable, postgres_server
 from tests.support.served import START, Served, served
-from tests.support.state import D, kill, refused, submit
+from tests.support.state import D, kill, new_store, refused_here, submit
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +43,15 @@ def replica(url: str) -> tuple[str, ...]:
     return ("--state", url, "--start-time", START, "--time-scale", "0", "--no-access-log", "--no-dashboard")
 
 
-def test_one_replica_leads_and_the_other_redirects_to_it(postgres: Postgres) -> None:
-    """Reference 8.1: a standby answers ``/leader`` and ``/isLeader`` itself (404 false), ``/status*`` too,
-    and 307s everything else to the leader's base URL plus the request URI as received; a trailing slash on
-    ``/isLeader/`` is not the exact local path, so it is redirected. Control changes go to the leader too."""
+def test_a_redirect_following_client_finishes_its_work_on_the_new_leader(postgres: Postgres) -> None:
+    """Two replicas. The standby answers as a standby Overlord (reference 8.1): ``/leader`` and ``/isLeader``
+    (404 false) itself, ``/status*`` too, and 307s everything else to the leader's base URL plus the request
+    URI as received (``/isLeader/`` with a slash is not the exact local path, so it is redirected); control
+    changes go to the leader too. A client that follows redirects works through the standby, which catches
+    up on the shared action log. The leader is killed with SIGKILL: within the lease the standby takes over,
+    the client's retries land on it, and every task it was told about is there, shut down where it asked."""
     url = postgres.new_database()
+    acknowledged: list[str] = []
     with served(*replica(url)) as first:
         wait_for(lambda: leads(first))
         with served(*replica(url)) as second, httpx.Client(base_url=second.url) as standby:
@@ -65,23 +69,13 @@ def test_one_replica_leads_and_the_other_redirects_to_it(postgres: Postgres) -> 
             posted = standby.post("/__sim/clock", json={"advance": "1m"})
             assert posted.status_code == 307 and posted.headers["location"] == f"{first.url}/__sim/clock"
 
-
-def test_a_redirect_following_client_finishes_its_work_on_the_new_leader(postgres: Postgres) -> None:
-    """Two replicas; a client that follows redirects works through the standby (307 to the leader), which
-    catches up on the shared action log as it goes. The leader is killed with SIGKILL: within the lease the
-    standby takes over, the client's retries land on it, and every task it was told about is there, shut
-    down where it asked."""
-    url = postgres.new_database()
-    acknowledged: list[str] = []
-    with served(*replica(url)) as first:
-        wait_for(lambda: leads(first))
-        with served(*replica(url)) as second, httpx.Client(base_url=second.url, follow_redirects=True) as client:
+            client = httpx.Client(base_url=second.url, follow_redirects=True)
             for _ in range(5):
                 acknowledged.append(submit(client))
             assert client.post(f"{D}/task/{acknowledged[0]}/shutdown").status_code == 200
             client.post("/__sim/clock", json={"advance": "30s"})
             before = client.get(f"{D}/task/{acknowledged[1]}/status").content
-            wait_for(lambda: httpx.get(f"{second.url}/__sim/health").json()["state"]["appliedActions"] == 7)
+            wait_for(lambda: standby.get("/__sim/health").json()["state"]["appliedActions"] == 7)
             kill(first)
             deadline = time.monotonic() + 20
             while len(acknowledged) < 10:
@@ -105,24 +99,24 @@ def test_a_redirect_following_client_finishes_its_work_on_the_new_leader(postgre
             shut = client.get(f"{D}/task/{acknowledged[0]}/status").json()["status"]
             assert shut["errorMsg"] == "Shutdown request from user"
             assert client.get(f"{D}/task/{acknowledged[1]}/status").content == before
+            client.close()
             assert second.tracebacks() == []
 
 
-def test_an_unreachable_database_is_named(postgres: Postgres) -> None:
-    message = refused("--state", f"postgresql://druid:secret@127.0.0.1:{postgres.port + 1}/nowhere")
+def test_an_unreachable_database_is_named(postgres: Postgres, capsys: pytest.CaptureFixture[str]) -> None:
+    message = refused_here(capsys, "--state", f"postgresql://druid:secret@127.0.0.1:{postgres.port + 1}/nowhere")
     assert "cannot reach the state store" in message and "start PostgreSQL or fix the URL" in message
     assert "secret" not in message
 
 
-def test_a_newer_schema_is_refused(postgres: Postgres) -> None:
+def test_a_newer_schema_is_refused(postgres: Postgres, capsys: pytest.CaptureFixture[str]) -> None:
     import psycopg
 
     url = postgres.new_database()
-    with served(*replica(url)):
-        pass
+    new_store(url)
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("UPDATE druid_sim_meta SET value = '99' WHERE name = 'schema_version'")
-    assert "schema version 99" in refused("--state", url)
+    assert "schema version 99" in refused_here(capsys, "--state", url)
 
 
 def test_a_leader_whose_database_goes_away_steps_down_and_comes_back(postgres: Postgres) -> None:

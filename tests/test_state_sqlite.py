@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from druid_sim.state import open_store
 from tests.support.served import START, served
-from tests.support.state import D, kill, refused, submit
+from tests.support.state import D, kill, new_store, refused, refused_here, submit
 
 
 def snapshot(client: httpx.Client, ids: list[str]) -> dict[str, bytes]:
@@ -29,7 +30,9 @@ def snapshot(client: httpx.Client, ids: list[str]) -> dict[str, bytes]:
 
 def test_a_frozen_cluster_comes_back_byte_for_byte(tmp_path: Path) -> None:
     """Submissions, shutdowns, a datasource shut down, clock steps and faults: after SIGKILL and a restart
-    on the same store, every answer is the same bytes (the clock is frozen, so nothing moved meanwhile)."""
+    on the same store, every answer is the same bytes (the clock is frozen, so nothing moved meanwhile).
+    Then a scenario switch, kept like the rest: the next restart is on the new scenario, with the task
+    submitted after the switch and none from before it."""
     state = str(tmp_path / "state.db")
     args = ("--state", state, "--scenario", "demo", "--start-time", START, "--time-scale", "0", "--no-access-log")
     with served(*args) as server, httpx.Client(base_url=server.url) as client:
@@ -38,10 +41,8 @@ def test_a_frozen_cluster_comes_back_byte_for_byte(tmp_path: Path) -> None:
         client.post("/__sim/clock", json={"advance": "20s"})
         assert client.post(f"{D}/task/{ids[0]}/shutdown").status_code == 200
         assert client.post(f"{D}/datasources/orders/shutdownAllTasks").status_code == 200
-        client.post(
-            "/__sim/faults",
-            json={"kind": "error", "status": 503, "name": "busy", "routes": ["/druid/indexer/v1/pendingSegments/*"]},
-        )
+        busy = {"kind": "error", "status": 503, "name": "busy", "routes": ["/druid/indexer/v1/pendingSegments/*"]}
+        client.post("/__sim/faults", json=busy)
         client.post("/__sim/clock", json={"advance": "3m"})
         ids.append(submit(client))
         before = snapshot(client, ids)
@@ -50,24 +51,15 @@ def test_a_frozen_cluster_comes_back_byte_for_byte(tmp_path: Path) -> None:
         assert snapshot(client, ids) == before
         health = client.get("/__sim/health").json()
         assert health["state"]["appliedActions"] == 10 and health["state"]["leading"] is True
+        assert client.post("/__sim/scenario", json={"scenario": "slow-tasks"}).status_code == 200
+        kept = submit(client)
+        after_switch = snapshot(client, [kept])
         assert again.tracebacks() == []
-
-
-def test_reset_and_a_new_scenario_are_kept_too(tmp_path: Path) -> None:
-    """A reset and a scenario switch are actions like the rest: the restarted server is on the new scenario,
-    with the tasks submitted after the switch and none of those before it."""
-    state = str(tmp_path / "state.db")
-    with served("--state", state, "--start-time", START, "--time-scale", "0", "--no-access-log") as server:
-        with httpx.Client(base_url=server.url) as client:
-            gone = submit(client, {"type": "index", "spec": {"dataSchema": {"dataSource": "orders"}}})
-            assert client.post("/__sim/scenario", json={"scenario": "slow-tasks"}).status_code == 200
-            kept = submit(client)
-            before = snapshot(client, [kept])
-        kill(server)
-    with served("--state", state, "--no-access-log") as again, httpx.Client(base_url=again.url) as client:
+        kill(again)
+    with served("--state", state, "--no-access-log") as third, httpx.Client(base_url=third.url) as client:
         assert client.get("/__sim/health").json()["scenario"] == "slow-tasks"
-        assert client.get(f"{D}/task/{gone}/status").status_code == 404
-        assert snapshot(client, [kept]) == before
+        assert client.get(f"{D}/task/{ids[3]}/status").status_code == 404  # an orders task, gone with the switch
+        assert snapshot(client, [kept]) == after_switch
 
 
 def test_nothing_acknowledged_is_lost_to_sigkill_under_load(tmp_path: Path) -> None:
@@ -118,54 +110,53 @@ def test_nothing_acknowledged_is_lost_to_sigkill_under_load(tmp_path: Path) -> N
 # -- bad input: one line naming the fix, exit status 2, nothing served -------------------------------
 
 
-def made_store(tmp_path: Path, *args: str) -> str:
-    """A store written by a server started with ``args`` and one submission."""
+def test_a_missing_folder_is_named() -> None:
+    """The one refusal run as a real process: exit status 2, one line on stderr, nothing served."""
+    message = refused("--state", "/nonexistent-druid-sim/state.db")
+    assert "folder /nonexistent-druid-sim does not exist" in message and "create it" in message
+
+
+def test_a_store_from_another_scenario_or_seed_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = str(tmp_path / "state.db")
-    with served("--state", state, "--start-time", START, *args) as server, httpx.Client(base_url=server.url) as client:
-        submit(client)
-    return state
-
-
-def test_a_missing_folder_is_named(tmp_path: Path) -> None:
-    message = refused("--state", str(tmp_path / "nowhere" / "state.db"))
-    assert "folder" in message and "nowhere" in message and "create it" in message
-
-
-def test_a_store_from_another_scenario_or_seed_is_refused(tmp_path: Path) -> None:
-    state = made_store(tmp_path, "--scenario", "demo", "--seed", "7")
-    message = refused("--state", state, "--scenario", "slow-tasks")
+    new_store(state, "demo", 7)
+    message = refused_here(capsys, "--state", state, "--scenario", "slow-tasks")
     assert "scenario demo and seed 7" in message and "--scenario demo --seed 7" in message
-    assert "--seed 7" in refused("--state", state, "--seed", "8")
+    assert "--seed 7" in refused_here(capsys, "--state", state, "--seed", "8")
 
 
-def test_a_schema_from_a_newer_druid_sim_is_refused(tmp_path: Path) -> None:
-    state = made_store(tmp_path)
+def test_a_schema_from_a_newer_druid_sim_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = str(tmp_path / "state.db")
+    new_store(state)
     with sqlite3.connect(state) as db:
         db.execute("UPDATE druid_sim_meta SET value = '99' WHERE name = 'schema_version'")
-    message = refused("--state", state)
+    message = refused_here(capsys, "--state", state)
     assert "schema version 99" in message and "upgrade druid-sim" in message
 
 
-def test_a_store_in_use_by_another_server_is_refused(tmp_path: Path) -> None:
+def test_a_store_in_use_by_another_server_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = str(tmp_path / "state.db")
-    with served("--state", state):
-        message = refused("--state", state)
+    holder = open_store(state)  # holds the file's lock, as a running serve does
+    try:
+        message = refused_here(capsys, "--state", state)
+    finally:
+        holder.close()
     assert "in use by another druid-sim serve" in message and "postgresql" in message
 
 
-def test_a_read_only_store_is_refused(tmp_path: Path) -> None:
+def test_a_read_only_store_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """As root (CI) a mode of 0444 stops nothing, so the file is made immutable (chattr +i) instead."""
-    state = made_store(tmp_path)
+    state = str(tmp_path / "state.db")
+    new_store(state)
     if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", state], capture_output=True).returncode:
         pytest.skip("chattr +i is not available here to make the store read-only for root")
     try:
-        message = refused("--state", state)
+        message = refused_here(capsys, "--state", state)
     finally:
         subprocess.run(["chattr", "-i", state], check=True)
     assert "cannot write the state store" in message and "writable" in message
 
 
-def test_not_a_store_is_refused(tmp_path: Path) -> None:
+def test_not_a_store_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = tmp_path / "notes.txt"
     state.write_text("not a database, just notes\n" * 100)
-    assert "is not a druid-sim SQLite store" in refused("--state", str(state))
+    assert "is not a druid-sim SQLite store" in refused_here(capsys, "--state", str(state))

@@ -45,8 +45,12 @@ class PostgresStore(SqlStore):
             raise StoreError("--state postgresql://... needs psycopg: pip install 'druid-sim[postgresql]'") from None
         self._psycopg = psycopg
         self._db = self._connect()
-        self._bg = self._connect()
-        self.prepare()
+        try:
+            self._bg = self._connect()
+            self.prepare()
+        except StoreError:
+            self.close()
+            raise
 
     def _connect(self) -> Any:
         try:

@@ -8,7 +8,11 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
+from druid_sim.cli import main
+from druid_sim.config import ServeConfig
+from druid_sim.state.serving import open_for
 from tests.support.served import Served
 
 D = "/druid/indexer/v1"
@@ -26,6 +30,24 @@ def submit(client: httpx.Client, body: dict[str, object] = SUBMIT) -> str:
     assert response.status_code == 200, response.text
     task: str = response.json()["task"]
     return task
+
+
+def refused_here(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """``druid-sim serve`` with ``args``, in this process; assert it refuses (exit 2, one line); its message.
+
+    Only for refusals made before anything listens (the store is checked first): a fast unit test of the
+    messages, next to `refused`, which runs a real process.
+    """
+    assert main(["serve", "--port", "0", "--no-access-log", *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def new_store(location: str, scenario: str | None = "demo", seed: int = 0) -> None:
+    """A store made as ``serve --state location --scenario scenario --seed seed`` makes it, with no actions yet."""
+    _, store, _ = open_for(ServeConfig(scenario=scenario, seed=seed, start_ms=0, state=location), True, True)
+    store.close()
 
 
 def refused(*args: str) -> str:
