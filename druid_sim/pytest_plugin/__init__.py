@@ -93,7 +93,6 @@ MARKER_HELP = (
     "cassette=True replays (or records) cassettes/<module>/<test>.jsonl beside the test file"
 )
 _OPTION_NAMES = (
-    "state",
     "scenario",
     "cassette",
     "seed",
@@ -103,6 +102,7 @@ _OPTION_NAMES = (
     "data_dirs",
     "fresh",
     "strict",
+    "state",
 )
 RECORD_EXTRA_HINT = "pip install 'druid-sim[record]'"
 _handle_key = pytest.StashKey["DruidSim"]()
