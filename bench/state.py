@@ -102,8 +102,9 @@ def build_store(location: str, tasks: int) -> float:
     install(simulation, build_app(simulation), store, settings)
     for number in range(tasks):
         body = orjson.dumps({"type": "index_parallel", "spec": {"dataSchema": {"dataSource": f"ds{number % 7}"}}})
-        task = simulation.overlord.submit(parse_submission(body))
-        record(simulation, actions.submitted(task, body))
+        submission = parse_submission(body)
+        task = simulation.overlord.submit(submission)
+        record(simulation, actions.submitted(task, submission))
         if number % 50 == 49:  # ~20 submissions a second, for 100,000: a cluster's day and more
             simulation.clock.advance(2.5)
     store.close()

@@ -248,9 +248,8 @@ async def post_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
     accept = request.header(b"accept")
     if not _is_json(request.header(b"content-type")):
         return error_page(415, request.path, accept)
-    body = await request.body()
     try:
-        submission = parse_submission(body)
+        submission = parse_submission(await request.body())
     except SubmissionError as exc:
         if exc.status == 400:
             return legacy_error(exc.message, 400)  # already the first line, as CustomExceptionMapper sends
@@ -266,7 +265,7 @@ async def post_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
         size = exc.max_size
         message = f"Task queue already contains [{size}] tasks. Retry later or increase 'druid.indexer.queue.maxSize'[{size}]."
         return druid_error(429, "general", "ADMIN", "CAPACITY_EXCEEDED", message)
-    record(sim, actions.submitted(task, body))
+    record(sim, actions.submitted(task, submission))
     return json_response(orjson.dumps({"task": task.id}))
 
 

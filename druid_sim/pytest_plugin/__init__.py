@@ -383,8 +383,9 @@ class DruidSim:
         def submit() -> str:
             from druid_sim.state import actions, record
 
-            task = self.simulation.overlord.submit(parse_submission(body))
-            record(self.simulation, actions.submitted(task, body))  # kept, with state=, as POST /task keeps it
+            submission = parse_submission(body)
+            task = self.simulation.overlord.submit(submission)
+            record(self.simulation, actions.submitted(task, submission))  # kept, with state=, as POST /task keeps it
             return task.id
 
         try:

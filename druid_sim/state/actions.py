@@ -3,7 +3,7 @@
 Each action says when it happened on the virtual clock (``at_ms``), where the clock stood and how fast
 it ran right after it (``clock_ms``, ``scale``, and the wall clock then, ``wall_ms``: how a restarted
 server knows where virtual time is now), and what the client asked (``args``: a submission's JSON as
-it was sent, or the control call's arguments). A submission also carries the row Druid's metadata store
+it was parsed, its payload as sent, or the control call's arguments). A submission also carries the row Druid's metadata store
 would hold for the task (`TaskRow`, the columns of ``druid_tasks``).
 """
 
@@ -15,7 +15,9 @@ from typing import Any
 import orjson
 
 from druid_sim.clock import format_instant
+from druid_sim.overlord.overlord import Submission
 from druid_sim.overlord.task import Task, View
+from druid_sim.util.jsonenc import dumps
 
 SUBMIT = "submit"
 SHUTDOWN = "shutdown"
@@ -76,9 +78,31 @@ class Action:
         return orjson.loads(self.args)[name] if self.args else None
 
 
-def submitted(task: Task, body: bytes) -> Action:
-    """``POST /task`` accepted ``task`` from ``body`` (the client's JSON, replayed as sent)."""
-    return Action(SUBMIT, task.created_ms, body, task.id, TaskRow.of(task, task.created_ms))
+def submitted(task: Task, submission: Submission) -> Action:
+    """``POST /task`` accepted ``task`` from ``submission`` (the client's JSON as parsed, payload as sent)."""
+    args = {
+        "type": submission.type,
+        "dataSource": submission.datasource,
+        "payload": submission.payload,
+        "id": submission.id,
+        "groupId": submission.group_id,
+        "interval": submission.interval,
+    }
+    return Action(SUBMIT, task.created_ms, dumps(args), task.id, TaskRow.of(task, task.created_ms))
+
+
+def submission_of(action: Action) -> Submission:
+    """The submission a ``submit`` action holds, to submit again."""
+    args = orjson.loads(action.args)
+    interval = args["interval"]
+    return Submission(
+        type=args["type"],
+        datasource=args["dataSource"],
+        payload=args["payload"],
+        id=args["id"],
+        group_id=args["groupId"],
+        interval=(interval[0], interval[1]) if interval else None,
+    )
 
 
 def shut_down(task: Task, at_ms: int) -> Action:

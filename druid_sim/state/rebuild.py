@@ -9,7 +9,6 @@ that is refused rather than served.
 
 from __future__ import annotations
 
-from druid_sim.druid.submission import SubmissionError, parse_submission
 from druid_sim.fields import ScenarioError
 from druid_sim.overlord.overlord import DuplicateTaskError, QueueFullError
 from druid_sim.runtime import Simulation
@@ -31,8 +30,8 @@ def apply(simulation: Simulation, action: Action, location: str) -> None:
         overlord.now()  # the handler's first look at the model: planned arrivals up to now take their slots first
     if kind == kinds.SUBMIT:
         try:
-            task = overlord.submit(parse_submission(action.args))
-        except (SubmissionError, DuplicateTaskError, QueueFullError) as exc:
+            task = overlord.submit(kinds.submission_of(action))
+        except (KeyError, TypeError, ValueError, DuplicateTaskError, QueueFullError) as exc:
             raise StoreError(
                 f"the state store {location} holds task {action.task_id} that this model refuses ({type(exc).__name__}): {FIX}"
             ) from None
