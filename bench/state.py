@@ -88,11 +88,12 @@ def status_path(server: Server) -> str:
 
 def build_store(location: str, tasks: int) -> float:
     """A store holding ``tasks`` submissions, written through the ledger in this process; seconds taken."""
+    from druid_sim import actions
+    from druid_sim.actions import record
     from druid_sim.config import ServeConfig
     from druid_sim.druid.submission import parse_submission
     from druid_sim.server.assembly import build_app
     from druid_sim.simulation import build_simulation
-    from druid_sim.state import actions, record
     from druid_sim.state.serving import install, open_for
 
     started = time.perf_counter()

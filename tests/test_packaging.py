@@ -179,11 +179,25 @@ def test_a_dag_against_a_built_in_scenario(druid_sim):
 """
 
 
+def _with_modules_named_like_ours_once_were(project: Path) -> None:
+    """A project of its own with a ``proxy.py`` and a ``simulator/`` package (common names, and the two top-level
+    imports druid-sim once installed): pytest puts the project's root first on ``sys.path``, so they shadow any
+    installed module of the same name. The tests import them, to show they are the project's own."""
+    (project / "proxy.py").write_text("OWNER = 'the project'\n")
+    (project / "simulator").mkdir()
+    (project / "simulator" / "__init__.py").write_text("OWNER = 'the project'\n")
+    (project / "conftest.py").write_text(
+        "import proxy\nimport simulator\n\nassert proxy.OWNER == simulator.OWNER == 'the project'\n"
+    )
+
+
 def test_a_foreign_project_uses_the_pytest_plugin_and_the_examples_run(installed: Installed) -> None:
+    """Issue 21: the plugin works in a project with its own ``proxy.py`` and ``simulator/`` package."""
     # The wheel alone has no mitmproxy (the last test adds it): the examples' recorded cassettes replay without it.
     assert installed.run(str(installed.bin / "python"), "-c", "import mitmproxy").returncode == 1
     project = installed.elsewhere / "project"
     project.mkdir()
+    _with_modules_named_like_ours_once_were(project)
     (project / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
     (project / "test_dag.py").write_text(FOREIGN_TEST)
     shutil.copytree(REPO / "examples", project / "examples", ignore=shutil.ignore_patterns("__pycache__"))
@@ -230,6 +244,7 @@ def test_a_foreign_suite_replays_without_mitmproxy_and_records_once_the_record_e
     """
     project = installed.elsewhere / "recording"
     project.mkdir()
+    _with_modules_named_like_ours_once_were(project)  # the recorder and the replay work beside them (issue 21)
     (project / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
     (project / "test_recorded.py").write_text(RECORDED_TEST)
     cassette = project / "cassettes" / "test_recorded" / "test_recorded.jsonl"

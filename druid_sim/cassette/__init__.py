@@ -1,6 +1,6 @@
 """Cassettes: the recorded exchanges with a Druid Overlord, their file format, redaction and checks.
 
-This package never imports mitmproxy: the recorder (`proxy/`) writes cassettes through it and the
+This package never imports mitmproxy: the recorder (`druid_sim/proxy/`) writes cassettes through it and the
 replay engine reads them through it. The format is described in `docs/cassettes.md`.
 
 Reading::

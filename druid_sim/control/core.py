@@ -7,14 +7,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from druid_sim import actions
+from druid_sim.actions import StoreUnavailable, record
 from druid_sim.clock import check_scale, format_instant, parse_duration, parse_instant
 from druid_sim.control.errors import ControlError, JSONAnswer, json_body
 from druid_sim.fields import ScenarioError
 from druid_sim.journal import journal_of
 from druid_sim.runtime import Simulation
 from druid_sim.simulation import reset_simulation
-from druid_sim.state import actions
-from druid_sim.state.ledger import StoreUnavailable, ledger_of, record
+from druid_sim.state.ledger import ledger_of
 from druid_sim.util.quoting import hidden
 
 CLOCK_FIELDS = {"advance", "to", "freeze", "scale", "speed"}

@@ -12,9 +12,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from druid_sim import actions
 from druid_sim.control.core import keep, simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer, not_available
-from druid_sim.state import actions
 
 if TYPE_CHECKING:
     from druid_sim.faults.state import FaultSet

@@ -12,11 +12,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from druid_sim import actions
 from druid_sim.builtin import cassette_names
 from druid_sim.control.core import describe_rewound_clock, keep, simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer, json_body, not_available
 from druid_sim.control.files import CASSETTE_SUFFIXES, SCENARIO_SUFFIXES, FileAccess
-from druid_sim.state import actions
 from druid_sim.util.quoting import hidden
 from druid_sim.util.threads import in_daemon_thread
 

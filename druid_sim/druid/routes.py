@@ -16,6 +16,8 @@ from urllib.parse import unquote
 
 import orjson
 
+from druid_sim import actions
+from druid_sim.actions import StoreUnavailable, record
 from druid_sim.asgi import Receive, Scope, Send
 from druid_sim.clock import format_instant
 from druid_sim.druid.intervals import IntervalError, interval_length_ms, parse_interval
@@ -29,8 +31,6 @@ from druid_sim.overlord.task import Phase, Task
 from druid_sim.runtime import ANSWERED_BY, Simulation
 from druid_sim.security.access import datasource_filter, denied_text, permitted, require, state_filter, unreadable
 from druid_sim.security.model import DATASOURCE, READ, WRITE
-from druid_sim.state import actions
-from druid_sim.state.ledger import StoreUnavailable, record
 from druid_sim.wire import (
     JSON,
     TEXT,

@@ -2,13 +2,13 @@
 
 The model is a deterministic function of the scenario, the seed, the clock and what clients did, so
 the store keeps only what clients did (`druid_sim.state.actions`), in order, beside the settings that
-fix the rest. Every change goes through one write path, `record`, and is durable before its answer is
+fix the rest. Every change goes through one write path, `druid_sim.actions.record`, and is durable before its answer is
 sent; a server starting on a store replays the actions into a fresh model (`druid_sim.state.ledger`).
 Reads never touch the store. See docs/state.md.
 """
 
-from druid_sim.state.actions import Action
-from druid_sim.state.ledger import EXTENSION, Ledger, StoreUnavailable, ledger_of, record
+from druid_sim.actions import EXTENSION, Action, StoreUnavailable, record
+from druid_sim.state.ledger import Ledger, ledger_of
 from druid_sim.state.store import Settings, Store, StoreError, open_store
 
 __all__ = [

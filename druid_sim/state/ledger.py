@@ -1,8 +1,7 @@
-"""The one write path: every change a client makes is recorded here, durably, before its answer.
+"""The ledger: where the write path (`druid_sim.actions.record`) keeps each change, durably, before its answer.
 
-`record` is what the Druid routes and the control API call after the model accepted a change; without
-``--state`` it does nothing. With a store, the `Ledger` (``simulation.extensions["state"]``) appends
-the action and only then lets the answer go. It also rebuilds the model from the store (`restore`,
+With a store, the `Ledger` (``simulation.extensions["state"]``) appends each action and only then lets
+the answer go. It also rebuilds the model from the store (`restore`,
 `catch_up`) and moves a replica between leading and standing by (`lead`, `stand_by`): a replica that
 stops leading, or whose write failed, never answers from what it had in memory again; it rebuilds from
 the store before it leads again.
@@ -15,20 +14,14 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from druid_sim.actions import EXTENSION, Action, StoreUnavailable
 from druid_sim.clock import wall_clock_ms
 from druid_sim.runtime import Simulation
 from druid_sim.simulation import reset_simulation
-from druid_sim.state.actions import Action
 from druid_sim.state.rebuild import apply
 from druid_sim.state.store import Settings, Store, Stored, StoreError
 
 logger = logging.getLogger(__name__)
-
-EXTENSION = "state"
-
-
-class StoreUnavailable(Exception):
-    """A change could not be made durable (the store failed, or this replica no longer leads): answer 503."""
 
 
 class Ledger:
@@ -136,14 +129,3 @@ class Ledger:
 def ledger_of(simulation: Simulation) -> Ledger | None:
     ledger = simulation.extensions.get(EXTENSION)
     return ledger if isinstance(ledger, Ledger) else None
-
-
-def record(simulation: Simulation, action: Action) -> None:
-    """The write path: make ``action`` durable before its answer goes (nothing without ``--state``).
-
-    Raises `StoreUnavailable` when it could not be; the caller answers 503 and the replica rebuilds
-    from the store before it leads again, so the change it made in memory is never served.
-    """
-    ledger = simulation.extensions.get(EXTENSION)
-    if ledger is not None:
-        ledger.record(action)

@@ -9,12 +9,12 @@ that is refused rather than served.
 
 from __future__ import annotations
 
+from druid_sim import actions as kinds
+from druid_sim.actions import Action
 from druid_sim.fields import ScenarioError
 from druid_sim.overlord.overlord import DuplicateTaskError, QueueFullError
 from druid_sim.runtime import Simulation
 from druid_sim.simulation import activate_scenario, reset_simulation
-from druid_sim.state import actions as kinds
-from druid_sim.state.actions import Action
 from druid_sim.state.store import StoreError
 
 FIX = "start with the druid-sim and scenario file that wrote it, or give another --state"

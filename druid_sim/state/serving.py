@@ -9,14 +9,18 @@ command line is refused: the actions in the store only mean something for the mo
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from druid_sim.actions import EXTENSION
 from druid_sim.clock import wall_clock_ms
 from druid_sim.config import ServeConfig
 from druid_sim.runtime import Simulation
-from druid_sim.server.app import SimulatorApp
 from druid_sim.state.election import Elector
-from druid_sim.state.ledger import EXTENSION, Ledger
+from druid_sim.state.ledger import Ledger
 from druid_sim.state.store import Settings, Store, StoreError, open_store
+
+if TYPE_CHECKING:
+    from druid_sim.server.app import SimulatorApp
 
 
 def open_for(config: ServeConfig, scenario_given: bool, seed_given: bool) -> tuple[ServeConfig, Store, Settings]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from druid_sim.state.actions import RESET, SCENARIO, SHUTDOWN_ALL, SUBMIT, Action
+from druid_sim.actions import RESET, SCENARIO, SHUTDOWN_ALL, SUBMIT, Action
 from druid_sim.state.schema import SCHEMA_VERSION, create_statements, migration_statements
 
 logger = logging.getLogger(__name__)

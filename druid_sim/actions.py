@@ -1,4 +1,10 @@
-"""What clients did, as the store keeps it: one `Action` per change a client made, in order.
+"""What clients did, and the one write path: one `Action` per change a client made, kept by `record`.
+
+The Druid routes and the control API call `record` after the model accepted a change; without
+``--state`` it does nothing, with it the state store (`druid_sim.state`, which puts its ledger in
+``simulation.extensions["state"]``) makes the action durable before the answer goes. This module sits
+low (beside the running simulation, above the model) so the Druid face can record without depending on
+the store; the store is one room up.
 
 Each action says when it happened on the virtual clock (``at_ms``), where the clock stood and how fast
 it ran right after it (``clock_ms``, ``scale``, and the wall clock then, ``wall_ms``: how a restarted
@@ -10,7 +16,7 @@ would hold for the task (`TaskRow`, the columns of ``druid_tasks``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -18,6 +24,12 @@ from druid_sim.clock import format_instant
 from druid_sim.overlord.overlord import Submission
 from druid_sim.overlord.task import Task, View
 from druid_sim.util.jsonenc import dumps
+
+if TYPE_CHECKING:
+    from druid_sim.runtime import Simulation
+
+#: Where the state store's ledger lives in ``simulation.extensions``.
+EXTENSION = "state"
 
 SUBMIT = "submit"
 SHUTDOWN = "shutdown"
@@ -118,3 +130,24 @@ def shut_down_datasource(datasource: str, at_ms: int) -> Action:
 def control(kind: str, at_ms: int, **args: Any) -> Action:
     """A control API change (clock, reset, scenario, faults) with its arguments."""
     return Action(kind, at_ms, orjson.dumps(args) if args else b"")
+
+
+class StoreUnavailable(Exception):
+    """A change could not be made durable (the store failed, or this replica no longer leads): answer 503."""
+
+
+class Recorder(Protocol):
+    """What keeps actions (the state store's ledger, `druid_sim.state.Ledger`)."""
+
+    def record(self, action: Action) -> None: ...
+
+
+def record(simulation: Simulation, action: Action) -> None:
+    """The write path: make ``action`` durable before its answer goes (nothing without ``--state``).
+
+    Raises `StoreUnavailable` when it could not be; the caller answers 503 and the replica rebuilds
+    from the store before it leads again, so the change it made in memory is never served.
+    """
+    recorder: Recorder | None = simulation.extensions.get(EXTENSION)
+    if recorder is not None:
+        recorder.record(action)
