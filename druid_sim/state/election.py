@@ -41,12 +41,12 @@ class Elector:
             self.ledger.lead()
             return
         leader = store.heartbeat(self.ledger.holder, self.url)
-        if leader == self.url:
+        if leader is not None and leader[0] == self.ledger.holder:
             self.renewed_at = time.monotonic()
             self.ledger.lead()
         else:
             self.ledger.catch_up()
-            self.ledger.stand_by(leader)
+            self.ledger.stand_by(leader[1] if leader else None)
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run())
@@ -95,13 +95,14 @@ class Elector:
                 await asyncio.to_thread(store.reconnect)
             return
         self._complaint = ""
-        if leader == self.url:
+        if leader is not None and leader[0] == ledger.holder:
             self.renewed_at = time.monotonic()
             if not ledger.leading:
                 stored = None if ledger.dirty else await asyncio.to_thread(store.actions_after, ledger.applied)
                 ledger.lead(stored)
             return
-        if ledger.leading or ledger.simulation.leadership.leader_url != leader:
-            ledger.stand_by(leader)
+        leader_url = leader[1] if leader else None
+        if ledger.leading or ledger.simulation.leadership.leader_url != leader_url:
+            ledger.stand_by(leader_url)
         stored = None if ledger.dirty else await asyncio.to_thread(store.actions_after, ledger.applied)
         ledger.catch_up(stored)

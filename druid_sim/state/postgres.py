@@ -114,8 +114,11 @@ class PostgresStore(SqlStore):
         if cursor.fetchone() is None:
             raise StoreError(f"this replica's lease on {self.location} ran out: another replica leads")
 
-    def heartbeat(self, holder: str, url: str, lease_s: float = LEASE_S) -> str | None:
-        """Take or renew the lease; the leader's URL (``url`` when this replica leads), None if none is known."""
+    def heartbeat(self, holder: str, url: str, lease_s: float = LEASE_S) -> tuple[str, str] | None:
+        """Take or renew the lease; who holds it and the leader's URL, None if none is known.
+
+        Who leads is told by the holder, never the URL: two replicas given the same URL by mistake must
+        not both believe they lead."""
         with self.background() as cursor:
             cursor.execute(
                 "INSERT INTO druid_sim_leader (id, holder, url, expires_at) "
@@ -127,10 +130,10 @@ class PostgresStore(SqlStore):
                 (holder, url, lease_s),
             )
             if cursor.fetchone() is not None:
-                return url
-            cursor.execute("SELECT url FROM druid_sim_leader WHERE id = 1 AND expires_at >= now()")
+                return holder, url
+            cursor.execute("SELECT holder, url FROM druid_sim_leader WHERE id = 1 AND expires_at >= now()")
             row = cursor.fetchone()
-        return str(row[0]) if row else None
+        return (str(row[0]), str(row[1])) if row else None
 
     def resign(self, holder: str) -> None:
         """Give the lease up at once (a server stopping), so another replica need not wait for it to run out."""

@@ -85,9 +85,11 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def heartbeat(self, holder: str, url: str, lease_s: float = LEASE_S) -> str | None:
-        """Take or renew the leader's lease; the leader's URL. A store only one server uses: always ``url``."""
-        return url
+    def heartbeat(self, holder: str, url: str, lease_s: float = LEASE_S) -> tuple[str, str] | None:
+        """Take or renew the leader's lease; who holds it and the leader's URL (None: no leader known).
+
+        A store only one server uses: always ``holder`` at ``url``."""
+        return holder, url
 
     def resign(self, holder: str) -> None:
         """Give the lease up (nothing to give on a store only one server uses)."""
