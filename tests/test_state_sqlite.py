@@ -51,6 +51,8 @@ def test_a_frozen_cluster_comes_back_byte_for_byte(tmp_path: Path) -> None:
         assert snapshot(client, ids) == before
         health = client.get("/__sim/health").json()
         assert health["state"]["appliedActions"] == 10 and health["state"]["leading"] is True
+        refused_cassette = client.post("/__sim/cassette", json={"cassette": "docs-examples"})
+        assert refused_cassette.status_code == 409 and "--state" in refused_cassette.json()["message"]
         assert client.post("/__sim/scenario", json={"scenario": "slow-tasks"}).status_code == 200
         kept = submit(client)
         after_switch = snapshot(client, [kept])

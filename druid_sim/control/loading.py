@@ -17,6 +17,7 @@ from druid_sim.builtin import cassette_names
 from druid_sim.control.core import describe_rewound_clock, keep, simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer, json_body, not_available
 from druid_sim.control.files import CASSETTE_SUFFIXES, SCENARIO_SUFFIXES, FileAccess
+from druid_sim.state.ledger import ledger_of
 from druid_sim.util.quoting import hidden
 from druid_sim.util.threads import in_daemon_thread
 
@@ -162,6 +163,12 @@ async def load_cassette(request: Request) -> Response:
     except ModuleNotFoundError:
         raise not_available("loading a cassette at run time", "druid_sim.replay") from None
     body = await json_body(request, {"cassette"})
+    if ledger_of(simulation_of(request)) is not None:
+        raise ControlError(
+            409,
+            "this server keeps a simulated cluster in its state store (--state), which does not keep cassettes: "
+            "replay a cassette on a server started without --state (nothing changed)",
+        )
     if "cassette" not in body:
         raise ControlError(422, 'say which cassette: {"cassette": "cassettes/run.jsonl"} or a shipped one, or null')
     ref = body["cassette"]
