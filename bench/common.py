@@ -34,6 +34,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -173,6 +174,20 @@ class Server:
         # Children that outlived the leader (none expected) go with the group too.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def serving(name: str, *args: str) -> Iterator[Server]:
+    """``druid-sim serve ARGS --no-access-log`` on a free port, once it answers; stopped at the end."""
+    port = free_port()
+    log = Path(tempfile.mkdtemp(prefix=f"bench-{name}-")) / "serve.log"
+    argv = druid_sim_argv("serve", *args, "--port", str(port), "--no-access-log")
+    server = Server(name, port, spawn(argv, log), log, time.perf_counter())
+    try:
+        wait_ready(server, "/status/health")
+        yield server
+    finally:
+        server.stop()
 
 
 def _stat(pid: int | str) -> list[str]:

@@ -33,6 +33,7 @@ class ServeConfig:
     workers: int = 1  # uvicorn worker processes (more than one: replay only, sequence cursors in a shared file)
     limits: ServerLimits = field(default_factory=ServerLimits)  # sizes, timeouts, connections (druid_sim.limits)
     dashboard: bool = True  # serve the dashboard page at / (and its files under /__sim/ui/)
+    web_console: str | None = None  # a build of Druid's web console, served at /unified-console.html
     data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (empty: the working directory)
     state: str | None = None  # the state store: an SQLite file or a postgresql:// URL (None: in memory only)
     advertise_url: str | None = None  # the URL other replicas redirect to (default self_url)

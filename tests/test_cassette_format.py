@@ -163,6 +163,14 @@ def test_malformed_line_in_the_middle_names_file_line_column_and_fix(tmp_path: P
             lambda o: o["response"].update(headers=[["Content-Type", "text/plain"], ["X Trace", "1"]]),
             "response.headers[1]: the header name 'X Trace' is not an HTTP token",
         ),
+        (
+            lambda o: o["response"]["body"].update(truncated=-1),
+            "response.body.truncated: must be the whole body's size in bytes, not -1",
+        ),
+        (
+            lambda o: o["request"].update(body={"text": "abc", "truncated": "big"}),
+            "request.body.truncated: must be the whole body's size in bytes, not 'big'",
+        ),
     ],
 )
 def test_wrong_field_is_named_with_its_line(tmp_path: Path, change: object, field: str) -> None:
@@ -176,6 +184,23 @@ def test_wrong_field_is_named_with_its_line(tmp_path: Path, change: object, fiel
         CassetteFormatError, match=r":2: bad interaction: " + field.replace("[", r"\[").replace("]", r"\]")
     ):
         load_cassette(path)
+
+
+def test_a_body_recorded_cut_keeps_its_truncated_marker_through_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    log = Body("text", "line 1\nline 2\n", truncated=2_000_000_000)
+    nothing_kept = Body(None, None, "gzip", truncated=5_000)
+    upload = Interaction(
+        Request("POST", "/druid/indexer/v1/task", body=Body("text", '{"type":', truncated=70_000_000)),
+        Response(200, body=body_from_bytes(b'{"task":"t1"}')),
+    )
+    write(path, Interaction(Request("GET", "/log"), Response(200, body=log, chunked=True)), upload)
+    write(path, Interaction(Request("GET", "/gz"), Response(200, body=nothing_kept)), mode="append")
+    first, second, third = load_cassette(path).interactions
+    assert first.response.body == log and first.response.body.raw() == b"line 1\nline 2\n"
+    assert second.request.body.truncated == 70_000_000 and second.response.body.truncated is None
+    assert third.response.body == nothing_kept and third.response.body.raw() == b""
+    assert b'"truncated":2000000000' in path.read_bytes()
 
 
 def test_unknown_version_empty_file_and_missing_file_are_explained(tmp_path: Path) -> None:

@@ -179,6 +179,14 @@ def test_openapi_documents_every_control_call(client: httpx.Client) -> None:
     assert served <= documented
 
 
+#: What each resource calls its path parameters in the Druid API's document.
+PATH_PARAMETERS = {
+    "datasources": ["{dataSource}", "{segmentId}"],
+    "pendingSegments": ["{dataSource}"],
+    "supervisor": ["{supervisorId}"],
+}
+
+
 def test_druid_openapi_documents_every_tasks_api_endpoint(client: httpx.Client) -> None:
     from druid_sim.druid.routes import ROUTES, STATUS_ROUTES
 
@@ -186,7 +194,7 @@ def test_druid_openapi_documents_every_tasks_api_endpoint(client: httpx.Client) 
     documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
     served = set()
     for pattern, methods in ROUTES:
-        names = iter(["{dataSource}"] if pattern[0] in ("datasources", "pendingSegments") else ["{taskId}"])
+        names = iter(PATH_PARAMETERS.get(pattern[0], ["{taskId}"]))
         path = "/druid/indexer/v1/" + "/".join(part if part is not None else next(names) for part in pattern)
         served |= {(path, method) for method in methods}
     served |= {("/" + "/".join(pattern), method) for pattern, methods in STATUS_ROUTES.items() for method in methods}

@@ -366,6 +366,10 @@ def test_it(druid_sim):
     [
         (("--druid-sim-record-mode=once",), "--druid-sim-record-mode=once records cassettes from a Druid cluster: *"),
         (("--druid-sim-record=router:8888",), "--druid-sim-record 'router:8888': expected the Druid Router or *"),
+        (
+            ("--druid-sim-record=http://router:8888", "--druid-sim-record-max-body=8 megs"),
+            "--druid-sim-record-max-body '8 megs': give the bytes of each body to keep in the cassette, e.g. 8MiB*",
+        ),
     ],
 )
 def test_recording_options_that_cannot_work_are_usage_errors(

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from druid_sim.cassette import (
+    Body,
     Cassette,
     CassetteWriter,
     Interaction,
@@ -309,3 +310,17 @@ def test_a_long_log_is_searched_line_by_line_and_nothing_is_missed() -> None:
     kinds = [kind for _, kind, _ in _scan_text(log, "response.body")]
     assert kinds == ["private key", "password in a URL", "credential assignment", "credential assignment"]
     assert list(_scan_text(out, "response.body")) == []
+
+
+def test_json_cut_at_the_recorders_limit_is_redacted_by_name() -> None:
+    cut = (
+        '{"spec":{"custom":{"value":"tenant-secret-1"}},"properties":{"key":"azure-secret-2"},'
+        '"consumerProperties":{"ssl.key.password":"kafka-secret-3"},"note":"plain words","ingestToken":"tok-secret-4'
+    )
+    redacted = redactor("json:spec/custom/value").redact_body(Body("text", cut, truncated=50_000_000))
+    assert redacted.truncated == 50_000_000 and redacted.kind == "text"
+    text = str(redacted.value)
+    for secret in ("tenant-secret-1", "azure-secret-2", "kafka-secret-3"):
+        assert secret not in text
+    assert '"note":"plain words"' in text  # only names that say "secret" lose their values
+    assert text.startswith('{"spec":{"custom":{"value":"<redacted:')

@@ -54,12 +54,17 @@ def test_demo_is_busy_every_state_several_types_and_new_tasks_arrive() -> None:
         server.clock.advance(3600)
         later = client.get(f"{V1}/tasks").json()
         assert len({task["id"] for task in later} - {task["id"] for task in tasks}) >= 10
-        assert _states(later) == EVERY_STATE
+        assert _states(later) >= EVERY_STATE - {"PENDING"}
+        for _ in range(8):  # a few more loads than free slots: the newest queue as PENDING
+            submit(client, "orders")
+        server.clock.advance(10)
+        assert "PENDING" in _states(client.get(f"{V1}/tasks").json())
 
 
 def test_the_readme_examples_find_what_they_show_in_the_demo() -> None:
     """README: orders has complete tasks in the last day, Kafka tasks run, tasks wait and are pending."""
     with scenario("demo") as (server, client):
+        assert client.get(f"{V1}/pendingTasks").json()  # the cluster starts full: a compaction queues
         for _ in range(3):
             orders = client.get(
                 f"{V1}/tasks", params={"datasource": "orders", "createdTimeInterval": "2015-09-12_2015-09-13"}
@@ -68,19 +73,25 @@ def test_the_readme_examples_find_what_they_show_in_the_demo() -> None:
             assert {task["dataSource"] for task in orders.json()} == {"orders"}
             kafka = client.get(f"{V1}/runningTasks", params={"type": "index_kafka"}).json()
             assert kafka and {task["type"] for task in kafka} == {"index_kafka"}
-            assert client.get(f"{V1}/waitingTasks").json() and client.get(f"{V1}/pendingTasks").json()
+            assert client.get(f"{V1}/waitingTasks").json()
             server.clock.advance(17 * 60)
 
 
 def test_demo_shows_every_state_from_the_first_minute_whatever_the_seed_and_start() -> None:
-    """Any default seed, any minute the demo starts at: WAITING, PENDING, RUNNING, SUCCESS and FAILED."""
+    """Any default seed, any minute the demo starts at: WAITING, RUNNING, SUCCESS and FAILED every minute,
+    and PENDING at the start and for many minutes of the first ninety: whenever every slot is busy (a
+    real Overlord hands a free slot to a pending task at once, so PENDING beside free slots never shows)."""
     for seed in (0, 1, 2):
         for start in (START_MS, START_MS + 7 * 60_000, START_MS + 33 * 60_000):
             simulation = build_simulation(ServeConfig(scenario="demo", seed=seed, time_scale=0, start_ms=start))
+            pending_minutes = 0
             for minute in range(90):
                 tasks = orjson.loads(simulation.overlord.list_tasks(TaskQuery()))
-                assert _states(tasks) == EVERY_STATE, (seed, start, minute)
+                assert _states(tasks) >= EVERY_STATE - {"PENDING"}, (seed, start, minute)
+                assert minute > 0 or "PENDING" in _states(tasks), (seed, start)
+                pending_minutes += "PENDING" in _states(tasks)
                 simulation.clock.advance(60)
+            assert pending_minutes >= 10, (seed, start)
 
 
 def test_slow_tasks_run_ten_to_forty_minutes_and_wait_for_one_of_four_slots() -> None:

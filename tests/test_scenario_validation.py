@@ -187,3 +187,23 @@ def test_a_password_yaml_reads_as_a_number_is_not_echoed(tmp_path: Path) -> None
 def test_users_that_are_not_a_mapping_are_one_problem(tmp_path: Path) -> None:
     (line,) = problems_of(tmp_path, "description: x\nsecurity:\n  users: [admin]\n")
     assert ":3: security.users: must be a mapping (key: value), not a list" in line
+
+
+def test_supervisors_are_validated_like_the_rest(tmp_path: Path) -> None:
+    """A supervisor's fields, its troubles and unique ids: each problem names its line and field."""
+    text = (
+        "description: x\nsupervisors:\n"
+        "  - {datasource: wiki, task_count: 0, task_duration: 30s, troubles: [{kind: meteor, at: 1m, for: 1m}]}\n"
+        "  - {datasource: wiki, type: pulsar}\n"
+        "  - {stream: orphan}\n"
+    )
+    lines = problems_of(tmp_path, text)
+    assert any(":3: supervisors[0].task_count: must be at least 1" in line for line in lines), lines
+    assert any(":3: supervisors[0].task_duration: must be at least 1m" in line for line in lines), lines
+    assert any(
+        "supervisors[0].troubles[0].kind: must be one of stream_unreachable, lag, tasks_failing" in line
+        for line in lines
+    ), lines
+    assert any(":4: supervisors[1].type: must be one of kafka, kinesis" in line for line in lines), lines
+    assert any("supervisors[1].id: another supervisor is called 'wiki'" in line for line in lines), lines
+    assert any(":5: supervisors[2].datasource: " in line for line in lines), lines

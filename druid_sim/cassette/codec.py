@@ -51,11 +51,13 @@ class LineError(ValueError):
 
 def body_to_obj(body: Body) -> dict[str, Any] | None:
     """The stored form of a body: None, or {"json"|"text"|"base64": value[, "encoding": e]}."""
-    if body.kind is None:
-        return None if body.encoding is None else {"text": "", "encoding": body.encoding}
-    obj: dict[str, Any] = {body.kind: body.value}
+    if body.kind is None and body.encoding is None and body.truncated is None:
+        return None
+    obj: dict[str, Any] = {body.kind or "text": body.value if body.kind else ""}
     if body.encoding is not None:
         obj["encoding"] = body.encoding
+    if body.truncated is not None:
+        obj["truncated"] = body.truncated
     return obj
 
 
@@ -231,6 +233,7 @@ def _json_body(value: Any, encoding: str | None) -> Body:
     _set_attr(body, "kind", "json")
     _set_attr(body, "value", value)
     _set_attr(body, "encoding", encoding)
+    _set_attr(body, "truncated", None)
     return body
 
 
@@ -242,6 +245,8 @@ def _body(value: Any, where: str) -> Body:
     encoding = value.get("encoding")
     if encoding is not None and type(encoding) is not str:
         raise LineError(where + ".encoding", "must be a string")
+    if "truncated" in value:
+        return _truncated_body(value, where)
     if "json" in value:
         return _json_body(value["json"], encoding)
     if "text" in value:
@@ -260,6 +265,15 @@ def _body(value: Any, where: str) -> Body:
             raise LineError(where + ".base64", f"is not valid base64 ({exc})") from None
         return Body("base64", data, encoding)
     raise LineError(where, 'must have one of "json", "text", "base64"')
+
+
+def _truncated_body(value: dict[str, Any], where: str) -> Body:
+    """A body the recorder cut at its limit: the stored part as usual, plus the whole body's size."""
+    size = value["truncated"]
+    if type(size) is not int or size < 0:
+        raise LineError(where + ".truncated", f"must be the whole body's size in bytes, not {shown(size)}")
+    kept = _body({k: v for k, v in value.items() if k != "truncated"}, where)
+    return Body(kept.kind, kept.value, kept.encoding, size)
 
 
 def decode_request(obj: dict[str, Any]) -> Request:

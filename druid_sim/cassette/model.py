@@ -34,11 +34,17 @@ class Body:
     compactly with orjson gives back the recorded bytes exactly (the recorder only picks `json` when that
     holds). `encoding` remembers the Content-Encoding the upstream used (gzip, br, ...) so a replay can
     re-apply it if it wants to; the stored value is always decoded.
+
+    `truncated` is set when the body was longer than the recorder's limit (``--max-recorded-body``):
+    the stored value is then only its first part (cut at a line or word boundary, so no secret is kept
+    half-redacted), and `truncated` is the whole body's size in bytes as it crossed the wire (before
+    its Content-Encoding was removed). The recorder still passed the whole body on to the client.
     """
 
     kind: BodyKind | None = None
     value: Any = None
     encoding: str | None = None
+    truncated: int | None = None
 
     def raw(self) -> bytes:
         """The body bytes as the upstream sent them, minus any Content-Encoding."""

@@ -153,6 +153,10 @@ class _Known:
     by_encoded: dict[bytes, bytes] = field(default_factory=dict)
 
 
+#: A ``"name": "string"`` pair in JSON text, escapes kept; each string is scanned once (no backtracking).
+_JSON_PAIR = re.compile(r'"((?:[^"\\\n]|\\.)*)"(\s*:\s*)"((?:[^"\\\n]|\\.)*)"')
+
+
 class Redactor:
     """Replaces secrets in interactions with stable placeholders.
 
@@ -420,11 +424,32 @@ class Redactor:
         if body.kind == "text":
             text = str(body.value)
             stripped = text.lstrip()
+            if stripped[:1] in ("{", "[") and body.truncated is not None:
+                return replace(body, value=self.redact_text(self._redact_cut_json(text)))
             if stripped[:1] in ("{", "["):
                 return self._redact_json_text(body, text)
             redacted = self.redact_text(text)
             return body if redacted is body.value else replace(body, value=redacted)
         return body
+
+    def _redact_cut_json(self, text: str) -> str:
+        """JSON the recorder cut at ``--max-recorded-body`` no longer parses, so its structure cannot be walked:
+        replace the value of every ``"name": "value"`` pair whose name the JSON rules call secret, and of the
+        names secret only in some places (Azure's ``key``, the last name of a ``json:a/b/name`` rule), since
+        where they are is unknown here."""
+
+        def pair(match: re.Match[str]) -> str:
+            name = match.group(1)
+            lname = name.lower()
+            if not (
+                self._secret_key(name, (lname,))
+                or lname in self._json_path_tails
+                or (self.rules.builtin and is_weak_secret_name(name))
+            ):
+                return match.group(0)
+            return f'"{name}"{match.group(2)}"{self._value(match.group(3))}"'
+
+        return _JSON_PAIR.sub(pair, text)
 
     def _redact_json_text(self, body: Body, text: str) -> Body:
         """JSON stored as text (not compact): redact its values in place so the layout survives."""

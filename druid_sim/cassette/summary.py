@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from druid_sim.cassette.model import Cassette, Response
+from druid_sim.cassette.model import Body, Cassette, Response
 
 _TEMPLATES = (
     (re.compile(r"^(/druid/indexer/v1/task/)[^/]+"), r"\1{taskId}"),
@@ -44,6 +44,8 @@ class Summary:
     tasks: list[str] = field(default_factory=list)
     first_at: float = 0.0
     last_at: float = 0.0
+    #: Bodies the recorder cut at ``--max-recorded-body``: (interaction number, endpoint, which, kept, size).
+    truncated: list[tuple[int, str, str, int, int]] = field(default_factory=list)
 
 
 def summarize(cassette: Cassette) -> Summary:
@@ -52,7 +54,11 @@ def summarize(cassette: Cassette) -> Summary:
     tasks: dict[str, None] = {}
     for i, interaction in enumerate(cassette.interactions):
         request, response = interaction.request, interaction.response
-        summary.endpoints[endpoint(request.method, request.path)] += interaction.count
+        name = endpoint(request.method, request.path)
+        summary.endpoints[name] += interaction.count
+        for which, body in (("request", request.body), ("response", response.body)):
+            if body.truncated is not None:
+                summary.truncated.append((i + 1, name, which, _kept(body), body.truncated))
         summary.statuses[response.status] += interaction.count
         if (m := _TASK_PATH.match(request.path)) and m.group(1) != "":
             tasks[m.group(1)] = None
@@ -62,6 +68,11 @@ def summarize(cassette: Cassette) -> Summary:
         summary.last_at = max(summary.last_at, interaction.last_at or interaction.at)
     summary.tasks = list(tasks)
     return summary
+
+
+def _kept(body: Body) -> int:
+    """Bytes of a cut body the cassette holds."""
+    return len(body.raw())
 
 
 def _answered_tasks(method: str, path: str, response: Response) -> list[str]:
@@ -104,5 +115,25 @@ def format_summary(cassette: Cassette, summary: Summary) -> str:
     lines += [f"    {task}" for task in summary.tasks[:50]]
     if len(summary.tasks) > 50:
         lines.append(f"    … and {len(summary.tasks) - 50} more")
+    lines += _truncated_lines(summary)
     lines += [f"  warning: {w}" for w in cassette.warnings]
     return "\n".join(lines)
+
+
+def _truncated_lines(summary: Summary) -> list[str]:
+    """What `show` says about bodies recorded cut short: which, and how much of each was kept."""
+    if not summary.truncated:
+        return []
+    count = len(summary.truncated)
+    lines = [
+        f"  {count} {'body' if count == 1 else 'bodies'} recorded cut short (longer than the recorder's "
+        "--max-recorded-body; the client got them whole). A replay answers with the part kept and an "
+        "X-Druid-Sim-Truncated header; a request body cut short matches no live request:"
+    ]
+    lines += [
+        f"    interaction {number}: {name}  {which} body: kept {kept:,} of {size:,} bytes"
+        for number, name, which, kept, size in summary.truncated[:20]
+    ]
+    if count > 20:
+        lines.append(f"    … and {count - 20} more")
+    return lines

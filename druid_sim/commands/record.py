@@ -70,8 +70,19 @@ def register(subparsers: Any) -> None:
         type=float,
         default=60.0,
         metavar="SECONDS",
-        help="how long to wait for the upstream's response headers before answering the client 504 naming it, "
-        "and recording nothing (default 60, nginx's proxy_read_timeout; 0 waits as long as mitmproxy does)",
+        help="how long to wait for the upstream's response headers, and then between two pieces of its body "
+        "(or for it to read more of an upload), "
+        "before answering the client 504 naming it (or, once the body has begun, closing the client's "
+        "connection) and recording nothing (default 60, nginx's proxy_read_timeout; 0 waits as long as "
+        "mitmproxy does)",
+    )
+    parser.add_argument(
+        "--max-recorded-body",
+        default="8MiB",
+        metavar="SIZE",
+        help="bytes of each request and response body written to the cassette (default %(default)s; e.g. 500KB, "
+        "64MiB). A longer body is still passed on whole, and recorded cut at a line or word boundary, marked "
+        "truncated with its full size (see docs/cassettes.md)",
     )
     parser.add_argument("--confdir", metavar="DIR", help="mitmproxy configuration/CA directory (default ~/.mitmproxy)")
     parser.set_defaults(func=run)
@@ -103,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             insecure=args.insecure,
             confdir=args.confdir,
             upstream_timeout=args.upstream_timeout,
+            max_recorded_body=args.max_recorded_body,
             redaction_key=_key_file(args.redaction_key),
         )
     )

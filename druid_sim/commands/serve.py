@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from druid_sim.clock import check_scale, parse_instant
+from druid_sim.druid.web_console import WebConsoleError, check_console_dir
 from druid_sim.limits import ServerLimits, parse_size
 from druid_sim.replay.command import add_replay_arguments
 from druid_sim.server.serving import listen_error, listening_socket, open_file_room, uvicorn_settings
@@ -64,6 +65,12 @@ def register(subparsers: Any) -> None:
         "--no-dashboard",
         action="store_true",
         help="do not serve the dashboard page at / (then / answers Druid's 404, as an Overlord without a console)",
+    )
+    parser.add_argument(
+        "--web-console",
+        metavar="PATH",
+        default=None,
+        help="serve a build of Druid's web console from PATH at /unified-console.html, as the Router does",
     )
     parser.add_argument(
         "--control-token",
@@ -268,6 +275,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.web_console is not None:
+        try:
+            check_console_dir(args.web_console)
+        except WebConsoleError as exc:
+            print(f"druid-sim serve: {exc}", file=sys.stderr)
+            return 2
     control = decide_control_token(args.host, args.control_token or os.environ.get(TOKEN_ENV))
     config = ServeConfig(
         control_token=control.token,
@@ -280,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
         scenario=args.scenario or (None if args.cassette else "demo"),
         access_log=not args.no_access_log,
         dashboard=not args.no_dashboard,
+        web_console=args.web_console,
         workers=args.workers,
         limits=limits,
         data_dirs=tuple(args.data_dir),

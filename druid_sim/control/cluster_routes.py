@@ -16,7 +16,6 @@ from starlette.responses import Response
 from druid_sim.clock import format_instant
 from druid_sim.control.core import simulation_of
 from druid_sim.control.errors import JSONAnswer
-from druid_sim.overlord.task import Phase
 from druid_sim.runtime import Simulation
 
 #: The request whose fate tells who leads: the task list every client and console polls.
@@ -25,20 +24,14 @@ LEADER_PROBE = ("GET", "/druid/indexer/v1/tasks")
 
 def describe_workers(simulation: Simulation, now: int) -> dict[str, Any]:
     """Slots per MiddleManager (``capacity`` null: unlimited) and the tasks running in them now."""
-    overlord = simulation.overlord
-    pool = overlord.workers
-    hosts = pool.hosts
-    running: dict[str | None, list[str]] = {host: [] for host in hosts}
-    for task in overlord.active_tasks(now):
-        if task.phase_at(now) is Phase.RUNNING:
-            running.setdefault(task.plan.location.host, []).append(task.id)
-    capacity = pool.capacity
-    managers = []
-    for index, host in enumerate(hosts):
-        slots = None if capacity is None else capacity // len(hosts) + (1 if index < capacity % len(hosts) else 0)
-        managers.append({"host": host, "capacity": slots, "used": len(running[host]), "runningTasks": running[host]})
-    used = sum(len(ids) for ids in running.values())
-    return {"capacity": capacity, "used": used, "middleManagers": managers}
+    managers = simulation.overlord.middle_managers(now)
+    return {
+        "capacity": simulation.overlord.workers.total_capacity,
+        "used": sum(manager.used for manager in managers),
+        "middleManagers": [
+            {"host": m.host, "capacity": m.capacity, "used": m.used, "runningTasks": list(m.running)} for m in managers
+        ],
+    }
 
 
 def describe_leader(simulation: Simulation) -> dict[str, Any]:

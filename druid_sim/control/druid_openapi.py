@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from druid_sim.control.overlord_openapi import overlord_paths
+
 V1 = "/druid/indexer/v1"
 
 
@@ -369,7 +371,7 @@ def druid_openapi(druid_version: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Apache Druid Overlord Tasks API (as simulated by druid-sim)",
+            "title": "Apache Druid Overlord API (as simulated by druid-sim)",
             "version": druid_version,
             "description": "Every endpoint under /druid/indexer/v1 the simulator serves, with Druid's real "
             "status codes, content types and error bodies. A non-leader answers every path except /leader "
@@ -378,7 +380,7 @@ def druid_openapi(druid_version: str) -> dict[str, Any]:
             "/isLeader wants HTTP Basic credentials (401) and a permission (403).",
         },
         "security": [{}, {"basic": []}],
-        "paths": _secured(_paths()),
+        "paths": _secured({**_paths(), **overlord_paths()}),
         "components": {
             "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
             "schemas": _schemas(),

@@ -74,8 +74,7 @@ async def add_faults(request: Request) -> Response:
         message = where + "; ".join(f"{p['field'] or 'fault'}: {p['message']}" for p in problems)
         raise ControlError(status, message + " (nothing was added)", problems=problems) from None
     keep(simulation_of(request), actions.control(actions.FAULT_ADD, _now(request), faults=specs))
-    listing = {fault["name"]: fault for fault in faults.describe()}
-    return JSONAnswer({"added": [listing[name] for name in added]})
+    return JSONAnswer({"added": faults.describe(added)})  # the added ones only: a batch costs what it adds
 
 
 async def remove_fault(request: Request) -> Response:
@@ -114,6 +113,6 @@ async def arm_preset(request: Request) -> Response:
     name = request.path_params["preset"]
     if name not in PRESETS:
         raise ControlError(404, f"no fault preset named {name!r}; the presets are: {', '.join(PRESETS)}")
-    added = {fault.name for fault in arm(faults, name)}
+    added = [fault.name for fault in arm(faults, name)]
     keep(simulation_of(request), actions.control(actions.FAULT_PRESET, _now(request), preset=name))
-    return JSONAnswer({"preset": name, "added": [fault for fault in faults.describe() if fault["name"] in added]})
+    return JSONAnswer({"preset": name, "added": faults.describe(added)})

@@ -20,6 +20,11 @@ from druid_sim import actions
 from druid_sim.actions import StoreUnavailable, record
 from druid_sim.asgi import Receive, Scope, Send
 from druid_sim.clock import format_instant
+from druid_sim.druid import compaction_resource as compaction
+from druid_sim.druid import datasource_resource as datasources
+from druid_sim.druid import lock_resource, worker_resource
+from druid_sim.druid import supervisor_resource as sup
+from druid_sim.druid.answers import is_json, legacy_error
 from druid_sim.druid.intervals import IntervalError, interval_length_ms, parse_interval
 from druid_sim.druid.intervals import format_instant as joda_instant
 from druid_sim.druid.jackson import deep_point, shape_of
@@ -84,11 +89,6 @@ def druid_error(status: int, error_code: str, persona: str, category: str, messa
         "context": {},
     }
     return json_response(orjson.dumps(body), status)
-
-
-def legacy_error(message: str, status: int) -> DruidResponse:
-    """The legacy ``{"error": msg}`` body."""
-    return json_response(orjson.dumps({"error": message}), status)
 
 
 # -- lists (2.1 - 2.5) ---------------------------------------------------------------------------
@@ -236,17 +236,10 @@ async def get_task_reports(sim: Simulation, request: DruidRequest) -> DruidRespo
     return json_response(orjson.dumps(report))
 
 
-def _is_json(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    media = content_type.split(";")[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
 async def post_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.11 ``POST /task``: 415, Jackson's 400/500s, duplicate 400, queue full 429, then ``{"task": id}``."""
     accept = request.header(b"accept")
-    if not _is_json(request.header(b"content-type")):
+    if not is_json(request.header(b"content-type")):
         return error_page(415, request.path, accept)
     try:
         submission = parse_submission(await request.body())
@@ -302,7 +295,7 @@ async def post_task_status(sim: Simulation, request: DruidRequest) -> DruidRespo
     denied = state_filter(request.scope, request.method)  # STATE WRITE: the method is POST
     if denied is not None:
         return denied
-    if not _is_json(request.header(b"content-type")):
+    if not is_json(request.header(b"content-type")):
         return error_page(415, request.path, request.header(b"accept"))
     body = await request.body()
     try:
@@ -437,6 +430,46 @@ ROUTES: list[tuple[tuple[str | None, ...], dict[str, tuple[Handler, tuple[str, .
     (("pendingSegments", None), {"DELETE": (delete_pending_segments, _JSON_OUT)}),
     (("leader",), {"GET": (get_leader, _JSON_OUT)}),
     (("isLeader",), {"GET": (get_is_leader, _JSON_OUT)}),
+    # OverlordResource beyond the tasks: workers and capacity (13), locks (14)
+    (("workers",), {"GET": (worker_resource.get_workers, _JSON_OUT)}),
+    (("totalWorkerCapacity",), {"GET": (worker_resource.get_total_worker_capacity, _JSON_OUT)}),
+    (("scaling",), {"GET": (worker_resource.get_scaling, _JSON_OUT)}),
+    (("lockedIntervals", "v2"), {"POST": (lock_resource.post_locked_intervals, _JSON_OUT)}),
+    (("activeLocks",), {"POST": (lock_resource.post_active_locks, _JSON_OUT)}),
+    # OverlordCompactionResource and OverlordDataSourcesResource (16)
+    (("compaction", "isSupervisorEnabled"), {"GET": (compaction.get_is_supervisor_enabled, _JSON_OUT)}),
+    (
+        ("compaction", "config", "cluster"),
+        {"GET": (compaction.get_cluster_config, _JSON_OUT), "POST": (compaction.post_cluster_config, _JSON_OUT)},
+    ),
+    (("compaction", "config", "datasources"), {"GET": (compaction.get_datasource_configs, _JSON_OUT)}),
+    (("compaction", "status", "datasources"), {"GET": (compaction.get_compaction_status, _JSON_OUT)}),
+    (("datasources", None), {"POST": (datasources.mark_all, _JSON_OUT), "DELETE": (datasources.mark_all, _JSON_OUT)}),
+    (("datasources", None, "markUsed"), {"POST": (datasources.mark_filtered, _JSON_OUT)}),
+    (("datasources", None, "markUnused"), {"POST": (datasources.mark_filtered, _JSON_OUT)}),
+    (
+        ("datasources", None, "segments", None),
+        {"POST": (datasources.mark_one, _JSON_OUT), "DELETE": (datasources.mark_one, _JSON_OUT)},
+    ),
+    # SupervisorResource (15): literal paths before /supervisor/{id}, as JAX-RS prefers them
+    (("supervisor",), {"GET": (sup.get_supervisors, _JSON_OUT), "POST": (sup.post_supervisor, _JSON_OUT)}),
+    (("supervisor", "history"), {"GET": (sup.get_all_history, _JSON_OUT)}),
+    (("supervisor", "suspendAll"), {"POST": (sup.post_suspend_all, _JSON_OUT)}),
+    (("supervisor", "resumeAll"), {"POST": (sup.post_resume_all, _JSON_OUT)}),
+    (("supervisor", "terminateAll"), {"POST": (sup.post_terminate_all, _JSON_OUT)}),
+    (("supervisor", None), {"GET": (sup.get_supervisor, _JSON_OUT)}),
+    (("supervisor", None, "status"), {"GET": (sup.get_status, _JSON_OUT)}),
+    (("supervisor", None, "health"), {"GET": (sup.get_health, _JSON_OUT)}),
+    (("supervisor", None, "stats"), {"GET": (sup.get_stats, _JSON_OUT)}),
+    (("supervisor", None, "parseErrors"), {"GET": (sup.get_parse_errors, _JSON_OUT)}),
+    (("supervisor", None, "history"), {"GET": (sup.get_history, _JSON_OUT)}),
+    (("supervisor", None, "suspend"), {"POST": (sup.post_suspend, _JSON_OUT)}),
+    (("supervisor", None, "resume"), {"POST": (sup.post_resume, _JSON_OUT)}),
+    (("supervisor", None, "terminate"), {"POST": (sup.post_terminate, _JSON_OUT)}),
+    (("supervisor", None, "shutdown"), {"POST": (sup.post_terminate, _JSON_OUT)}),
+    (("supervisor", None, "reset"), {"POST": (sup.post_reset, _JSON_OUT)}),
+    (("supervisor", None, "resetOffsets"), {"POST": (sup.post_reset_offsets, _JSON_OUT)}),
+    (("supervisor", None, "taskGroups", "handoff"), {"POST": (sup.post_handoff, _JSON_OUT)}),
 ]
 STATUS_ROUTES: dict[tuple[str, ...], dict[str, tuple[Handler, tuple[str, ...]]]] = {
     ("status",): {"GET": (get_status, _JSON_OUT)},

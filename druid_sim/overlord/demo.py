@@ -83,7 +83,7 @@ def behaviour_for_type(task_type: str) -> TaskBehaviour:
         if name == task_type:
             return TaskBehaviour(
                 waiting=Distribution(kind="uniform", low=1.0, high=6.0),
-                pending=Distribution(kind="uniform", low=2.0, high=12.0),
+                pending=Distribution(kind="uniform", low=1.0, high=3.0),
                 run=Distribution(kind="lognormal", median=median, sigma=0.5, cap=median * 4),
                 failure_probability=failure,
                 log_bytes_per_second=900.0 if task_type == "index_kafka" else 500.0,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import bisect
 import logging
 import random
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,8 @@ from druid_sim.clock import Clock
 from druid_sim.overlord.behaviour import BehaviourRules, TaskBehaviour
 from druid_sim.overlord.ids import new_task_id
 from druid_sim.overlord.payloads import PayloadStore
-from druid_sim.overlord.task import NEVER, Phase, Plan, Task, View
-from druid_sim.overlord.workers import WorkerPool
+from druid_sim.overlord.task import NEVER, UNKNOWN_LOCATION, Phase, Plan, Task, View
+from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS, MiddleManager, WorkerPool
 from druid_sim.util.jsonenc import dumps
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class Overlord:
         lookback_ms: int = DAY_MS,
         queue_max_size: int | None = None,
         max_complete: int = MAX_COMPLETE_TASKS,
+        scenario: str | None = None,
     ) -> None:
         self.clock = clock
         self.seed = seed
@@ -115,18 +117,25 @@ class Overlord:
         self.max_complete = max_complete
         #: Held tasks past which `_forget` looks for complete tasks beyond ``max_complete`` (amortised: a tenth more).
         self._forget_at = max_complete + max(1, max_complete // 10)
-        self.rng = random.Random(f"overlord:{seed}")
+        #: Draws the random part of submitted tasks' ids and their seeds: from the seed and the scenario's
+        #: name, so two simulators of different scenarios side by side do not hand out the same ids.
+        self.rng = random.Random(f"overlord:{seed}" if scenario is None else f"overlord:{seed}:{scenario}")
         self.tasks: dict[str, Task] = {}
         self._order: list[Task] = []  # by (created_ms, seq)
-        self._keys: list[tuple[int, int]] = []
         self._active: list[Task] = []  # tasks not yet seen complete, by (created_ms, seq)
         self.datasources: set[str] = set()  # every datasource a task was added for
         self._seq = 0
+        #: The latest ``ready_at`` of the tasks planned so far: a task ready later takes its slot straight
+        #: from the pool, one ready earlier re-plans those not yet running (`_reschedule`).
+        self._last_ready = -1
         self.version = 0  # bumped whenever tasks are added or plans rewritten
         self._lists: dict[TaskQuery, _CachedList] = {}
         self._census: _CachedCensus | None = None
         #: Called with the current time before each answer, so scenarios can add planned arrivals.
         self.before_answer: list[Callable[[int], None]] = []
+        #: Model parts built on the tasks (supervisors, segment metadata...), by name: they live and reset
+        #: with this Overlord, so a reset that builds a new one drops them too.
+        self.extras: dict[str, Any] = {}
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -150,7 +159,6 @@ class Overlord:
         if excess > 0:
             gone = {task.id for task in complete[:excess]}  # the order is by creation: the oldest first
             self._order = [task for task in self._order if task.id not in gone]
-            self._keys = [(task.created_ms, task.seq) for task in self._order]
             for task_id in gone:
                 del self.tasks[task_id]
             self.payloads.forget(gone)
@@ -165,26 +173,45 @@ class Overlord:
         return self.rules.for_task(task_type, datasource, task_id)
 
     def plan(self, behaviour: TaskBehaviour, created_ms: int, rng: random.Random) -> Plan:
-        """A fresh plan for a task created at ``created_ms``, booking a worker slot."""
+        """A fresh plan for a task created at ``created_ms``; `add` gives it its worker slot.
+
+        ``pending`` is the task runner's hand-over time, capped at `MAX_ASSIGNMENT_DELAY_MS`: how long the
+        task stays PENDING beyond that is the wait for a free slot, which the worker pool decides.
+        """
         pending_at = created_ms + int(behaviour.waiting.sample(rng) * 1000)
-        ready_at = pending_at + int(behaviour.pending.sample(rng) * 1000)
+        ready_at = pending_at + min(MAX_ASSIGNMENT_DELAY_MS, int(behaviour.pending.sample(rng) * 1000))
         run_ms = int(behaviour.run.sample(rng) * 1000)
-        running_at, end_at, location = self.workers.assign(ready_at, run_ms)
         failed = rng.random() < behaviour.failure_probability
-        return behaviour.plan(pending_at, running_at, end_at, location, failed, rng)
+        plan = behaviour.plan(pending_at, NEVER, NEVER, UNKNOWN_LOCATION, failed, rng)
+        plan.ready_at = ready_at
+        plan.run_ms = run_ms
+        return plan
 
     def add(self, task: Task) -> Task:
-        """Insert a fully built task (submission, demo seeding, cassette seeding)."""
+        """Insert a fully built task (submission, demo seeding, cassette seeding) and plan its run.
+
+        A task the model plans (`Plan.schedulable`) takes its slot here, as of its creation: straight
+        from the pool when it is the latest to become ready or a slot is idle from its ready time on
+        (the common case: O(log slots)), else by re-planning every task not yet running, in the order
+        they become ready (`_reschedule`).
+        """
         self._seq += 1
         task.seq = self._seq
-        key = (task.created_ms, task.seq)
-        index = bisect.bisect_right(self._keys, key)
-        self._keys.insert(index, key)
-        self._order.insert(index, task)
-        if task.phase_at(self.clock.now_ms()).active or task.created_ms > self.clock.now_ms():
-            bisect.insort(self._active, task, key=lambda t: (t.created_ms, t.seq))
+        self._order.insert(bisect.bisect_right(self._order, _order_key(task), key=_order_key), task)
+        plan = task.plan
+        now = self.clock.now_ms()
+        if plan.schedulable or task.phase_at(now).active or task.created_ms > now:
+            bisect.insort(self._active, task, key=_order_key)
         self.tasks[task.id] = task
         self.datasources.add(task.datasource)
+        if not plan.schedulable:
+            self._planned(task)
+        elif plan.ready_at >= self._last_ready or self.workers.idle_by(plan.ready_at):
+            # The latest to be ready, or a slot is free from then on: no task planned so far is moved by it.
+            self._last_ready = max(self._last_ready, plan.ready_at)
+            self._place(task, *self.workers.take(plan.ready_at))
+        else:
+            self._reschedule(task.created_ms)
         self.version += 1
         return task
 
@@ -192,6 +219,7 @@ class Overlord:
         """Insert many fully built tasks at once (cassette seeding), skipping ids already held; returns how many.
 
         One sort instead of one list insertion per task: seeding 100,000 tasks takes ~0.1 s, not seconds.
+        The plans are pinned (taken as recorded); a task running now holds a worker slot (`WorkerPool.occupy`).
         """
         now = self.clock.now_ms()
         added: list[Task] = []
@@ -201,17 +229,93 @@ class Overlord:
             self._seq += 1
             task.seq = self._seq
             self.tasks[task.id] = task
+            self._planned(task)
             added.append(task)
         if not added:
             return 0
         order_key = _order_key
         self._order.extend(added)
         self._order.sort(key=order_key)
-        self._keys = [order_key(task) for task in self._order]
         self._active.extend(task for task in added if task.created_ms > now or task.phase_at(now).active)
         self._active.sort(key=order_key)
+        self._occupy(task for task in added if task.created_ms <= now and task.phase_at(now) is Phase.RUNNING)
         self.version += 1
         return len(added)
+
+    def _occupy(self, running: Iterable[Task]) -> None:
+        """Give each pinned running task a worker slot, then re-plan the others around them."""
+        now = self.clock.now_ms()
+        occupied = 0
+        slotless: list[str] = []
+        for task in running:
+            plan = task.plan
+            if plan.slot >= 0 or plan.schedulable:
+                continue
+            slot = None if slotless else self.workers.occupy(plan.location, plan.completed_at(), now)
+            if slot is None:
+                slotless.append(task.id)
+                continue
+            plan.slot = slot
+            occupied += 1
+        if slotless:
+            logger.warning(
+                "%s tasks seen running (%s, ...) found every one of the %s worker slots taken: they hold none",
+                f"{len(slotless):,}",
+                slotless[0],
+                self.workers.total_capacity,
+            )
+        if occupied:
+            self._reschedule(now)
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def _planned(self, task: Task) -> None:
+        """Called once a task's run is planned (and again when it is re-planned): subclasses adjust the
+        plan here (a scenario's failure windows). A shorter run gives its slot back sooner."""
+
+    def _place(self, task: Task, start: int, slot: int) -> None:
+        """Plan ``task`` to run on ``slot`` from ``start``; the slot is held until the task completes."""
+        plan = task.plan
+        before = (plan.running_at, plan.end_at, plan.slot, plan.outcome)
+        plan.running_at = start
+        plan.end_at = start + plan.run_ms
+        plan.slot = slot
+        plan.location = self.workers.location(slot)
+        self._planned(task)
+        self.workers.hold(slot, plan.completed_at())
+        if (plan.running_at, plan.end_at, plan.slot, plan.outcome) != before:
+            task.forget_encodings()  # a re-plan that changes nothing keeps what was encoded
+
+    def _reschedule(self, moment: int) -> None:
+        """Re-plan every task not yet running at ``moment``, in the order they become ready.
+
+        What ran before ``moment`` stays as it was; the tasks running at ``moment`` hold their slots until
+        they complete; every other planned task takes the earliest free slot from when it is ready (and
+        not before ``moment``). Called when a task joins out of order or a slot frees earlier than planned
+        (a shutdown), so a freed slot goes to the next pending task at once and no slot is ever double-booked.
+        """
+        busy: list[tuple[int, int]] = []
+        waiting: list[Task] = []
+        still: list[Task] = []  # the active list, without the tasks complete by ``moment`` (as `_prune`)
+        for task in self._active:
+            plan = task.plan
+            done = plan.completed_at()
+            if done <= moment and task.created_ms <= moment:
+                task.forget_encodings()
+                continue
+            still.append(task)
+            if plan.run_ms >= 0 and plan.shutdown_at is None and plan.running_at > moment:
+                waiting.append(task)
+            elif plan.slot >= 0 and plan.running_at <= moment:
+                busy.append((plan.slot, done))
+        self._active = still
+        self.workers.restart(moment, busy)
+        waiting.sort(key=_ready_key)
+        self._last_ready = waiting[-1].plan.ready_at if waiting else -1
+        for task in waiting:
+            start, slot = self.workers.take(task.plan.ready_at)
+            self._place(task, max(start, moment), slot)
+        self.version += 1
 
     def active_count(self, now: int) -> int:
         self._prune(now)
@@ -247,8 +351,9 @@ class Overlord:
         task = Task(
             id=task_id,
             group_id=group_id,
-            type=submission.type,
-            datasource=submission.datasource,
+            # One string object per type and datasource, however many tasks name them.
+            type=sys.intern(submission.type),
+            datasource=sys.intern(submission.datasource),
             created_ms=created_ms,
             plan=plan,
             payload_json=payload_json,
@@ -271,7 +376,13 @@ class Overlord:
     def _prune(self, now: int) -> None:
         """Drop tasks that have become complete from the active list (time only moves forward)."""
         if any(task.created_ms <= now and task.phase_at(now).complete for task in self._active):
-            self._active = [t for t in self._active if t.created_ms > now or t.phase_at(now).active]
+            still: list[Task] = []
+            for task in self._active:
+                if task.created_ms > now or task.phase_at(now).active:
+                    still.append(task)
+                else:
+                    task.forget_encodings()  # what it showed while active is of no more use
+            self._active = still
 
     def active_tasks(self, now: int) -> list[Task]:
         """Active tasks, oldest first (``active = TRUE ORDER BY created_date``)."""
@@ -286,19 +397,47 @@ class Overlord:
         phase = task.phase_at(moment)
         if phase.complete:
             return
-        plan = task.plan
-        if phase is Phase.RUNNING or phase is Phase.PENDING:
-            self.workers.release(plan.location, moment, plan.end_at)
-        plan.shutdown_at = moment
+        self._stop(task, moment)
+        self._reschedule(moment)
+
+    def _stop(self, task: Task, moment: int) -> None:
+        task.plan.shutdown_at = moment
         task.forget_encodings()
         self.version += 1
+
+    def finish_early(self, task: Task, at_ms: int) -> None:
+        """A running task told to stop and publish (a supervisor's suspend or terminate): it ends at ``at_ms``.
+
+        Its outcome stays as planned (a handoff succeeds unless the task was going to fail), its worker slot
+        is free from then on; a task that ends before ``at_ms`` anyway is left alone.
+        """
+        plan = task.plan
+        if plan.shutdown_at is not None or at_ms >= plan.end_at:
+            return
+        at_ms = max(at_ms, plan.running_at)
+        if plan.run_ms >= 0:  # a scheduled run is shorter now (a pinned one, seen running, has no length)
+            plan.run_ms = at_ms - plan.running_at
+        plan.end_at = at_ms
+        task.forget_encodings()
+        self._reschedule(self.now())  # the slot it gives back goes to the next pending task at once
+
+    def created_since(self, since_ms: int, now: int) -> Iterator[Task]:
+        """Tasks created in ``[since_ms, now]``, newest first (what a look-back window holds)."""
+        visible = bisect.bisect_right(self._order, (now, NEVER), key=_order_key)
+        for index in range(visible - 1, -1, -1):
+            task = self._order[index]
+            if task.created_ms < since_ms:
+                return
+            yield task
 
     def shutdown_datasource(self, datasource: str) -> list[Task]:
         """Shut down every active task of ``datasource``; returns them (empty: nothing to do)."""
         now = self.now()
         victims = [task for task in self.active_tasks(now) if task.datasource == datasource]
         for task in victims:
-            self.shutdown(task, now)
+            self._stop(task, now)
+        if victims:
+            self._reschedule(now)
         return victims
 
     # -- lists -----------------------------------------------------------------------------------
@@ -318,7 +457,7 @@ class Overlord:
     def _build_list(self, query: TaskQuery, now: int) -> tuple[bytes, int]:
         parts: list[bytes] = []
         valid_until = NEVER
-        visible = bisect.bisect_right(self._keys, (now, NEVER))
+        visible = bisect.bisect_right(self._order, (now, NEVER), key=_order_key)
         if visible < len(self._order):
             valid_until = self._order[visible].created_ms  # the next planned arrival
         if query.state in (None, "complete") and query.max != 0:
@@ -378,7 +517,7 @@ class Overlord:
             return dict(cached.counts)
         counts = dict.fromkeys(CENSUS_STATES, 0)
         valid_until = NEVER
-        visible = bisect.bisect_right(self._keys, (now, NEVER))
+        visible = bisect.bisect_right(self._order, (now, NEVER), key=_order_key)
         if visible < len(self._order):
             valid_until = self._order[visible].created_ms  # the next planned arrival
         for task in self.active_tasks(now):
@@ -396,6 +535,20 @@ class Overlord:
         self._census = _CachedCensus(counts, self.version, valid_until)
         return dict(counts)
 
+    def middle_managers(self, now: int | None = None) -> list[MiddleManager]:
+        """Each MiddleManager now: host, capacity, used slots, running task ids, version, category.
+
+        What ``GET /workers`` and ``/totalWorkerCapacity`` are built on; a task running on no slot of the
+        pool (a cassette's, when every slot was taken) is not on any of them.
+        """
+        now = self.now() if now is None else now
+        running = [
+            (task.plan.slot, task.id)
+            for task in self.active_tasks(now)
+            if task.plan.slot >= 0 and task.phase_at(now) is Phase.RUNNING
+        ]
+        return self.workers.middle_managers(running)
+
     def statuses(self, task_ids: Iterable[str]) -> bytes:
         """``POST /taskStatus``: a JSON object of TaskStatus for the ids that exist."""
         now = self.now()
@@ -409,6 +562,11 @@ class Overlord:
             if task is not None:
                 parts.append(orjson.dumps(task_id) + b":" + task.encoded(View.TASK_STATUS, task.phase_at(now)))
         return b"{" + b",".join(parts) + b"}"
+
+
+def _ready_key(task: Task) -> tuple[int, int]:
+    """The task runner's order: when a task became ready for a slot, then insertion order."""
+    return (task.plan.ready_at, task.seq)
 
 
 def _order_key(task: Task) -> tuple[int, int]:

@@ -4,8 +4,11 @@ A task's life is decided when it is created: when it leaves the queue (``pending
 worker runs it (``running_at``), when and how it ends. Its phase at any time is read from that plan
 and the virtual clock; nothing ticks in the background. A shutdown rewrites the plan.
 
-The JSON for each (view, phase) is encoded once and cached on the task, because a task's fields only
-change when its phase does.
+The JSON for each view is encoded once per phase and cached on the task, because a task's fields only
+change when its phase does. Only the current phase's encodings are kept, and once the task is complete
+only its list entry (every ``GET /tasks`` serves it; a complete task's status is asked for rarely and
+costs ~10 µs to encode): a stored complete task costs its payload, its list entry and ~1 KB besides
+(``python -m bench model``).
 """
 
 from __future__ import annotations
@@ -67,7 +70,14 @@ UNKNOWN_LOCATION = Location(None, -1, -1)
 
 @dataclass(slots=True)
 class Plan:
-    """When each phase starts and how the task ends; times are virtual epoch milliseconds."""
+    """When each phase starts and how the task ends; times are virtual epoch milliseconds.
+
+    A task the model schedules (``run_ms`` at least 0) gets ``running_at``, ``end_at``, ``slot`` and
+    ``location`` from the worker pool, from ``ready_at`` (when the runner could hand it to a free slot)
+    and ``run_ms`` (how long it runs); they are rewritten whenever a slot frees earlier than planned
+    (`druid_sim.overlord.overlord.Overlord`). Other plans (complete starting tasks, a cassette's tasks)
+    are pinned: taken as they are.
+    """
 
     pending_at: int
     running_at: int
@@ -80,6 +90,17 @@ class Plan:
     log_bytes_per_second: float = 400.0
     #: How fast rows are processed while running, per virtual second (reports).
     rows_per_second: float = 2000.0
+    #: When the task runner can hand the task to a free slot: ``pending_at`` plus the assignment delay.
+    ready_at: int = NEVER
+    #: How long the task runs once it has a slot; -1 for a pinned plan, which the scheduler leaves alone.
+    run_ms: int = -1
+    #: The worker slot the task holds while it runs (`druid_sim.overlord.workers.WorkerPool`); -1: none.
+    slot: int = -1
+
+    @property
+    def schedulable(self) -> bool:
+        """Whether the scheduler places this task (a task it planned, not shut down)."""
+        return self.run_ms >= 0 and self.shutdown_at is None
 
     def phase_at(self, now_ms: int) -> Phase:
         if self.shutdown_at is not None and now_ms >= self.shutdown_at:
@@ -135,7 +156,10 @@ class Task:
     payload_json: bytes
     seq: int = 0
     seed: int = 0
-    _encoded: dict[tuple[View, Phase], bytes] = field(default_factory=dict, repr=False)
+    #: The phase the cached encodings are for, the ``GET /tasks`` entry, and the other views (active only).
+    _cached_phase: Phase | None = field(default=None, repr=False)
+    _list_json: bytes | None = field(default=None, repr=False)
+    _views: dict[View, bytes] | None = field(default=None, repr=False)
     #: False once the payload was let go of to stay within the budget (`druid_sim.overlord.payloads`):
     #: ``payload_json`` then holds only its server-filled fields, and ``GET /task/{id}`` answers 404.
     payload_kept: bool = True
@@ -150,8 +174,10 @@ class Task:
         return value
 
     def forget_encodings(self) -> None:
-        """Drop cached JSON after the plan changed (a shutdown)."""
-        self._encoded.clear()
+        """Drop cached JSON after the plan changed (a shutdown, a re-planned run)."""
+        self._cached_phase = None
+        self._list_json = None
+        self._views = None
 
     # -- locations -------------------------------------------------------------------------------
 
@@ -220,18 +246,26 @@ class Task:
         }
 
     def encoded(self, view: View, phase: Phase) -> bytes:
-        """Compact JSON for this view and phase, encoded once per phase."""
-        key = (view, phase)
-        cached = self._encoded.get(key)
+        """Compact JSON for this view and phase, encoded once per phase (see the module's docstring)."""
+        if phase is not self._cached_phase:
+            self._cached_phase, self._list_json, self._views = phase, None, None
+        if view is View.LIST:
+            if self._list_json is None:
+                self._list_json = dumps(self.status_plus(view, phase))
+            return self._list_json
+        cached = self._views.get(view) if self._views is not None else None
         if cached is None:
             if view is View.STATUS_RESPONSE:
-                status = self.encoded(View.STATUS, phase)
+                status = dumps(self.status_plus(View.STATUS, phase))
                 cached = b'{"task":' + orjson.dumps(self.id) + b',"status":' + status + b"}"
             elif view is View.TASK_STATUS:
                 cached = dumps(self.task_status(phase))
             else:
                 cached = dumps(self.status_plus(view, phase))
-            self._encoded[key] = cached
+            if phase.active:
+                if self._views is None:
+                    self._views = {}
+                self._views[view] = cached
         return cached
 
     def status_response(self, phase: Phase) -> bytes:

@@ -26,6 +26,7 @@ from mitmproxy import ctx, exceptions, http
 from druid_sim.cassette import (
     CassetteError,
     CassetteWriter,
+    Interaction,
     RecordMode,
     RedactionRules,
     Redactor,
@@ -35,7 +36,9 @@ from druid_sim.cassette import (
 from druid_sim.cassette.keys import RedactionKeyError
 from druid_sim.cassette.redact import recording_redactor
 from druid_sim.cassette.writer import existing_meta, holds_recordings
-from druid_sim.proxy.capture import TEE_KEY, BodyTee, flow_to_interaction, should_tee
+from druid_sim.limits import format_size, parse_size
+from druid_sim.proxy.bodies import DEFAULT_MAX_RECORDED_BODY, BodyTee, should_stream
+from druid_sim.proxy.capture import REQUEST_TEE_KEY, TEE_KEY, flow_to_interaction
 from druid_sim.proxy.deadline import DEFAULT_UPSTREAM_TIMEOUT, TIMED_OUT, UpstreamDeadline
 from druid_sim.proxy.upstream import UpstreamGuard, reverse_upstream
 
@@ -71,6 +74,7 @@ class Recorder:
         self._last_progress = 0.0
         # Options are read once in `configure`: every `ctx.options.X` deep-copies the value.
         self._stream_threshold = DEFAULT_STREAM_THRESHOLD
+        self._body_limit = DEFAULT_MAX_RECORDED_BODY
 
     def load(self, loader: object) -> None:
         add = loader.add_option  # type: ignore[attr-defined]
@@ -115,20 +119,32 @@ class Recorder:
             "record_stream_threshold",
             int,
             DEFAULT_STREAM_THRESHOLD,
-            "Tee (stream while recording) bodies larger than this.",
+            "Stream (pass on as they arrive, keeping only what is recorded) bodies larger than this many bytes, "
+            "and every body of unknown length; smaller ones are read whole first.",
+        )
+        add(
+            "max_recorded_body",
+            str,
+            format_size(DEFAULT_MAX_RECORDED_BODY),
+            "Bytes of each request and response body written to the cassette (e.g. 8MiB, 500KB). A longer body "
+            "is still passed on whole, and recorded cut, marked truncated with its full size.",
         )
         add(
             "upstream_timeout",
             str,  # mitmproxy options have no float type; seconds, e.g. "60" or "0.5"
             f"{DEFAULT_UPSTREAM_TIMEOUT:g}",
-            "Seconds to wait for the upstream's response headers; then the client gets a 504 naming the upstream "
-            "and nothing is recorded. 0 waits as long as mitmproxy does (ten minutes of inactivity).",
+            "Seconds to wait for the upstream's response headers, and then between two pieces of its body (or "
+            "for it to read more of an upload); then "
+            "the client gets a 504 naming the upstream (or, once the body has begun, a closed connection) and "
+            "nothing is recorded. 0 waits as long as mitmproxy does (ten minutes of inactivity).",
         )
 
     def configure(self, updated: set[str]) -> None:
         self.guard.configure(updated)
         if "record_stream_threshold" in updated:
             self._stream_threshold = ctx.options.record_stream_threshold
+        if "max_recorded_body" in updated:
+            self._body_limit = _size(ctx.options.max_recorded_body)
         if "upstream_timeout" in updated:
             self.deadline.seconds = _seconds(ctx.options.upstream_timeout)
         if "record_path_filter" in updated:
@@ -205,33 +221,48 @@ class Recorder:
     def server_connect_error(self, data: Any) -> None:
         self.guard.server_connect_error(data)
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """A large upload (a huge spec) is streamed to the upstream, never held whole; see `_stream`."""
+        request = flow.request
+        if request.stream is True or (not request.stream and should_stream(request, self._stream_threshold)):
+            request.stream = self._stream(flow, REQUEST_TEE_KEY)
+            self.deadline.requestheaders(flow)
+
     def request(self, flow: http.HTTPFlow) -> None:
         self.deadline.request(flow)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        """Only a body that will be streamed needs anything here: a tee, so the recording keeps a copy."""
-        self.deadline.responseheaders(flow)
+        """A large or open-ended answer (a task log) is streamed to the client; its body gets an idle deadline."""
         response = flow.response
-        if self.writer is None or response is None:
-            return
-        if response.stream:
-            if self._wanted(flow):
+        if response is not None:
+            if response.stream is True or (not response.stream and should_stream(response, self._stream_threshold)):
+                response.stream = self._stream(flow, TEE_KEY)
+            elif response.stream and self.writer is not None and self._wanted(flow):
                 logger.warning(
                     "response to %s is already streamed by another addon; its body may be lost", flow.request.path
                 )
-            return
-        if should_tee(response, self._stream_threshold) and self._wanted(flow):
-            tee = BodyTee()
-            flow.metadata[TEE_KEY] = tee
-            response.stream = tee
+        self.deadline.responseheaders(flow)
+
+    def _stream(self, flow: http.HTTPFlow, key: str) -> BodyTee:
+        """The `BodyTee` a body is streamed through: it keeps up to ``max_recorded_body`` bytes of a body the
+        cassette records (under ``key`` in the flow's metadata) and none of any other, and counts them all
+        (the idle deadline watches that count)."""
+        if self.writer is None or not self._wanted(flow):
+            return BodyTee(0)
+        tee = BodyTee(self._body_limit)
+        flow.metadata[key] = tee
+        return tee
 
     def response(self, flow: http.HTTPFlow) -> None:
+        self.deadline.response(flow)
         writer, redactor = self.writer, self.redactor
         if writer is None or redactor is None or flow.response is None or not self._wanted(flow):
             return
         if flow.request.timestamp_start < self._opened_at:
             return  # began before this cassette was opened: it belonged to the one before (or to none)
-        interaction = flow_to_interaction(flow, writer.at(flow.request.timestamp_start))
+        interaction = flow_to_interaction(flow, writer.at(flow.request.timestamp_start), self._body_limit)
+        if interaction.request.body.truncated is not None or interaction.response.body.truncated is not None:
+            _say_truncated(interaction)
         writer.append(redactor.redact_interaction(interaction))
         self.recorded += 1
         now = time.monotonic()
@@ -252,9 +283,10 @@ class Recorder:
 
     def error(self, flow: http.HTTPFlow) -> None:
         self.deadline.error(flow)
-        tee = flow.metadata.pop(TEE_KEY, None)
-        if tee is not None:
-            tee.close()
+        for key in (REQUEST_TEE_KEY, TEE_KEY):
+            tee = flow.metadata.pop(key, None)
+            if tee is not None:
+                tee.close()
         if self._wanted(flow) and not flow.metadata.get(TIMED_OUT):  # a timeout was reported as it happened
             logger.warning("not recorded: %s %s failed: %s", flow.request.method, flow.request.path, flow.error)
 
@@ -265,6 +297,21 @@ class Recorder:
 
     def _wanted(self, flow: http.HTTPFlow) -> bool:
         return self._path_filter.search(flow.request.path.partition("?")[0]) is not None
+
+
+def _say_truncated(interaction: Interaction) -> None:
+    """One log line per exchange with a body recorded cut: a careful operator wants to know."""
+    request = interaction.request
+    for which, body in (("request", request.body), ("response", interaction.response.body)):
+        if body.truncated is not None:
+            logger.warning(
+                "%s %s: %s body of %s bytes passed on whole, recorded cut to its first %s (--max-recorded-body)",
+                request.method,
+                request.path,
+                which,
+                f"{body.truncated:,}",
+                f"{len(body.raw()):,}",
+            )
 
 
 def options_error(message: str) -> Exception:
@@ -281,6 +328,13 @@ def _seconds(value: str) -> float:
     if not seconds >= 0:
         raise options_error(f"upstream_timeout {value!r}: give seconds, e.g. 60 or 0.5 (0: no deadline)")
     return seconds
+
+
+def _size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError:
+        raise options_error(f"max_recorded_body {value!r}: give bytes or a size, e.g. 8MiB or 500KB") from None
 
 
 def _listen_urls() -> list[str]:

@@ -4,23 +4,23 @@ Bodies are stored decoded: mitmproxy's own decoders remove gzip/deflate/br/zstd,
 Content-Encoding is remembered on the body. Framing and hop-by-hop headers are dropped, because a
 replay frames the decoded body itself; everything else is kept in order, repeats included.
 
-Streamed responses (task logs are sent chunked and can be large) are teed: `BodyTee` is installed as
-`flow.response.stream`, so the client gets every chunk as it arrives while the recorder keeps a copy
-(in memory up to a limit, then in a temporary file). Without it mitmproxy either buffers the whole
-log before the client sees a byte, or, with streaming on, forgets the body entirely.
+Large bodies and bodies of unknown length (task logs are sent chunked and can be gigabytes) are teed:
+a `druid_sim.proxy.bodies.BodyTee` is installed as the message's ``stream``, so the peer gets every
+chunk as it arrives while the recorder keeps the first ``--max-recorded-body`` bytes. Without it
+mitmproxy either buffers the whole body before passing a byte on, or, with streaming on, forgets the
+body entirely. A body longer than the limit is stored cut, with a `Body.truncated` marker.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-from typing import Any
+from dataclasses import replace
 from urllib.parse import parse_qsl
 
 from mitmproxy import http
-from mitmproxy.net import encoding as mitm_encoding
 
 from druid_sim.cassette import Body, Interaction, Request, Response, body_from_bytes
+from druid_sim.proxy.bodies import BodyTee, clean_cut, decode_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -39,48 +39,9 @@ FRAMING_HEADERS = frozenset(
     }
 )
 
+#: Flow metadata keys of the `BodyTee` streaming a request's and a response's body.
+REQUEST_TEE_KEY = "druid_sim.request_tee"
 TEE_KEY = "druid_sim.tee"
-
-
-class BodyTee:
-    """A `flow.response.stream` callable that forwards chunks unchanged and keeps a copy."""
-
-    def __init__(self, memory_limit: int = 16 * 1024 * 1024) -> None:
-        self._file: Any = tempfile.SpooledTemporaryFile(max_size=memory_limit)  # noqa: SIM115 (closed in close())
-        self.size = 0
-
-    def __call__(self, chunk: bytes) -> bytes:
-        if chunk:
-            self._file.write(chunk)
-            self.size += len(chunk)
-        return chunk
-
-    def getvalue(self) -> bytes:
-        """Everything received so far (still Content-Encoded, as it came off the wire)."""
-        self._file.seek(0)
-        data: bytes = self._file.read()
-        return data
-
-    def close(self) -> None:
-        """Release the buffer or temporary file."""
-        self._file.close()
-
-
-def should_tee(response: http.Response, threshold: int) -> bool:
-    """Tee bodies sent chunked (or without a length) and bodies larger than `threshold` bytes."""
-    # The raw fields, not `headers.get`: that decodes and lower-cases every name on each call.
-    length: bytes | None = None
-    for name, value in response.headers.fields:
-        if len(name) == 14 and name.lower() == b"content-length":
-            if length is not None:
-                return True  # several lengths: mitmproxy joins them into one that is not a number
-            length = value
-    if length is None:
-        return response.status_code not in (204, 304)
-    try:
-        return int(length) > threshold
-    except ValueError:
-        return True
 
 
 #: raw header name → (name, lower-case name): a recording sees the same few names over and over.
@@ -126,38 +87,45 @@ def split_query(query: str) -> list[tuple[str, str]]:
     return out
 
 
-def _body(message: http.Message, raw: bytes | None, framing: dict[str, str]) -> tuple[Body, bool]:
-    """The stored body, and whether its Content-Encoding could be removed."""
-    if raw is None:
-        raw = message.raw_content
-    if raw is None:
-        logger.warning("a streamed body was not captured; recording it as empty")
-        raw = b""
+def _body(message: http.Message, tee: BodyTee | None, framing: dict[str, str], limit: int) -> tuple[Body, bool]:
+    """The stored body (at most ``limit`` bytes of it, decoded), and whether its Content-Encoding could be removed."""
+    raw: bytes
+    if tee is not None:
+        raw, size, cut = tee.getvalue(), tee.size, tee.truncated
+        tee.close()
+    else:
+        whole = message.raw_content
+        if whole is None:
+            logger.warning("a streamed body was not captured; recording it as empty")
+            whole = b""
+        size, cut, raw = len(whole), len(whole) > limit, whole[:limit]
     enc = framing.get("content-encoding", "").strip().lower() or None
     content_type = framing.get("content-type")
+    decoded = True
     if enc is None or enc == "identity" or not raw:
-        return body_from_bytes(raw, content_type, None if enc == "identity" else enc), True
-    try:
-        decoded = mitm_encoding.decode(raw, enc)
-    except ValueError:
-        logger.warning("cannot decode a %s body; storing it as received", enc)
-        return body_from_bytes(raw, content_type), False
-    assert isinstance(decoded, bytes)
-    return body_from_bytes(decoded, content_type, enc), True
+        data = raw
+    else:
+        try:
+            data, complete = decode_prefix(raw, enc, limit)
+            cut = cut or not complete
+        except ValueError:
+            logger.warning("cannot decode a %s body; storing it as received", enc)
+            data, decoded = raw, False
+    body = body_from_bytes(
+        clean_cut(data) if cut else data, content_type, enc if decoded and enc != "identity" else None
+    )
+    return (replace(body, truncated=size) if cut else body), decoded
 
 
-def flow_to_interaction(flow: http.HTTPFlow, at: float) -> Interaction:
-    """Build the (not yet redacted) interaction of a completed flow; `at` is seconds since the cassette began."""
+def flow_to_interaction(flow: http.HTTPFlow, at: float, limit: int) -> Interaction:
+    """Build the (not yet redacted) interaction of a completed flow; `at` is seconds since the cassette
+    began, `limit` the bytes of each body kept (``--max-recorded-body``)."""
     req, resp = flow.request, flow.response
     assert resp is not None, "flow_to_interaction needs a response"
-    tee: BodyTee | None = flow.metadata.pop(TEE_KEY, None)
     request_headers, request_framing = _split_headers(req)
-    request_body, _ = _body(req, None, request_framing)
-    response_raw = tee.getvalue() if tee is not None else None
-    if tee is not None:
-        tee.close()
+    request_body, _ = _body(req, flow.metadata.pop(REQUEST_TEE_KEY, None), request_framing, limit)
     response_headers, response_framing = _split_headers(resp)
-    response_body, decoded = _body(resp, response_raw, response_framing)
+    response_body, decoded = _body(resp, flow.metadata.pop(TEE_KEY, None), response_framing, limit)
     if not decoded:
         response_headers.append(("Content-Encoding", response_framing["content-encoding"]))
     chunked = "chunked" in response_framing.get("transfer-encoding", "").lower()

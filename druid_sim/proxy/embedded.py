@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 from mitmproxy import exceptions, options
 
 from druid_sim.cassette import RecordMode
+from druid_sim.limits import format_size
 from druid_sim.proxy.addon import Recorder
-from druid_sim.proxy.launcher import check_upstream
+from druid_sim.proxy.launcher import check_max_recorded_body, check_upstream
 from druid_sim.proxy.master import RecordingMaster
 
 T = TypeVar("T")
@@ -39,7 +40,11 @@ class RecorderStartError(Exception):
 class EmbeddedRecorder:
     """mitmproxy recording ``upstream``, at :attr:`url`, until :meth:`stop`; a cassette at a time."""
 
-    def __init__(self, upstream: str, confdir: str | Path, insecure: bool = False) -> None:
+    def __init__(
+        self, upstream: str, confdir: str | Path, insecure: bool = False, max_recorded_body: str | None = None
+    ) -> None:
+        """``max_recorded_body``: bytes of each body kept in the cassettes (a size such as ``8MiB``; None: the
+        recorder's default); a longer body is passed on whole and recorded cut, marked truncated."""
         self.upstream = check_upstream(upstream)  # LaunchError with the fix
         self.url = ""
         self._settings: dict[str, Any] = {
@@ -50,6 +55,8 @@ class EmbeddedRecorder:
             "connection_strategy": "lazy",
             "ssl_insecure": insecure,
         }
+        if max_recorded_body is not None:
+            self._settings["max_recorded_body"] = format_size(check_max_recorded_body(max_recorded_body))
         self._master: RecordingMaster | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: str | None = None

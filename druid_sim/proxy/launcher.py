@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from druid_sim.cassette import RecordMode, RedactionRules, RuleError
 from druid_sim.cassette.writer import holds_recordings
+from druid_sim.limits import format_size, parse_size
+from druid_sim.proxy.bodies import DEFAULT_MAX_RECORDED_BODY
 from druid_sim.server.serving import listen_error, listening_socket
 
 
@@ -39,6 +41,7 @@ class RecordOptions:
     insecure: bool = False
     confdir: str | None = None
     upstream_timeout: float = 60.0
+    max_recorded_body: str = format_size(DEFAULT_MAX_RECORDED_BODY)  # bytes of each body kept in the cassette
     redaction_key: str | None = None  # a key file kept outside the cassette (created if missing)
 
 
@@ -63,6 +66,17 @@ def check_upstream(upstream: str, flag: str = "--upstream") -> str:
     return upstream.rstrip("/")
 
 
+def check_max_recorded_body(value: str, flag: str = "--max-recorded-body") -> int:
+    """The byte count of a ``--max-recorded-body`` value (``flag``: the option that gave it, for the message)."""
+    try:
+        return parse_size(value)
+    except ValueError:
+        raise LaunchError(
+            f"{flag} {value!r}: give the bytes of each body to keep in the cassette, e.g. 8MiB, 500KB or 0 "
+            f"(default {format_size(DEFAULT_MAX_RECORDED_BODY)})"
+        ) from None
+
+
 def recorder_settings(options: RecordOptions) -> dict[str, Any]:
     """The mitmproxy option values for `options` (raises LaunchError on bad input)."""
     try:
@@ -82,6 +96,7 @@ def recorder_settings(options: RecordOptions) -> dict[str, Any]:
     host, port = parse_listen(options.listen)
     if not options.upstream_timeout >= 0:
         raise LaunchError(f"--upstream-timeout {options.upstream_timeout:g}: give seconds, e.g. 60 (0: no deadline)")
+    max_recorded_body = check_max_recorded_body(options.max_recorded_body)
     if options.proxy_mode == "regular":
         mode = "regular"
     elif options.upstream is None:
@@ -99,6 +114,7 @@ def recorder_settings(options: RecordOptions) -> dict[str, Any]:
         "redact_builtin": options.redact_builtin,
         "ssl_insecure": options.insecure,
         "upstream_timeout": f"{options.upstream_timeout:g}",
+        "max_recorded_body": format_size(max_recorded_body),
     }
     if options.path_filter is not None:
         settings["record_path_filter"] = options.path_filter

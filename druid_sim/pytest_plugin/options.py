@@ -81,6 +81,7 @@ class RecordSettings:
     upstream: str | None = None
     mode: RecordingMode = RecordingMode.NONE
     strict: bool = False
+    max_body: str | None = None  # --druid-sim-record-max-body: bytes of each body the recorder keeps
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,6 +100,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="none: replay only, a missing cassette fails (the default without --druid-sim-record); once: record "
         "missing cassettes (the default with it); new_episodes: replay, and record what a cassette has no answer "
         "for; all (or rewrite): record every cassette again",
+    )
+    group.addoption(
+        "--druid-sim-record-max-body",
+        metavar="SIZE",
+        default=None,
+        help="bytes of each request and response body written to a recorded cassette (default 8MiB, as "
+        "druid-sim record's --max-recorded-body); a longer body reaches the test whole and is recorded cut, "
+        "marked truncated",
     )
     group.addoption(
         "--druid-sim-strict",
@@ -120,6 +129,7 @@ def record_settings(config: pytest.Config) -> RecordSettings:
     upstream: str | None = config.getoption("druid_sim_record", None)
     given: str | None = config.getoption("druid_sim_record_mode", None)
     strict = bool(config.getoption("druid_sim_strict", False))
+    max_body: str | None = config.getoption("druid_sim_record_max_body", None)
     mode = RecordingMode(given) if given else RecordingMode.ONCE if upstream else RecordingMode.NONE
     if not mode.records:
         return RecordSettings(upstream, mode, strict)
@@ -128,10 +138,12 @@ def record_settings(config: pytest.Config) -> RecordSettings:
             f"--druid-sim-record-mode={mode} records cassettes from a Druid cluster: give its URL with "
             "--druid-sim-record=http://ROUTER:8888"
         )
-    from druid_sim.proxy.launcher import LaunchError, check_upstream
+    from druid_sim.proxy.launcher import LaunchError, check_max_recorded_body, check_upstream
 
     try:
         upstream = check_upstream(upstream, flag="--druid-sim-record")
+        if max_body is not None:
+            check_max_recorded_body(max_body, flag="--druid-sim-record-max-body")
     except LaunchError as exc:
         raise pytest.UsageError(str(exc)) from None
     try:
@@ -143,7 +155,7 @@ def record_settings(config: pytest.Config) -> RecordSettings:
             f"--druid-sim-record records through mitmproxy, which cannot be imported here ({exc}). "
             f"Install the recorder: {RECORD_EXTRA_HINT}"
         ) from None
-    return RecordSettings(upstream, mode, strict)
+    return RecordSettings(upstream, mode, strict, max_body)
 
 
 @dataclass(frozen=True, slots=True)

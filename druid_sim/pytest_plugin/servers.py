@@ -173,7 +173,7 @@ class SimServers:
 
             self._confdir = tempfile.mkdtemp(prefix="druid-sim-mitmproxy-")  # its CA stays out of ~/.mitmproxy
             try:
-                self._recorder = EmbeddedRecorder(upstream, self._confdir)
+                self._recorder = EmbeddedRecorder(upstream, self._confdir, max_recorded_body=self.settings.max_body)
             except RecorderStartError as exc:
                 pytest.fail(f"druid_sim: the recorder did not start: {exc}", pytrace=False)
         return self._recorder

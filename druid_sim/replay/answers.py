@@ -5,6 +5,10 @@ upstream no longer describe them; hop-by-hop headers (Connection, Keep-Alive, ..
 upstream's connection, not to ours. Those are dropped and Content-Length is set from the stored bytes,
 unless the upstream streamed the body (task logs), which is replayed streamed the same way. ``Date`` is
 left to the server, which writes the current one as any live Overlord would.
+
+A body the recorder cut at ``--max-recorded-body`` is answered with the part it kept, a complete HTTP
+answer of that length, plus an ``X-Druid-Sim-Truncated`` header saying how much the upstream had sent:
+a client reading a task log gets its first lines, and a test that looks can tell.
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ DROPPED_HEADERS = frozenset(
 )
 
 
+#: The header a replayed answer carries when the recorder kept only the start of its body.
+TRUNCATED_HEADER = b"x-druid-sim-truncated"
+
+
+def truncated_note(kept: int, size: int) -> str:
+    """The ``X-Druid-Sim-Truncated`` value: how much of how much, and why."""
+    return f"{kept} of {size} bytes: the recorder kept only the start of this body (--max-recorded-body)"
+
+
 def _latin1(value: str) -> bytes:
     try:
         return value.encode("latin-1")
@@ -57,6 +70,8 @@ class Answer:
         headers = _replayed_headers(tuple(response.headers))
         if not response.chunked:
             headers += ((b"content-length", str(len(body)).encode("ascii")),)
+        if response.body.truncated is not None:
+            headers += ((TRUNCATED_HEADER, truncated_note(len(body), response.body.truncated).encode("ascii")),)
         return cls(response.status, headers, body, response.chunked, interaction.elapsed_ms / 1000.0, position)
 
 

@@ -39,6 +39,7 @@ from druid_sim.replay.misses import NearMiss, log_simulated_miss, nearest, reque
 from druid_sim.replay.normalize import Key, Normalized
 from druid_sim.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
 from druid_sim.replay.seed import Observations, cassette_end_ms, observe, seed_overlord, seed_tasks
+from druid_sim.replay.supervisor_seed import seed_supervisors
 
 logger = logging.getLogger("druid_sim.replay")
 
@@ -180,6 +181,7 @@ class Replay:
 
         ``tasks``: the ones `seed_tasks` built beforehand (off the event loop), used instead of building them.
         """
+        seed_supervisors(overlord, self.cassette)  # the recorded supervisors run on in the model
         if tasks is None:
             return seed_overlord(overlord, self.cassette, self.observations)
         return overlord.add_all(tasks)

@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from druid_sim.clock import Clock
 from druid_sim.overlord.behaviour import TaskBehaviour
 from druid_sim.overlord.demo import datasource_names, make_task
 from druid_sim.overlord.fakes import FakePools, fake_pools
 from druid_sim.overlord.overlord import Overlord
-from druid_sim.overlord.task import Phase, Task
-from druid_sim.overlord.workers import WorkerPool
-from druid_sim.scenario.schema import Arrivals, Burst, Scenario, StartingTasks
+from druid_sim.overlord.supervisors import (
+    StreamSupervisorSpec,
+    StreamTrouble,
+    SupervisorManager,
+    manager_of,
+    served_document,
+)
+from druid_sim.overlord.task import NEVER, UNKNOWN_LOCATION, Phase, Task
+from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS, WorkerPool
+from druid_sim.scenario.schema import Arrivals, Burst, Scenario, StartingTasks, SupervisorDecl
 
 MINUTE_MS = 60 * 1000
 HOUR_MS = 60 * MINUTE_MS
@@ -42,35 +49,30 @@ _SEEDING_ORDER = {"complete": 0, "success": 0, "failed": 0, "running": 1, "pendi
 
 
 class ScenarioOverlord(Overlord):
-    """An Overlord that applies the scenario's datasource failure windows to every task it takes in."""
+    """An Overlord that applies the scenario's datasource failure windows to every task it plans."""
 
     def __init__(self, clock: Clock, fail_windows: Sequence[FailWindowMs] = (), **kwargs: Any) -> None:
         super().__init__(clock, **kwargs)
         self.fail_windows = list(fail_windows)
 
-    def add(self, task: Task) -> Task:
-        self._apply_windows(task)
-        return super().add(task)
-
-    def add_all(self, tasks: Iterable[Task]) -> int:
-        return super().add_all(self._apply_windows(task) for task in tasks)
-
-    def _apply_windows(self, task: Task) -> Task:
+    def _planned(self, task: Task) -> None:
         for datasource, start, end, message in self.fail_windows:
             if task.datasource == datasource:
-                _fail_in_window(self, task, start, end, message)
-        return task
+                _fail_in_window(task, start, end, message)
 
 
-def _fail_in_window(overlord: Overlord, task: Task, start: int, end: int, message: str) -> None:
-    """A task whose run overlaps ``[start, end)`` fails a few seconds into the overlap."""
+def _fail_in_window(task: Task, start: int, end: int, message: str) -> None:
+    """A task whose run overlaps ``[start, end)`` fails a few seconds into the overlap (its slot frees then).
+
+    A task re-planned out of the window later (a slot freed early) keeps the failure: windows are rare
+    and short, and the outcome was already decided.
+    """
     plan = task.plan
     if plan.shutdown_at is not None or plan.end_at <= start or plan.running_at >= end:
         return
     jitter = random.Random(f"fail:{task.seed}").randrange(2000, 20000)
     fail_at = min(plan.end_at, max(plan.running_at, start) + jitter)
     if fail_at < plan.end_at:
-        overlord.workers.release(plan.location, fail_at, plan.end_at)
         plan.end_at = fail_at
     plan.outcome = Phase.FAILED
     plan.error_msg = message
@@ -138,12 +140,11 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
         if state == "complete" and not failed and rng.random() < 0.05:
             task.plan.shutdown_at = end_at - 1
     elif state == "pending":
-        pending_at = created + 1000
-        ready = now + int(behaviour.pending.sample(rng) * 1000)
-        remaining = max(30 * 1000, int(behaviour.run.sample(rng) * 1000))
-        start, end, location = overlord.workers.assign(ready, remaining)
-        failed = rng.random() < behaviour.failure_probability
-        task.plan = behaviour.plan(pending_at, start, end, location, failed, rng)
+        # Just handed to the runner: PENDING for a moment, and for as long as every slot is busy.
+        task.plan = overlord.plan(behaviour, now, rng)
+        task.plan.pending_at = now - rng.randrange(0, 500)
+        task.plan.ready_at = task.plan.pending_at + MAX_ASSIGNMENT_DELAY_MS
+        task.plan.run_ms = max(30 * 1000, task.plan.run_ms)
     else:  # waiting: just submitted
         task.plan = overlord.plan(behaviour, now, rng)
     overlord.add(task)
@@ -151,7 +152,8 @@ def _seed_task(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, n
 
 def _seed_running(world: ScenarioWorld, entry: StartingTasks, rng: random.Random, now: int) -> None:
     """A task somewhere in its run, as long in as its type's runs are: a five-minute batch load a minute
-    or three in, an hour-long Kafka task maybe half an hour in. It has at least 20 s to go."""
+    or three in, an hour-long Kafka task maybe half an hour in. It has at least 20 s to go (it runs
+    later, as a PENDING task, when the scenario starts more running tasks than it has slots)."""
     kind = world.pick_type(rng, entry.type)
     datasource = world.pick_datasource(rng, entry.datasource)
     behaviour = world.overlord.behaviour_for(kind, datasource, "")
@@ -160,10 +162,10 @@ def _seed_running(world: ScenarioWorld, entry: StartingTasks, rng: random.Random
     created = now - elapsed - rng.randrange(8000, 20000)
     task = world.new_task(rng, kind, datasource, created)
     behaviour = world.behaviour(task)
-    running_at = now - elapsed
-    start, end, location = world.overlord.workers.assign(running_at, elapsed + max(20 * 1000, run_ms - elapsed))
     failed = rng.random() < behaviour.failure_probability
-    task.plan = behaviour.plan(created + 3000, start, end, location, failed, rng)
+    task.plan = behaviour.plan(created + 3000, NEVER, NEVER, UNKNOWN_LOCATION, failed, rng)
+    task.plan.ready_at = now - elapsed
+    task.plan.run_ms = elapsed + max(20 * 1000, run_ms - elapsed)
     world.overlord.add(task)
 
 
@@ -245,23 +247,44 @@ class PlannedArrivals:
         self.world.submit_planned(task_rng, self.arrivals.type, self.arrivals.datasource, created)
 
 
+class Stream(Protocol):
+    """Something that adds tasks at planned moments: a `PlannedArrivals`, or the supervisors."""
+
+    @property
+    def next_at(self) -> int: ...
+
+    def skip_old(self, now: int) -> None: ...
+
+    def take(self) -> None: ...
+
+
 class ArrivalStreams:
     """The scenario's arrival streams, added together in time order when the clock first reaches them.
 
     One order whatever steps the clock took: a task takes a worker slot when it is added, so the streams
     must not each catch up on their own (a 2-hour jump would give the first stream's tasks the slots
     the second stream's earlier tasks took in small steps). Ties go to the earlier stream.
+
+    It runs before every answer, so the next arrival is remembered: until the clock reaches it, or the
+    Overlord's ``version`` says its tasks changed (a supervisor's next tasks depend on them), nothing
+    is looked at again.
     """
 
-    def __init__(self, streams: Sequence[PlannedArrivals]) -> None:
+    def __init__(self, streams: Sequence[Stream], version: Callable[[], int] = lambda: 0) -> None:
         self.streams = list(streams)
+        self._version = version
+        self._next = -1
+        self._seen = -1
 
     def __call__(self, now: int) -> None:
+        if now < self._next and self._version() == self._seen:
+            return
         for stream in self.streams:
             stream.skip_old(now)
         while True:
             stream = min(self.streams, key=lambda item: item.next_at)
             if stream.next_at > now:
+                self._next, self._seen = stream.next_at, self._version()
                 return
             stream.take()
 
@@ -294,6 +317,60 @@ def catch_up_window(every_s: float) -> int:
     return int(min(CATCH_UP_MS, CATCH_UP_ARRIVALS * every_s * 1000))
 
 
+def supervisor_spec(decl: SupervisorDecl, pools: FakePools) -> StreamSupervisorSpec:
+    """The spec a declared supervisor was submitted with, as Druid stores it."""
+    if decl.type == "kinesis":
+        io_config: dict[str, Any] = {"stream": decl.stream, "endpoint": "kinesis.us-east-1.amazonaws.com"}
+    else:
+        brokers = ",".join(f"kafka-{number}.{pools.domain}:9092" for number in range(1, 4))
+        io_config = {"topic": decl.stream, "consumerProperties": {"bootstrap.servers": brokers}}
+    io_config.update(
+        {
+            "inputFormat": {"type": "json"},
+            "taskCount": decl.task_count,
+            "replicas": decl.replicas,
+            "taskDuration": f"PT{int(decl.task_duration)}S",
+        }
+    )
+    ingestion = {
+        "dataSchema": {
+            "dataSource": decl.datasource,
+            "timestampSpec": {"column": "__time", "format": "iso", "missingValue": None},
+            "dimensionsSpec": {"dimensions": ["channel", "country", "user", "device", "page"]},
+            "granularitySpec": {"type": "uniform", "segmentGranularity": "HOUR", "queryGranularity": {"type": "none"}},
+        },
+        "ioConfig": io_config,
+        "tuningConfig": {"type": decl.type, "maxRowsInMemory": 150000, "maxRowsPerSegment": 5000000},
+    }
+    return StreamSupervisorSpec(
+        id=decl.id,
+        type=decl.type,
+        datasource=decl.datasource,
+        stream=decl.stream,
+        task_count=decl.task_count,
+        replicas=decl.replicas,
+        task_duration_ms=int(decl.task_duration * 1000),
+        document=served_document(decl.type, decl.id, ingestion, {}),
+        suspended=decl.suspended,
+        partitions=decl.partitions,
+        messages_per_second=decl.messages_per_second,
+    )
+
+
+def start_supervisors(
+    scenario: Scenario, overlord: Overlord, pools: FakePools, start_ms: int, now: int
+) -> SupervisorManager:
+    """The scenario's supervisors, each submitted ``running_since`` before ``now``; troubles from the start."""
+    manager = manager_of(overlord)
+    for decl in scenario.supervisors:
+        manager.troubles[decl.id] = tuple(
+            StreamTrouble(t.kind, start_ms + int(t.at * 1000), start_ms + int((t.at + t.duration) * 1000))
+            for t in decl.troubles
+        )
+        manager.create_or_update(supervisor_spec(decl, pools), False, now - int(decl.running_since * 1000))
+    return manager
+
+
 def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverlord:
     """A fresh Overlord as ``scenario`` starts it, at the clock's current time."""
     pools = fake_pools(seed, scenario.middle_managers)
@@ -305,14 +382,26 @@ def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverl
             end = begin + int(event.fail.duration * 1000)
             windows.append((event.fail.datasource, begin, end, event.fail.error_msg))
     overlord = ScenarioOverlord(
-        clock, windows, seed=seed, rules=scenario.rules, workers=workers, queue_max_size=scenario.queue_max_size
+        clock,
+        windows,
+        seed=seed,
+        rules=scenario.rules,
+        workers=workers,
+        queue_max_size=scenario.queue_max_size,
+        scenario=scenario.name,
     )
     start = clock.now_ms()
     world = ScenarioWorld(scenario, overlord, pools, seed)
     seed_cluster(world)
-    if scenario.arrivals:
-        streams = [PlannedArrivals(world, arrivals, start, n) for n, arrivals in enumerate(scenario.arrivals)]
-        overlord.before_answer.append(ArrivalStreams(streams))
+    streams: list[Stream] = [PlannedArrivals(world, arrivals, start, n) for n, arrivals in enumerate(scenario.arrivals)]
+    if (
+        scenario.supervisors
+    ):  # their tasks take worker slots in time order with the arrivals, whatever the clock's steps
+        streams.append(start_supervisors(scenario, overlord, pools, clock.start_ms, start))
+    if streams:
+        merged = ArrivalStreams(streams, lambda: overlord.version)
+        merged(start)  # what is due by the start is there from the start (the supervisors' running tasks)
+        overlord.before_answer.insert(0, merged)
     bursts = [(clock.start_ms + int(e.at * 1000), e.burst) for e in scenario.timeline if e.burst is not None]
     if bursts:
         overlord.before_answer.append(TimelineBursts(world, bursts))

@@ -2,7 +2,8 @@
 
 Top-level fields (all optional except ``description``; ``docs/scenarios.md`` documents each):
 ``name``, ``description``, ``seed``, ``datasources``, ``task_types``, ``workers``,
-``queue_max_size``, ``cluster``, ``arrivals``, ``behaviours``, ``faults``, ``timeline``, ``security``.
+``queue_max_size``, ``cluster``, ``arrivals``, ``supervisors``, ``behaviours``, ``faults``, ``timeline``,
+``security``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from druid_sim.fields import (
     type_name,
 )
 from druid_sim.overlord.behaviour import DEFAULT_ERROR_MESSAGES, BehaviourRule, BehaviourRules, TaskBehaviour
+from druid_sim.overlord.supervisors import TROUBLE_KINDS
 from druid_sim.security.model import Security
 from druid_sim.security.spec import read_security
 from druid_sim.util.quoting import shown
@@ -78,6 +80,33 @@ class Arrivals:
 
 
 @dataclass(frozen=True, slots=True)
+class Trouble:
+    """A supervisor's scripted trouble: ``kind`` from ``at`` for ``duration`` virtual seconds."""
+
+    kind: str
+    at: float
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorDecl:
+    """A Kafka or Kinesis supervisor the cluster runs, already running for ``running_since`` seconds."""
+
+    id: str
+    datasource: str
+    type: str = "kafka"
+    stream: str = ""
+    task_count: int = 1
+    replicas: int = 1
+    task_duration: float = 3600.0
+    partitions: int = 0
+    messages_per_second: float = 3000.0
+    running_since: float = 0.0
+    suspended: bool = False
+    troubles: tuple[Trouble, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Burst:
     """A timeline submission burst: ``count`` tasks over ``spread`` seconds from the event's time."""
 
@@ -121,6 +150,7 @@ class Scenario:
     queue_max_size: int | None = None
     cluster: tuple[StartingTasks, ...] = ()
     arrivals: tuple[Arrivals, ...] = ()  # streams, each on its own
+    supervisors: tuple[SupervisorDecl, ...] = ()
     rules: BehaviourRules = field(default_factory=BehaviourRules)
     faults: tuple[Fault, ...] = ()
     timeline: tuple[TimelineEvent, ...] = ()
@@ -208,6 +238,43 @@ def _read_arrivals(section: Section) -> Arrivals:
             "submit event",
         )
     return arrivals
+
+
+def _read_trouble(section: Section) -> Trouble:
+    trouble = Trouble(
+        kind=section.take("kind", as_choice(*TROUBLE_KINDS), "stream_unreachable", required=True),
+        at=section.take("at", as_duration, 0.0, required=True),
+        duration=section.take("for", as_duration, 60.0, required=True),
+    )
+    section.finish()
+    return trouble
+
+
+def _read_supervisor(section: Section) -> SupervisorDecl:
+    datasource = section.take("datasource", as_str, "", required=True)
+    troubles = []
+    for path, line, item in section.items("troubles"):
+        entry = section_of(section.ctx, path, line, item)
+        if entry is not None:
+            troubles.append(_read_trouble(entry))
+    decl = SupervisorDecl(
+        id=section.take("id", as_str, datasource),
+        datasource=datasource,
+        type=section.take("type", as_choice("kafka", "kinesis"), "kafka"),
+        stream=section.take("stream", as_str, datasource),
+        task_count=section.take("task_count", as_int(1, 100), 1),
+        replicas=section.take("replicas", as_int(1, 10), 1),
+        task_duration=section.take("task_duration", as_duration, 3600.0),
+        partitions=section.take("partitions", as_int(0, 1000), 0),
+        messages_per_second=section.take("messages_per_second", as_float(0.0, 1e9), 3000.0),
+        running_since=section.take("running_since", as_duration, 0.0),
+        suspended=section.take("suspended", as_bool, False),
+        troubles=tuple(troubles),
+    )
+    if decl.task_duration < 60:
+        section.report("task_duration", "must be at least 1m (a supervisor makes a generation of tasks per duration)")
+    section.finish()
+    return decl
 
 
 def _read_event(section: Section, index: int) -> TimelineEvent | None:
@@ -313,6 +380,14 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
         arrivals_section = top.section("arrivals")
         if arrivals_section is not None:
             arrivals.append(_read_arrivals(arrivals_section))
+    supervisors: list[SupervisorDecl] = []
+    for path, line, item in top.items("supervisors"):
+        entry = section_of(ctx, path, line, item)
+        if entry is not None:
+            decl = _read_supervisor(entry)
+            if any(existing.id == decl.id for existing in supervisors):
+                ctx.report(line, f"{path}.id", f"another supervisor is called {shown(decl.id)}; ids must be unique")
+            supervisors.append(decl)
     rules = []
     for path, line, item in top.items("behaviours"):
         entry = section_of(ctx, path, line, item)
@@ -349,6 +424,7 @@ def read_scenario(document: Any, ctx: Context, name: str) -> Scenario | None:
         queue_max_size=queue_max_size,
         cluster=tuple(cluster),
         arrivals=tuple(arrivals),
+        supervisors=tuple(supervisors),
         rules=BehaviourRules(tuple(rules)),
         faults=tuple(faults),
         timeline=tuple(sorted(timeline, key=lambda event: event.at)),

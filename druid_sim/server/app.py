@@ -32,6 +32,22 @@ class Pages(Protocol):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
 
+class ChainedPages:
+    """Several `Pages` as one: the first that serves a request answers it (the dashboard, Druid's console)."""
+
+    def __init__(self, *pages: Pages) -> None:
+        self.pages = pages
+
+    def serves(self, method: str, path: str) -> bool:
+        return any(page.serves(method, path) for page in self.pages)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        for page in self.pages:
+            if page.serves(scope["method"], scope["path"]):
+                await page(scope, receive, send)
+                return
+
+
 class AccessLog:
     """One line per request: client, method, path and query (credentials replaced), status, real ms taken."""
 
@@ -123,7 +139,7 @@ class SimulatorApp:
             pages = self.pages
             if (
                 pages is not None
-                and (path == "/" or path.startswith(CONTROL_PREFIX))
+                and (path == "/" or path.startswith(CONTROL_PREFIX) or not path.startswith("/druid/"))
                 and pages.serves(scope["method"], path)
             ):
                 await pages(scope, receive, send)

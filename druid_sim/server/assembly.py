@@ -11,20 +11,22 @@ The order matters and is fixed here, innermost first:
 6. the access log.
 
 ``/__sim/`` (the control API) is dispatched before all of these, so no fault can touch it; so is the
-dashboard (``GET /`` and ``/__sim/ui/``) unless the configuration turns it off.
+dashboard (``GET /`` and ``/__sim/ui/``) unless the configuration turns it off, and Druid's web console
+(``--web-console``) at the paths the Router serves it from.
 """
 
 from __future__ import annotations
 
 from druid_sim.asgi import ASGIApp, Middleware
 from druid_sim.control import build_control_app
+from druid_sim.druid.web_console import WebConsole, check_console_dir
 from druid_sim.faults import install as install_faults
 from druid_sim.journal import journal_middleware
 from druid_sim.replay.forward import Forwarder
 from druid_sim.replay.wiring import replay_middlewares
 from druid_sim.runtime import Simulation
 from druid_sim.security import install as install_security
-from druid_sim.server.app import SimulatorApp
+from druid_sim.server.app import ChainedPages, Pages, SimulatorApp
 
 
 def druid_middlewares(simulation: Simulation) -> list[Middleware]:
@@ -51,11 +53,14 @@ def build_app(simulation: Simulation, access_log: bool | None = None, forward: F
     middlewares = druid_middlewares(simulation)
     if forward is not None:
         middlewares.insert(0, lambda model: forward)  # innermost, in the model's place
-    pages = None
+    served: list[Pages] = []
     if simulation.config.dashboard:
         from druid_sim.dashboard import Dashboard
 
-        pages = Dashboard(simulation)
+        served.append(Dashboard(simulation))
+    if simulation.config.web_console is not None:  # Druid's own console, as the Router serves it
+        served.append(WebConsole(check_console_dir(simulation.config.web_console)))
+    pages = served[0] if len(served) == 1 else ChainedPages(*served) if served else None
     return SimulatorApp(
         simulation,
         control=control_app(simulation),

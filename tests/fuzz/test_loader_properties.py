@@ -91,6 +91,12 @@ special_values = st.sampled_from(
         {"base64": "!!"},
         {"base64": "YWJj"},
         {"json": []},
+        {"text": "x", "truncated": 10},  # bodies the recorder cut at --max-recorded-body, and broken markers
+        {"text": "", "encoding": "gzip", "truncated": 0},
+        {"base64": "YWJj", "truncated": 10**30},
+        {"json": {}, "truncated": -5},
+        {"text": "x", "truncated": True},
+        {"truncated": 3},
         [["", "v"]],
         [["X A", "v"]],
         [["X", "a\nb"]],

@@ -104,6 +104,12 @@ RAW_STRINGS_AS_JSON = {
     ("GET", "/druid/indexer/v1/leader", 200),
     ("POST", "/druid/indexer/v1/taskStatus", 400),
     ("GET", "/druid/indexer/v1/task/{taskId}/reports", 404),
+    ("POST", "/druid/indexer/v1/lockedIntervals/v2", 400),  # No filter provided
+    ("POST", "/druid/indexer/v1/activeLocks", 400),
+    ("POST", "/druid/indexer/v1/datasources/{dataSource}/markUsed", 400),  # SegmentsToUpdateFilter's message
+    ("POST", "/druid/indexer/v1/datasources/{dataSource}/markUnused", 400),
+    ("POST", "/druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}", 400),  # Could not parse Segment ID
+    ("DELETE", "/druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}", 400),
 }
 
 

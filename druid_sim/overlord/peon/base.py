@@ -26,6 +26,11 @@ from druid_sim.overlord.task import Task
 VERSION = "35.0.0"
 #: ``maxBytesInMemory``'s default: a sixth of the peon's heap (``-Xmx1g``).
 MAX_BYTES_IN_MEMORY = 1_073_741_824 // 6
+#: The most a row is estimated to take in memory (the demo's Kafka rows take 4 to 6 KB): a persist the
+#: heap budget causes holds at least ``HEAP_ROWS`` rows, however fast the log grows (issue 20 item 8: a
+#: 2 MB/s log once persisted 83 rows as 150 MB).
+MAX_ROW_BYTES_IN_MEMORY = 6 * 1024
+HEAP_ROWS = MAX_BYTES_IN_MEMORY // MAX_ROW_BYTES_IN_MEMORY
 RUNNER = "task-runner-0-priority-0"  # SingleTaskBackgroundRunner's thread
 HOUR_MS = 3600 * 1000
 DAY_MS = 24 * HOUR_MS
@@ -189,6 +194,9 @@ class Peon:
         self.session = f"0x{rng.getrandbits(64):016x}"  # the ZooKeeper session, opened and closed
         self.hashes = [f"{rng.getrandbits(32):x}" for _ in range(4)]  # Java objects' identity hashes
         self.rows_per_persist = max(1, int(ctx.rows_per_block / 3))  # about three persists a block
+        #: How many of the persists a block would hold happen: fewer when rows come too slowly for the log's
+        #: pace to fill the heap budget three times a block (each then holds ``HEAP_ROWS`` rows).
+        self.persist_share = min(1.0, self.rows_per_persist / HEAP_ROWS)
         # The realtime monitor's metrics name the task; the JVM's carry their own dimensions only.
         task = {"dataSource": self.task.datasource, "taskId": [self.task.id], "taskType": self.task.type}
         self.metrics = [
@@ -265,7 +273,10 @@ class Peon:
             rows = Num(max_rows, max_rows, commas=True)
             cause: list[Part] = [f"rowsCurrentlyInMemory[{max_rows}] is greater than maxRowsInMemory[{max_rows}]"]
             return cause, rows, Num(max_rows * 250, min(MAX_BYTES_IN_MEMORY - 1, max_rows * 1200), commas=True)
-        rows = Num(max(1, expected // 2), max(2, expected * 3 // 2), commas=True)
+        if expected < HEAP_ROWS:  # rarer persists (persist_share), each as big as the heap budget allows
+            rows = Num(HEAP_ROWS * 11 // 10, HEAP_ROWS * 3 // 2, commas=True)
+        else:
+            rows = Num(max(1, expected // 2), max(2, expected * 3 // 2), commas=True)
         memory = Num(MAX_BYTES_IN_MEMORY + 1, MAX_BYTES_IN_MEMORY + rng.randint(2, 9) * 100_000)
         cause = [
             f"{estimated}bytesCurrentlyInMemory[",

@@ -200,7 +200,9 @@ class KafkaPeon(Peon):
     def event(self, rng: random.Random) -> Event:
         pick = rng.random()
         if pick < 0.7:
-            return self._persist(rng)
+            if self.persist_share >= 1.0 or rng.random() < self.persist_share:
+                return self._persist(rng)
+            return self.filler(rng)  # rows come too slowly for another persist yet: metrics fill the log
         if pick < 0.715:
             return self._checkpoint(rng)
         if pick < 0.85:

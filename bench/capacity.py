@@ -1,0 +1,118 @@
+"""Capacity soak: the demo at x60 under submits and shutdowns, worker slots and memory sampled (issue 22).
+
+``druid-sim serve --scenario demo --time-scale 60`` gets ``CAPACITY_CLIENTS`` keep-alive clients for
+``CAPACITY_SECONDS`` (default 120; the issue's soak is 1200): each submits tasks of the demo's types, shuts
+down one of its own now and then and one running task every few submits, and polls the lists. A sampler
+reads ``/__sim/cluster`` twice a second: every MiddleManager must stay within its slots at every sample
+(target: 0 samples over), and no task may be PENDING past the assignment delay while a slot is free. It
+also samples the server's RSS and the tasks the model holds, for the memory per task a soak shows.
+
+``python -m bench capacity``
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from bench.common import machine_note, markdown_table, serving, write_results
+from druid_sim.clock import parse_instant
+from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS
+
+D = "/druid/indexer/v1"
+SCALE = 60
+BODIES: tuple[dict[str, Any], ...] = (
+    {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wikipedia"}}},
+    {"type": "compact", "dataSource": "orders", "ioConfig": {"type": "compact"}},
+    {"type": "index", "spec": {"dataSchema": {"dataSource": "clickstream_events"}}},
+    {"type": "query_controller", "dataSource": "orders"},
+)
+
+
+def _seconds() -> int:
+    return int(os.environ.get("CAPACITY_SECONDS", "120"))
+
+
+def _client(url: str, stop: float, number: int, sent: list[int]) -> None:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        step = 0
+        while time.monotonic() < stop:
+            answer = client.post(f"{D}/task", json=BODIES[(number + step) % len(BODIES)])
+            if answer.status_code == 200 and step % 3 == 2:
+                client.post(f"{D}/task/{answer.json()['task']}/shutdown")
+            if step % 5 == 4:
+                running = client.get(f"{D}/runningTasks").json()
+                if running:
+                    client.post(f"{D}/task/{running[step % len(running)]['id']}/shutdown")
+            client.get(f"{D}/tasks")
+            step += 1
+            sent[number] += 1
+
+
+def _problems(client: httpx.Client) -> list[str]:
+    """What one sample of ``/__sim/cluster`` and the pending list finds wrong.
+
+    The two reads are apart in real time, so at x60 a task may have become PENDING (or a slot freed)
+    between them: the pending check allows the assignment delay plus that gap in virtual time.
+    """
+    pending = client.get(f"{D}/pendingTasks").json()
+    read_at = time.monotonic()
+    cluster = client.get("/__sim/cluster").json()
+    gap_ms = (time.monotonic() - read_at) * 1000 * SCALE
+    found = [
+        f"{m['host']} {m['used']}/{m['capacity']}"
+        for m in cluster["workers"]["middleManagers"]
+        if m["capacity"] is not None and m["used"] > m["capacity"]
+    ]
+    free = (cluster["workers"]["capacity"] or 0) - cluster["workers"]["used"]
+    if free > 0:
+        now = cluster["timeMillis"]
+        for task in pending:
+            if parse_instant(task["queueInsertionTime"]) < now - MAX_ASSIGNMENT_DELAY_MS - gap_ms - 1000:
+                found.append(f"{task['id']} PENDING beside {free} free slots")
+    return found
+
+
+def main() -> int:
+    seconds = _seconds()
+    with serving("capacity", "--scenario", "demo", "--time-scale", str(SCALE)) as server:
+        stop = time.monotonic() + seconds
+        sent = [0] * 4
+        clients = [threading.Thread(target=_client, args=(server.url, stop, n, sent)) for n in range(len(sent))]
+        for thread in clients:
+            thread.start()
+        samples = 0
+        over: list[str] = []
+        rss = [server.rss_mb()]
+        with httpx.Client(base_url=server.url, timeout=30) as sampler:
+            while time.monotonic() < stop:
+                over += _problems(sampler)
+                samples += 1
+                rss.append(server.rss_mb())
+                time.sleep(0.5)  # real time between samples: the load runs meanwhile
+        for thread in clients:
+            thread.join()
+        warm = rss[min(len(rss) - 1, len(rss) // 6)]
+    rows = [
+        [
+            seconds,
+            sum(sent),
+            samples,
+            len(over),
+            f"{rss[0]:.0f} / {warm:.0f} / {rss[-1]:.0f} MB",
+        ]
+    ]
+    table = markdown_table(
+        ["seconds", "client rounds", "samples", "samples breaking a rule", "RSS start / warm / end"], rows
+    )
+    detail = "\n".join(f"* {problem}" for problem in over[:20])
+    write_results("capacity", f"# bench capacity\n\n{machine_note()}\n\n{table}\n\n{detail}\n")
+    return 0 if not over else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
