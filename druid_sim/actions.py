@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 #: Where the state store's ledger lives in ``simulation.extensions``.
 EXTENSION = "state"
+#: ASGI scope key set on a kept Druid call made again while rebuilding: it is kept already.
+REMADE = "druid_sim.state.remade"
 
 SUBMIT = "submit"
 SHUTDOWN = "shutdown"
@@ -41,7 +43,21 @@ FAULT_ADD = "fault_add"
 FAULT_REMOVE = "fault_remove"
 FAULT_CLEAR = "fault_clear"
 FAULT_PRESET = "fault_preset"
-KINDS = (SUBMIT, SHUTDOWN, SHUTDOWN_ALL, CLOCK, RESET, SCENARIO, FAULT_ADD, FAULT_REMOVE, FAULT_CLEAR, FAULT_PRESET)
+#: Any other change made through the Druid API (supervisors, workers, compaction, segments): the request itself.
+REQUEST = "request"
+KINDS = (
+    SUBMIT,
+    SHUTDOWN,
+    SHUTDOWN_ALL,
+    CLOCK,
+    RESET,
+    SCENARIO,
+    FAULT_ADD,
+    FAULT_REMOVE,
+    FAULT_CLEAR,
+    FAULT_PRESET,
+    REQUEST,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +141,19 @@ def shut_down(task: Task, at_ms: int) -> Action:
 def shut_down_datasource(datasource: str, at_ms: int) -> Action:
     """``POST /datasources/{ds}/shutdownAllTasks`` at ``at_ms``."""
     return Action(SHUTDOWN_ALL, at_ms, orjson.dumps({"dataSource": datasource}))
+
+
+def requested(method: str, raw_path: bytes, query: bytes, content_type: str | None, body: bytes, at_ms: int) -> Action:
+    """A change made through a Druid call with no action of its own: the call, to make again the same way
+    (moto's request recorder). The handler checked who asked; making it again needs no user."""
+    args = {
+        "method": method,
+        "path": raw_path.decode("latin-1"),
+        "query": query.decode("latin-1"),
+        "contentType": content_type,
+        "body": body.decode("latin-1"),
+    }
+    return Action(REQUEST, at_ms, orjson.dumps(args))
 
 
 def control(kind: str, at_ms: int, **args: Any) -> Action:

@@ -19,17 +19,28 @@ from druid_sim.state import open_store
 from tests.support.served import START, served
 from tests.support.state import D, kill, new_store, refused, refused_here, submit
 
+SUPERVISOR = {
+    "type": "kafka",
+    "spec": {
+        "dataSchema": {"dataSource": "wiki"},
+        "ioConfig": {"topic": "wiki", "consumerProperties": {"bootstrap.servers": "kafka:9092"}, "taskCount": 2},
+        "tuningConfig": {"type": "kafka"},
+    },
+}
+
 
 def snapshot(client: httpx.Client, ids: list[str]) -> dict[str, bytes]:
     """Every answer a client could compare: lists, statuses, payloads, logs, the faults in force."""
     paths = [f"{D}/tasks", f"{D}/tasks?state=complete", f"{D}/runningTasks", "/__sim/faults", "/__sim/clock"]
+    paths += [f"{D}/supervisor?full", f"{D}/workers"]
     paths += [f"{D}/task/{task}/status" for task in ids] + [f"{D}/task/{task}" for task in ids]
     paths += [f"{D}/task/{task}/reports" for task in ids]
     return {path: client.get(path).content for path in paths}
 
 
 def test_a_frozen_cluster_comes_back_byte_for_byte(tmp_path: Path) -> None:
-    """Submissions, shutdowns, a datasource shut down, clock steps and faults: after SIGKILL and a restart
+    """Submissions, shutdowns, a datasource shut down, clock steps, faults, a supervisor created and
+    suspended (kept as the calls themselves): after SIGKILL and a restart
     on the same store, every answer is the same bytes (the clock is frozen, so nothing moved meanwhile).
     Then a scenario switch, kept like the rest: the next restart is on the new scenario, with the task
     submitted after the switch and none from before it."""
@@ -43,14 +54,17 @@ def test_a_frozen_cluster_comes_back_byte_for_byte(tmp_path: Path) -> None:
         assert client.post(f"{D}/datasources/orders/shutdownAllTasks").status_code == 200
         busy = {"kind": "error", "status": 503, "name": "busy", "routes": ["/druid/indexer/v1/pendingSegments/*"]}
         client.post("/__sim/faults", json=busy)
+        created = client.post(f"{D}/supervisor", json=SUPERVISOR)  # kept as the call itself
+        assert created.status_code == 200, created.text
         client.post("/__sim/clock", json={"advance": "3m"})
+        assert client.post(f"{D}/supervisor/wiki/suspend").status_code == 200
         ids.append(submit(client))
         before = snapshot(client, ids)
         kill(server)
     with served("--state", state, "--no-access-log") as again, httpx.Client(base_url=again.url) as client:
         assert snapshot(client, ids) == before
         health = client.get("/__sim/health").json()
-        assert health["state"]["appliedActions"] == 10 and health["state"]["leading"] is True
+        assert health["state"]["appliedActions"] == 12 and health["state"]["leading"] is True
         refused_cassette = client.post("/__sim/cassette", json={"cassette": "docs-examples"})
         assert refused_cassette.status_code == 409 and "--state" in refused_cassette.json()["message"]
         assert client.post("/__sim/scenario", json={"scenario": "slow-tasks"}).status_code == 200

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import orjson
 
 from druid_sim import actions
-from druid_sim.actions import StoreUnavailable, record
+from druid_sim.actions import REMADE, StoreUnavailable, record
 from druid_sim.asgi import Receive, Scope, Send
 from druid_sim.clock import format_instant
 from druid_sim.druid import compaction_resource as compaction
@@ -477,6 +477,22 @@ STATUS_ROUTES: dict[tuple[str, ...], dict[str, tuple[Handler, tuple[str, ...]]]]
 }
 
 
+#: Handlers that keep their change as an action of their own, or change nothing though not GETs (the bulk
+#: status and lock queries, a pending-segments delete the simulator never holds); every other POST and
+#: DELETE that answers 2xx is kept as the call itself.
+KEPT_OWN_WAY: frozenset[Handler] = frozenset(
+    {
+        post_task,
+        post_shutdown,
+        post_shutdown_all,
+        post_task_status,
+        delete_pending_segments,
+        lock_resource.post_locked_intervals,
+        lock_resource.post_active_locks,
+    }
+)
+
+
 def split_path(raw: bytes) -> list[str]:
     """Path segments, each percent-decoded on its own; one trailing slash is dropped."""
     text = raw.decode("latin-1")
@@ -550,7 +566,17 @@ class DruidApp:
             return error_page(406, path, accept)
         request = DruidRequest(scope, receive, method, path, list(params))
         try:
-            return await handler(self.simulation, request)
+            if method == "GET" or handler in KEPT_OWN_WAY or REMADE in scope:
+                return await handler(self.simulation, request)
+            at_ms = self.simulation.clock.now_ms()
+            response = await handler(self.simulation, request)
+            if 200 <= response.status < 300:  # a change: kept as the call itself (druid_sim.actions.requested)
+                query = scope.get("query_string", b"")
+                content_type = request.header(b"content-type")
+                record(
+                    self.simulation, actions.requested(method, raw, query, content_type, await request.body(), at_ms)
+                )
+            return response
         except _NotFound:
             return error_page(404, path, accept)
         except StoreUnavailable:  # the change could not be made durable: as an Overlord that lost its metadata store

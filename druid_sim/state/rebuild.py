@@ -9,6 +9,8 @@ that is refused rather than served.
 
 from __future__ import annotations
 
+import orjson
+
 from druid_sim import actions as kinds
 from druid_sim.actions import Action
 from druid_sim.fields import ScenarioError
@@ -57,10 +59,49 @@ def apply(simulation: Simulation, action: Action, location: str) -> None:
                 f"the state store {location} switched to scenario {action.arg('scenario')!r}, which no longer "
                 f"loads: fix it (druid-sim scenario validate), or give another --state"
             ) from None
+    elif kind == kinds.REQUEST:
+        _make_request_again(simulation, action, location)
     else:
         _apply_fault_change(simulation, action)
     if not clock.frozen:  # a reset puts the clock back to its starting speed: keep it still while rebuilding
         clock.freeze()
+
+
+def _make_request_again(simulation: Simulation, action: Action, location: str) -> None:
+    """Send a kept Druid call to the Druid handlers again (below faults and security: it was let through
+    once), at the millisecond it was made; it must change the model again, as it did."""
+    from druid_sim.druid.routes import DruidApp
+
+    args = orjson.loads(action.args)
+    body = args["body"].encode("latin-1")
+    headers = [(b"content-type", args["contentType"].encode("latin-1"))] if args["contentType"] else []
+    scope = {
+        "type": "http",
+        "method": args["method"],
+        "path": args["path"],
+        "raw_path": args["path"].encode("latin-1"),
+        "query_string": args["query"].encode("latin-1"),
+        "headers": headers,
+        kinds.REMADE: True,
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    simulation.overlord.now()
+    answer = DruidApp(simulation).respond(scope, receive)
+    try:
+        answer.send(None)
+    except StopIteration as done:
+        if 200 <= done.value.status < 300:
+            return
+        problem = f"answered {done.value.status}"
+    else:
+        answer.close()
+        problem = "waited on something while being made again"
+    raise StoreError(
+        f"the state store {location} holds {args['method']} {args['path']} which this model {problem}: {FIX}"
+    )
 
 
 def _apply_fault_change(simulation: Simulation, action: Action) -> None:
