@@ -18,11 +18,21 @@ from __future__ import annotations
 import itertools
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 
-from druid_sim.cassette import CassetteWriter, Interaction, RecordMode, Request, Response, body_from_bytes, new_meta
+from druid_sim.cassette import (
+    CassetteWriter,
+    Interaction,
+    RecordMode,
+    Request,
+    Response,
+    body_from_bytes,
+    new_meta,
+    read_meta,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO / "docs" / "druid-tasks-api.md"
@@ -98,7 +108,10 @@ def main(argv: list[str]) -> int:
         )
         return 2
     pairs = exchanges(markdown)
-    with CassetteWriter.open(output, RecordMode.OVERWRITE, new_meta(UPSTREAM, None, "make_docs_examples.py")) as writer:
+    meta = new_meta(UPSTREAM, None, "make_docs_examples.py")
+    if output.exists():  # made again: the same header, so an unchanged docs page gives the same bytes
+        meta = replace(meta, recorded_at=read_meta(output).recorded_at)
+    with CassetteWriter.open(output, RecordMode.OVERWRITE, meta) as writer:
         for _title, interaction in pairs:
             writer.append(interaction)
     for title, interaction in pairs:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     import ssl
@@ -54,6 +54,14 @@ class Clock(TypedDict):
     startMillis: int
     #: After a reset or a load: where the clock stood before it went back to its start.
     rewoundFrom: NotRequired[str]
+
+
+class Exported(NamedTuple):
+    """A journal exported as a cassette: its bytes, how many exchanges, what was left out (``reason=count, ...``)."""
+
+    cassette: bytes
+    exported: int
+    skipped: str
 
 
 class SimControlError(Exception):
@@ -243,6 +251,39 @@ class SimControl:
         params = {"method": method, "path": path, "groupBy": group}
         result: dict[str, int] = self._call("GET", "/journal/count", params=params)["groups"]
         return result
+
+    def journal_cassette(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        status: int | None = None,
+        answered_by: str | None = None,
+        user: str | None = None,
+        since: int | None = None,
+    ) -> Exported:
+        """The journal's exchanges as a cassette (``GET /__sim/journal/cassette``), redacted as a recording is."""
+        import httpx
+
+        filters = self._filters(method, path, status, answered_by, None, since, user)
+        params = {key: value for key, value in filters.items() if value is not None}
+        try:
+            response = self._http.get("/__sim/journal/cassette", params=params)
+        except httpx.TransportError as exc:
+            raise SimControlError(
+                0, f"cannot reach druid-sim at {self.url} ({exc}); is 'druid-sim serve' running there?"
+            ) from None
+        if not response.is_success:
+            try:
+                message = str(response.json()["message"])
+            except (ValueError, KeyError, TypeError):
+                message = f"{self.url} did not answer as druid-sim does: {response.text[:200]!r}"
+            raise SimControlError(response.status_code, message)
+        return Exported(
+            response.content,
+            int(response.headers.get("x-druid-sim-exported", "0")),
+            response.headers.get("x-druid-sim-skipped", "none"),
+        )
 
     def clear_journal(self) -> int:
         result: int = self._call("DELETE", "/journal")["cleared"]

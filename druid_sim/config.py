@@ -24,10 +24,13 @@ class ServeConfig:
     access_log: bool = True
     control_token: str | None = None  # Bearer token the /__sim/ control API requires (None: open)
     journal_size: int = 10_000  # how many requests the journal keeps
-    replay_on_miss: str = "simulate"  # replay: who answers an unrecorded request (simulate | error | forward)
+    replay_on_miss: str = "error"  # replay: who answers an unrecorded request (simulate | error | forward)
     replay_latency: str = "none"  # replay: none | recorded (the upstream's time, on the virtual clock)
     replay_sequence: str = "stick-last"  # replay: stick-last | cycle | exhaust
     replay_ignore: tuple[str, ...] = ()  # replay: query:KEY, header:NAME, body:/json/pointer left out of matching
+    replay_match_on: tuple[str, ...] = ()  # replay: header:NAME taking part in matching besides the defaults
+    replay_upstream: str | None = None  # replay --on-miss forward: the real cluster misses go to
+    replay_record_new: bool = False  # replay --on-miss forward: append what is forwarded to the cassette
     report_unused: bool = False  # replay: list never-played interactions when the server stops
     replay_redaction_key: str | None = None  # replay: key file of a cassette redacted with a key kept outside it
     workers: int = 1  # uvicorn worker processes (more than one: replay only, sequence cursors in a shared file)

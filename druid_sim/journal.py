@@ -54,10 +54,58 @@ def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
     return agent
 
 
+#: The largest request or response body an entry keeps for the journal's export as a cassette
+#: (`druid_sim.control.journal_export`); an exchange with a larger one (a long task log) is left out of it.
+EXCHANGE_BODY_LIMIT = 1024 * 1024
+#: How many bytes of exchanges the journal keeps in all for the export (the oldest are let go of first).
+EXCHANGE_BUDGET = 32 * 1024 * 1024
+#: Methods whose requests carry no body: their ``receive`` is not wrapped.
+_BODILESS = frozenset({"GET", "HEAD"})
+
+
+class Exchange:
+    """What the journal's export needs of one exchange: raw headers and body chunks, held in memory only.
+
+    The request may carry credentials: they stay here, in the server's memory like the submitted
+    payloads the model keeps, and are redacted before anything is written (`druid_sim.control.journal_export`);
+    the journal's own views never show them.
+    """
+
+    __slots__ = ("raw_path", "request_body", "request_headers", "response_body", "response_headers", "size")
+
+    def __init__(
+        self,
+        raw_path: bytes,
+        request_headers: list[tuple[bytes, bytes]],
+        request_body: list[bytes],
+        response_headers: list[tuple[bytes, bytes]],
+        response_body: list[bytes],
+        size: int,
+    ) -> None:
+        self.raw_path = raw_path
+        self.request_headers = request_headers
+        self.request_body = request_body
+        self.response_headers = response_headers
+        self.response_body = response_body
+        self.size = size  # body bytes held, counted against EXCHANGE_BUDGET
+
+
 class JournalEntry:
     """One received request. Mutable until its response starts: the status arrives after the request."""
 
-    __slots__ = ("answered_by", "client", "fault", "method", "path", "query", "seq", "status", "time_ms", "user")
+    __slots__ = (
+        "answered_by",
+        "client",
+        "exchange",
+        "fault",
+        "method",
+        "path",
+        "query",
+        "seq",
+        "status",
+        "time_ms",
+        "user",
+    )
 
     def __init__(
         self, seq: int, time_ms: int, method: str, path: str, query: bytes, client: bytes | None = None
@@ -72,6 +120,7 @@ class JournalEntry:
         self.answered_by: str | None = None
         self.fault: str | None = None
         self.user: str | None = None  # the user it was made as, on a secured cluster (never a password)
+        self.exchange: Exchange | None = None  # for the export as a cassette; None once let go of
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the control API shows it (built only when someone reads the journal)."""
@@ -150,6 +199,8 @@ class Journal:
         self.size = size
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._seq = 0
+        self._kept: deque[JournalEntry] = deque(maxlen=size)  # entries holding an exchange, oldest first
+        self._kept_bytes = 0
 
     def record(self, method: str, path: str, query: bytes, client: bytes | None = None) -> JournalEntry:
         """Append an entry for a request just received, stamped with the virtual time (credentials in the
@@ -160,6 +211,23 @@ class Journal:
         entry = JournalEntry(self._seq, self.clock.now_ms(), method, path, query, client)
         self._entries.append(entry)
         return entry
+
+    def keep(self, entry: JournalEntry, exchange: Exchange) -> None:
+        """Hold a finished ``exchange`` for the export, letting go of the oldest past `EXCHANGE_BUDGET`
+        bytes or the journal's size."""
+        entry.exchange = exchange
+        kept = self._kept
+        if len(kept) == self.size:  # the oldest falls off as the journal's own ring drops it
+            gone = kept[0].exchange
+            if gone is not None:
+                self._kept_bytes -= gone.size
+        kept.append(entry)
+        self._kept_bytes += exchange.size
+        while self._kept_bytes > EXCHANGE_BUDGET and kept:
+            old = kept.popleft()
+            if old.exchange is not None:
+                self._kept_bytes -= old.exchange.size
+                old.exchange = None
 
     @property
     def total(self) -> int:
@@ -219,6 +287,8 @@ class Journal:
         """Forget every entry (and restart numbering); returns how many were held."""
         held = len(self._entries)
         self._entries.clear()
+        self._kept.clear()
+        self._kept_bytes = 0
         self._seq = 0
         return held
 
@@ -242,25 +312,64 @@ class JournalMiddleware:
             entry = self.journal.record(request.method, request.path, request.query, client_of(request.headers))
             entry.status = answer.status
             entry.answered_by = request.answered_by
+            size = len(answer.body)
+            if size <= EXCHANGE_BODY_LIMIT:
+                exchange = Exchange(request.raw_path, request.headers, [], list(answer.headers), [answer.body], size)
+                self.journal.keep(entry, exchange)
         return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        entry = self.journal.record(scope["method"], scope["path"], scope["query_string"], client_of(scope["headers"]))
+        method = scope["method"]
+        entry = self.journal.record(method, scope["path"], scope["query_string"], client_of(scope["headers"]))
+        # What the export needs (`Exchange`), gathered as cheaply as the hot path allows: body chunks are
+        # referenced, not copied, and past EXCHANGE_BODY_LIMIT bytes nothing more is held.
+        request_parts: list[bytes] = []
+        response_parts: list[bytes] = []
+        response_headers: list[tuple[bytes, bytes]] = []
+        held = 0
+        complete = False
+
+        inner_receive = receive
+        if method not in _BODILESS:
+
+            async def receive_and_keep() -> Message:
+                nonlocal held
+                message = await receive()
+                chunk = message.get("body")
+                if chunk and held <= EXCHANGE_BODY_LIMIT:
+                    held += len(chunk)
+                    request_parts.append(chunk)
+                return message
+
+            inner_receive = receive_and_keep
 
         async def send_and_note(message: Message) -> None:
-            if entry.status is None and message["type"] == "http.response.start":
+            nonlocal held, complete, response_headers
+            if message["type"] == "http.response.body":
+                chunk = message.get("body")
+                if chunk and held <= EXCHANGE_BODY_LIMIT:
+                    held += len(chunk)
+                    response_parts.append(chunk)
+                if not message.get("more_body") and held <= EXCHANGE_BODY_LIMIT:
+                    complete = True
+            elif entry.status is None and message["type"] == "http.response.start":
                 entry.status = message["status"]
                 entry.answered_by = scope.get(ANSWERED_BY)
                 entry.fault = scope.get(FAULT)
                 user = scope.get(IDENTITY)
                 entry.user = None if user is None else user.name
+                response_headers = message.get("headers", response_headers)
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, inner_receive, send_and_note)
+            if complete:
+                raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+                exchange = Exchange(raw_path, scope["headers"], request_parts, response_headers, response_parts, held)
+                self.journal.keep(entry, exchange)
         finally:
             # A fault may end the exchange without a response (reset, hang cut short): note it anyway.
             if entry.answered_by is None:

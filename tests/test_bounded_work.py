@@ -60,7 +60,7 @@ def _big_cassette(path: Path, interactions: int) -> Path:
 
 def test_a_big_cassette_loads_while_the_server_keeps_answering(tmp_path: Path) -> None:
     _big_cassette(tmp_path / "big.jsonl", 10_000)
-    with serve("--no-access-log", cwd=tmp_path) as (process, url):
+    with serve("--no-access-log", "--on-miss", "simulate", cwd=tmp_path) as (process, url):
         loaded: list[httpx.Response] = []
         loading = threading.Thread(
             target=lambda: loaded.append(

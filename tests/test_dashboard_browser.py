@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from druid_sim.cassette import load_cassette
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.process import serve
 
@@ -261,6 +262,13 @@ def test_a_fault_preset_makes_the_traffic_view_show_faulted_answers(tab: Page, t
         expect(page.locator(f'#faults-list li[data-fault="{name}"]')).to_have_count(0)
     expect(page.locator("#faults-list li.none")).to_be_visible()
     assert httpx.get(f"{tab.url}/__sim/faults").json()["faults"] == []
+    with page.expect_download() as downloading:  # Save as cassette: the journal, as a replayable cassette
+        page.click("#traffic-save")
+    saved = tmp_path / "saved.jsonl"
+    downloading.value.save_as(saved)
+    expect(page.locator("#traffic-saved")).to_contain_text("exchange(s) as a cassette (left out: ")
+    cassette = load_cassette(saved)
+    assert cassette.interactions and all(i.request.path.startswith(V1) for i in cassette.interactions)
     assert tab.page_errors == []  # the page's own requests met the faults too: errors in the console, none in the page
 
 
@@ -360,6 +368,10 @@ def test_replay_mode_shows_the_cassette_hits_misses_and_unused_interactions(brow
                 str(httpx.get(f"{url}/__sim/cassette/unused").json()["count"])
             )
             expect(page.locator("#unused-table tbody tr").first).to_be_visible()
+            missed = page.locator("#missed-table tbody tr").first  # the miss itself, not only its count
+            expect(missed).to_contain_text("datasource=never-recorded")
+            expect(missed).to_contain_text("replay")
+            expect(page.locator("#forwarded-panel")).to_be_hidden()  # nothing is forwarded without spy mode
             screenshot(page, "replay", tmp_path)
             assert tab.unexpected_errors() == []
         finally:

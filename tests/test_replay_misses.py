@@ -122,7 +122,7 @@ def test_a_miss_is_logged_with_the_nearest_requests(cassette: Path, caplog: pyte
 
 
 def test_simulate_mode_answers_the_status_of_a_task_seen_only_in_a_list(cassette: Path) -> None:
-    with replay_server(cassette) as server, httpx.Client(base_url=server.url) as client:
+    with replay_server(cassette, replay_on_miss="simulate") as server, httpx.Client(base_url=server.url) as client:
         response = client.get(f"{V1}/task/{ONLY_LISTED}/status")
         assert server.simulation.extensions["replay"].miss_count == 1
     assert response.status_code == 200
@@ -133,7 +133,7 @@ def test_simulate_mode_answers_the_status_of_a_task_seen_only_in_a_list(cassette
 
 
 def test_simulate_mode_lists_the_recorded_tasks_in_their_last_state_for_another_filter(cassette: Path) -> None:
-    with replay_server(cassette) as server, httpx.Client(base_url=server.url) as client:
+    with replay_server(cassette, replay_on_miss="simulate") as server, httpx.Client(base_url=server.url) as client:
         complete = client.get(f"{V1}/completeTasks").json()
         wiki = client.get(f"{V1}/tasks", params={"datasource": "wiki"}).json()
     assert [t["id"] for t in complete] == [TASK]
@@ -143,7 +143,7 @@ def test_simulate_mode_lists_the_recorded_tasks_in_their_last_state_for_another_
 
 def test_simulate_mode_accepts_a_new_submission_and_keeps_serving_it(cassette: Path) -> None:
     spec = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "fresh"}, "ioConfig": {}}}
-    with replay_server(cassette) as server, httpx.Client(base_url=server.url) as client:
+    with replay_server(cassette, replay_on_miss="simulate") as server, httpx.Client(base_url=server.url) as client:
         task_id = client.post(f"{V1}/task", json=spec).json()["task"]
         status = client.get(f"{V1}/task/{task_id}/status")
         unknown = client.get(f"{V1}/task/never_seen/status")
@@ -160,7 +160,7 @@ def test_recorded_misses_are_kept_for_the_control_api(cassette: Path) -> None:
 
 
 def test_after_a_reset_the_model_still_holds_the_cassette_tasks(cassette: Path) -> None:
-    with replay_server(cassette) as server, httpx.Client(base_url=server.url) as client:
+    with replay_server(cassette, replay_on_miss="simulate") as server, httpx.Client(base_url=server.url) as client:
         assert client.post("/__sim/reset", json={}).status_code in (200, 204)
         response = client.get(f"{V1}/task/{ONLY_LISTED}/status")
     assert response.status_code == 200

@@ -40,7 +40,8 @@ def test_status_polls_replay_in_order_and_a_hybrid_replay_runs_the_recorded_supe
             exchange("POST", f"{SUP}/gone/terminate", 200, {"id": "gone"}, at=42.0),
         ],
     )
-    with replay_server(cassette) as server, httpx.Client(base_url=server.url) as client:
+    hybrid = replay_server(cassette, replay_on_miss="simulate")  # the model answers misses: asked for by name
+    with hybrid as server, httpx.Client(base_url=server.url) as client:
         polled = [client.get(f"{SUP}/wiki/status").json()["payload"]["state"] for _ in range(3)]
         assert polled == ["PENDING", "RUNNING", "RUNNING"]  # stick-last after the recording
         assert client.get(SUP).json() == ["wiki"]  # a miss: the model has the recorded supervisor

@@ -233,6 +233,11 @@ class Redactor:
         key = find_key(redaction.key_id, key_file)
         return cls(key, rules, key_id=redaction.key_id, remember=remember)
 
+    def same_key(self) -> Redactor:
+        """A new redactor with this one's key and rules (so the same placeholders) and none of its memory:
+        for work in another thread while this one serves the event loop."""
+        return Redactor(self.salt, self.rules, key_id=self.key_id, remember=self._remember)
+
     @property
     def redaction(self) -> Redaction:
         """What to store in the cassette header: the salt (unless the key stays outside), the rules."""
@@ -461,7 +466,7 @@ class Redactor:
         if redacted is original or redacted == original:
             return body
         new_text = text
-        for secret, ph in _differences(original, redacted):
+        for secret, ph in secret_pairs(original, redacted):
             new_text = new_text.replace(orjson.dumps(secret).decode("utf-8"), orjson.dumps(ph).decode("utf-8"))
         try:
             if orjson.loads(new_text) == redacted:
@@ -600,15 +605,15 @@ def recording_redactor(
     return Redactor.for_meta(existing, key_file=key_file or None)
 
 
-def _differences(original: Any, redacted: Any) -> list[tuple[Any, str]]:
+def secret_pairs(original: Any, redacted: Any) -> list[tuple[Any, str]]:
     """Pairs (original scalar, placeholder) where redaction changed a value."""
     out: list[tuple[Any, str]] = []
     if isinstance(original, dict) and isinstance(redacted, dict):
         for key, value in original.items():
-            out.extend(_differences(value, redacted.get(key)))
+            out.extend(secret_pairs(value, redacted.get(key)))
     elif isinstance(original, list) and isinstance(redacted, list):
         for a, b in zip(original, redacted, strict=False):
-            out.extend(_differences(a, b))
+            out.extend(secret_pairs(a, b))
     elif original != redacted and isinstance(redacted, str):
         out.append((original, redacted))
     return out

@@ -81,6 +81,12 @@ def register(subparsers: Any) -> None:
         "--group-by", choices=("method", "path", "status", "answeredBy", "fault", "user"), help="count per group"
     )
     journal.add_argument("--clear", action="store_true", help="forget every entry")
+    journal.add_argument(
+        "--save",
+        metavar="FILE",
+        help="save the matching exchanges as a cassette (redacted as druid-sim record redacts), to replay with "
+        "druid-sim serve --cassette FILE; an existing FILE is not overwritten",
+    )
 
     _add(subparsers, "unused", "list recorded interactions the replayed cassette has not played", _unused)
     load = _add(subparsers, "load", "load another scenario or cassette into a running simulator", _load)
@@ -220,6 +226,8 @@ def _fault_spec(text: str) -> Any:
 
 
 def _journal(sim: SimControl, args: argparse.Namespace) -> Any:
+    if args.save:
+        return _save_journal(sim, args)
     if args.clear:
         cleared = sim.clear_journal()
         return {"cleared": cleared} if args.json else f"cleared {cleared} entr{'y' if cleared == 1 else 'ies'}"
@@ -252,6 +260,24 @@ def _journal(sim: SimControl, args: argparse.Namespace) -> Any:
             f"{entry['seq']:>6} {entry['time']} {entry['method']:<6} {entry['path']}{query} -> {entry['status'] or '-'} by {by}"
         )
     return "\n".join(lines) if lines else "no requests"
+
+
+def _save_journal(sim: SimControl, args: argparse.Namespace) -> Any:
+    """``journal --save FILE``: the journal as a cassette, written only if FILE does not exist yet."""
+    exported = sim.journal_cassette(
+        args.method, args.path, status=args.status, answered_by=args.answered_by, user=args.user, since=args.since
+    )
+    try:
+        with open(args.save, "xb") as file:
+            file.write(exported.cassette)
+    except FileExistsError:
+        raise SimControlError(0, f"{args.save} exists already; choose another file or delete it first") from None
+    except OSError as exc:
+        raise SimControlError(0, f"cannot write {args.save}: {exc.strerror or exc}") from None
+    if args.json:
+        return {"file": args.save, "exported": exported.exported, "skipped": exported.skipped}
+    left_out = "" if exported.skipped == "none" else f" (left out: {exported.skipped})"
+    return f"saved {exported.exported} exchange(s) as a cassette in {args.save}{left_out}; replay it with druid-sim serve --cassette {args.save}"
 
 
 def _unused(sim: SimControl, args: argparse.Namespace) -> Any:

@@ -281,6 +281,14 @@ def run(args: argparse.Namespace) -> int:
         except WebConsoleError as exc:
             print(f"druid-sim serve: {exc}", file=sys.stderr)
             return 2
+    if args.upstream is not None:
+        from druid_sim.proxy.launcher import LaunchError, check_upstream
+
+        try:
+            args.upstream = check_upstream(args.upstream, flag="--upstream")
+        except LaunchError as exc:
+            print(f"druid-sim serve: {exc}", file=sys.stderr)
+            return 2
     control = decide_control_token(args.host, args.control_token or os.environ.get(TOKEN_ENV))
     config = ServeConfig(
         control_token=control.token,
@@ -346,7 +354,7 @@ def _serve(
     stored: tuple[Store, Settings] | None = None,
 ) -> int:
     """Announce, then serve on ``sock`` until stopped (`druid_sim.server.stopping`); the exit status."""
-    from druid_sim.replay.engine import format_banner, format_totals, format_unused
+    from druid_sim.replay.engine import format_banner
     from druid_sim.replay.wiring import install_replay
     from druid_sim.security import announcement as security_announcement
     from druid_sim.server.assembly import build_app
@@ -359,9 +367,14 @@ def _serve(
         generated = control.token if control.generated else None
         return _run_workers(config, replay, control.announcement(config.self_url), generated, sock)
     simulation = build_simulation(config)
+    forward = None
     if replay is not None:
         install_replay(simulation, replay)
-    app = build_app(simulation)
+        if replay.forward_log is not None and config.replay_upstream is not None:
+            from druid_sim.replay.forward import Forwarder
+
+            forward = Forwarder(config.replay_upstream, replay.forward_log, name="the upstream")
+    app = build_app(simulation, forward=forward)
     if stored is not None:
         from druid_sim.state import StoreError
         from druid_sim.state.serving import install
@@ -384,13 +397,20 @@ def _serve(
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    if not serve_until_stopped(app, sock, uvicorn_settings()):
-        return 1
-    if replay is not None:
-        print(format_totals(replay, listed=config.report_unused), flush=True)
-    if replay is not None and config.report_unused:
+    return 0 if serve_until_stopped(app, sock, uvicorn_settings(), lambda: _summarise(config, replay)) else 1
+
+
+def _summarise(config: ServeConfig, replay: Replay | None) -> None:
+    """What a stopped replay says, on SIGINT and SIGTERM alike: hits, misses, what was forwarded, unused."""
+    from druid_sim.replay.engine import format_totals, format_unused
+
+    if replay is None:
+        return
+    if replay.forward_log is not None:
+        replay.forward_log.close()
+    print(format_totals(replay, listed=config.report_unused), flush=True)
+    if config.report_unused:
         print(format_unused(replay), flush=True)
-    return 0
 
 
 def _announce_dashboard(config: ServeConfig, generated_token: str | None) -> None:

@@ -52,6 +52,7 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/faults/{name:path}": {"DELETE": faults_routes.remove_fault},
     "/journal": {"GET": journal_routes.get_journal, "DELETE": journal_routes.clear_journal},
     "/journal/count": {"GET": journal_routes.count_journal},
+    "/journal/cassette": {"GET": journal_routes.journal_cassette},
     "/openapi.json": {"GET": openapi_document},
     "/druid-openapi.json": {"GET": druid_openapi_document},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -97,3 +98,40 @@ async def clear_journal(request: Request) -> Response:
     """``DELETE /__sim/journal``: forget every entry."""
     journal = journal_of(simulation_of(request))
     return JSONAnswer({"cleared": journal.clear()})
+
+
+async def journal_cassette(request: Request) -> Response:
+    """``GET /__sim/journal/cassette?method=&path=&...``: the matching exchanges as a cassette (JSON Lines),
+    redacted as a recording is; ``X-Druid-Sim-Exported`` and ``X-Druid-Sim-Skipped`` say how many went in
+    and what was left out (`druid_sim.control.journal_export`)."""
+    from druid_sim.control.journal_export import export_cassette
+
+    simulation = simulation_of(request)
+    journal = journal_of(simulation)
+    where, _ = parse_filter(request, set())
+    replay = simulation.extensions.get("replay")
+    redactor = None if replay is None else replay.redactor.same_key()  # the cassette's placeholders, its own memo
+    entries = journal.select(where)
+    exported = await run_in_threadpool(export_cassette, entries, journal_source(simulation), redactor)
+    skipped = ", ".join(f"{reason}={count}" for reason, count in sorted(exported.skipped.items()))
+    return Response(
+        exported.cassette,
+        media_type="application/x-ndjson",
+        headers={
+            "X-Druid-Sim-Exported": str(exported.exported),
+            "X-Druid-Sim-Skipped": skipped or "none",
+            "Content-Disposition": 'attachment; filename="druid-sim-journal.jsonl"',
+        },
+    )
+
+
+def journal_source(simulation: Any) -> str:
+    """What the exported cassette's header names as where it was recorded: this server and what it ran."""
+    config = simulation.config
+    if config.cassette is not None and config.replay_on_miss == "forward":
+        what = f"cassette {config.cassette}, misses forwarded to {config.replay_upstream}"
+    elif config.cassette is not None:
+        what = f"cassette {config.cassette}"
+    else:
+        what = f"scenario {config.scenario or 'none'}, seed {config.seed}"
+    return f"druid-sim journal ({what})"

@@ -175,6 +175,12 @@ async def load_cassette(request: Request) -> Response:
     if ref is not None and (not isinstance(ref, str) or not ref.strip()):
         raise ControlError(422, f"cassette must be a file path (or null to stop replaying), not {ref!r}")
     simulation = simulation_of(request)
+    if simulation.config.replay_on_miss == "forward" and simulation.config.replay_upstream is not None:
+        raise ControlError(
+            409,
+            f"this server spies on {simulation.config.cassette} (--on-miss forward): restart druid-sim serve with "
+            "another --cassette to spy with it (nothing changed)",
+        )
     before = simulation.clock.now_ms()
     prepared: PreparedReplay | None = None
     if ref is not None:

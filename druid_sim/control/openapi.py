@@ -363,6 +363,20 @@ def control_openapi() -> dict[str, Any]:
                 "responses": {"200": _ok("count"), "400": _ERROR, "422": _ERROR},
             }
         },
+        "/__sim/journal/cassette": {
+            "get": {
+                "summary": "The matching exchanges saved as a cassette (JSON Lines), redacted as a recording is",
+                "parameters": list(_JOURNAL_FILTERS),
+                "responses": {
+                    "200": {
+                        "description": "the cassette; X-Druid-Sim-Exported and X-Druid-Sim-Skipped say what went in",
+                        "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                    },
+                    "400": _ERROR,
+                    "422": _ERROR,
+                },
+            }
+        },
         "/__sim/openapi.json": {"get": {"summary": "This document", "responses": {"200": _ok("OpenAPI 3.1")}}},
         "/__sim/druid-openapi.json": {
             "get": {"summary": "The simulated Druid Tasks API, described", "responses": {"200": _ok("OpenAPI 3.1")}}

@@ -125,6 +125,9 @@ def flow_to_interaction(flow: http.HTTPFlow, at: float, limit: int) -> Interacti
     request_headers, request_framing = _split_headers(req)
     request_body, _ = _body(req, flow.metadata.pop(REQUEST_TEE_KEY, None), request_framing, limit)
     response_headers, response_framing = _split_headers(resp)
+    # The time of the answer changes on every run and a replay sends its own: not kept, so recording the
+    # same flow again gives the same cassette (issue 19).
+    response_headers = [pair for pair in response_headers if pair[0].lower() != "date"]
     response_body, decoded = _body(resp, flow.metadata.pop(TEE_KEY, None), response_framing, limit)
     if not decoded:
         response_headers.append(("Content-Encoding", response_framing["content-encoding"]))

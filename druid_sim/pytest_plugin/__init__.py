@@ -26,9 +26,11 @@ from a real cluster, under pytest-recording's record modes (`druid_sim.pytest_pl
 gets a server (shared by the recording tests of the same options) running on real time, whose
 innermost layer forwards to an embedded mitmproxy recorder (`druid_sim.proxy.embedded`, one per session, which
 switches cassettes between tests) in front of the cluster, so the journal, faults and a cassette
-being extended work as in any test. ``strict=True`` (or ``--druid-sim-strict``)
-fails a replayed test that sent a request the cassette had no answer for (it gets the 599 that
-explains the miss) or left a recorded interaction unplayed.
+being extended work as in any test. A replayed test that sent a request the cassette had no answer for
+fails (it gets the 599 that explains the miss), as in VCR.py, unless it asked for ``on_miss="simulate"``
+(the model answers: hybrid); ``strict=True`` (or ``--druid-sim-strict``) also fails one that left a
+recorded interaction unplayed. The marker takes ``druid-sim serve``'s matching options (``ignore=``,
+``match_on=``, ``sequence=``, ``latency=``: `druid_sim.replay.options.MatchOptions`).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from druid_sim.builtin import cassette_names, shipped_cassette
+from druid_sim.cassette import RecordMode
 from druid_sim.pytest_plugin.handle import DruidSim
 from druid_sim.pytest_plugin.options import RECORDED_KEY, SETTINGS_KEY, file_candidates, options_asked
 from druid_sim.pytest_plugin.recording import (
@@ -18,6 +20,7 @@ from druid_sim.pytest_plugin.recording import (
     Plan,
     default_cassette_dir,
     default_cassette_name,
+    partial_path,
     plan_cassette,
     recorded_summary,
     where_to_record,
@@ -88,11 +91,14 @@ def plan_of(cassette: Any, request: pytest.FixtureRequest, servers: SimServers) 
             f" (tried {', '.join(str(c) for c in candidates)}); check cassette= or a shipped cassette's name "
             f"({', '.join(cassette_names())}), or record it into {path}"
         )
+    missing = None
     try:
         plan = plan_cassette(path, servers.settings.mode, servers.rewritten)
     except CassetteMissing as exc:
+        missing = str(exc)
+    if missing is not None:  # failed outside the except block: pytest shows the message once, nothing chained
         named = str(path) if cassette is True else repr(os.fspath(cassette))
-        pytest.fail(f"druid_sim: cassette {named} not found{tried}. {exc}", pytrace=False)
+        pytest.fail(f"druid_sim: cassette {named} not found{tried}. {missing}", pytrace=False)
     if shipped is not None and plan.recording:
         pytest.fail(
             f"druid_sim: cassette {os.fspath(cassette)!r} is shipped with druid-sim ({shipped}) and is never "
@@ -135,6 +141,7 @@ def druid_sim(
     finally:
         if handle.recorder is not None and plan is not None:
             handle.recorded = handle.recorder.finish()
+            publish_recording(plan)
             druid_sim_servers.recorded.append((plan, handle.recorded, handle.recorder.upstream))
         handle.close()
         if fresh:
@@ -151,21 +158,60 @@ def start_recording(recorder: EmbeddedRecorder, plan: Plan) -> None:
     from druid_sim.cassette.keys import RedactionKeyError
 
     assert plan.record is not None
+    partial = partial_path(plan.path)
+    problem = None
+    mode = plan.record
     try:
-        recorder.record_into(plan.path, plan.record)
+        if mode is RecordMode.APPEND and plan.path.is_file():
+            shutil.copyfile(plan.path, partial)  # appended to aside, then renamed over it at the end
+        elif mode is RecordMode.OVERWRITE and (header := pinned_header(plan.path, recorder.upstream)) is not None:
+            partial.write_bytes(header)  # recorded again under the same header: the same salt, the same file
+            mode = RecordMode.APPEND
+        recorder.record_into(partial, mode)
     except (CassetteError, RuleError, RedactionKeyError, OSError) as exc:
-        pytest.fail(f"druid_sim: cannot record into {plan.path}: {exc}", pytrace=False)
+        partial.unlink(missing_ok=True)
+        problem = f"druid_sim: cannot record into {plan.path}: {exc}"
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
+def pinned_header(path: Path, upstream: str) -> bytes | None:
+    """The header line of the cassette at ``path`` if recording it again should keep it, else None.
+
+    A cassette recorded again from the same cluster keeps its header (its salt above all: a new one
+    would change every placeholder), so re-recording the same client flow rewrites only what really
+    changed. One recorded without redaction, or from another cluster, gets a new header.
+    """
+    from druid_sim.cassette import CassetteFormatError, read_meta
+
+    try:
+        meta = read_meta(path)
+        with path.open("rb") as file:
+            line = file.readline()
+    except (OSError, CassetteFormatError):
+        return None
+    if meta.redaction is None or meta.redaction.salt is None or meta.upstream != upstream:
+        return None
+    return line if line.endswith(b"\n") else None
+
+
+def publish_recording(plan: Plan) -> None:
+    """The test has ended: what it recorded (in `partial_path`) becomes the cassette, in one rename."""
+    partial = partial_path(plan.path)
+    if partial.exists():
+        os.replace(partial, plan.path)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """A strict replay that otherwise passed fails here, naming what missed (with the nearest recorded
-    requests and what differed) and what stayed unplayed."""
+    """A replayed test that otherwise passed fails here when its client sent a request the cassette has no
+    answer for (with the nearest recorded requests and what differed), and in a strict replay when a
+    recorded interaction stayed unplayed."""
     result = yield
     handle = item.stash.get(HANDLE_KEY, None)
-    if handle is not None and handle.server.options.strict and (problems := handle.strict_problems()):
+    if handle is not None and (problems := handle.replay_problems()):
         item.stash[STRICT_FAILED_KEY] = True
-        pytest.fail(f"druid_sim strict replay failed:\n{problems}", pytrace=False)
+        pytest.fail(f"druid_sim replay failed:\n{problems}", pytrace=False)
     return result
 
 
@@ -173,15 +219,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """On failure, add the journal's tail to the report (what the code under test actually sent), a strict
-    replay's misses and unplayed interactions, and what a recording test recorded."""
+    """On failure, add the journal's tail to the report (what the code under test actually sent), a replay's
+    misses and unplayed interactions, and what a recording test recorded."""
     report = yield
     handle = item.stash.get(HANDLE_KEY, None)
     if handle is not None and report.failed and call.when == "call":
         report.sections.append(("druid-sim journal", handle.journal_tail()))
-        strict_failed = item.stash.get(STRICT_FAILED_KEY, False)  # then the failure itself says it all
-        if handle.server.options.strict and not strict_failed and (problems := handle.strict_problems()):
-            report.sections.append(("druid-sim strict replay", problems))
+        replay_failed = item.stash.get(STRICT_FAILED_KEY, False)  # then the failure itself says it all
+        if not replay_failed and (problems := handle.replay_problems()):
+            report.sections.append(("druid-sim replay", problems))
         if handle.recorder is not None and handle.plan is not None:
             recorder = handle.recorder
             summary = recorded_summary(handle.plan, recorder.recorded, recorder.upstream)
@@ -190,9 +236,17 @@ def pytest_runtest_makereport(
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """After a recording run: which cassettes were written, and how many interactions each."""
+    """After a recording run: which cassettes were written, and how many interactions each (a cassette a
+    ``new_episodes`` test did not add to is counted, not listed)."""
     recorded = config.stash.get(RECORDED_KEY, [])
-    if recorded:
-        terminalreporter.section("druid-sim recordings")
-        for plan, count, upstream in recorded:
-            terminalreporter.line(recorded_summary(plan, count, upstream))
+    if not recorded:
+        return
+    terminalreporter.section("druid-sim recordings")
+    untouched = 0
+    for plan, count, upstream in recorded:
+        if count == 0 and plan.record is RecordMode.APPEND:
+            untouched += 1
+            continue
+        terminalreporter.line(recorded_summary(plan, count, upstream))
+    if untouched:
+        terminalreporter.line(f"druid-sim: {untouched} cassette(s) had an answer for every request: left unchanged")

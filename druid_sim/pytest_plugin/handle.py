@@ -10,7 +10,7 @@ import orjson
 
 from druid_sim.client import JournalEntry, SimControl, tls_context
 from druid_sim.clock import parse_duration, parse_instant
-from druid_sim.pytest_plugin.recording import Plan, strict_problems
+from druid_sim.pytest_plugin.recording import Plan, interrupted, partial_path, replay_problems
 from druid_sim.pytest_plugin.servers import SimServer
 from druid_sim.runtime import Simulation
 
@@ -198,17 +198,29 @@ class DruidSim:
         header = f"last {len(entries)} of {journal.total} Druid requests (virtual time; status; answered by):"
         return "\n".join([header, *(repr(entry) for entry in entries)])
 
-    # -- strict replay -----------------------------------------------------------------------------
+    # -- replay failures ---------------------------------------------------------------------------
 
-    def strict_problems(self) -> str | None:
-        """Why a strict replay fails: requests the cassette had no answer for (unless they were recorded),
-        recorded interactions never played; None when there is nothing to say."""
+    def replay_problems(self) -> str | None:
+        """Why the replayed test fails: requests the cassette had no answer for (VCR.py's record modes
+        none and once; not when they were recorded, or answered by the model because the test asked for
+        ``on_miss="simulate"``), and in a strict replay recorded interactions never played and a last
+        recording that was interrupted; None when there is nothing to say."""
         if self.plan is None or not self.plan.replay:
             return None
         replay = self.simulation.extensions.get("replay")
         if replay is None:
             return None
-        return self.server.call(lambda: strict_problems(replay, count_misses=not self.recording))
+        options = self.server.options
+        count_misses = not self.recording and not options.hybrid
+        problems = self.server.call(lambda: replay_problems(replay, count_misses, options.strict))
+        if options.strict and interrupted(self.plan.path):
+            note = (
+                f"druid-sim: the last recording into {self.plan.path} was interrupted (the session stopped before "
+                f"its test ended; {partial_path(self.plan.path).name} is what it left): record it again with "
+                "--druid-sim-record=URL, or delete that file to replay the cassette as it is"
+            )
+            problems = note if problems is None else f"{note}\n{problems}"
+        return problems
 
 
 __all__ = ["DruidSim", "NotWhileRecording"]

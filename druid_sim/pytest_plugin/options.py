@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,21 @@ import pytest
 from druid_sim.clock import format_instant, parse_instant
 from druid_sim.config import ServeConfig
 from druid_sim.pytest_plugin.recording import Plan, RecordingMode
+from druid_sim.replay.options import IgnoreSpecError, MatchOptions
 
 #: Where the manual clock starts unless the marker says otherwise.
 DEFAULT_START = "2026-01-01T00:00:00Z"
 MARKER_HELP = (
     "druid_sim(scenario=None, cassette=None, seed=0, time_scale=0, start='2026-01-01T00:00:00Z', "
-    "journal_size=10000, data_dirs=(), fresh=False, strict=False, state=None): configure the druid_sim fixture's server; "
-    "cassette=True replays (or records) cassettes/<module>/<test>.jsonl beside the test file"
+    "journal_size=10000, data_dirs=(), fresh=False, strict=False, on_miss='error', ignore=(), match_on=(), "
+    "sequence='stick-last', latency='none', state=None): configure the druid_sim fixture's server; "
+    "cassette=True replays (or records) cassettes/<module>/<test>.jsonl beside the test file; a request the "
+    "cassette has no answer for fails the test unless on_miss='simulate' (hybrid: the model answers it)"
 )
+#: What a replayed test's misses may be answered by: the replay's 599 (and the test fails), or the model.
+ON_MISS_CHOICES = ("error", "simulate")
+#: The matching options the marker shares with ``druid-sim serve`` (`druid_sim.replay.options.MatchOptions`).
+MATCH_OPTION_NAMES = ("ignore", "match_on", "sequence", "latency")
 OPTION_NAMES = (
     "scenario",
     "cassette",
@@ -37,6 +44,8 @@ OPTION_NAMES = (
     "data_dirs",
     "fresh",
     "strict",
+    "on_miss",
+    *MATCH_OPTION_NAMES,
     "state",
 )
 RECORD_EXTRA_HINT = "pip install 'druid-sim[record]'"
@@ -57,7 +66,11 @@ class SimOptions:
     start: str = DEFAULT_START
     journal_size: int = 10_000
     data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (default: the working directory)
-    strict: bool = False  # misses get the replay's 599, which explains them, instead of the model's answer
+    strict: bool = False  # besides misses, recorded interactions left unplayed fail the test
+    on_miss: str = "error"  # error: the replay's 599, and the test fails; simulate: the model answers (hybrid)
+    matching: MatchOptions = field(
+        default_factory=MatchOptions
+    )  # ignore, match_on, sequence, latency: as druid-sim serve's
     state: str | None = None  # a state store (SQLite file or postgresql:// URL): the server rebuilds from it
 
     def config(self) -> ServeConfig:
@@ -70,8 +83,17 @@ class SimOptions:
             journal_size=self.journal_size,
             data_dirs=self.data_dirs,
             access_log=False,
-            replay_on_miss="error" if self.strict else "simulate",
+            replay_on_miss="error" if self.strict else self.on_miss,
+            replay_ignore=self.matching.ignore,
+            replay_match_on=self.matching.match_on,
+            replay_sequence=self.matching.sequence,
+            replay_latency=self.matching.latency,
         )
+
+    @property
+    def hybrid(self) -> bool:
+        """True when the model answers what the cassette does not (``on_miss="simulate"``), by the test's choice."""
+        return not self.strict and self.on_miss == "simulate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +212,14 @@ def options_asked(request: pytest.FixtureRequest, defaults: dict[str, Any], sett
     if not (cassette is None or isinstance(cassette, bool | str | os.PathLike)):
         raise pytest.UsageError(f"druid_sim cassette= takes a file name, or True for the test's own; not {cassette!r}")
     given["strict"] = bool(given.get("strict", False)) or settings.strict
+    on_miss = given.get("on_miss", "error")
+    if on_miss not in ON_MISS_CHOICES:
+        pytest.fail(
+            f"druid_sim on_miss={on_miss!r}: use 'error' (the default: a request the cassette has no answer for "
+            "fails the test) or 'simulate' (hybrid: the model seeded with the cassette's tasks answers it)",
+            pytrace=False,
+        )
+    given["matching"] = matching_asked({name: given.pop(name) for name in MATCH_OPTION_NAMES if name in given})
     scenario = given.get("scenario")
     if scenario is not None and str(scenario).endswith((".yaml", ".yml")):
         given["scenario"] = find_file(str(scenario), request, "scenario")
@@ -203,6 +233,35 @@ def options_asked(request: pytest.FixtureRequest, defaults: dict[str, Any], sett
         except ValueError as exc:
             raise pytest.UsageError(f"druid_sim start: {exc}") from None
     return Asked(SimOptions(**given), fresh, cassette or None)
+
+
+def matching_asked(given: dict[str, Any]) -> MatchOptions:
+    """The marker's ``ignore=``, ``match_on=``, ``sequence=``, ``latency=``, checked as ``serve`` checks its flags."""
+    default = MatchOptions()
+    options = MatchOptions(
+        ignore=_strings(given["ignore"], "ignore") if "ignore" in given else default.ignore,
+        match_on=_strings(given["match_on"], "match_on") if "match_on" in given else default.match_on,
+        sequence=str(given.get("sequence", default.sequence)),
+        latency=str(given.get("latency", default.latency)),
+    )
+    problem = None
+    try:
+        options.checked()
+    except IgnoreSpecError as exc:
+        problem = f"druid_sim: {exc}"
+    if problem is not None:  # outside the except block: one message, no traceback, nothing chained
+        pytest.fail(problem, pytrace=False)
+    return options
+
+
+def _strings(value: Any, name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise pytest.UsageError(
+        f"druid_sim {name}= takes a string or a list of strings, e.g. {name}=['header:x-request-id']"
+    )
 
 
 def file_candidates(name: str, request: pytest.FixtureRequest) -> list[Path]:

@@ -8,8 +8,10 @@ pytest-recording's record modes:
 ========================  =====================================  ==========================================
 mode                      cassette exists                        cassette missing
 ========================  =====================================  ==========================================
-``none`` (the default)    replayed                               the test fails: record it first
-``once`` (with the URL)   replayed                               recorded
+``none`` (the default)    replayed; an unrecorded request        the test fails: record it first
+                          fails the test
+``once`` (with the URL)   replayed; an unrecorded request        recorded
+                          fails the test
 ``new_episodes``          replayed; what it has no answer for    recorded
                           is recorded and appended
 ``all`` (``rewrite``)     recorded again from scratch            recorded
@@ -18,6 +20,8 @@ mode                      cassette exists                        cassette missin
 Unlike VCR.py's ``all``, which keeps the old interactions in the file (unplayed), ``all`` here
 rewrites the cassette, as pytest-recording's ``rewrite`` does: both names mean that. A cassette
 several tests share is rewritten by the first of them in a session and appended to by the others.
+A test records into ``<cassette>.partial``, renamed over the cassette when the test ends (`partial_path`),
+so a killed session never leaves a cut-short cassette to be replayed as complete.
 This module holds the decisions and the reports; `druid_sim.pytest_plugin` wires them to the fixture.
 """
 
@@ -74,10 +78,30 @@ class Plan:
         return self.record is not None
 
 
+def partial_path(path: Path) -> Path:
+    """Where a test records its cassette until it ends: ``<name>.jsonl.partial`` beside it.
+
+    A recording becomes the cassette (an atomic rename) only when its test ends, so a session killed in
+    the middle (SIGKILL, a CI timeout) leaves the cassette as it was (missing, or as before an append)
+    and this file behind, which the next run recognises as an interrupted recording.
+    """
+    return path.with_name(path.name + ".partial")
+
+
+def interrupted(path: Path) -> bool:
+    """True when the last recording into ``path`` did not finish (its ``.partial`` file is left)."""
+    return partial_path(path).exists()
+
+
 def plan_cassette(path: Path, mode: RecordingMode, rewritten: set[Path]) -> Plan:
     """Replay, record or extend ``path`` under ``mode``; ``rewritten`` holds the cassettes this session
-    has already recorded from scratch (so a shared cassette is rewritten once, then appended to)."""
+    has already recorded from scratch (so a shared cassette is rewritten once, then appended to).
+
+    What an interrupted recording left (`partial_path`) is thrown away when recording, and refused when
+    only replaying a cassette that it never became."""
     exists = path.is_file() and path.stat().st_size > 0
+    if mode.records and interrupted(path) and path not in rewritten:
+        partial_path(path).unlink(missing_ok=True)
     if mode in (RecordingMode.ALL, RecordingMode.REWRITE):
         first = path not in rewritten
         rewritten.add(path)
@@ -85,6 +109,11 @@ def plan_cassette(path: Path, mode: RecordingMode, rewritten: set[Path]) -> Plan
     if exists:
         return Plan(path, replay=True, record=RecordMode.APPEND if mode is RecordingMode.NEW_EPISODES else None)
     if mode is RecordingMode.NONE:
+        if interrupted(path):
+            raise CassetteMissing(
+                f"Its recording was interrupted (the session stopped before the test ended; what it recorded is in "
+                f"{partial_path(path)}, never replayed): record it again with pytest --druid-sim-record=URL"
+            )
         raise CassetteMissing(
             "--druid-sim-record-mode is none (replay only): record it from a Druid cluster with "
             "pytest --druid-sim-record=http://ROUTER:8888 (which records the missing cassettes)"
@@ -129,15 +158,16 @@ def where_to_record(name: str, test_file: Path) -> Path:
 # -- reports ---------------------------------------------------------------------------------------
 
 
-def strict_problems(replay: Replay, count_misses: bool) -> str | None:
-    """Why a strict replay fails (requests the cassette had no answer for, recorded interactions never
-    played), or None. ``count_misses`` False: misses were recorded (``new_episodes``), not failures."""
+def replay_problems(replay: Replay, count_misses: bool, count_unused: bool) -> str | None:
+    """Why a replayed test fails, or None: requests the cassette had no answer for (``count_misses``: not
+    when they were recorded, ``new_episodes``, or answered by the model by the test's choice, hybrid) and,
+    in a strict replay (``count_unused``), recorded interactions never played."""
     from druid_sim.replay.engine import format_unused
 
     parts: list[str] = []
     if count_misses and replay.miss_count:
         parts.append(format_misses(replay))
-    if replay.unused():
+    if count_unused and replay.unused():
         parts.append(format_unused(replay))
     return "\n".join(parts) if parts else None
 

@@ -11,15 +11,17 @@ is remembered too and the cursor is not consulted any more, until a reset.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from druid_sim.asgi import ASGIApp, Message, Receive, Scope, Send
 from druid_sim.clock import Clock
 from druid_sim.express import ExpressRequest
 from druid_sim.replay.answers import Answer
-from druid_sim.replay.engine import Replay
+from druid_sim.replay.engine import PLACEHOLDER_START, Replay
 from druid_sim.replay.index import Sequence
 from druid_sim.replay.misses import MISS_STATUS, PROBLEM_JSON, log_miss, miss_problem
 from druid_sim.replay.normalize import Normalized, normalize_live
-from druid_sim.replay.options import LatencyMode, MissMode
+from druid_sim.replay.options import PROBE_PATHS, LatencyMode, MissMode
 from druid_sim.runtime import ANSWERED_BY
 
 #: Bodiless requests remembered for the fast path before the memory is cleared.
@@ -82,6 +84,9 @@ class ReplayApp:
             self.replay.simulated_miss(live)
             await self.app(scope, _replaying(body, receive), send)
             return
+        if scope["path"] in PROBE_PATHS:  # a health check or readiness probe: the model answers, not a miss
+            await self.app(scope, _replaying(body, receive), send)
+            return
         near = self.replay.explain_miss(live)
         self.replay.note_miss(live, near, "replay")
         log_miss(self.replay.name, live, near, "a 599 error (--on-miss error)")
@@ -102,6 +107,8 @@ class ReplayApp:
             return None
         fast_key = (request.method, request.raw_path, request.query, self._matched_headers(request.headers))
         answer = self._remembered(fast_key)
+        if answer is not None and self.replay.gives_back and PLACEHOLDER_START in answer.body:
+            answer = _with_body(answer, self.replay.give_back(answer.body))
         if answer is not None:
             request.answered_by = "replay"
         return answer  # None (not seen yet, or used up): the ASGI way matches it or explains the miss
@@ -165,6 +172,8 @@ class ReplayApp:
         if self._latency and answer.elapsed_s > 0:
             await self.clock.sleep(answer.elapsed_s)
         scope[ANSWERED_BY] = "replay"
+        if self.replay.gives_back and PLACEHOLDER_START in answer.body:
+            answer = _with_body(answer, self.replay.give_back(answer.body))
         await send({"type": "http.response.start", "status": answer.status, "headers": list(answer.headers)})
         if scope["method"] == "HEAD":
             await send({"type": "http.response.body", "body": b""})
@@ -173,6 +182,15 @@ class ReplayApp:
             await send({"type": "http.response.body", "body": b""})
         else:
             await send({"type": "http.response.body", "body": answer.body})
+
+
+def _with_body(answer: Answer, body: bytes) -> Answer:
+    """``answer`` with another body (secrets given back), its Content-Length to match; never remembered."""
+    if body is answer.body:
+        return answer
+    length = str(len(body)).encode("ascii")
+    headers = tuple((name, length if name == b"content-length" else value) for name, value in answer.headers)
+    return replace(answer, headers=headers, body=body)
 
 
 async def _read_body(receive: Receive) -> bytes:

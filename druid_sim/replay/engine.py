@@ -13,11 +13,14 @@ requests too, so matching is unchanged and no explanation ever shows a secret in
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from druid_sim.cassette import (
     Cassette,
@@ -30,6 +33,7 @@ from druid_sim.cassette import (
     new_salt,
 )
 from druid_sim.cassette.keys import RedactionKeyError
+from druid_sim.cassette.redact import secret_pairs
 from druid_sim.overlord.overlord import Overlord
 from druid_sim.overlord.task import Task
 from druid_sim.replay.answers import Answer
@@ -39,6 +43,7 @@ from druid_sim.replay.misses import NearMiss, log_simulated_miss, nearest, reque
 from druid_sim.replay.normalize import Key, Normalized
 from druid_sim.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
 from druid_sim.replay.seed import Observations, cassette_end_ms, observe, seed_overlord, seed_tasks
+from druid_sim.replay.spy import ForwardLog
 from druid_sim.replay.supervisor_seed import seed_supervisors
 
 logger = logging.getLogger("druid_sim.replay")
@@ -49,6 +54,11 @@ MISS_HISTORY = 200
 WARNED_MISSES = 4096
 #: How many distinct secrets a replay's redactor remembers to catch their echoes (a client sends a few).
 REMEMBERED_SECRETS = 1024
+#: How every placeholder starts (`Redactor.placeholder`): an answer without it has nothing to give back.
+PLACEHOLDER_START = b"<redacted:"
+PLACEHOLDER = re.compile(r"(<redacted:[0-9a-f]+>)")
+#: A value with more placeholders than this is not searched for the secrets behind them.
+MAX_PLACEHOLDERS_PER_VALUE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +94,10 @@ class Replay:
         self.cassette = cassette
         self.options = options or ReplayOptions()
         self.redactor = cassette_redactor(cassette, self.options.redaction_key)
+        #: Secrets live requests sent, by the placeholder the cassette has for them (see `give_back`).
+        self._given: dict[bytes, bytes] = {}
         #: Puts a live request in the shape the recorder wrote: the cassette's own redaction.
-        self.redact: Callable[[Request], Request] = self.redactor.redact_request_as_recorded
+        self.redact: Callable[[Request], Request] = self._redact_and_remember
         recorded_in_clear = cassette.meta.redaction is None
         self.index = ReplayIndex.build(cassette, self.options.rules, redact=self.redact if recorded_in_clear else None)
         self.cursors: CursorStore = cursors or MemoryCursors(len(self.index.sequences))
@@ -96,6 +108,40 @@ class Replay:
         self._warned: set[Key] = set()
         #: Bumped by `reset`, so caches of settled answers (`ReplayApp`) know to start again.
         self.generation = 0
+        #: Spy mode (``--on-miss forward`` in ``serve``): what was forwarded, and the cassette it is appended to.
+        self.forward_log: ForwardLog | None = None
+
+    def _redact_and_remember(self, request: Request) -> Request:
+        """`Redactor.redact_request_as_recorded`, remembering which secret each placeholder in the body stood for."""
+        redacted = self.redactor.redact_request_as_recorded(request)
+        if request.body.kind == "json" and redacted.body.kind == "json" and redacted.body != request.body:
+            for original, placeholders in secret_pairs(request.body.value, redacted.body.value):
+                if isinstance(original, str):
+                    for placeholder, secret in secrets_behind(original, placeholders):
+                        if len(self._given) >= REMEMBERED_SECRETS:
+                            self._given.clear()
+                        self._given[placeholder.encode("ascii")] = orjson.dumps(secret)[1:-1]
+        return redacted
+
+    @property
+    def gives_back(self) -> bool:
+        """True once a client sent a secret whose placeholder a recorded answer may hold."""
+        return bool(self._given)
+
+    def give_back(self, body: bytes) -> bytes:
+        """``body`` with each placeholder of a secret a client sent replaced by that secret (as JSON text).
+
+        A client that submitted a task with its S3 key reads the payload back (``GET /task/{id}``) as a
+        live cluster answers it, with its own key in it, instead of the cassette's placeholder. The
+        secret comes from memory only (what this server received, bounded, forgotten at a reset): it is
+        never written, logged or journaled, and a client that never sent it gets the placeholder.
+        """
+        if not self._given or PLACEHOLDER_START not in body:
+            return body
+        for placeholder, secret in self._given.items():
+            if placeholder in body:
+                body = body.replace(placeholder, secret)
+        return body
 
     @classmethod
     def load(cls, path: str | Path, options: ReplayOptions | None = None) -> Replay:
@@ -198,6 +244,7 @@ class Replay:
         self.miss_count = 0
         self.misses.clear()
         self._warned.clear()
+        self._given.clear()
 
     # -- reporting -------------------------------------------------------------------------------
 
@@ -238,9 +285,35 @@ class Replay:
             "hits": self.hits,
             "misses": self.miss_count,
             "unused": len(self.unused()),
+            "missed": list(self.misses),
+            "forwarded": None
+            if self.forward_log is None
+            else {
+                **self.forward_log.describe(),
+                "recent": list(self.forward_log.recent),
+            },
             "redaction": describe_redaction(self.cassette),
             "warnings": list(self.cassette.warnings),
         }
+
+
+def secrets_behind(original: str, redacted: str) -> list[tuple[str, str]]:
+    """(placeholder, secret) pairs: which part of ``original`` each placeholder in ``redacted`` replaced.
+
+    A whole value (``"password": "<redacted:...>"``) or a part of one (a JAAS config whose password
+    alone was replaced): the text around the placeholders is matched literally, so nothing else is taken
+    for a secret.
+    """
+    pieces = PLACEHOLDER.split(redacted)
+    if len(pieces) == 1:
+        return []
+    literals, placeholders = pieces[0::2], pieces[1::2]
+    if len(placeholders) > MAX_PLACEHOLDERS_PER_VALUE:
+        return []
+    match = re.fullmatch("(.+?)".join(re.escape(text) for text in literals), original, re.DOTALL)
+    if match is None:
+        return []
+    return list(zip(placeholders, match.groups(), strict=True))
 
 
 def describe_redaction(cassette: Cassette) -> dict[str, Any]:
@@ -259,6 +332,9 @@ def format_banner(replay: Replay) -> str:
     source = f" from {meta.upstream}" if meta.upstream else ""
     if replay.options.on_miss is MissMode.SIMULATE:
         misses = "requests it has no answer for are answered by the model, each logged once as a WARNING"
+    elif replay.options.on_miss is MissMode.FORWARD and replay.forward_log is not None:
+        recorded = ", and appended to the cassette (--record-new)" if replay.forward_log.record_new else ""
+        misses = f"requests it has no answer for are forwarded to the upstream{recorded}"
     else:
         misses = "requests it has no answer for get a 599 naming the nearest recorded ones"
     return (
@@ -278,6 +354,11 @@ def format_totals(replay: Replay, counted: bool = True, listed: bool = False) ->
     total = len(replay.cassette.interactions)
     hint = " (--report-unused lists them)" if unused and not listed else ""
     played = f"{replay.hits} hits, {replay.miss_count} misses, " if counted else ""
+    if counted and replay.forward_log is not None:
+        log = replay.forward_log
+        played += f"{log.count} forwarded" + (
+            f" ({log.recorded} appended to the cassette), " if log.record_new else ", "
+        )
     return f"druid-sim: {replay.name}: {played}{unused} of {total} recorded interactions not (fully) played{hint}"
 
 

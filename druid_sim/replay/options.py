@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 
 class SequencePolicy(enum.StrEnum):
@@ -27,10 +28,10 @@ class SequencePolicy(enum.StrEnum):
 class MissMode(enum.StrEnum):
     """Who answers a request the cassette has no (more) answer for."""
 
-    SIMULATE = "simulate"  # the Overlord model, seeded with the tasks the cassette saw
-    ERROR = "error"  # a 599 problem+json naming the nearest recorded requests
-    #: The real cluster, through the recorder, which appends it to the cassette: the pytest plugin's
-    #: ``new_episodes`` (its server forwards in the model's place; ``druid-sim serve`` has no upstream).
+    ERROR = "error"  # a 599 problem+json naming the nearest recorded requests (the default: VCR.py's none)
+    SIMULATE = "simulate"  # the Overlord model, seeded with the tasks the cassette saw (hybrid, by name)
+    #: The real cluster: ``serve --on-miss forward --upstream URL`` (spy mode; ``--record-new`` appends what
+    #: it forwards), and the pytest plugin's recording tests (through its recorder, ``new_episodes``).
     FORWARD = "forward"
 
 
@@ -52,6 +53,7 @@ BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
 CREDENTIAL_HEADERS = frozenset({"authorization"})
 
 _IGNORE_KINDS = ("query", "header", "body")
+_E = TypeVar("_E", bound=enum.StrEnum)
 
 
 class IgnoreSpecError(ValueError):
@@ -104,3 +106,66 @@ class MatchRules:
                     raise IgnoreSpecError(f"body pointer {name!r} must start with '/' (RFC 6901), e.g. body:/context")
                 body.append(name)
         return cls(frozenset(query), frozenset(headers), tuple(body), tuple(h.lower() for h in match_headers))
+
+
+#: Requests a container health check or a readiness probe sends: a replay answers them from the model
+#: when the cassette has no answer, whatever ``--on-miss`` says (a strict replay must still pass its probes).
+PROBE_PATHS = frozenset(
+    {
+        "/status",
+        "/status/health",
+        "/status/selfDiscovered",
+        "/status/selfDiscovered/status",
+        "/druid/indexer/v1/isLeader",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchOptions:
+    """How a cassette is matched and played: what the pytest marker and ``druid-sim serve`` share.
+
+    ``ignore``: ``query:KEY``, ``header:NAME``, ``body:/json/pointer`` left out of matching (``--ignore``);
+    ``match_on``: ``header:NAME`` headers that take part in matching besides Content-Type and
+    Authorization (``--match-on``); ``sequence`` and ``latency`` as `SequencePolicy` and `LatencyMode`.
+    `checked` refuses a bad value with the one message both the CLI and the marker show.
+    """
+
+    ignore: tuple[str, ...] = ()
+    match_on: tuple[str, ...] = ()
+    sequence: str = SequencePolicy.STICK_LAST.value
+    latency: str = LatencyMode.NONE.value
+
+    def rules(self) -> MatchRules:
+        """The `MatchRules` these options give; raises `IgnoreSpecError` naming a bad value."""
+        return MatchRules.from_specs(self.ignore, (*DEFAULT_MATCH_HEADERS, *match_on_headers(self.match_on)))
+
+    def checked(self) -> MatchOptions:
+        """These options, every value checked (raises `IgnoreSpecError` with the value, the choices and an example)."""
+        self.rules()
+        choice(SequencePolicy, self.sequence, "sequence")
+        choice(LatencyMode, self.latency, "latency")
+        return self
+
+
+def match_on_headers(specs: Iterable[str]) -> tuple[str, ...]:
+    """The header names of ``match_on`` specs (``header:X-Tenant``), lower case."""
+    names: list[str] = []
+    for spec in specs:
+        kind, sep, name = spec.partition(":")
+        if kind != "header" or not sep or not name.strip():
+            raise IgnoreSpecError(
+                f"cannot read match-on rule {spec!r}: use header:NAME (for example header:x-tenant); method, path, "
+                "query and body always take part in matching"
+            )
+        names.append(name.strip().lower())
+    return tuple(names)
+
+
+def choice(kind: type[_E], value: str, option: str) -> _E:
+    """``value`` as one of ``kind``'s members; raises `IgnoreSpecError` naming the option and the choices."""
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise IgnoreSpecError(f"{option} {value!r} is not one of: {choices}") from None

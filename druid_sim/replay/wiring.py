@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 from druid_sim.asgi import ASGIApp, Middleware, Receive, Scope, Send
 from druid_sim.config import ServeConfig
@@ -12,11 +11,9 @@ from druid_sim.logsafe import log_redaction
 from druid_sim.overlord.task import Task
 from druid_sim.replay.app import ReplayApp
 from druid_sim.replay.engine import Replay, ReplayOptions
-from druid_sim.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
+from druid_sim.replay.options import LatencyMode, MatchOptions, MissMode, SequencePolicy, choice
 from druid_sim.runtime import Simulation
 from druid_sim.simulation import reset_simulation
-
-_E = TypeVar("_E", SequencePolicy, MissMode, LatencyMode)
 
 #: The key of the loaded `Replay` in ``Simulation.extensions``.
 EXTENSION = "replay"
@@ -28,21 +25,19 @@ _HOOK = "replay.reset_hook"
 
 def replay_options(config: ServeConfig) -> ReplayOptions:
     """The replay options in a serve configuration; raises ValueError naming a bad value and the choices."""
+    matching = match_options(config)
     return ReplayOptions(
-        sequence=_choice(SequencePolicy, config.replay_sequence, "--sequence"),
-        on_miss=_choice(MissMode, config.replay_on_miss, "--on-miss"),
-        latency=_choice(LatencyMode, config.replay_latency, "--latency"),
-        rules=MatchRules.from_specs(config.replay_ignore),
+        sequence=choice(SequencePolicy, matching.sequence, "--sequence"),
+        on_miss=choice(MissMode, config.replay_on_miss, "--on-miss"),
+        latency=choice(LatencyMode, matching.latency, "--latency"),
+        rules=matching.rules(),
         redaction_key=config.replay_redaction_key,
     )
 
 
-def _choice(kind: type[_E], value: str, flag: str) -> _E:
-    try:
-        return kind(value)
-    except ValueError:
-        choices = ", ".join(member.value for member in kind)
-        raise ValueError(f"{flag} {value!r} is not one of: {choices}") from None
+def match_options(config: ServeConfig) -> MatchOptions:
+    """The matching options of a serve configuration (the same the pytest marker gives)."""
+    return MatchOptions(config.replay_ignore, config.replay_match_on, config.replay_sequence, config.replay_latency)
 
 
 def load_replay(config: ServeConfig) -> Replay | None:

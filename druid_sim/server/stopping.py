@@ -30,6 +30,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -65,21 +66,49 @@ class PromptServer(uvicorn.Server):
         os._exit(128 + sig)
 
 
-def serve(app: Any, sock: socket.socket, settings: dict[str, Any]) -> bool:
+class Terminated(Exception):
+    """SIGTERM arrived: raised from its handler once uvicorn has stopped and re-raised the signal."""
+
+
+def _terminated(sig: int, frame: FrameType | None) -> None:
+    raise Terminated(sig)
+
+
+def end_as_terminated() -> None:
+    """End the process as SIGTERM would have (its status), once what a stop prints has been printed."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
+
+
+def serve(app: Any, sock: socket.socket, settings: dict[str, Any], on_stop: Callable[[], None] | None = None) -> bool:
     """Run ``app`` on the listening ``sock`` with uvicorn ``settings`` until a signal stops it; False if it
     never started.
 
     What ``uvicorn.run`` does for one process, with `PromptServer` in place of uvicorn's server. ``serve``
     binds the socket itself, before it announces where it listens (`druid_sim.server.serving.listening_socket`).
+
+    ``on_stop`` runs once the server has stopped, whichever signal stopped it: uvicorn re-raises the signal
+    it caught, and SIGTERM's default action would end the process before a replay's summary is printed,
+    so SIGTERM is turned into `Terminated` here, ``on_stop`` runs, and then the process ends as SIGTERM
+    ends it (its exit status), as SIGINT's summary is printed and then the shell sees the interrupt.
     """
     server = PromptServer(uvicorn.Config(app, **settings))
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    terminated = False
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
+    except Terminated:
+        terminated = True
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)  # stopped in time: no deadline left to fire
         server.stopped.set()
+        signal.signal(signal.SIGTERM, previous)
+    if server.started and on_stop is not None:
+        on_stop()
+    if terminated:
+        end_as_terminated()
     return server.started
 
 

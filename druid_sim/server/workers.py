@@ -43,6 +43,7 @@ def decode_settings(value: str) -> tuple[ServeConfig, str, int]:
     payload = orjson.loads(value)
     fields = dict(payload["config"])
     fields["replay_ignore"] = tuple(fields.get("replay_ignore", ()))
+    fields["replay_match_on"] = tuple(fields.get("replay_match_on", ()))
     fields["limits"] = ServerLimits(**fields.get("limits", {}))
     fields["data_dirs"] = tuple(fields.get("data_dirs", ()))
     return ServeConfig(**fields), str(payload["cursors"]), int(payload["sequences"])

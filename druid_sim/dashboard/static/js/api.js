@@ -94,11 +94,24 @@ async function fetchWithin(url, options, timeoutMs) {
   }
 }
 
-/** A control-API call: `path` under __sim/, an optional JSON `body`. Resolves to the parsed answer. */
-export async function control(path, { method = "GET", body } = {}) {
-  const headers = { Accept: "application/json" };
+function controlHeaders(accept) {
+  const headers = { Accept: accept };
   const kept = token.get();
   if (kept) headers.Authorization = `Bearer ${kept}`;
+  return headers;
+}
+
+/** A control-API file (`path` under __sim/, such as the journal as a cassette): resolves to the Response. */
+export async function controlFile(path) {
+  const response = await fetchWithin(`__sim/${path}`, { headers: controlHeaders("*/*"), cache: "no-store" }, CONTROL_TIMEOUT_MS);
+  if (response.status === 401) onUnauthorized(null);
+  if (!response.ok) throw new CallError(`${response.status} ${response.statusText}`, response.status, null);
+  return response;
+}
+
+/** A control-API call: `path` under __sim/, an optional JSON `body`. Resolves to the parsed answer. */
+export async function control(path, { method = "GET", body } = {}) {
+  const headers = controlHeaders("application/json");
   const options = { method, headers, cache: "no-store" };
   if (method !== "GET") {
     headers["Content-Type"] = "application/json";

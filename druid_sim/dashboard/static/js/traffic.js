@@ -3,7 +3,7 @@
 // security: a secured cluster's 401s and 403s, shown apart), newest first. Read with GET
 // /__sim/journal?since= so each poll only carries what is new.
 
-import { CLIENT, PRESENTER, control } from "./api.js";
+import { CLIENT, PRESENTER, control, controlFile } from "./api.js";
 import { $, h, plural, setText, statusClass, timeOfDay } from "./dom.js";
 
 const KEEP = 300;
@@ -12,6 +12,21 @@ let entries = []; // oldest first
 let lastSeq = 0;
 let total = 0;
 let seenUpTo = 0; // entries up to this seq were drawn before: newer ones are highlighted once
+
+/** "Save as cassette": the journal's exchanges as a cassette file, downloaded (WireMock's snapshot). */
+async function saveCassette() {
+  try {
+    const response = await controlFile("journal/cassette");
+    const link = h("a", { href: URL.createObjectURL(await response.blob()), download: "druid-sim-journal.jsonl" });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    const skipped = response.headers.get("X-Druid-Sim-Skipped");
+    const left = skipped && skipped !== "none" ? ` (left out: ${skipped})` : "";
+    setText("#traffic-saved", `saved ${response.headers.get("X-Druid-Sim-Exported")} exchange(s) as a cassette${left}`);
+  } catch (error) {
+    setText("#traffic-saved", `could not save the journal: ${error.message}`);
+  }
+}
 
 function clientLabel(client) {
   if (!client) return "";
@@ -95,6 +110,7 @@ export const trafficView = {
     $("#traffic-hide-page").addEventListener("change", render);
     $("#traffic-faulted-only").addEventListener("change", render);
     $("#traffic-refused-only").addEventListener("change", render);
+    $("#traffic-save").addEventListener("click", saveCassette);
   },
 
   shown() {
