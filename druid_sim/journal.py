@@ -41,6 +41,9 @@ EXTENSION = "journal"
 CLIENT_HEADER = b"x-druid-sim-client"
 #: At most this many characters of a client name are shown.
 CLIENT_SHOWN = 200
+#: At most this many bytes of each body are shown when the dashboard's Traffic view opens a request (a full
+#: task list is ~100 KB; its start says enough). What is kept is the export's (`EXCHANGE_BUDGET`).
+BODY_KEPT = 16 * 1024
 
 
 def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
@@ -195,7 +198,8 @@ class Journal:
         if size < 1:
             raise ValueError(f"the journal size must be at least 1, got {size}; use --journal-size 10000")
         self.clock = clock
-        self._redact_query = (redaction or LogRedaction()).query
+        self.redaction = redaction or LogRedaction()  # also what a reader of an Exchange redacts with
+        self._redact_query = self.redaction.query
         self.size = size
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._seq = 0
@@ -244,6 +248,15 @@ class Journal:
 
     def __iter__(self) -> Iterator[JournalEntry]:
         return iter(list(self._entries))
+
+    def find(self, seq: int) -> JournalEntry | None:
+        """The entry numbered ``seq`` while the ring holds it."""
+        if not self._entries:
+            return None
+        index = seq - self._entries[0].seq  # numbers are consecutive in the ring
+        if 0 <= index < len(self._entries):
+            return self._entries[index]
+        return None
 
     def select(self, where: JournalFilter | None = None, limit: int | None = None) -> list[JournalEntry]:
         """Matching entries, oldest first; with ``limit``, only the newest ``limit`` of them."""

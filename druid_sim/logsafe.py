@@ -5,9 +5,15 @@ journal and the access log write it with the recorder's own rules (`Redactor.red
 the replayed cassette's redactor, so a placeholder in the log is the one in the cassette, or, with no
 cassette, one with the built-in rules and a salt made for this server. A query string with no hint of a
 credential (``state=running&max=5``) costs one scan, and a repeated one a dictionary lookup.
+
+The journal also keeps the headers and the start of the bodies of its newest requests, as they came; they
+are redacted by the same redactor when someone reads them (`LogRedaction.headers`, `LogRedaction.body`),
+never on the request's path.
 """
 
 from __future__ import annotations
+
+import orjson
 
 from druid_sim.cassette import Redactor, new_salt
 from druid_sim.runtime import Simulation
@@ -43,6 +49,26 @@ class LogRedaction:
                 self._memo.clear()
             self._memo[raw] = done
         return done
+
+    def headers(self, raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+        """Headers as text with credentials replaced (``Authorization: Basic <redacted:…>``, cookie values)."""
+        pairs = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
+        return self._redactor.redact_headers(pairs)
+
+    def body(self, raw: bytes, content_type: str) -> str:
+        """A body (or its start) as text with credentials replaced: JSON by key and shape, text by pattern.
+
+        A whole JSON document is shown indented; a cut one (only its start was kept) as text.
+        """
+        text = raw.decode("utf-8", "replace")
+        if "json" in content_type or text.lstrip()[:1] in ("{", "["):
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return self._redactor.redact_text(text)
+            redacted = self._redactor.redact_json(value)
+            return orjson.dumps(redacted, option=orjson.OPT_INDENT_2).decode("utf-8")
+        return self._redactor.redact_text(text)
 
 
 def log_redaction(simulation: Simulation) -> LogRedaction:

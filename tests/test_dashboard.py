@@ -17,6 +17,7 @@ from druid_sim.config import ServeConfig
 from druid_sim.dashboard import DASHBOARD_CLIENT, STATIC_DIR, UI_PREFIX
 from druid_sim.journal import Journal, JournalFilter
 from druid_sim.scenario import builtin_names
+from tests.support.credentials import SECRETS, SPEC
 from tests.support.live import START_MS, LiveServer, live_server
 
 V1 = "/druid/indexer/v1"
@@ -295,3 +296,61 @@ def test_journal_since_reads_from_the_newest_end_with_the_same_result(since: int
     assert [entry.seq for entry in both] == [entry.seq for entry in walked if entry.method == "GET"][-1:]
     newest = journal.select(JournalFilter(since=since), limit=2)
     assert [entry.seq for entry in newest] == [entry.seq for entry in walked][-2:]
+
+
+# -- what the Traffic view and the log pane read -----------------------------------------------------------
+
+
+def test_a_journal_entry_shows_headers_and_bodies_with_credentials_redacted(client: httpx.Client) -> None:
+    submitted = client.post(f"{V1}/task", json=SPEC, auth=("admin", "hunter2"), headers={"x-note": "demo"})
+    seq = client.get("/__sim/journal").json()["entries"][-1]["seq"]
+    detail = client.get(f"/__sim/journal/{seq}")
+    assert detail.status_code == 200
+    shown = detail.json()
+    assert shown["entry"]["method"] == "POST" and shown["entry"]["status"] == 200
+    request, response = shown["request"], shown["response"]
+    headers = dict(request["headers"])
+    assert headers["x-note"] == "demo" and headers["authorization"].startswith("Basic <redacted:")
+    assert request["bodyBytes"] == int(headers["content-length"]) and not request["truncated"]
+    assert '"dataSource": "wiki"' in request["body"]
+    assert not [name for name, secret in SECRETS.items() if secret in detail.text]
+    assert "hunter2" not in detail.text and "YWRtaW46aHVudGVyMg" not in detail.text  # base64 of admin:hunter2
+    assert dict(response["headers"])["content-type"] == "application/json"
+    assert response["body"] == '{\n  "task": "' + submitted.json()["task"] + '"\n}'
+
+    listed = client.get(f"{V1}/tasks")  # a big answer: its start is kept, and the size said
+    big = client.get(f"/__sim/journal/{seq + 1}").json()["response"]
+    assert big["bodyBytes"] == len(listed.content) and big["bodyKept"] == min(len(listed.content), 16 * 1024)
+    assert big["truncated"] == (len(listed.content) > 16 * 1024)
+
+    assert client.get("/__sim/journal/999").status_code == 404
+    assert client.get("/__sim/journal/first").status_code == 400
+
+
+def test_a_request_too_big_to_keep_has_no_details_but_its_line(client: httpx.Client) -> None:
+    """The journal keeps headers and bodies up to 1 MiB a body (what the export and the Traffic view show)."""
+    for _ in range(5):
+        client.get(f"{V1}/leader")
+    big = client.post(
+        f"{V1}/task", content=b"{" + b" " * (1024 * 1024 + 10) + b"}", headers={"Content-Type": "application/json"}
+    )
+    seq = client.get("/__sim/journal", params={"method": "POST"}).json()["entries"][-1]["seq"]
+    assert big.status_code in (200, 400, 413)
+    assert client.get(f"/__sim/journal/{seq}").json()["message"].startswith(f"request #{seq} is not kept in detail")
+    assert client.get(f"/__sim/journal/{seq - 1}").status_code == 200
+    assert client.get("/__sim/journal/count").json() == {"count": 6}  # its one-line entry stays
+
+
+def test_a_tasks_log_size_is_read_from_the_model_without_a_druid_request(client: httpx.Client) -> None:
+    task = client.post(f"{V1}/task", json={"type": "index", "spec": {"dataSchema": {"dataSource": "w"}}}).json()["task"]
+    assert client.get(f"/__sim/tasks/{task}/log").json() == {
+        "task": task,
+        "exists": False,
+        "bytes": 0,
+        "growing": False,
+    }
+    client.post("/__sim/clock", json={"advance": "2m"})
+    size = client.get(f"/__sim/tasks/{task}/log").json()
+    assert size["exists"] and size["bytes"] == len(client.get(f"{V1}/task/{task}/log").content)
+    assert client.get("/__sim/journal/count", params={"path": "*/log"}).json() == {"count": 1}  # only the GET above
+    assert client.get("/__sim/tasks/nope/log").status_code == 404

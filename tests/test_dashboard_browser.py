@@ -26,6 +26,7 @@ import pytest
 
 from druid_sim.cassette import load_cassette
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
+from tests.support.credentials import SECRETS, SPEC
 from tests.support.process import serve
 
 sync_api = pytest.importorskip(
@@ -372,6 +373,17 @@ def test_replay_mode_shows_the_cassette_hits_misses_and_unused_interactions(brow
             expect(missed).to_contain_text("datasource=never-recorded")
             expect(missed).to_contain_text("replay")
             expect(page.locator("#forwarded-panel")).to_be_hidden()  # nothing is forwarded without spy mode
+            # the picker says what the header says (no scenario), and loading one says what it will do
+            expect(page.locator("#scenario-badge")).to_have_text("no scenario")
+            expect(page.locator("#scenario-select")).to_have_value("")
+            expect(page.locator("#scenario-select option:checked")).to_have_text("no scenario")
+            expect(page.locator("#scenario-load")).to_be_disabled()
+            page.select_option("#scenario-select", "demo")
+            expect(page.locator("#scenario-description")).to_contain_text(
+                "This server replays demo-recording.jsonl: loaded, the scenario builds the model behind the cassette"
+            )
+            expect(page.locator("#scenario-load")).to_be_enabled()
+            page.select_option("#scenario-select", "")
             screenshot(page, "replay", tmp_path)
             assert tab.unexpected_errors() == []
         finally:
@@ -497,3 +509,290 @@ def test_a_secured_cluster_shows_what_each_druid_user_may_see_and_do(browser: An
         basic = base64.b64encode(f"{user}:{password}".encode()).decode()
         for secret in (password, basic):
             assert secret not in journal and secret not in access_log and secret not in page.url
+
+
+# -- a demo that holds an audience (issue 20) ----------------------------------------------------------------
+
+#: The viewports a presenter meets: a projector and a small laptop screen.
+VIEWPORTS = [{"width": 1440, "height": 900}, {"width": 1280, "height": 720}]
+#: The table's width needed and available, and any cell whose text does not fit it (cut or overflowing).
+FIT = """() => {
+  const table = document.querySelector('#tasks-table');
+  const cut = [...table.querySelectorAll('td, th')].filter((cell) => cell.offsetParent && cell.scrollWidth > cell.clientWidth + 1);
+  return {needed: table.scrollWidth, available: table.closest('.table-wrap').clientWidth,
+          page: document.documentElement.scrollWidth, viewport: innerWidth, cut: cut.map((cell) => cell.textContent)};
+}"""
+RANK = {"RUNNING": 4, "PENDING": 3, "WAITING": 2}
+
+
+def megabytes(size: int) -> str:
+    """A log's size as the page says it (decimal units, as Druid's console)."""
+    return f"{size / 1e6:.2f} MB"
+
+
+def shown_ids(page: Any) -> list[str]:
+    return [
+        str(id_)
+        for id_ in page.locator("#tasks-table tbody tr[data-task-id]").evaluate_all(
+            "rows => rows.map(r => r.dataset.taskId)"
+        )
+    ]
+
+
+def test_the_tasks_table_fits_without_sideways_scrolling_and_the_presenter_column_fits_900px(tab: Page) -> None:
+    expect = sync_api.expect
+    page = tab.open("tasks")
+    expect(page.locator("#tasks-table tbody tr").first).to_be_visible()
+    headers = page.locator("#tasks-table thead th")
+    expect(headers).to_have_text(["Task ID", "Type", "Datasource", "Status", "Created time", "Duration", "Location"])
+    listed = {task["id"]: task for task in httpx.get(f"{tab.url}{V1}/tasks").json()}
+    for viewport in VIEWPORTS:
+        page.set_viewport_size(viewport)
+        fit = page.evaluate(FIT)
+        print(
+            f"\n{viewport['width']}×{viewport['height']}: the Tasks table needs {fit['needed']} px of {fit['available']}"
+        )
+        assert fit["needed"] <= fit["available"] and fit["page"] <= fit["viewport"] and fit["cut"] == []
+    # every id is shown whole (wrapped, never cut), so it can be selected and copied whole
+    ids = page.locator("#tasks-table td.id .task-id").all_text_contents()
+    assert sorted(ids) == sorted(listed)
+    # the runner status shows only where it says something: inside an active task's status
+    runners = page.locator("#tasks-table td.status-cell .runner").all_text_contents()
+    assert "SUCCESS / NONE" not in runners and "RUNNING / PENDING" in runners
+
+    page.set_viewport_size(VIEWPORT)
+    page.click("[data-preset=leader-failover]")
+    page.click("[data-preset=flaky-overlord]")
+    expect(page.locator("#faults-list li[data-fault]")).to_have_count(4)
+    column = page.evaluate(
+        """() => { const column = document.querySelector('.presenter');
+        return {height: column.scrollHeight, shown: column.clientHeight,
+                last: document.querySelector('#faults-list li:last-child').getBoundingClientRect().bottom, viewport: innerHeight}; }"""
+    )
+    print(f"1440×900, 4 faults armed: the presenter column needs {column['height']} px of {column['shown']}")
+    assert column["height"] <= column["shown"] and column["last"] <= column["viewport"]
+
+
+def test_tasks_come_active_first_newest_first_sort_on_click_and_group(tab: Page, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    page = tab.open("tasks")
+    listed = {task["id"]: task for task in httpx.get(f"{tab.url}{V1}/tasks").json()}
+    expect(page.locator("#tasks-table tbody tr")).to_have_count(len(listed))
+
+    def key(task_id: str) -> tuple[int, str]:
+        task = listed[task_id]
+        state = task["runnerStatusCode"] if task["statusCode"] == "RUNNING" else task["statusCode"]
+        return (RANK.get(state, 1), task["createdTime"])
+
+    console = sorted(listed, key=key, reverse=True)
+    assert shown_ids(page) == console  # as Druid's console: RUNNING, PENDING, WAITING, then the rest, newest first
+    assert listed[console[0]]["statusCode"] == "RUNNING" and listed[console[-1]]["statusCode"] != "RUNNING"
+    expect(page.locator("#tasks-status")).to_contain_text("active first")
+
+    page.click("#tasks-table th[data-sort=created]")
+    expect(page.locator("#tasks-table th[data-sort=created]")).to_have_attribute("aria-sort", "descending")
+    newest = sorted(listed, key=lambda task_id: listed[task_id]["createdTime"], reverse=True)
+    assert shown_ids(page) == newest
+    page.click("#tasks-table th[data-sort=created]")
+    expect(page.locator("#tasks-table th[data-sort=created]")).to_have_attribute("aria-sort", "ascending")
+    assert shown_ids(page) == newest[::-1]
+    page.focus("#tasks-table th[data-sort=datasource]")
+    page.keyboard.press("Enter")  # the headers sort from the keyboard too
+    expect(page.locator("#tasks-table th[data-sort=datasource]")).to_have_attribute("aria-sort", "ascending")
+    expect(page.locator("#tasks-table th[data-sort=datasource]")).to_be_focused()
+    datasources = [listed[task_id]["dataSource"] for task_id in shown_ids(page)]
+    assert datasources == sorted(datasources)
+    page.click("#sort-reset")
+    assert shown_ids(page) == console
+
+    page.select_option("#group-by", "type")
+    types = sorted({task["type"] for task in listed.values()})
+    groups = page.locator("#tasks-table tr.group-row")
+    expect(groups).to_have_count(len(types))
+    kafka = page.locator('#tasks-table tr.group-row[data-group="index_kafka"]')
+    count = sum(1 for task in listed.values() if task["type"] == "index_kafka")
+    expect(kafka).to_contain_text(f"{count} tasks")
+    kafka.click()  # folds the group
+    expect(page.locator("#tasks-table tbody tr[data-task-id]")).to_have_count(len(listed) - count)
+    page.select_option("#group-by", "status")
+    expect(page.locator("#tasks-table tr.group-row").first).to_have_attribute("data-group", "RUNNING")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.evaluate("document.querySelector('#view-tasks .table-wrap').scrollTop = 0")  # folding scrolled it
+    screenshot(page, "tasks-grouped", tmp_path)
+    assert tab.unexpected_errors() == []
+
+
+def test_switching_scenarios_keeps_the_speed_and_clears_what_was_about_the_last_cluster(tab: Page) -> None:
+    expect = sync_api.expect
+    page = tab.open("traffic")
+    with httpx.Client(base_url=tab.url) as client:
+        for _ in range(30):
+            client.get(f"{V1}/tasks", params={"state": "running"})
+    expect(page.locator("#traffic-tab-count")).to_have_text(re.compile(r"^(3\d|[4-9]\d)$"))
+    page.click("a.tab[data-view=tasks]")
+    page.select_option("#scenario-select", "queue-full")
+    page.click("#scenario-load")
+    expect(page.locator("#scenario-badge")).to_have_text("scenario queue-full")
+    page.click("#submit-toggle")
+    page.click("#submit-form button[type=submit]")
+    expect(page.locator("#submit-result")).to_contain_text("429")
+
+    page.click("[data-scale='60']")
+    expect(page.locator("#clock-badge")).to_contain_text("×60")
+    page.select_option("#scenario-select", "demo")
+    page.click("#scenario-load")
+    expect(page.locator("#scenario-badge")).to_have_text("scenario demo")
+    expect(page.locator("#control-result")).to_contain_text("the clock went back from")
+    expect(page.locator("#control-result")).to_contain_text("runs ×60, as before")
+    expect(page.locator("#clock-badge")).to_contain_text("×60")
+    expect(page.locator("#submit-result")).to_have_text("")  # the 429 was the other cluster's
+    # the Traffic counter started again with the journal (the page's own few polls since)
+    page.wait_for_function("Number(document.querySelector('#traffic-tab-count').textContent || 0) < 30")
+    page.click("#clock-freeze")
+    expect(page.locator("#clock-badge")).to_contain_text("frozen")
+    assert tab.page_errors == []
+
+
+def test_a_traffic_row_opens_to_show_the_request_and_its_answer_never_a_credential(tab: Page, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    task = httpx.post(f"{tab.url}{V1}/task", json=SPEC, auth=("admin", "hunter2")).json()["task"]
+    page = tab.open("traffic")
+    row = page.locator("#traffic-table tbody tr[data-seq]").first
+    expect(row).to_contain_text("POST /druid/indexer/v1/task")
+    row.click()
+    detail = page.locator("#traffic-table tr.exchange-row .exchange")
+    expect(detail).to_contain_text("content-type")
+    expect(detail).to_contain_text('"dataSource": "wiki"')
+    expect(detail).to_contain_text(task)  # the answer's body
+    expect(detail).to_contain_text("Basic <redacted:")
+    text = detail.inner_text()
+    assert not [name for name, secret in SECRETS.items() if secret in text]
+    assert "hunter2" not in text and "YWRtaW46aHVudGVyMg" not in text
+    screenshot(page, "traffic-request", tmp_path)
+    row.click()
+    expect(page.locator("#traffic-table tr.exchange-row")).to_have_count(0)
+    assert tab.unexpected_errors() == []
+
+
+def test_the_log_pane_says_the_logs_size_follows_or_pauses_downloads_it_whole_and_shut_down_asks(
+    tab: Page, tmp_path: Path
+) -> None:
+    expect = sync_api.expect
+    running = httpx.get(f"{tab.url}{V1}/runningTasks", params={"type": "index_kafka"}).json()[0]["id"]
+    page = tab.open("tasks")
+    page.click(f'#tasks-table tbody tr[data-task-id="{running}"]')
+    page.click("#detail-tabs button[data-pane=log]")
+    size = httpx.get(f"{tab.url}/__sim/tasks/{running}/log").json()["bytes"]
+    expect(page.locator("#detail-note")).to_contain_text(" MB in all")
+    body = page.locator("#detail-body")
+    expect(body).to_contain_text("INFO")
+    assert page.evaluate("getComputedStyle(document.querySelector('#detail-body')).whiteSpace") == "pre"
+    page.check("#log-wrap")
+    expect(body).to_have_class(re.compile("wrap"))
+
+    page.click("#log-follow")  # pause: what is shown stays as it is while the log grows
+    note = page.locator("#detail-note")
+    expect(note).to_contain_text(f"Paused: the tail below is kept as it was; the log is {megabytes(size)} now")
+    before = body.text_content()
+    page.click("[data-advance='1m']")
+    expect(note).not_to_contain_text(megabytes(size))  # a round has read the grown log's size since
+    assert body.text_content() == before  # and left the tail alone
+    page.click("#log-follow")
+    expect(body).not_to_have_text(before or "")
+
+    with page.expect_download() as downloading:
+        page.click("#log-download")
+    saved = tmp_path / "task.log"
+    downloading.value.save_as(saved)
+    assert downloading.value.suggested_filename == f"{running}.log"
+    assert saved.read_bytes() == httpx.get(f"{tab.url}{V1}/task/{running}/log").content
+
+    tab.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=tab.url)
+    page.click("#detail-copy")  # the whole id, however the table wraps it
+    expect(page.locator("#detail-action")).to_have_text(f"Copied {running}")
+    assert page.evaluate("navigator.clipboard.readText()") == running
+    page.click("#detail-wide")
+    expect(page.locator(".tasks-area .table-wrap")).to_be_hidden()
+    page.click("#detail-wide")
+    page.click("#detail-shutdown")
+    dialog = page.locator("#shutdown-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#shutdown-id")).to_have_text(running)
+    page.click("#shutdown-cancel")
+    expect(dialog).to_be_hidden()
+    assert httpx.get(f"{tab.url}{V1}/task/{running}/status").json()["status"]["statusCode"] == "RUNNING"
+    page.click("#detail-shutdown")
+    page.click("#shutdown-confirm")
+    expect(page.locator("#detail-action")).to_contain_text("Shut down: POST /task/{id}/shutdown answered 200")
+    assert httpx.get(f"{tab.url}{V1}/task/{running}/status").json()["status"]["statusCode"] == "FAILED"
+    assert tab.unexpected_errors() == []
+
+
+def test_fault_windows_say_their_clock_times_and_real_length_and_presenter_mode_slows_the_clock(
+    tab: Page, tmp_path: Path
+) -> None:
+    expect = sync_api.expect
+    page = tab.open("cluster")
+    page.click("[data-preset=leader-failover]")
+    no_leader = page.locator('#faults-list li[data-fault="leader-failover:no-leader"]')
+    expect(no_leader).to_have_attribute("data-phase", "open")
+    expect(no_leader.locator(".window")).to_have_text("00:00:00–00:00:30 · in force, 30s left (clock frozen)")
+    handover = page.locator('#faults-list li[data-fault="leader-failover:new-leader"] .window')
+    expect(handover).to_have_text("00:00:30–00:04:00 · opens in 30s · lasts 3m 30s (clock frozen)")
+    page.click("#faults-clear")
+    expect(page.locator("#faults-list li.none")).to_be_visible()
+
+    page.click("[data-scale='60']")
+    timing = page.locator("[data-preset=leader-failover] .timing")
+    expect(timing).to_have_text("virtual time 30s + 3m 30s = 0.50 s + 3.5 s real at ×60")
+    page.check("#presenter-mode")
+    page.click("[data-preset=leader-failover]")  # at ×60 the 30 s without a leader would be over in half a second
+    expect(page.locator("#control-result")).to_contain_text(
+        "Presenter mode: the clock runs at ×1 while its windows are open"
+    )
+    expect(page.locator("#clock-badge")).to_contain_text("×1")
+    expect(page.locator("#leader-state")).to_have_text("no leader: clients get 503")
+    expect(no_leader.locator(".window")).to_contain_text("real at ×1")
+    screenshot(page, "presenter-mode", tmp_path)
+    page.click("[data-advance='5m']")  # past both windows: the speed comes back
+    expect(page.locator("#clock-badge")).to_contain_text("×60")
+    expect(page.locator("#control-result")).to_contain_text("no fault window open any more, the clock is back at ×60")
+
+    # a scenario's own phases too: leader-failover's 503s from t=1m, reached at ×60 within a second
+    page.select_option("#scenario-select", "leader-failover")
+    page.click("#scenario-load")
+    expect(page.locator("#control-result")).to_contain_text(
+        "Presenter mode: clock slowed from ×60 to ×1", timeout=15000
+    )
+    expect(page.locator("#leader-state")).to_have_text("no leader: clients get 503")
+    clock = httpx.get(f"{tab.url}/__sim/clock").json()
+    assert clock["scale"] == 1 and clock["now"] >= "2026-01-01T00:01:00"
+    page.click("#clock-freeze")
+    expect(page.locator("#clock-badge")).to_contain_text("frozen")
+    assert tab.page_errors == []
+
+
+def test_everything_the_page_shows_is_two_clicks_from_the_tasks_view_at_1280x720(tab: Page) -> None:
+    """From the Tasks view: each view one click, a task's panes and a request's detail two; nothing sideways."""
+    expect = sync_api.expect
+    tab.page.set_viewport_size({"width": 1280, "height": 720})
+    page = tab.open("tasks")
+    running = httpx.get(f"{tab.url}{V1}/runningTasks").json()[0]["id"]
+    httpx.get(f"{tab.url}{V1}/leader")
+    page.click(f'#tasks-table tbody tr[data-task-id="{running}"]')  # 1: the task panel
+    for pane, shows in (("payload", "dataSource"), ("log", "INFO"), ("reports", "ingestionStatsAndErrors")):
+        page.click(f"#detail-tabs button[data-pane={pane}]")  # 2: each of its panes
+        expect(page.locator("#detail-body")).to_contain_text(shows)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.click("#submit-toggle")  # 1: the submit form
+    expect(page.locator("#submit-spec")).to_be_visible()
+    page.click("a.tab[data-view=cluster]")  # 1: the Cluster view
+    expect(page.locator("#workers-table tbody tr").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.click("a.tab[data-view=traffic]")  # 1: the Traffic view (from Tasks as from Cluster)
+    page.click("#traffic-table tbody tr[data-seq]")  # 2: a request's detail
+    expect(page.locator("#traffic-table .exchange")).to_contain_text("Response (answer 200)")
+    # the presenter's controls are on every view: the clock, the scenario, the presets, the armed faults
+    for control in ("#clock-freeze", "#scenario-load", "[data-preset=queue-full]", "#faults-list"):
+        expect(page.locator(control)).to_be_visible()
+    assert tab.unexpected_errors() == []

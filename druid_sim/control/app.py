@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from druid_sim.asgi import ASGIApp
 from druid_sim.config import ServeConfig
-from druid_sim.control import cluster_routes, core, faults_routes, journal_routes, loading
+from druid_sim.control import cluster_routes, core, faults_routes, journal_routes, loading, task_routes
 from druid_sim.control.auth import RequireToken
 from druid_sim.control.browsers import BrowserGuard
 from druid_sim.control.errors import Endpoint, JSONAnswer, answers_json, error_response
@@ -53,6 +53,8 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/journal": {"GET": journal_routes.get_journal, "DELETE": journal_routes.clear_journal},
     "/journal/count": {"GET": journal_routes.count_journal},
     "/journal/cassette": {"GET": journal_routes.journal_cassette},
+    "/journal/{seq}": {"GET": journal_routes.get_entry},
+    "/tasks/{id}/log": {"GET": task_routes.task_log_size},
     "/openapi.json": {"GET": openapi_document},
     "/druid-openapi.json": {"GET": druid_openapi_document},
 }

@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from druid_sim.control.core import simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer
-from druid_sim.journal import Journal, JournalEntry, JournalFilter, journal_of
+from druid_sim.journal import BODY_KEPT, EXCHANGE_BODY_LIMIT, Exchange, Journal, JournalEntry, JournalFilter, journal_of
+from druid_sim.logsafe import LogRedaction
 
 FILTER_PARAMS = {"method", "path", "status", "answeredBy", "fault", "user", "since", "client"}
 GROUPS = {"method", "path", "status", "answeredBy", "fault", "user", "client"}
@@ -135,3 +136,60 @@ def journal_source(simulation: Any) -> str:
     else:
         what = f"scenario {config.scenario or 'none'}, seed {config.seed}"
     return f"druid-sim journal ({what})"
+
+
+def _content_type(headers: list[tuple[bytes, bytes]] | None) -> str:
+    for name, value in headers or ():
+        if name.lower() == b"content-type":
+            return value.decode("latin-1").lower()
+    return ""
+
+
+def _side(redaction: LogRedaction, headers: list[tuple[bytes, bytes]] | None, parts: list[bytes]) -> dict[str, Any]:
+    """One side of an exchange as shown: headers and the first `BODY_KEPT` bytes of the body redacted, and how
+    much of the body that is."""
+    size = sum(len(part) for part in parts)
+    body = b"".join(parts)[:BODY_KEPT]
+    content_type = _content_type(headers)
+    binary = bool(body) and not content_type.startswith(("text/", "application/json")) and b"\x00" in body
+    return {
+        "headers": None if headers is None else [list(pair) for pair in redaction.headers(headers)],
+        "body": None if binary else redaction.body(body, content_type),
+        "bodyBytes": size,
+        "bodyKept": len(body),
+        "truncated": size > len(body),
+    }
+
+
+async def get_entry(request: Request) -> Response:
+    """``GET /__sim/journal/{seq}``: one request with its headers and body and its answer's (credentials redacted).
+
+    Headers and bodies are kept for the newest requests only (within the journal's `EXCHANGE_BUDGET`, bodies up to
+    `EXCHANGE_BODY_LIMIT`); another answers 404 saying so, as does a number the journal no longer holds.
+    """
+    journal = journal_of(simulation_of(request))
+    try:
+        seq = int(request.path_params["seq"])
+    except ValueError:
+        raise ControlError(
+            400, f"a journal entry is named by its seq, a number, not {request.path_params['seq']!r}"
+        ) from None
+    entry = journal.find(seq)
+    if entry is None:
+        raise ControlError(404, f"the journal holds no request #{seq} (it holds {len(journal)} of {journal.total})")
+    exchange: Exchange | None = entry.exchange
+    if exchange is None:
+        raise ControlError(
+            404,
+            f"request #{seq} is not kept in detail: its body was over {EXCHANGE_BODY_LIMIT:,} bytes, or newer "
+            "requests took the room the journal keeps headers and bodies in",
+        )
+    redaction = journal.redaction
+    return JSONAnswer(
+        {
+            "entry": entry.to_json(),
+            "bodyKeptAtMost": BODY_KEPT,
+            "request": _side(redaction, exchange.request_headers, exchange.request_body),
+            "response": _side(redaction, exchange.response_headers, exchange.response_body),
+        }
+    )

@@ -377,6 +377,21 @@ def control_openapi() -> dict[str, Any]:
                 },
             }
         },
+        "/__sim/journal/{seq}": {
+            "get": {
+                "summary": "One request with its headers and body and its answer's, credentials redacted "
+                "(kept for the newest requests, within 32 MiB; the first 16 KiB of each body shown)",
+                "parameters": [{"name": "seq", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _ok("entry, request, response"), "400": _ERROR, "404": _ERROR},
+            }
+        },
+        "/__sim/tasks/{id}/log": {
+            "get": {
+                "summary": "How big a task's log is now (Druid's log endpoint never says): exists, bytes, growing",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _ok("task, exists, bytes, growing"), "404": _ERROR},
+            }
+        },
         "/__sim/openapi.json": {"get": {"summary": "This document", "responses": {"200": _ok("OpenAPI 3.1")}}},
         "/__sim/druid-openapi.json": {
             "get": {"summary": "The simulated Druid Tasks API, described", "responses": {"200": _ok("OpenAPI 3.1")}}

@@ -112,6 +112,7 @@ export async function controlFile(path) {
 /** A control-API call: `path` under __sim/, an optional JSON `body`. Resolves to the parsed answer. */
 export async function control(path, { method = "GET", body } = {}) {
   const headers = controlHeaders("application/json");
+  const kept = token.get(); // the token this call was made with
   const options = { method, headers, cache: "no-store" };
   if (method !== "GET") {
     headers["Content-Type"] = "application/json";
@@ -125,7 +126,8 @@ export async function control(path, { method = "GET", body } = {}) {
   } catch {
     parsed = null;
   }
-  if (response.status === 401) onUnauthorized(parsed && parsed.message);
+  // a 401 to a call made with a token since replaced (the presenter typed another meanwhile) asks nothing
+  if (response.status === 401 && token.get() === kept) onUnauthorized(parsed && parsed.message);
   if (!response.ok) {
     const message = (parsed && parsed.message) || `${response.status} ${response.statusText}`;
     throw new CallError(message, response.status, parsed);

@@ -2,7 +2,9 @@
 // Every change is a public control-API call; its outcome is said in one line under the controls.
 
 import { control } from "./api.js";
-import { $, $$, h, setText } from "./dom.js";
+import { $, $$, h, setText, timeOfDay } from "./dom.js";
+import { presenterMode } from "./presentermode.js";
+import { describeWindow, presetTiming } from "./windows.js";
 
 let presets = [];
 let scenarios = [];
@@ -21,7 +23,7 @@ async function act(button, what, call, context, { reload = false } = {}) {
   if (button) button.disabled = true;
   try {
     const answer = await call();
-    say(typeof what === "function" ? what(answer) : what);
+    say(typeof what === "function" ? await what(answer) : what);
     if (reload) {
       context.forgetHistory();
       await afterReload();
@@ -34,91 +36,135 @@ async function act(button, what, call, context, { reload = false } = {}) {
   }
 }
 
+/**
+ * A scenario load or a reset: the server starts the cluster again and puts the clock back to its start at
+ * its initial speed. The page keeps the speed the presenter had chosen and says plainly where the clock went.
+ */
+function restarting(button, what, call, context) {
+  const before = context.state.clock;
+  act(
+    button,
+    async (answer) => {
+      presenterMode.forget();
+      const clock = answer && answer.clock ? answer.clock : await control("clock");
+      let speed = clock.frozen ? "frozen" : `×${clock.scale}`;
+      if (before && before.scale !== clock.scale) {
+        await control("clock", { method: "POST", body: before.frozen ? { freeze: true } : { scale: before.scale } });
+        speed = before.frozen ? "frozen, as before" : `×${before.scale}, as before`;
+      }
+      const from = clock.rewoundFrom ? ` from ${timeOfDay(clock.rewoundFrom)}` : "";
+      return `${what}: tasks, faults and journal started again; the clock went back${from} to its start, ${timeOfDay(clock.now)}, and runs ${speed}.`;
+    },
+    call,
+    context,
+    { reload: true },
+  );
+}
+
 function renderScenarios(context) {
   const select = $("#scenario-select");
   const current = context.state.health ? context.state.health.scenario : null;
   listedFor = current;
   const options = scenarios.map((s) => h("option", { value: s.name, title: s.description || s.problem || "" }, s.name));
   if (current && !scenarios.some((s) => s.name === current)) options.unshift(h("option", { value: current }, current));
+  // no scenario (a cassette replayed on its own): the picker says so rather than showing the first one
+  if (!current) options.unshift(h("option", { value: "" }, "no scenario"));
   select.replaceChildren(...options);
-  if (current) select.value = current;
-  describeScenario();
+  select.value = current || "";
+  describeScenario(context);
 }
 
-function describeScenario() {
-  const chosen = scenarios.find((s) => s.name === $("#scenario-select").value);
-  setText("#scenario-description", chosen ? chosen.description || chosen.problem || "" : "");
+function replaying(context) {
+  const health = context.state.health;
+  return health && health.cassette ? health.cassette.split("/").pop() : null;
 }
+
+function describeScenario(context) {
+  const picked = $("#scenario-select").value;
+  const chosen = scenarios.find((s) => s.name === picked);
+  const cassette = replaying(context);
+  let text = chosen ? chosen.description || chosen.problem || "" : "";
+  if (cassette) {
+    text = picked
+      ? `This server replays ${cassette}: loaded, the scenario builds the model behind the cassette, which still answers all it recorded.`
+      : `This server replays ${cassette} with no scenario behind it.`;
+  }
+  setText("#scenario-description", text);
+  $("#scenario-load").disabled = !picked;
+}
+
+let drawnPresets = null;
 
 function renderPresets(context) {
-  const buttons = presets.map((preset) =>
-    h(
+  const clock = context.state.clock;
+  const signature = JSON.stringify([presets.map((preset) => preset.name), clock && clock.scale, clock && clock.frozen]);
+  if (signature === drawnPresets) return; // unchanged: keep the buttons under the presenter's pointer
+  drawnPresets = signature;
+  const buttons = presets.map((preset) => {
+    const timing = presetTiming(preset, clock);
+    return h(
       "button",
       {
         type: "button",
-        class: "preset",
+        class: timing ? "preset windowed" : "preset",
         title: preset.description,
         dataset: { preset: preset.name },
-        onclick: (event) =>
+        onclick: (event) => {
+          let slowed = "";
           act(
             event.currentTarget,
-            (answer) => `Armed “${preset.title}”: ${answer.added.map((f) => f.name).join(", ")}`,
-            () => control(`faults/presets/${encodeURIComponent(preset.name)}`, { method: "POST" }),
+            (answer) => `Armed “${preset.title}”: ${answer.added.map((f) => f.name).join(", ")}.${slowed}`,
+            async () => {
+              slowed = await presenterMode.beforeArming(preset, context);
+              return control(`faults/presets/${encodeURIComponent(preset.name)}`, { method: "POST" });
+            },
             context,
-          ),
+          );
+        },
       },
       h("strong", {}, preset.title),
       h("small", {}, preset.description),
-    ),
-  );
+      timing ? h("small", { class: "timing" }, timing) : null,
+    );
+  });
   $("#presets").replaceChildren(...buttons);
 }
 
 function faultSummary(fault) {
   const parts = [fault.kind];
   if (fault.kind === "error") parts.push(String(fault.status));
-  if (fault.kind === "redirect") parts.push(`→ ${fault.to.replace(/^https?:\/\//, "")}`);
+  if (fault.kind === "redirect") parts.push(`→ ${fault.to.replace(/^https?:\/\//, "").split(/[.:]/)[0]}`);
   if (fault.when) {
     const when = fault.when;
     if (when.probability !== undefined) parts.push(`p=${when.probability}`);
     if (when.every !== undefined) parts.push(`every ${when.every}`);
     if (when.first !== undefined) parts.push(`first ${when.first}`);
     if (when.nth !== undefined) parts.push(`#${when.nth}`);
-    if (when.between) parts.push(`t ${when.between[0]}–${when.between[1] ?? "∞"}`);
   }
   return parts.join(" · ");
-}
-
-/** Where the virtual clock stands in a fault's time window: "window over", "starts in 20s" or nothing. */
-function windowState(fault, clock) {
-  const between = fault.when && fault.when.between;
-  if (!between || !clock) return "";
-  const elapsed = (clock.nowMillis - clock.startMillis) / 1000;
-  const start = parseFloat(between[0]);
-  const end = between[1] === null ? Infinity : parseFloat(between[1]);
-  if (elapsed >= end) return "window over";
-  if (elapsed < start) return `starts in ${Math.ceil(start - elapsed)}s`;
-  return "";
 }
 
 let drawnFaults = null;
 
 function renderFaults(context) {
   const faults = context.state.faults || [];
-  const signature = JSON.stringify(faults) + faults.map((fault) => windowState(fault, context.state.clock)).join();
+  const clock = context.state.clock;
+  const now = context.virtualNow();
+  const windows = faults.map((fault) => describeWindow(fault, clock, now));
+  const signature = JSON.stringify(faults) + JSON.stringify(windows);
   if (signature === drawnFaults) return; // unchanged: keep the buttons under the presenter's pointer
   drawnFaults = signature;
-  const items = faults.map((fault) => {
-    const window = windowState(fault, context.state.clock);
+  const items = faults.map((fault, i) => {
+    const window = windows[i];
     return h(
       "li",
-      { dataset: { fault: fault.name }, class: window === "window over" ? "over" : null },
+      { dataset: { fault: fault.name, phase: window ? window.phase : "always" }, class: window && window.phase === "over" ? "over" : null },
       h(
         "div",
-        { class: "fault-text" },
-        h("strong", {}, fault.name, window ? h("small", { class: "window" }, ` (${window})`) : null),
-        h("small", {}, `${faultSummary(fault)} · ${fault.source}`),
-        h("small", { class: "counters" }, `fired ${fault.fired} of ${fault.seen} requests`),
+        { class: "fault-text", title: `${faultSummary(fault)} · from ${fault.source}` },
+        h("strong", {}, fault.name),
+        window ? h("small", { class: "window", title: "the window, in virtual time" }, h("b", {}, window.range), ` · ${window.text}`) : null,
+        h("small", { class: "counters" }, `${faultSummary(fault)} · fired ${fault.fired} of ${fault.seen}`),
       ),
       h("button", {
         type: "button",
@@ -143,12 +189,14 @@ export const presenter = {
     $("#clock-freeze").addEventListener("click", (event) => {
       const clock = context.state.clock;
       const frozen = clock && clock.frozen;
+      presenterMode.speedChosen();
       act(event.currentTarget, frozen ? `Clock running at ×${lastScale}` : "Clock frozen", () =>
         control("clock", { method: "POST", body: frozen ? { scale: lastScale } : { freeze: true } }), context);
     });
     for (const button of $$("[data-scale]")) {
       button.addEventListener("click", () => {
         const scale = Number(button.dataset.scale);
+        presenterMode.speedChosen();
         act(button, `Clock running at ×${scale}`, () => control("clock", { method: "POST", body: { scale } }), context);
       });
     }
@@ -158,15 +206,18 @@ export const presenter = {
         act(button, (clock) => `Advanced ${step}: now ${clock.now}`, () => control("clock", { method: "POST", body: { advance: step } }), context);
       });
     }
-    $("#scenario-select").addEventListener("change", describeScenario);
+    $("#scenario-select").addEventListener("change", () => describeScenario(context));
     $("#scenario-load").addEventListener("click", (event) => {
       const name = $("#scenario-select").value;
-      act(event.currentTarget, `Loaded scenario ${name}: the cluster, clock, faults and journal started again`, () =>
-        control("scenario", { method: "POST", body: { scenario: name } }), context, { reload: true });
+      if (!name) return;
+      const cassette = replaying(context);
+      const behind = cassette ? ` behind the replayed ${cassette} (the cassette still answers all it recorded)` : "";
+      restarting(event.currentTarget, `Loaded scenario ${name}${behind}`, () => control("scenario", { method: "POST", body: { scenario: name } }), context);
     });
     $("#reset").addEventListener("click", (event) => {
-      act(event.currentTarget, "Reset: back to the scenario's start", () => control("reset", { method: "POST" }), context, { reload: true });
+      restarting(event.currentTarget, "Reset to the scenario's start", () => control("reset", { method: "POST" }), context);
     });
+    presenterMode.setUp();
     $("#faults-clear").addEventListener("click", (event) => {
       act(event.currentTarget, (answer) => `Removed ${answer.cleared} faults`, () => control("faults", { method: "DELETE" }), context);
     });
@@ -190,14 +241,28 @@ export const presenter = {
     if (clock && !clock.frozen && clock.scale > 0) lastScale = clock.scale;
     const select = $("#scenario-select");
     const current = context.state.health ? context.state.health.scenario : null;
-    if (current && document.activeElement !== select && current !== listedFor && scenarios.length) renderScenarios(context);
+    if (document.activeElement !== select && current !== listedFor && scenarios.length) renderScenarios(context);
     renderFaults(context);
+    renderPresets(context);
+  },
+
+  /** Presenter mode's look at the clock and the windows, once a round; says what it did. */
+  async follow(context) {
+    try {
+      const did = await presenterMode.check(context);
+      if (did) {
+        say(did);
+        context.refreshNow();
+      }
+    } catch (error) {
+      say(error.message, true);
+    }
   },
 
   renderClock(context, text, speed) {
     setText("#clock-now", text);
     const clock = context.state.clock;
-    setText("#clock-speed", clock.frozen ? "frozen: moves only when advanced" : `running at ${speed} (virtual seconds per second)`);
+    setText("#clock-speed", clock.frozen ? "frozen: moves only when advanced" : `${speed}: virtual seconds per real second`);
     setText("#clock-freeze", clock.frozen ? "Resume" : "Freeze");
     for (const button of $$("[data-scale]")) button.classList.toggle("active", !clock.frozen && Number(button.dataset.scale) === clock.scale);
   },

@@ -1,7 +1,7 @@
 // The dashboard's shell: which view shows, the refresh loop, the header, the control token, and signing
 // in to a secured cluster (signin.js).
 //
-// Everything is refreshed by short polling (every second by default; `?refresh=MS` changes it), one
+// Everything is refreshed by short polling (every 750 ms by default; `?refresh=MS` changes it), one
 // round at a time, and not at all while the tab is hidden. Each round reads the clock, the cluster and
 // the faults from the control API, then whatever the visible view needs.
 
@@ -16,10 +16,12 @@ import { trafficView } from "./traffic.js";
 
 const VIEWS = { tasks: tasksView, cluster: clusterView, traffic: trafficView, replay: replayView };
 const MAX_SAMPLES = 720;
+// A round every 750 ms: a change shows within a second even when it lands just after a round (pace + round).
+const DEFAULT_PACE_MS = 750;
 
 function refreshInterval() {
   const asked = Number(new URLSearchParams(location.search).get("refresh"));
-  return Number.isFinite(asked) && asked > 0 ? Math.min(10000, Math.max(200, asked)) : 1000;
+  return Number.isFinite(asked) && asked > 0 ? Math.min(10000, Math.max(200, asked)) : DEFAULT_PACE_MS;
 }
 
 /** What every part of the page reads: the last answers, plus histories kept by the page itself. */
@@ -37,6 +39,7 @@ const state = {
 const context = {
   state,
   refreshNow,
+  interval: refreshInterval(),
   openTask(id) {
     location.hash = "#tasks";
     showView("tasks");
@@ -136,9 +139,30 @@ function showNotice(message) {
   setText(notice, message || "");
 }
 
+/**
+ * Another client (curl, a test, another tab) loaded a scenario or a cassette: forget what the page kept
+ * about the old cluster and read what the new one is, as after the presenter's own Load.
+ */
+let healthEpoch = 0; // moved on by loadHealth: a round's answer asked before it is older news
+
+async function noticeSwitch(health, epoch) {
+  if (epoch !== healthEpoch) return;
+  const before = state.health;
+  state.health = health;
+  if (!before || (before.scenario === health.scenario && before.cassette === health.cassette)) return;
+  context.forgetHistory();
+  renderHeader();
+  await signIn.load();
+}
+
 async function round() {
-  const [clock, cluster, faults] = await Promise.allSettled([control("clock"), control("cluster"), control("faults")]);
-  const failed = [clock, cluster, faults].find((result) => result.status === "rejected");
+  const epoch = healthEpoch;
+  const calls = [control("clock"), control("cluster"), control("faults"), control("health")];
+  // the Traffic tab's counter, while another view shows (the Traffic view reads the journal itself)
+  if (state.view !== "traffic") calls.push(trafficView.count());
+  const [clock, cluster, faults, health] = await Promise.allSettled(calls);
+  const failed = [clock, cluster, faults, health].find((result) => result.status === "rejected");
+  if (health.status === "fulfilled") await noticeSwitch(health.value, epoch);
   if (clock.status === "fulfilled") state.clock = { ...clock.value, fetchedAt: performance.now() };
   if (cluster.status === "fulfilled") {
     state.cluster = cluster.value;
@@ -157,6 +181,7 @@ async function round() {
   }
   renderHeader();
   presenter.render(context);
+  await presenter.follow(context);
   const view = VIEWS[state.view];
   try {
     await view.refresh(context);
@@ -177,6 +202,7 @@ function refreshNow() {
   }
   clearTimeout(timer);
   running = (async () => {
+    const started = performance.now();
     try {
       do {
         again = false;
@@ -184,7 +210,8 @@ function refreshNow() {
       } while (again);
     } finally {
       running = null;
-      timer = setTimeout(refreshNow, refreshInterval());
+      // the pace counts from the round's start, so a slow round does not stretch the time to the next one
+      timer = setTimeout(refreshNow, Math.max(50, context.interval - (performance.now() - started)));
     }
   })();
   return running;
@@ -192,6 +219,7 @@ function refreshNow() {
 
 /** What the server serves: its health, and whether its cluster is secured (which may ask to sign in). */
 async function loadHealth() {
+  healthEpoch += 1;
   try {
     state.health = await control("health");
   } catch {

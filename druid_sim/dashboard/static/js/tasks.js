@@ -5,11 +5,12 @@
 // before the presenter signs in.
 
 import { PRESENTER, describeDruidFailure, druid, taskPath } from "./api.js";
-import { $, $$, displayState, duration, h, pill, plural, setText, shortTime, timeOfDay } from "./dom.js";
+import { $, $$, displayState, h, pill, plural, setText, timeOfDay } from "./dom.js";
 import { signIn } from "./signin.js";
+import { COLUMNS, renderHeader, tableRows } from "./tasktable.js";
+import { logPane } from "./logpane.js";
 
 const MAX_ROWS = 500;
-const LOG_TAIL_BYTES = 16000; // what the console asks for: ?offset=-16000 (reference 6.2)
 
 let tasks = [];
 let listedAt = null; // virtual time of the last good answer
@@ -34,25 +35,39 @@ function fillSelect(select, values) {
   select.value = wanted.includes(current) ? current : "";
 }
 
-function durationCell(task, now) {
-  const state = displayState(task);
-  if (task.statusCode !== "RUNNING") {
-    return task.duration >= 0 ? duration(task.duration) : h("span", { class: "muted", title: "shut down: Druid reports -1" }, "—");
-  }
-  const since = Date.parse(task.createdTime);
-  return h("span", { class: "muted", title: `${state.toLowerCase()} since it was created` }, now ? duration(now - since) : "");
-}
-
 let drawn = null;
 let listedText = "";
+let sort = { key: null, descending: true }; // no key: the console's order (active first, newest first)
+const collapsed = new Set(); // groups the presenter folded
+let headerFor = null; // the sort the header was drawn for
+
+/** How the rows are ordered, in words, for the status line. */
+function sortedHow() {
+  if (!sort.key) return "active first (running, pending, waiting), then newest first, as Druid's console";
+  const label = COLUMNS.find((column) => column.key === sort.key).label.toLowerCase();
+  return `by ${label}, ${sort.descending ? "descending" : "ascending"}`;
+}
+
+/** A header was clicked: sort by it (again: the other way; times, durations and states start newest/active first). */
+function sortBy(key, context) {
+  if (sort.key === key) sort = { key, descending: !sort.descending };
+  else sort = { key, descending: ["status", "created", "duration"].includes(key) };
+  render(context, true);
+}
 
 function render(context, force = false) {
   const wanted = filters();
   const now = context.virtualNow();
   const user = signIn.user();
-  const signature = [listedText, JSON.stringify(wanted), Math.floor((now || 0) / 1000), problem, detail && detail.id, user, signIn.needed()].join("|");
+  const groupBy = $("#group-by").value;
+  const signature = [listedText, JSON.stringify(wanted), JSON.stringify(sort), groupBy, [...collapsed].join(), Math.floor((now || 0) / 1000), problem, detail && detail.id, user, signIn.needed()].join("|");
   if (!force && signature === drawn) return; // nothing to redraw: keep the rows under the pointer
   drawn = signature;
+  const sortedAs = JSON.stringify(sort);
+  if (sortedAs !== headerFor) {
+    headerFor = sortedAs;
+    renderHeader(sort, (key) => sortBy(key, context));
+  }
   const shown = tasks.filter(
     (task) =>
       (!wanted.state || displayState(task) === wanted.state) &&
@@ -60,28 +75,22 @@ function render(context, force = false) {
       (!wanted.type || task.type === wanted.type) &&
       (!wanted.id || task.id.toLowerCase().includes(wanted.id)),
   );
-  const rows = shown.slice(0, MAX_ROWS).map((task) => {
-    const location = task.location && task.location.host ? `${task.location.host}:${task.location.port}` : "";
-    return h(
-      "tr",
-      {
-        class: detail && detail.id === task.id ? "selected" : null,
-        dataset: { taskId: task.id, state: displayState(task) },
-        onclick: () => tasksView.open(task.id, context),
-      },
-      h("td", { class: "id", title: task.id }, task.id),
-      h("td", { class: "id group", title: task.groupId }, task.groupId),
-      h("td", {}, task.type),
-      h("td", {}, task.dataSource),
-      h("td", {}, pill(displayState(task)), task.errorMsg ? h("span", { class: "error-hint", title: task.errorMsg }, "!") : null),
-      h("td", { class: "muted" }, `${task.statusCode} / ${task.runnerStatusCode}`),
-      h("td", { class: "nowrap" }, shortTime(task.createdTime)),
-      h("td", { class: "nowrap" }, durationCell(task, now)),
-      h("td", { class: "muted location", title: location }, location),
-    );
+  const rows = tableRows(shown, {
+    sort,
+    groupBy,
+    now,
+    selectedId: detail && detail.id,
+    collapsed,
+    most: MAX_ROWS,
+    onOpen: (id) => tasksView.open(id, context),
+    onToggle: (name) => {
+      if (collapsed.has(name)) collapsed.delete(name);
+      else collapsed.add(name);
+      render(context);
+    },
   });
   $("#tasks-table tbody").replaceChildren(...rows);
-  const counted = `${shown.length === tasks.length ? plural(tasks.length, "task") : `${shown.length} of ${plural(tasks.length, "task")}`}`;
+  const counted = `${shown.length === tasks.length ? plural(tasks.length, "task") : `${shown.length} of ${plural(tasks.length, "task")}`} · ${sortedHow()}`;
   const capped = shown.length > MAX_ROWS ? ` (the first ${MAX_ROWS} shown: filter to see others)` : "";
   const when = listedAt ? ` · as of ${timeOfDay(new Date(listedAt).toISOString())}` : "";
   const as = user ? ` · what ${user} may read` : "";
@@ -97,6 +106,7 @@ function render(context, force = false) {
 
 function showPane(pane) {
   for (const button of $$("#detail-tabs button")) button.classList.toggle("active", button.dataset.pane === pane);
+  if (pane !== "log") logPane.hide();
 }
 
 /** A failed read of the open task, with what Druid checks when it is a secured cluster's 403. */
@@ -111,9 +121,8 @@ function pretty(value) {
 function setBody(text, { follow = false } = {}) {
   const body = $("#detail-body");
   if (body.textContent === text) return;
-  const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 24;
   body.textContent = text;
-  if (follow && atBottom) body.scrollTop = body.scrollHeight;
+  if (follow) body.scrollTop = body.scrollHeight; // following the log: stay at its end (Pause keeps it still)
 }
 
 async function paneContent(id, pane, state) {
@@ -121,15 +130,7 @@ async function paneContent(id, pane, state) {
     const answer = await druid(taskPath(id));
     return answer.ok ? { text: pretty(answer.json.payload), note: "GET /task/{id}: the spec as the Overlord holds it" } : { note: readFailure(answer) };
   }
-  if (pane === "log") {
-    const answer = await druid(taskPath(id, `/log?offset=-${LOG_TAIL_BYTES}`), { accept: "text/plain" });
-    if (answer.status === 404) return { text: "", note: "No log yet: Druid has none until the task runs (404)." };
-    if (!answer.ok) return { note: readFailure(answer) };
-    let text = answer.text;
-    if (text.length >= LOG_TAIL_BYTES) text = text.slice(text.indexOf("\n") + 1); // drop the cut first line, as the console does
-    const growing = state === "RUNNING" ? "growing while the task runs" : "complete";
-    return { text, note: `GET /task/{id}/log?offset=-${LOG_TAIL_BYTES}: the last ${LOG_TAIL_BYTES / 1000} kB, ${growing}`, follow: true };
-  }
+  if (pane === "log") return logPane.content(id, state, readFailure);
   if (pane === "reports") {
     const answer = await druid(taskPath(id, "/reports"));
     if (answer.status === 404) return { text: "", note: "No reports yet: Druid has none until the task runs (404)." };
@@ -161,7 +162,7 @@ async function refreshDetail() {
   if (!detail || detail.id !== id || detail.pane !== pane || !shown) return;
   const note = $("#detail-note");
   setText(note, shown.note || "");
-  note.classList.toggle("failed", shown.text === undefined);
+  note.classList.toggle("failed", shown.text === undefined && !shown.paused);
   if (shown.text !== undefined) setBody(shown.text, { follow: shown.follow });
 }
 
@@ -231,14 +232,47 @@ async function submit(event, context) {
 
 export const tasksView = {
   setUp(context) {
-    for (const id of ["#filter-state", "#filter-datasource", "#filter-type"]) $(id).addEventListener("change", () => render(context));
+    for (const id of ["#filter-state", "#filter-datasource", "#filter-type", "#group-by"]) $(id).addEventListener("change", () => render(context));
+    $("#sort-reset").addEventListener("click", () => {
+      sort = { key: null, descending: true };
+      render(context, true);
+    });
     $("#filter-id").addEventListener("input", () => render(context));
     $("#submit-toggle").addEventListener("click", () => {
       $("#submit-form").hidden = !$("#submit-form").hidden;
     });
     $("#submit-form").addEventListener("submit", (event) => submit(event, context));
     $("#detail-close").addEventListener("click", () => tasksView.close(context));
-    $("#detail-shutdown").addEventListener("click", () => shutdown(context));
+    $("#detail-shutdown").addEventListener("click", () => {
+      if (!detail) return;
+      // as Druid's console does: a shut down is asked for, never done on one click
+      setText("#shutdown-id", detail.id);
+      $("#shutdown-dialog").dataset.taskId = detail.id;
+      $("#shutdown-dialog").showModal();
+    });
+    $("#shutdown-dialog").addEventListener("close", () => {
+      const dialog = $("#shutdown-dialog");
+      if (dialog.returnValue === "shutdown" && detail && detail.id === dialog.dataset.taskId) shutdown(context);
+      dialog.returnValue = "";
+    });
+    $("#detail-copy").addEventListener("click", async () => {
+      if (!detail) return;
+      try {
+        await navigator.clipboard.writeText(detail.id);
+        sayAction(`Copied ${detail.id}`, false);
+      } catch (error) {
+        // no clipboard (a page not served from localhost or https): select the id for Ctrl-C instead
+        getSelection().selectAllChildren($("#detail-id"));
+        sayAction("The browser gave no clipboard: the id is selected, Ctrl-C copies it.", false);
+      }
+    });
+    $("#detail-wide").addEventListener("click", () => {
+      const wide = !$(".tasks-area").classList.contains("wide");
+      $(".tasks-area").classList.toggle("wide", wide);
+      $("#detail-wide").setAttribute("aria-pressed", String(wide));
+      $("#detail-wide").classList.toggle("active", wide);
+    });
+    logPane.setUp(() => detail && detail.id, readFailure);
     for (const button of $$("#detail-tabs button")) {
       button.addEventListener("click", () => {
         if (!detail) return;
@@ -284,7 +318,10 @@ export const tasksView = {
   },
 
   open(id, context) {
-    if (!detail || detail.id !== id) sayAction(null);
+    if (!detail || detail.id !== id) {
+      sayAction(null);
+      logPane.hide();
+    }
     detail = { id, pane: detail ? detail.pane : "status", state: null };
     $("#task-detail").hidden = false;
     $(".tasks-area").classList.add("with-detail");
@@ -300,7 +337,9 @@ export const tasksView = {
     detail = null;
     sayAction(null);
     $("#task-detail").hidden = true;
-    $(".tasks-area").classList.remove("with-detail");
+    $(".tasks-area").classList.remove("with-detail", "wide");
+    $("#detail-wide").classList.remove("active");
+    logPane.hide();
     render(context);
   },
 
@@ -320,6 +359,8 @@ export const tasksView = {
   },
 
   forget(context) {
+    setText("#submit-result", ""); // an answer about the cluster that was (a 429 from queue-full) is not about this one
+    $("#submit-result").classList.remove("failed");
     tasks = [];
     listedText = "";
     listedAt = null;

@@ -5,6 +5,7 @@
 
 import { CLIENT, PRESENTER, control, controlFile } from "./api.js";
 import { $, h, plural, setText, statusClass, timeOfDay } from "./dom.js";
+import { exchangeOf } from "./exchange.js";
 
 const KEEP = 300;
 
@@ -12,6 +13,25 @@ let entries = []; // oldest first
 let lastSeq = 0;
 let total = 0;
 let seenUpTo = 0; // entries up to this seq were drawn before: newer ones are highlighted once
+const opened = new Map(); // seq → the opened row's detail (a node), or null while it is read
+
+/** Open or close a row: its request and answer, read once from GET /__sim/journal/{seq}. */
+async function toggle(seq) {
+  if (opened.has(seq)) {
+    opened.delete(seq);
+    drawn = null;
+    render();
+    return;
+  }
+  opened.set(seq, null);
+  drawn = null;
+  render();
+  const detail = await exchangeOf(seq);
+  if (!opened.has(seq)) return;
+  opened.set(seq, detail);
+  drawn = null;
+  render();
+}
 
 /** "Save as cassette": the journal's exchanges as a cassette file, downloaded (WireMock's snapshot). */
 async function saveCassette() {
@@ -76,12 +96,16 @@ function render() {
   const rows = shown
     .slice()
     .reverse()
-    .map((entry) =>
+    .flatMap((entry) => [
       h(
         "tr",
         {
-          class: [entry.seq > seenUpTo ? "fresh" : "", refused(entry) ? "refused" : ""].join(" ").trim() || null,
+          class: [entry.seq > seenUpTo ? "fresh" : "", refused(entry) ? "refused" : "", opened.has(entry.seq) ? "open" : ""].join(" ").trim() || null,
           dataset: { seq: entry.seq, answeredBy: entry.answeredBy || "", status: entry.status ?? "", user: entry.user || "" },
+          title: "click: the request's headers and body, and the answer's",
+          onclick: () => {
+            if (!String(window.getSelection())) toggle(entry.seq);
+          },
         },
         h("td", { class: "muted" }, String(entry.seq)),
         h("td", { class: "nowrap" }, timeOfDay(entry.time)),
@@ -91,13 +115,16 @@ function render() {
         h("td", {}, statusCell(entry)),
         h("td", {}, answeredBy(entry)),
       ),
-    );
+      opened.has(entry.seq)
+        ? h("tr", { class: "exchange-row", dataset: { detailOf: entry.seq } }, h("td", { colspan: "7" }, opened.get(entry.seq) || h("span", { class: "muted" }, "reading…")))
+        : null,
+    ].filter(Boolean));
   $("#traffic-table tbody").replaceChildren(...rows);
   // the User column only where there are users: a secured cluster (its requests' users, its refusals)
   const users = entries.some((entry) => entry.user || entry.answeredBy === "security");
   $("#traffic-table").classList.toggle("no-users", !users);
   seenUpTo = lastSeq;
-  $("#traffic-empty").hidden = rows.length > 0;
+  $("#traffic-empty").hidden = shown.length > 0;
   const faulted = shown.filter((entry) => entry.answeredBy === "fault").length;
   const refusals = shown.filter(refused).length;
   const alsoRefused = refusals ? `, ${refusals} refused (401, 403)` : "";
@@ -140,7 +167,17 @@ export const trafficView = {
     render();
   },
 
+  /** The tab's counter while another view shows: the journal's total only (no entry is read). */
+  async count() {
+    const answer = await control(`journal?since=${lastSeq}&limit=0`);
+    if (answer.total < lastSeq) trafficView.forget();
+    total = answer.total;
+    setText("#traffic-tab-count", total ? String(total) : "");
+  },
+
   forget() {
+    setText("#traffic-tab-count", "");
+    opened.clear();
     drawn = null;
     entries = [];
     lastSeq = 0;
