@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from druid_sim.clock import parse_duration
 from druid_sim.overlord.behaviour import Distribution
 from druid_sim.util.quoting import quoting, shown, shown_name
+from druid_sim.util.regex import Regex, RegexRefused
 
 T = TypeVar("T")
 
@@ -325,12 +326,13 @@ def as_str_list(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def as_regex(value: Any) -> re.Pattern[str]:
+def as_regex(value: Any) -> Regex:
+    """A regular expression, compiled for RE2 so that matching it is linear (``util/regex.py``)."""
     text = as_str(value)
     try:
-        return re.compile(text)
-    except re.error as exc:
-        raise Invalid(f"is not a valid regular expression ({exc}): {shown(text)}") from None
+        return Regex(text)
+    except RegexRefused as exc:
+        raise Invalid(str(exc)) from None
 
 
 def as_choice(*choices: str) -> Callable[[Any], str]:

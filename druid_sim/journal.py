@@ -13,8 +13,7 @@ size, the oldest entries fall off, and :attr:`Journal.dropped` says how many did
 
 from __future__ import annotations
 
-import fnmatch
-import re
+import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from druid_sim.express import ExpressAnswer, ExpressRequest, express_of
 from druid_sim.logsafe import LogRedaction, log_redaction
 from druid_sim.runtime import ANSWERED_BY, Simulation
 from druid_sim.security.access import IDENTITY
+from druid_sim.util.regex import glob
 
 #: How many requests the journal keeps unless told otherwise (``--journal-size``).
 DEFAULT_JOURNAL_SIZE = 10_000
@@ -44,14 +44,23 @@ CLIENT_SHOWN = 200
 #: At most this many bytes of each body are shown when the dashboard's Traffic view opens a request (a full
 #: task list is ~100 KB; its start says enough). What is kept is the export's (`EXCHANGE_BUDGET`).
 BODY_KEPT = 16 * 1024
+#: The name the dashboard's own requests are journaled under (its Traffic view hides them by default).
+DASHBOARD = b"druid-sim-dashboard"
+#: What a request claiming the dashboard's name without the page's key is journaled as, after its name.
+NOT_THE_PAGE = b" (not the dashboard page)"
 
 
-def client_of(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
-    """Who sent a request: its ``X-Druid-Sim-Client`` header, else its ``User-Agent`` (raw bytes, or None)."""
+def client_of(headers: Iterable[tuple[bytes, bytes]], page_key: bytes = b"") -> bytes | None:
+    """Who sent a request: its ``X-Druid-Sim-Client`` header, else its ``User-Agent`` (raw bytes, or None).
+
+    The dashboard names itself ``druid-sim-dashboard/<page key>`` (the key is in the page it serves) and
+    is journaled as ``druid-sim-dashboard``; any other client using that name is journaled with
+    `NOT_THE_PAGE` after it, so that no client can hide its requests from the Traffic view by claiming it.
+    """
     agent = None
     for name, value in headers:
         if name == CLIENT_HEADER:
-            return value
+            return value if not value.startswith(DASHBOARD) else vouched(value, page_key)
         if name == b"user-agent":
             agent = value
     return agent
@@ -91,6 +100,14 @@ class Exchange:
         self.response_headers = response_headers
         self.response_body = response_body
         self.size = size  # body bytes held, counted against EXCHANGE_BUDGET
+
+
+def vouched(value: bytes, page_key: bytes) -> bytes:
+    """A client name starting with the dashboard's: the page's own without its key, anyone else's marked."""
+    signed = DASHBOARD + b"/" + page_key
+    if page_key and value.startswith(signed):
+        return DASHBOARD + value[len(signed) :]
+    return value + NOT_THE_PAGE
 
 
 class JournalEntry:
@@ -172,7 +189,7 @@ class JournalFilter:
 
     def compile(self) -> Callable[[JournalEntry], bool]:
         method = self.method.upper() if self.method else None
-        path = re.compile(fnmatch.translate(self.path)).match if self.path else None
+        path = glob(self.path).match if self.path else None  # RE2: linear whatever the glob
         status, answered_by, fault, since = self.status, self.answered_by, self.fault, self.since
         user, client = self.user, self.client
 
@@ -199,6 +216,8 @@ class Journal:
             raise ValueError(f"the journal size must be at least 1, got {size}; use --journal-size 10000")
         self.clock = clock
         self.redaction = redaction or LogRedaction()  # also what a reader of an Exchange redacts with
+        #: What the dashboard page sends after its name (``client_of``), fresh for each server.
+        self.page_key = secrets.token_hex(8).encode("ascii")
         self._redact_query = self.redaction.query
         self.size = size
         self._entries: deque[JournalEntry] = deque(maxlen=size)
@@ -322,7 +341,8 @@ class JournalMiddleware:
         """Journal an express answer (`druid_sim.express`) as the ASGI way would have."""
         answer = None if self._inner is None else self._inner(request)
         if answer is not None:
-            entry = self.journal.record(request.method, request.path, request.query, client_of(request.headers))
+            client = client_of(request.headers, self.journal.page_key)
+            entry = self.journal.record(request.method, request.path, request.query, client)
             entry.status = answer.status
             entry.answered_by = request.answered_by
             size = len(answer.body)
@@ -336,7 +356,8 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        entry = self.journal.record(method, scope["path"], scope["query_string"], client_of(scope["headers"]))
+        client = client_of(scope["headers"], self.journal.page_key)
+        entry = self.journal.record(method, scope["path"], scope["query_string"], client)
         # What the export needs (`Exchange`), gathered as cheaply as the hot path allows: body chunks are
         # referenced, not copied, and past EXCHANGE_BODY_LIMIT bytes nothing more is held.
         request_parts: list[bytes] = []

@@ -31,6 +31,10 @@ KIB = 1024
 MIB = 1024 * KIB
 GIB = 1024 * MIB
 
+#: The largest cassette loaded (--max-cassette-size): memory grows about 3 KB per interaction it holds
+#: (docs/cassettes.md), so 256 MiB of ordinary exchanges is on the order of a few hundred MB of memory.
+MAX_CASSETTE_SIZE = 256 * MIB
+
 
 @dataclass(frozen=True, slots=True)
 class ServerLimits:
@@ -42,6 +46,7 @@ class ServerLimits:
     keep_alive_timeout: float = 300.0  # seconds an idle keep-alive connection stays open (--keep-alive-timeout)
     max_connections: int = 1000  # open connections (--max-connections)
     max_stored_payloads: int = 128 * MIB  # bytes of submitted task payloads kept (--max-stored-payloads)
+    max_cassette_size: int = MAX_CASSETTE_SIZE  # bytes of a cassette file loaded (--max-cassette-size)
 
     def problems(self) -> list[str]:
         """What is wrong with these limits, as option names and fixes (empty when all are usable)."""
@@ -58,6 +63,8 @@ class ServerLimits:
             found.append("--max-connections must be at least 1 (default 1000)")
         if self.max_stored_payloads < 0:
             found.append("--max-stored-payloads cannot be negative (default 128MiB)")
+        if self.max_cassette_size < 1 * KIB:
+            found.append("--max-cassette-size must be at least 1KiB (default 256MiB)")
         return found
 
 
@@ -94,4 +101,4 @@ def find_limits(app: object) -> ServerLimits:
     return ServerLimits()
 
 
-__all__ = ["ServerLimits", "find_limits", "format_size", "parse_size"]
+__all__ = ["MAX_CASSETTE_SIZE", "ServerLimits", "find_limits", "format_size", "parse_size"]

@@ -39,7 +39,7 @@ def test_the_page_is_served_at_root_with_every_file_it_loads(client: httpx.Clien
     assert page.headers["cache-control"] == "no-cache"
     html = page.text
     assert "druid-sim" in html and "Druid 35.0.0" in html
-    assert f'data-client="{DASHBOARD_CLIENT}"' in html and 'data-token-required="false"' in html
+    assert re.search(f'data-client="{DASHBOARD_CLIENT}/[0-9a-f]{{16}}"', html) and 'data-token-required="false"' in html
     referenced = re.findall(r'(?:src|href)="(__sim/ui/[^"?]+)\?v=[0-9a-f]{12}"', html)
     assert {"__sim/ui/js/main.js", "__sim/ui/dashboard.css", "__sim/ui/favicon.svg"} <= set(referenced)
     modules = {f"js/{name}" for name in re.findall(r'from "\./([a-z]+\.js)"', (STATIC_DIR / "js/main.js").read_text())}
@@ -271,8 +271,15 @@ def test_scenarios_lists_every_built_in_with_its_description(client: httpx.Clien
     assert client.get("/__sim/scenarios").json()["current"] == "slow-tasks"
 
 
+def _page_client(client: httpx.Client) -> str:
+    """What the served page sends as X-Druid-Sim-Client: the dashboard's name with the page's key."""
+    found = re.search(r'data-client="([^"]+)"', client.get("/").text)
+    assert found is not None
+    return found.group(1)
+
+
 def test_journal_names_each_requests_client_and_filters_by_it(client: httpx.Client) -> None:
-    client.get(f"{V1}/tasks", headers={"x-druid-sim-client": DASHBOARD_CLIENT, "user-agent": "HeadlessChrome"})
+    client.get(f"{V1}/tasks", headers={"x-druid-sim-client": _page_client(client), "user-agent": "HeadlessChrome"})
     client.get(f"{V1}/tasks", headers={"user-agent": "airflow/2.9 (+druid provider)"})
     entries = client.get("/__sim/journal").json()["entries"]
     assert [entry["client"] for entry in entries] == [DASHBOARD_CLIENT, "airflow/2.9 (+druid provider)"]
@@ -354,3 +361,18 @@ def test_a_tasks_log_size_is_read_from_the_model_without_a_druid_request(client:
     assert size["exists"] and size["bytes"] == len(client.get(f"{V1}/task/{task}/log").content)
     assert client.get("/__sim/journal/count", params={"path": "*/log"}).json() == {"count": 1}  # only the GET above
     assert client.get("/__sim/tasks/nope/log").status_code == 404
+
+
+def test_a_client_calling_itself_the_dashboard_is_not_hidden_from_the_traffic_view(client: httpx.Client) -> None:
+    """Issue 22 item 12: the Traffic view hides the page's own polls (client ``druid-sim-dashboard``); a client
+    sending that name without the key in the served page is journaled under another name, so it stays shown."""
+    page = _page_client(client)
+    client.get(f"{V1}/tasks", headers={"x-druid-sim-client": DASHBOARD_CLIENT})
+    client.get(f"{V1}/tasks", headers={"x-druid-sim-client": f"{DASHBOARD_CLIENT}/0123456789abcdef presenter"})
+    client.get(f"{V1}/tasks", headers={"x-druid-sim-client": f"{page} presenter"})
+    entries = client.get("/__sim/journal").json()["entries"]
+    assert [entry["client"] for entry in entries] == [
+        f"{DASHBOARD_CLIENT} (not the dashboard page)",
+        f"{DASHBOARD_CLIENT}/0123456789abcdef presenter (not the dashboard page)",
+        f"{DASHBOARD_CLIENT} presenter",
+    ]

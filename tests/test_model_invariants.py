@@ -291,7 +291,10 @@ def test_tasks_a_cassette_saw_running_hold_their_worker_slots(tmp_path: Path) ->
     PENDING while the cluster is full, and the cluster view counts them."""
     running = [running_entry(n, f"mm-{n % 3}.example.com", 8100 + n // 3) for n in range(9)]
     cassette = write_cassette(tmp_path / "full.jsonl", [exchange("GET", f"{V1}/runningTasks", 200, running)])
-    with replay_server(cassette) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+    with (
+        replay_server(cassette, replay_on_miss="simulate") as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
         cluster = client.get("/__sim/cluster").json()["workers"]
         assert (cluster["capacity"], cluster["used"]) == (9, 9)
         submitted = client.post(f"{V1}/task", json=BODIES[0]).json()["task"]

@@ -174,3 +174,24 @@ def test_switch(druid_sim, n):
 """,
     )
     result.assert_outcomes(passed=2)
+
+
+def test_a_cassette_over_druid_sim_max_cassette_size_fails_the_test_naming_the_flag(pytester: pytest.Pytester) -> None:
+    """Issue 22 item 5: the plugin loads cassettes within a size too, and says which flag raises it."""
+    source = """
+import pytest
+
+@pytest.mark.druid_sim(cassette="docs-examples")
+def test_docs(druid_sim):
+    assert druid_sim.http.get("/druid/indexer/v1/completeTasks").status_code == 200
+"""
+    refused = run(pytester, source, "--druid-sim-max-cassette-size", "4KiB")
+    refused.assert_outcomes(errors=1)
+    refused.stdout.fnmatch_lines(
+        [
+            "*docs-examples.jsonl:0: the file is *: a cassette may be at most 4KiB (--max-cassette-size)*"
+            "--druid-sim-max-cassette-size*"
+        ]
+    )
+    assert "Traceback" not in refused.stdout.str()
+    run(pytester, source, "--druid-sim-max-cassette-size", "1MiB").assert_outcomes(passed=1)

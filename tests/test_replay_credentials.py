@@ -215,3 +215,20 @@ def test_a_cassette_redacted_with_a_key_kept_outside_replays_only_with_that_key(
     keyed = ("--cassette", str(cassette), "--on-miss", "error", "--redaction-key", str(key_file))
     with serve(*keyed) as (_, url), client(url) as http:
         assert http.post(f"{V1}/task", json=SPEC).json() == {"task": task}
+
+
+def test_a_placeholder_sent_literally_does_not_match_the_recorded_credentials(recording: Recording) -> None:
+    """Issue 22 item 12: a client copying ``Basic <redacted:…>`` out of a shared cassette is not answered as the
+    recorded user: only the real secret matches, as it would against the real cluster."""
+    listed = next(i for i in load_cassette(recording.cassette).interactions if i.request.path == f"{V1}/tasks").request
+    copied = dict(listed.headers)
+    authorization = next(value for name, value in copied.items() if name.lower() == "authorization")
+    assert authorization.startswith("Basic <redacted:")
+    with replay_server(recording.cassette, replay_on_miss="error") as server:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            forged = http.get(listed.path, params=listed.query, headers={"Authorization": authorization})
+        with client(server.url) as http:
+            genuine = http.get(listed.path, params=listed.query)
+    assert forged.status_code == 599
+    assert [d["name"] for d in forged.json()["nearest"][0]["differences"]] == ["authorization"]
+    assert genuine.status_code == 200

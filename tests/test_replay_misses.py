@@ -165,3 +165,23 @@ def test_after_a_reset_the_model_still_holds_the_cassette_tasks(cassette: Path) 
         response = client.get(f"{V1}/task/{ONLY_LISTED}/status")
     assert response.status_code == 200
     assert response.json()["status"]["statusCode"] == "RUNNING"
+
+
+def test_in_a_large_cassette_the_nearest_are_the_same_path_then_the_same_shape(tmp_path: Path) -> None:
+    """The near-miss index (method and path shape, then path) finds the recorded request that differs only in
+    its query even when it is the last of many polls of the same shape, and same-shape ones for another id."""
+    polls = [
+        exchange("GET", f"{V1}/task/index_parallel_wiki_{n:06d}/status", 200, {"task": str(n)}) for n in range(300)
+    ]
+    target = exchange("GET", f"{V1}/task/{TASK}/reports", 200, {}, query=[("full", "true")])
+    cassette = write_cassette(tmp_path / "large.jsonl", [*polls, target])
+    with (
+        replay_server(cassette, replay_on_miss="error") as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
+        other_query = client.get(f"{V1}/task/{TASK}/reports", params={"full": "false"}).json()["nearest"]
+        other_id = client.get(f"{V1}/task/index_parallel_wiki_999999/status").json()["nearest"]
+    assert other_query[0]["interaction"] == 300
+    assert other_query[0]["differences"] == [{"part": "query", "name": "full", "recorded": "true", "received": "false"}]
+    assert [near["interaction"] for near in other_id] == [0, 1, 2]
+    assert [d["part"] for d in other_id[0]["differences"]] == ["path"]

@@ -146,3 +146,36 @@ def test_more_than_one_worker_needs_a_cassette(capsys: pytest.CaptureFixture[str
 def test_workers_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--workers", "0", "--port", "1"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
+
+
+def test_with_two_workers_a_miss_the_model_answers_is_logged_once(tmp_path: Path) -> None:
+    """Issue 22 item 12: each worker used to log a distinct miss once, so ``--workers 2`` logged it twice;
+    the workers now claim it in the cursor file they share."""
+    cassette = write_cassette(tmp_path / "poll.jsonl", [exchange("GET", STATUS, 200, _status("RUNNING"))])
+    sock = free_socket()
+    port: int = sock.getsockname()[1]
+    sock.close()
+    log = tmp_path / "serve.log"
+    druid_sim = Path(sys.executable).with_name("druid-sim")
+    argv = [str(druid_sim), "serve", "--cassette", str(cassette), "--workers", "2", "--port", str(port)]
+    with log.open("wb") as err:
+        process = subprocess.Popen(
+            [*argv, "--no-access-log"], stdout=subprocess.DEVNULL, stderr=err, start_new_session=True
+        )
+    missed = f"{V1}/task/never_recorded/status"
+    try:
+        deadline = time.monotonic() + 30  # liveness, not speed
+        met: dict[str, int] = {}
+        while len(met) < 2 or not all(met.values()):  # until both workers have met the miss (their journals)
+            try:
+                assert _request(port, "GET", missed)[0] == 404
+                _, headers, body = _request(port, "GET", f"/__sim/journal/count?path={missed}")
+                met[headers["x-druid-sim-worker"]] = json.loads(body)["count"]
+            except OSError:
+                time.sleep(0.05)
+            assert process.poll() is None and time.monotonic() < deadline, f"workers met: {met}"
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=15)
+    warnings = [line for line in log.read_text().splitlines() if line.startswith(f"replay miss: GET {missed} ")]
+    assert len(warnings) == 1, warnings

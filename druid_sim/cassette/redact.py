@@ -60,6 +60,7 @@ from druid_sim.cassette.secrets import (
 )
 from druid_sim.util.jsonenc import allow_deep_walks, dumps
 from druid_sim.util.quoting import shown
+from druid_sim.util.regex import Match, Regex, RegexRefused
 
 SCHEME = "hmac-sha256-48"
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "aws4-hmac-sha256"})
@@ -93,7 +94,7 @@ class RedactionRules:
     query_params: frozenset[str] = frozenset()
     json_keys: frozenset[str] = frozenset()
     json_paths: tuple[tuple[str, ...], ...] = ()
-    patterns: tuple[re.Pattern[str], ...] = ()
+    patterns: tuple[Regex, ...] = ()  # RE2: a shared cassette cannot stall a replay
 
     @classmethod
     def from_specs(cls, specs: Iterable[str], builtin: bool = True) -> RedactionRules:
@@ -102,7 +103,7 @@ class RedactionRules:
         params: set[str] = set()
         keys: set[str] = set()
         paths: list[tuple[str, ...]] = []
-        patterns: list[re.Pattern[str]] = []
+        patterns: list[Regex] = []
         specs = tuple(specs)
         for spec in specs:
             kind, sep, value = spec.partition(":")
@@ -123,9 +124,9 @@ class RedactionRules:
                     keys.add(value.lower())
             elif kind == "regex":
                 try:
-                    patterns.append(re.compile(value))
-                except re.error as exc:
-                    raise RuleError(f"redaction rule {shown(spec)}: invalid regular expression ({exc})") from None
+                    patterns.append(Regex(value))
+                except RegexRefused as exc:
+                    raise RuleError(f"redaction rule {shown(spec)}: the pattern {exc}") from None
             else:
                 raise RuleError(
                     f"redaction rule {shown(spec)}: unknown kind {shown(kind)}; use header, query, json or regex"
@@ -139,6 +140,19 @@ class RedactionRules:
             tuple(paths),
             tuple(patterns),
         )
+
+
+#: How every placeholder starts, and what one a client sent itself is turned into (`redact_live_request`).
+PLACEHOLDER_START = b"<redacted:"
+SENT_PLACEHOLDER_START = b"<as-sent:redacted:"
+
+
+def _sends_placeholder(request: Request) -> bool:
+    """Whether a placeholder's text is anywhere in the request: path, query, headers or body."""
+    start = PLACEHOLDER_START.decode("ascii")
+    if start in request.path or any(start in value for _, value in (*request.query, *request.headers)):
+        return True
+    return request.body.kind is not None and PLACEHOLDER_START in request.body.raw()
 
 
 def new_salt() -> str:
@@ -307,6 +321,18 @@ class Redactor:
         line = orjson.dumps(request_to_obj(redacted))
         scrubbed = self.scrub_line(line)
         return redacted if scrubbed is line else decode_request(orjson.loads(scrubbed))
+
+    def redact_live_request(self, request: Request) -> Request:
+        """A live request as `redact_request_as_recorded` puts it, after marking placeholders it sent itself.
+
+        Redaction leaves a placeholder alone, so a client sending the literal text ``<redacted:…>`` copied
+        from a cassette would otherwise match the recorded credentials without knowing them; such a text
+        becomes ``<as-sent:redacted:…>``, which the recorder never writes.
+        """
+        if _sends_placeholder(request):
+            line = orjson.dumps(request_to_obj(request)).replace(PLACEHOLDER_START, SENT_PLACEHOLDER_START)
+            request = decode_request(orjson.loads(line))
+        return self.redact_request_as_recorded(request)
 
     def scrub_line(self, line: bytes) -> bytes:
         """Last pass over an encoded cassette line: replace any echo of a secret seen earlier.
@@ -497,12 +523,9 @@ class Redactor:
                 text = "".join(pieces) + text[done:]
         return text
 
-    def _replace_match(self, match: re.Match[str]) -> str:
-        group: str | int = 0
-        if "secret" in match.re.groupindex:
-            group = "secret"
-        elif match.re.groups >= 1:
-            group = 1
+    def _replace_match(self, match: re.Match[str] | Match) -> str:
+        found = match.re  # ``re.Pattern`` or RE2's, both with groupindex and groups
+        group: int = found.groupindex.get("secret", 1 if found.groups >= 1 else 0)
         secret = match.group(group)
         if secret is None or PLACEHOLDER_RE.fullmatch(secret):
             return match.group(0)

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from druid_sim.util.regex import Regex
+
 #: A redaction placeholder: `<redacted:` + 12 hex digits of HMAC-SHA256 + `>`.
 PLACEHOLDER_RE = re.compile(r"<redacted:[0-9a-f]{12}>")
 
@@ -93,7 +95,7 @@ class TextPattern(NamedTuple):
     log) only the lines holding a hint word need the regular expression (`places`)."""
 
     kind: str
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | Regex  # the built-in ones are ours; a user rule is RE2
     words: tuple[str, ...]
     one_line: bool = True
 

@@ -12,6 +12,7 @@ from typing import Any
 from druid_sim.builtin import cassette_names
 from druid_sim.cassette import CassetteError, find_secrets, load_cassette, summarize
 from druid_sim.cassette.summary import format_summary
+from druid_sim.commands.sizes import add_cassette_size_argument
 
 #: Exit codes of `check`: 0 clean, 1 secrets found, 2 the cassette cannot be read.
 EXIT_CLEAN, EXIT_SECRETS, EXIT_INVALID = 0, 1, 2
@@ -25,6 +26,7 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(func=run_list)
     show = actions.add_parser("show", help="summary: interactions per endpoint, tasks seen, time span")
     show.add_argument("file", metavar="FILE", help="a cassette file or a shipped cassette's name")
+    add_cassette_size_argument(show)
     show.set_defaults(func=run_show)
     check = actions.add_parser(
         "check",
@@ -32,6 +34,7 @@ def register(subparsers: Any) -> None:
         description="Exit codes: 0 clean, 1 something secret-looking is present, 2 the cassette is invalid.",
     )
     check.add_argument("file", metavar="FILE", nargs="+")
+    add_cassette_size_argument(check)
     check.set_defaults(func=run_check)
 
 
@@ -58,7 +61,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     """Print the summary of one cassette."""
     try:
-        cassette = load_cassette(args.file)
+        cassette = load_cassette(args.file, args.max_cassette_size)
     except CassetteError as exc:
         print(f"druid-sim cassette show: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -71,7 +74,7 @@ def run_check(args: argparse.Namespace) -> int:
     worst = EXIT_CLEAN
     for file in args.file:
         try:
-            cassette = load_cassette(file)
+            cassette = load_cassette(file, args.max_cassette_size)
         except CassetteError as exc:
             print(f"{exc}", file=sys.stderr)
             worst = EXIT_INVALID

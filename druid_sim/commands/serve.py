@@ -14,8 +14,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from druid_sim.clock import check_scale, parse_instant
+from druid_sim.commands.sizes import add_cassette_size_argument, size_type
 from druid_sim.druid.web_console import WebConsoleError, check_console_dir
-from druid_sim.limits import ServerLimits, parse_size
+from druid_sim.limits import ServerLimits
 from druid_sim.replay.command import add_replay_arguments
 from druid_sim.server.serving import listen_error, listening_socket, open_file_room, uvicorn_settings
 
@@ -124,7 +125,7 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--max-body-size",
-        type=_size,
+        type=size_type,
         default=limits.max_body_size,
         metavar="SIZE",
         help="largest request body, e.g. 64MiB, 500KB, 65536 (default 64MiB, MySQL 8's max_allowed_packet, "
@@ -132,7 +133,7 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--max-header-size",
-        type=_size,
+        type=size_type,
         default=limits.max_header_size,
         metavar="SIZE",
         help="largest request line plus headers (default 8KiB, Druid's druid.server.http.maxRequestHeaderSize); "
@@ -162,19 +163,13 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--max-stored-payloads",
-        type=_size,
+        type=size_type,
         default=limits.max_stored_payloads,
         metavar="SIZE",
         help="submitted task payloads kept for GET /task/{id} (default 128MiB); beyond it the oldest complete "
         "tasks' payloads are let go of (404 payload null, as after Druid's metadata cleanup)",
     )
-
-
-def _size(value: str) -> int:
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    add_cassette_size_argument(group)
 
 
 def _limits(args: argparse.Namespace) -> ServerLimits:
@@ -185,6 +180,7 @@ def _limits(args: argparse.Namespace) -> ServerLimits:
         keep_alive_timeout=args.keep_alive_timeout,
         max_connections=args.max_connections,
         max_stored_payloads=args.max_stored_payloads,
+        max_cassette_size=args.max_cassette_size,
     )
 
 

@@ -12,7 +12,10 @@ rules, the ones Jupyter and dev servers such as Vite's apply:
 * **Origin** (changes): when present it must be the server's own (``http://`` + the Host header).
   Browsers send it with every POST and DELETE, scripts and the CLI do not.
 * **Content-Type** (changes): ``application/json``, else 415. A page cannot send that cross-origin
-  without a CORS preflight, which this server never grants.
+  without a CORS preflight, which this server never grants. A change without a body (``POST
+  /__sim/reset``, ``DELETE /__sim/journal``) may leave it out when it has no Origin either: that is what
+  a client generated from the OpenAPI document sends (the document gives those calls no body), and a
+  browser always sends an Origin with a POST or DELETE, so a page still cannot.
 
 So curl, scripts, the druid-sim CLI, the pytest plugin and a page served by this server itself (same
 origin, ``fetch`` with JSON) all work, and other pages cannot change anything. Changes are POST, PUT,
@@ -72,6 +75,7 @@ class BrowserGuard:
 
     def _refusal(self, scope: Scope) -> tuple[int, str] | None:
         host = origin = fetch_site = content_type = None
+        has_body = False
         for key, value in scope["headers"]:
             if key == b"host":
                 host = value.decode("latin-1")
@@ -81,6 +85,8 @@ class BrowserGuard:
                 fetch_site = value.decode("latin-1").strip().lower()
             elif key == b"content-type":
                 content_type = value.decode("latin-1")
+            elif key == b"transfer-encoding" or (key == b"content-length" and value.strip() not in (b"", b"0")):
+                has_body = True
         server = scope.get("server")
         port = server[1] if server else None
         if self.check_host and host is not None:
@@ -104,6 +110,8 @@ class BrowserGuard:
                 f"(Host {host}); call it from a script, curl, the druid-sim CLI or a page served by this server"
             )
         media_type = (content_type or "").split(";", 1)[0].strip().lower()
+        if content_type is None and origin is None and not has_body:
+            return None  # a bodyless change from a script or a generated client (see the module's docstring)
         if media_type != _JSON:
             sent = f"Content-Type: {content_type}" if content_type else "no Content-Type"
             return 415, (

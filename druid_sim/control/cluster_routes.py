@@ -17,19 +17,38 @@ from druid_sim.clock import format_instant
 from druid_sim.control.core import simulation_of
 from druid_sim.control.errors import JSONAnswer
 from druid_sim.runtime import Simulation
+from druid_sim.security.viewer import Viewer, viewer_of
 
 #: The request whose fate tells who leads: the task list every client and console polls.
 LEADER_PROBE = ("GET", "/druid/indexer/v1/tasks")
 
 
-def describe_workers(simulation: Simulation, now: int) -> dict[str, Any]:
-    """Slots per MiddleManager (``capacity`` null: unlimited) and the tasks running in them now."""
-    managers = simulation.overlord.middle_managers(now)
+def describe_workers(simulation: Simulation, now: int, viewer: Viewer | None = None) -> dict[str, Any]:
+    """Slots per MiddleManager (``capacity`` null: unlimited) and the tasks running in them now.
+
+    ``viewer``: a signed-in Druid user of the dashboard (`druid_sim.security.viewer`); the ids of running
+    tasks it may not read are left out (slots used still count them: Druid's /workers shows that much).
+    """
+    overlord = simulation.overlord
+    managers = overlord.middle_managers(now)
+
+    def shown(task_id: str) -> bool:
+        if viewer is None:
+            return True
+        task = overlord.get(task_id, now)
+        return task is not None and viewer.may_read(task.datasource)
+
     return {
-        "capacity": simulation.overlord.workers.total_capacity,
+        "capacity": overlord.workers.total_capacity,
         "used": sum(manager.used for manager in managers),
         "middleManagers": [
-            {"host": m.host, "capacity": m.capacity, "used": m.used, "runningTasks": list(m.running)} for m in managers
+            {
+                "host": m.host,
+                "capacity": m.capacity,
+                "used": m.used,
+                "runningTasks": [task_id for task_id in m.running if shown(task_id)],
+            }
+            for m in managers
         ],
     }
 
@@ -79,7 +98,7 @@ async def get_cluster(request: Request) -> Response:
                 "active": active,
                 "maxSize": overlord.queue_max_size,
             },
-            "workers": describe_workers(simulation, now),
+            "workers": describe_workers(simulation, now, viewer_of(simulation, request.headers)),
             "leader": describe_leader(simulation),
         }
     )

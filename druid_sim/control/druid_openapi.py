@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from druid_sim.control.overlord_openapi import RAW_TEXT as RAW_TEXT
 from druid_sim.control.overlord_openapi import overlord_paths
 
 V1 = "/druid/indexer/v1"
@@ -33,6 +34,11 @@ def _media(description: str, schemas: dict[str, dict[str, Any]]) -> dict[str, An
 
 def _text(description: str, example: str, media: str = "text/plain") -> dict[str, Any]:
     return {"description": description, "content": {media: {"schema": {"type": "string"}, "example": example}}}
+
+
+def _raw_json(example: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``application/json`` whose body is (or may be) raw text: `RAW_TEXT`, and the schema when it is JSON."""
+    return {"schema": schema or {"type": "string"}, "example": example, RAW_TEXT: True}
 
 
 def query_parameter(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -191,10 +197,10 @@ def _paths() -> dict[str, Any]:
                     "404": {
                         "description": "unknown task (text/plain) or no reports yet: a raw string labelled application/json",
                         "content": {
-                            "application/json": {
-                                "schema": {"type": "string"},
-                                "example": "No task reports were found for this task. The task may not exist, or it may not have completed yet.",
-                            },
+                            "application/json": _raw_json(
+                                "No task reports were found for this task. The task may not exist, or it may not "
+                                "have completed yet."
+                            ),
                             "text/plain": {"schema": {"type": "string"}},
                         },
                     },
@@ -227,11 +233,15 @@ def _paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": _json("{id: TaskStatus}", {"type": "object", "additionalProperties": _ref("TaskStatus")}),
-                    "400": _text(
-                        'empty list (a raw string labelled application/json) or not an array ({"error"})',
-                        "No Task IDs provided.",
-                        "application/json",
-                    ),
+                    "400": {
+                        "description": 'empty list (raw text labelled application/json) or not an array ({"error"})',
+                        "content": {
+                            "application/json": _raw_json(
+                                "No Task IDs provided.",
+                                {"oneOf": [{"type": "string"}, _ref("LegacyError")]},
+                            )
+                        },
+                    },
                     "415": _resp("JettyPage"),
                     "500": _resp("JettyPage"),
                 },
@@ -255,9 +265,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "raw URL",
-                        "content": {
-                            "application/json": {"schema": {"type": "string"}, "example": "http://localhost:8081"}
-                        },
+                        "content": {"application/json": _raw_json("http://localhost:8081")},
                     }
                 },
             }
@@ -377,7 +385,9 @@ def druid_openapi(druid_version: str) -> dict[str, Any]:
             "status codes, content types and error bodies. A non-leader answers every path except /leader "
             "and /isLeader with 307 to the leader (Location = leader URL + request URI). With a scenario's "
             "security: section (Druid basic security, docs/security.md), every path but /status/health and "
-            "/isLeader wants HTTP Basic credentials (401) and a permission (403).",
+            "/isLeader wants HTTP Basic credentials (401) and a permission (403). A media type marked "
+            f"{RAW_TEXT}: true is raw text although Druid labels it application/json (/leader, an empty "
+            "/taskStatus list, reports not found): read the text itself, and parse it as JSON only if it parses.",
         },
         "security": [{}, {"basic": []}],
         "paths": _secured({**_paths(), **overlord_paths()}),

@@ -13,6 +13,8 @@ from druid_sim.control.core import simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer
 from druid_sim.journal import BODY_KEPT, EXCHANGE_BODY_LIMIT, Exchange, Journal, JournalEntry, JournalFilter, journal_of
 from druid_sim.logsafe import LogRedaction
+from druid_sim.security.viewer import viewer_of
+from druid_sim.util.regex import RegexRefused, glob
 
 FILTER_PARAMS = {"method", "path", "status", "answeredBy", "fault", "user", "since", "client"}
 GROUPS = {"method", "path", "status", "answeredBy", "fault", "user", "client"}
@@ -38,6 +40,11 @@ def parse_filter(request: Request, extra: set[str]) -> tuple[JournalFilter, dict
     if unknown:
         accepted = ", ".join(sorted(FILTER_PARAMS | extra))
         raise ControlError(422, f"unknown query parameter(s) {', '.join(unknown)}; this call accepts {accepted}")
+    if params.get("path"):
+        try:
+            glob(params["path"])
+        except RegexRefused as exc:
+            raise ControlError(400, f"path {exc}") from None
     where = JournalFilter(
         method=params.get("method") or None,
         path=params.get("path") or None,
@@ -61,6 +68,9 @@ async def get_journal(request: Request) -> Response:
     where, params = parse_filter(request, {"limit"})
     limit = _int(params, "limit", 0)
     entries = journal.select(where, limit)
+    viewer = viewer_of(simulation_of(request), request.headers)
+    if viewer is not None:  # the dashboard of a signed-in Druid user: its own requests only
+        entries = [entry for entry in entries if viewer.made(entry.user)]
     body = {**_summary(journal), "count": len(entries), "entries": [entry.to_json() for entry in entries]}
     return JSONAnswer(body)
 

@@ -409,8 +409,9 @@ def control_openapi() -> dict[str, Any]:
             'scenario and cassette. JSON in and out; errors are {"error": code, "message": how to fix}. '
             "The dashboard page at / (files under /__sim/ui/) is built on these calls and the Druid API only. "
             "Every call needs a Host this server answers as (on loopback: localhost, 127.0.0.1 or [::1] with its "
-            "port), else 403; a change (POST, DELETE) needs Content-Type: application/json (else 415) and no "
-            "Origin or Sec-Fetch-Site of another site (else 403), so no web page can drive it.",
+            "port), else 403; a change (POST, DELETE) with a body needs Content-Type: application/json (else "
+            "415; a change without a body may send none, or that one) and no Origin or Sec-Fetch-Site of another "
+            "site (else 403), so no web page can drive it.",
         },
         "security": [{}, {"bearer": []}],
         "paths": paths,

@@ -13,10 +13,18 @@ _ANY: dict[str, Any] = {}
 _OBJECT = {"type": "object"}
 _ARRAY = {"type": "array"}
 _JSON_IN = {"content": {"application/json": {"schema": _ANY}}}
+#: The extension marking a media type whose body Druid writes as raw text although it labels it
+#: ``application/json`` (reference 1.1): a client reads the text itself, or JSON only if it parses.
+RAW_TEXT = "x-raw-text"
 
 
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema or _ANY}}}
+
+
+def _raw_text(description: str) -> dict[str, Any]:
+    """A message Druid writes as raw text under ``application/json`` (reference 1.1), marked `RAW_TEXT`."""
+    return {"description": description, "content": {"application/json": {"schema": {"type": "string"}, RAW_TEXT: True}}}
 
 
 def _param(name: str, location: str = "path") -> dict[str, Any]:
@@ -61,7 +69,7 @@ def overlord_paths() -> dict[str, Any]:
     """Sections 13 - 16 of the reference as OpenAPI path items."""
     sid = "{supervisorId}"
     sup = f"{V1}/supervisor"
-    locks = {"200": _json("per datasource"), "400": _json("No filter provided, or Jackson's mismatch"), **_BAD_BODY}
+    locks = {"200": _json("per datasource"), "400": _raw_text("No filter provided, or Jackson's mismatch"), **_BAD_BODY}
     marked = {
         "200": _json(
             "SegmentUpdateResponse", {"type": "object", "properties": {"numChangedSegments": {"type": "integer"}}}
@@ -157,7 +165,7 @@ def overlord_paths() -> dict[str, Any]:
         f"{V1}/datasources/{{dataSource}}/markUsed": {
             "post": _op(
                 "16.2 mark segments used",
-                {**marked, "400": _json("invalid payload"), **_BAD_BODY},
+                {**marked, "400": _raw_text("invalid payload"), **_BAD_BODY},
                 params=datasource,
                 body=True,
             )
@@ -165,7 +173,7 @@ def overlord_paths() -> dict[str, Any]:
         f"{V1}/datasources/{{dataSource}}/markUnused": {
             "post": _op(
                 "16.2 mark segments unused",
-                {**marked, "400": _json("invalid payload"), **_BAD_BODY},
+                {**marked, "400": _raw_text("invalid payload"), **_BAD_BODY},
                 params=datasource,
                 body=True,
             )
@@ -173,12 +181,12 @@ def overlord_paths() -> dict[str, Any]:
         f"{V1}/datasources/{{dataSource}}/segments/{{segmentId}}": {
             "post": _op(
                 "16.2 mark one segment used",
-                {**marked, "400": _json("unparseable id")},
+                {**marked, "400": _raw_text("unparseable id")},
                 params=[*datasource, _param("segmentId")],
             ),
             "delete": _op(
                 "16.2 mark one segment unused",
-                {**marked, "400": _json("unparseable id")},
+                {**marked, "400": _raw_text("unparseable id")},
                 params=[*datasource, _param("segmentId")],
             ),
         },

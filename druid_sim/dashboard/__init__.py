@@ -30,6 +30,7 @@ from starlette.types import Receive, Scope, Send
 from druid_sim import __version__
 from druid_sim.asgi import ASGIApp
 from druid_sim.control.errors import error_response
+from druid_sim.journal import journal_of
 from druid_sim.runtime import Simulation
 
 #: Where the page's JavaScript, CSS and icon are served from (under the control prefix, never Druid's).
@@ -98,7 +99,9 @@ def _starlette_app(simulation: Simulation) -> ASGIApp:
             "druid_version": simulation.druid_version,
             "assets": version,
             "token_required": simulation.config.control_token is not None,
-            "client": DASHBOARD_CLIENT,
+            # The page names its Druid requests with the journal's key, so that no other client can hide
+            # from the Traffic view by calling itself the dashboard (`druid_sim.journal.client_of`).
+            "client": f"{DASHBOARD_CLIENT}/{journal_of(simulation).page_key.decode('ascii')}",
         }
         response: Response = templates.TemplateResponse(request, "index.html", context)
         response.headers["cache-control"] = "no-cache"

@@ -6,6 +6,7 @@ while a JSON syntax error or a null body is an unmapped exception and becomes a 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -113,11 +114,34 @@ def parse_json_body(body: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         if str(exc).startswith("depth limit exceeded"):
             raise TooDeepError() from None
+        if "surrogate" in str(exc):
+            value = _with_lone_surrogates(body)
+            if value is not None:
+                return value
         raise SubmissionError(
             500,
             f"Unexpected character or end-of-input in request body: {exc}",
             "com.fasterxml.jackson.core.JsonParseException",
         ) from None
+    if too_deep(body, value):
+        raise TooDeepError()
+    return value
+
+
+def _with_lone_surrogates(body: bytes) -> Any:
+    """A body orjson refuses only for a lone surrogate escape (``"\\ud800"``), read as Jackson reads it.
+
+    Jackson accepts an unpaired ``\\uD800`` in a string (a Java string may hold one); UTF-8 cannot, so
+    each becomes ``?``, as Java's UTF-8 encoder writes one out. None when the body is broken otherwise.
+    """
+    try:
+        text = json.dumps(json.loads(body), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return None
+    try:
+        value = orjson.loads(text.encode("utf-8", "replace"))
+    except orjson.JSONDecodeError:
+        return None
     if too_deep(body, value):
         raise TooDeepError()
     return value

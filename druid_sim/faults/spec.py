@@ -7,7 +7,6 @@ that shape and reports every mistake with the field it concerns (and the line, f
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from druid_sim.fields import (
 )
 from druid_sim.overlord.behaviour import Distribution
 from druid_sim.util.quoting import shown
+from druid_sim.util.regex import Regex, RegexRefused, glob
 
 #: Every fault kind, and what it does to a request it fires on.
 KINDS: dict[str, str] = {
@@ -118,16 +118,14 @@ class Route:
     """A path glob (``/druid/indexer/v1/task/*/status``) or, starting with ``^``, a regular expression."""
 
     text: str
-    pattern: re.Pattern[str]
+    pattern: Regex  # RE2: a client's path never makes it backtrack
 
     @classmethod
     def parse(cls, text: str) -> Route:
-        if text.startswith("^"):
-            try:
-                return cls(text, re.compile(text))
-            except re.error as exc:
-                raise Invalid(f"is not a valid regular expression ({exc}): {shown(text)}") from None
-        return cls(text, re.compile(fnmatch.translate(text)))
+        try:
+            return cls(text, Regex(text) if text.startswith("^") else glob(text))
+        except RegexRefused as exc:
+            raise Invalid(str(exc)) from None
 
     def matches(self, path: str) -> bool:
         return self.pattern.match(path) is not None

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from dataclasses import dataclass, field
 
 from druid_sim.overlord.task import Location, Phase, Plan
+from druid_sim.util.regex import Regex
 
 #: Failure messages real Overlords and peons write (reference section 4 and common ingestion errors).
 DEFAULT_ERROR_MESSAGES: tuple[str, ...] = (
@@ -91,7 +91,7 @@ class BehaviourRule:
     behaviour: TaskBehaviour
     task_type: str | None = None
     datasource: str | None = None
-    id_pattern: re.Pattern[str] | None = None
+    id_pattern: Regex | None = None
 
     def matches(self, task_type: str, datasource: str, task_id: str) -> bool:
         if self.task_type is not None and self.task_type != task_type:

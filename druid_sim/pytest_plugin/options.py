@@ -18,6 +18,7 @@ import pytest
 
 from druid_sim.clock import format_instant, parse_instant
 from druid_sim.config import ServeConfig
+from druid_sim.limits import MAX_CASSETTE_SIZE, ServerLimits, parse_size
 from druid_sim.pytest_plugin.recording import Plan, RecordingMode
 from druid_sim.replay.options import IgnoreSpecError, MatchOptions
 
@@ -71,6 +72,7 @@ class SimOptions:
     matching: MatchOptions = field(
         default_factory=MatchOptions
     )  # ignore, match_on, sequence, latency: as druid-sim serve's
+    max_cassette_size: int = MAX_CASSETTE_SIZE  # --druid-sim-max-cassette-size: the largest cassette loaded
     state: str | None = None  # a state store (SQLite file or postgresql:// URL): the server rebuilds from it
 
     def config(self) -> ServeConfig:
@@ -88,6 +90,7 @@ class SimOptions:
             replay_match_on=self.matching.match_on,
             replay_sequence=self.matching.sequence,
             replay_latency=self.matching.latency,
+            limits=ServerLimits(max_cassette_size=self.max_cassette_size),
         )
 
     @property
@@ -104,6 +107,7 @@ class RecordSettings:
     mode: RecordingMode = RecordingMode.NONE
     strict: bool = False
     max_body: str | None = None  # --druid-sim-record-max-body: bytes of each body the recorder keeps
+    max_cassette_size: int = MAX_CASSETTE_SIZE  # --druid-sim-max-cassette-size
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -138,6 +142,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail a replayed test that sent a request its cassette has no answer for, or left a recorded "
         "interaction unplayed (as druid_sim(strict=True))",
     )
+    group.addoption(
+        "--druid-sim-max-cassette-size",
+        metavar="SIZE",
+        default=None,
+        help="largest cassette a test may replay, e.g. 512MiB (default 256MiB; memory grows about 3.6 KB per "
+        "interaction); a larger one fails the test before it is read",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -152,9 +163,14 @@ def record_settings(config: pytest.Config) -> RecordSettings:
     given: str | None = config.getoption("druid_sim_record_mode", None)
     strict = bool(config.getoption("druid_sim_strict", False))
     max_body: str | None = config.getoption("druid_sim_record_max_body", None)
+    given_size: str | None = config.getoption("druid_sim_max_cassette_size", None)
+    try:
+        max_size = MAX_CASSETTE_SIZE if given_size is None else parse_size(given_size)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--druid-sim-max-cassette-size: {exc}") from None
     mode = RecordingMode(given) if given else RecordingMode.ONCE if upstream else RecordingMode.NONE
     if not mode.records:
-        return RecordSettings(upstream, mode, strict)
+        return RecordSettings(upstream, mode, strict, max_cassette_size=max_size)
     if upstream is None:
         raise pytest.UsageError(
             f"--druid-sim-record-mode={mode} records cassettes from a Druid cluster: give its URL with "
@@ -177,7 +193,7 @@ def record_settings(config: pytest.Config) -> RecordSettings:
             f"--druid-sim-record records through mitmproxy, which cannot be imported here ({exc}). "
             f"Install the recorder: {RECORD_EXTRA_HINT}"
         ) from None
-    return RecordSettings(upstream, mode, strict, max_body)
+    return RecordSettings(upstream, mode, strict, max_body, max_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +228,7 @@ def options_asked(request: pytest.FixtureRequest, defaults: dict[str, Any], sett
     if not (cassette is None or isinstance(cassette, bool | str | os.PathLike)):
         raise pytest.UsageError(f"druid_sim cassette= takes a file name, or True for the test's own; not {cassette!r}")
     given["strict"] = bool(given.get("strict", False)) or settings.strict
+    given["max_cassette_size"] = settings.max_cassette_size
     on_miss = given.get("on_miss", "error")
     if on_miss not in ON_MISS_CHOICES:
         pytest.fail(

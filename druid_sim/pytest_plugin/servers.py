@@ -112,7 +112,8 @@ class SimServer:
         try:
             self.call(restore)
         except (CassetteError, ValueError, OSError) as exc:
-            pytest.fail(f"druid_sim: cannot load the cassette: {exc}", pytrace=False)
+            hint = " (with pytest: --druid-sim-max-cassette-size)" if "--max-cassette-size" in str(exc) else ""
+            pytest.fail(f"druid_sim: cannot load the cassette: {exc}{hint}", pytrace=False)
 
     def catch_up(self) -> None:
         """A recording server's clock is real time, which a reset rewinds to when the server was built."""

@@ -8,6 +8,9 @@ The state is one integer per sequence, addressed by the slot number the index gi
 cassette loads. Every worker loading the same cassette numbers the sequences the same way, so a
 multi-process server only has to share that array: `MemoryCursors` keeps it in the process,
 `FileCursors` in a memory-mapped file guarded by ``flock`` for the read-modify-write.
+
+The same store remembers which distinct misses were already logged (`claim`), so that a miss the model
+answers is logged once by the whole server, not once by each worker that meets it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ from typing import Protocol
 from druid_sim.replay.options import SequencePolicy
 
 _SLOT = struct.Struct("<q")
+#: Bits that remember logged misses (`claim`): a miss whose hash shares a bit with one logged before
+#: is not logged again, one chance in this many for two distinct misses. 8 KiB of the cursor file.
+WARNED_BITS = 65536
+#: Distinct misses one process remembers before it forgets them all and starts again.
+WARNED_MISSES = 4096
 
 
 class CursorStore(Protocol):
@@ -37,7 +45,11 @@ class CursorStore(Protocol):
         ...
 
     def reset(self) -> None:
-        """Every sequence back to its start."""
+        """Every sequence back to its start (and every miss unlogged)."""
+        ...
+
+    def claim(self, token: int) -> bool:
+        """True the first time ``token`` (a miss's stable hash) is claimed since the last reset, by any worker."""
         ...
 
 
@@ -46,6 +58,7 @@ class MemoryCursors:
 
     def __init__(self, size: int) -> None:
         self._counts = array("q", bytes(8 * size))
+        self._claimed: set[int] = set()
 
     def get(self, slot: int) -> int:
         return self._counts[slot]
@@ -59,6 +72,15 @@ class MemoryCursors:
     def reset(self) -> None:
         for index in range(len(self._counts)):
             self._counts[index] = 0
+        self._claimed.clear()
+
+    def claim(self, token: int) -> bool:
+        if token in self._claimed:
+            return False
+        if len(self._claimed) >= WARNED_MISSES:
+            self._claimed.clear()
+        self._claimed.add(token)
+        return True
 
 
 class FileCursors:
@@ -72,7 +94,8 @@ class FileCursors:
         self.path = Path(path)
         flags = os.O_RDWR | (os.O_CREAT | os.O_TRUNC if create else 0)
         self._fd = os.open(self.path, flags, 0o600)
-        length = max(8, 8 * size)
+        self._warned_at = max(8, 8 * size)  # the cursors, then the bits of `claim`
+        length = self._warned_at + WARNED_BITS // 8
         if create or os.fstat(self._fd).st_size < length:
             os.ftruncate(self._fd, length)
         self._map = mmap.mmap(self._fd, length)
@@ -94,6 +117,18 @@ class FileCursors:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             self._map[:] = bytes(len(self._map))
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def claim(self, token: int) -> bool:
+        bit = token % WARNED_BITS
+        where, mask = self._warned_at + bit // 8, 1 << (bit % 8)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            if self._map[where] & mask:
+                return False
+            self._map[where] |= mask
+            return True
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 

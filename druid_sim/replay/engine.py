@@ -34,13 +34,14 @@ from druid_sim.cassette import (
 )
 from druid_sim.cassette.keys import RedactionKeyError
 from druid_sim.cassette.redact import secret_pairs
+from druid_sim.limits import MAX_CASSETTE_SIZE
 from druid_sim.overlord.overlord import Overlord
 from druid_sim.overlord.task import Task
 from druid_sim.replay.answers import Answer
 from druid_sim.replay.cursors import CursorStore, MemoryCursors, take
 from druid_sim.replay.index import ReplayIndex, Sequence
-from druid_sim.replay.misses import NearMiss, log_simulated_miss, nearest, request_json
-from druid_sim.replay.normalize import Key, Normalized
+from druid_sim.replay.misses import NearMiss, log_simulated_miss, miss_token, nearest, request_json
+from druid_sim.replay.normalize import Normalized
 from druid_sim.replay.options import LatencyMode, MatchRules, MissMode, SequencePolicy
 from druid_sim.replay.seed import Observations, cassette_end_ms, observe, seed_overlord, seed_tasks
 from druid_sim.replay.spy import ForwardLog
@@ -50,8 +51,6 @@ logger = logging.getLogger("druid_sim.replay")
 
 #: How many recent misses `Replay.misses` keeps for the control API.
 MISS_HISTORY = 200
-#: How many distinct missed requests are remembered so each is logged once (then the memory starts over).
-WARNED_MISSES = 4096
 #: How many distinct secrets a replay's redactor remembers to catch their echoes (a client sends a few).
 REMEMBERED_SECRETS = 1024
 #: How every placeholder starts (`Redactor.placeholder`): an answer without it has nothing to give back.
@@ -71,6 +70,8 @@ class ReplayOptions:
     rules: MatchRules = field(default_factory=MatchRules)
     #: The key file of a cassette whose redaction key is kept outside it (None: env var, default file).
     redaction_key: str | None = None
+    #: The largest cassette file loaded (``--max-cassette-size``); a larger one is refused before it is read.
+    max_cassette_size: int = MAX_CASSETTE_SIZE
 
 
 def cassette_redactor(cassette: Cassette, key_file: str | None = None) -> Redactor:
@@ -105,15 +106,15 @@ class Replay:
         self.hits = 0
         self.misses: deque[dict[str, Any]] = deque(maxlen=MISS_HISTORY)
         self.miss_count = 0
-        self._warned: set[Key] = set()
         #: Bumped by `reset`, so caches of settled answers (`ReplayApp`) know to start again.
         self.generation = 0
         #: Spy mode (``--on-miss forward`` in ``serve``): what was forwarded, and the cassette it is appended to.
         self.forward_log: ForwardLog | None = None
 
     def _redact_and_remember(self, request: Request) -> Request:
-        """`Redactor.redact_request_as_recorded`, remembering which secret each placeholder in the body stood for."""
-        redacted = self.redactor.redact_request_as_recorded(request)
+        """`Redactor.redact_live_request` (a placeholder the client sent itself matches nothing recorded),
+        remembering which secret each placeholder in the body stood for."""
+        redacted = self.redactor.redact_live_request(request)
         if request.body.kind == "json" and redacted.body.kind == "json" and redacted.body != request.body:
             for original, placeholders in secret_pairs(request.body.value, redacted.body.value):
                 if isinstance(original, str):
@@ -146,7 +147,7 @@ class Replay:
     @classmethod
     def load(cls, path: str | Path, options: ReplayOptions | None = None) -> Replay:
         """Load and index a cassette; raises `CassetteFormatError` with file, line and fix."""
-        return cls(load_cassette(path), options)
+        return cls(load_cassette(path, (options or ReplayOptions()).max_cassette_size), options)
 
     @property
     def name(self) -> str:
@@ -201,10 +202,7 @@ class Replay:
         kept, and logged once per distinct request with its reason."""
         forwarded = self.options.on_miss is MissMode.FORWARD
         near: list[NearMiss] | None = None
-        if request.key not in self._warned:
-            if len(self._warned) >= WARNED_MISSES:
-                self._warned.clear()
-            self._warned.add(request.key)
+        if self.cursors.claim(miss_token(request.key)):  # once for the whole server, whichever worker meets it
             near = self.explain_miss(request)
             log_simulated_miss(self.name, request, near, forwarded)
         self.note_miss(request, near, "upstream" if forwarded else "model")
@@ -243,7 +241,6 @@ class Replay:
         self.hits = 0
         self.miss_count = 0
         self.misses.clear()
-        self._warned.clear()
         self._given.clear()
 
     # -- reporting -------------------------------------------------------------------------------

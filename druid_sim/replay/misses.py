@@ -7,6 +7,7 @@ client sent another query key, another body field, or polled more often than the
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import orjson
 
 from druid_sim.replay.index import ReplayIndex, Sequence
 from druid_sim.replay.matchers import Difference, explain
-from druid_sim.replay.normalize import Normalized
+from druid_sim.replay.normalize import Key, Normalized
 
 logger = logging.getLogger("druid_sim.replay")
 
@@ -70,6 +71,12 @@ def nearest(
         found.append(NearMiss(sequence, recorded, differences, distance, reason))
     found.sort(key=lambda near: (near.distance, near.sequence.slot))
     return found[:limit]
+
+
+def miss_token(key: Key) -> int:
+    """A hash of a missed request's key that every worker computes alike (``hash()`` is salted per process),
+    so the workers of one server agree on which misses were logged (`CursorStore.claim`)."""
+    return int.from_bytes(hashlib.blake2b(repr(key).encode("utf-8", "backslashreplace"), digest_size=8).digest())
 
 
 def request_json(live: Normalized) -> dict[str, Any]:

@@ -32,6 +32,7 @@ def replay_options(config: ServeConfig) -> ReplayOptions:
         latency=choice(LatencyMode, matching.latency, "--latency"),
         rules=matching.rules(),
         redaction_key=config.replay_redaction_key,
+        max_cassette_size=config.limits.max_cassette_size,
     )
 
 

@@ -9,10 +9,11 @@ without roles may do nothing. ``docs/security.md`` cites the source of every rul
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from druid_sim.util.regex import Regex
 
 #: Druid's built-in resource types (``server/.../security/ResourceType.java``).
 RESOURCE_TYPES = ("DATASOURCE", "VIEW", "CONFIG", "STATE", "SYSTEM_TABLE", "QUERY_CONTEXT", "EXTERNAL")
@@ -28,7 +29,7 @@ class Permission:
     """``{"resource": {"name": REGEX, "type": TYPE}, "action": READ|WRITE}``, as Druid's role API takes it."""
 
     type: str
-    name: re.Pattern[str]
+    name: Regex  # Druid matches it whole (Pattern.matches); RE2, so a match is linear
     action: str
 
     def allows(self, resource_type: str, name: str, action: str) -> bool:

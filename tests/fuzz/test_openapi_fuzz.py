@@ -35,6 +35,7 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
+from druid_sim.control.druid_openapi import RAW_TEXT
 from tests.support.served import START, Served, served
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
@@ -98,19 +99,17 @@ EXCLUDED = [not_a_server_error, negative_data_rejection, positive_data_acceptanc
 #: Operations left out of the fuzz run ("METHOD /path"): none today.
 ELSEWHERE: set[str] = set()
 
-#: Answers Druid labels application/json although their body is a raw string (reference 1.1): the
-#: content type and status are still checked, the body cannot be parsed as JSON.
-RAW_STRINGS_AS_JSON = {
-    ("GET", "/druid/indexer/v1/leader", 200),
-    ("POST", "/druid/indexer/v1/taskStatus", 400),
-    ("GET", "/druid/indexer/v1/task/{taskId}/reports", 404),
-    ("POST", "/druid/indexer/v1/lockedIntervals/v2", 400),  # No filter provided
-    ("POST", "/druid/indexer/v1/activeLocks", 400),
-    ("POST", "/druid/indexer/v1/datasources/{dataSource}/markUsed", 400),  # SegmentsToUpdateFilter's message
-    ("POST", "/druid/indexer/v1/datasources/{dataSource}/markUnused", 400),
-    ("POST", "/druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}", 400),  # Could not parse Segment ID
-    ("DELETE", "/druid/indexer/v1/datasources/{dataSource}/segments/{segmentId}", 400),
-}
+
+def raw_strings_as_json(document: dict[str, Any]) -> set[tuple[str, str, int]]:
+    """Answers Druid labels application/json although their body is raw text (reference 1.1), as the
+    document marks them (``x-raw-text``): their content type and status are checked, not a JSON body."""
+    return {
+        (method.upper(), path, int(status))
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for status, answer in operation["responses"].items()
+        if answer.get("content", {}).get("application/json", {}).get(RAW_TEXT)
+    }
 
 
 def _is_druid_500(text: str) -> bool:
@@ -122,6 +121,7 @@ def _is_druid_500(text: str) -> bool:
 def _fuzz(server: Served, document: str, name: str, allowed_5xx: Callable[[Any, Any], bool]) -> None:
     """Every operation of the document at ``server``, in both generation modes, EXAMPLES cases each."""
     schema = schemathesis.openapi.from_url(f"{server.url}{document}")
+    raw_strings = raw_strings_as_json(schema.raw_schema)
     session = requests.Session()  # one keep-alive connection, as a client would hold
     failures: list[str] = []
     for result in schema.get_all_operations():
@@ -146,7 +146,7 @@ def _fuzz(server: Served, document: str, name: str, allowed_5xx: Callable[[Any, 
                     raise AssertionError(
                         f"{response.status_code} that the server should not send:\n{response.text[:800]}"
                     )
-                raw_string = (case.method, case.operation.path, response.status_code) in RAW_STRINGS_AS_JSON
+                raw_string = (case.method, case.operation.path, response.status_code) in raw_strings
                 extra = [response_schema_conformance] if raw_string else []
                 case.validate_response(response, excluded_checks=EXCLUDED + extra)
 

@@ -14,6 +14,8 @@ from druid_sim.cassette import (
     CassetteWriter,
     Interaction,
     RecordMode,
+    RedactionRules,
+    Redactor,
     Request,
     Response,
     body_from_bytes,
@@ -68,6 +70,21 @@ def write_cassette(path: Path, interactions: list[Interaction], upstream: str = 
     with CassetteWriter.open(path, RecordMode.OVERWRITE, new_meta(upstream, None)) as writer:
         for interaction in interactions:
             writer.append(interaction)
+    return path
+
+
+def cassette_with_rule(path: Path, rule: str) -> Path:
+    """A cassette whose header carries the user rule ``regex:RULE``, written by hand (the writer refuses a
+    rule that does not compile): one ``POST /taskStatus`` exchange."""
+    redactor = Redactor("0" * 32, RedactionRules.from_specs(["regex:placeholder"]))
+    with CassetteWriter.open(
+        path, RecordMode.OVERWRITE, new_meta("http://druid.example:8888", redactor.redaction)
+    ) as w:
+        w.append(exchange("POST", "/druid/indexer/v1/taskStatus", 200, {}, request_body=["x"]))
+    lines = path.read_bytes().splitlines()
+    header = orjson.loads(lines[0])
+    header["redaction"]["rules"] = [f"regex:{rule}"]
+    path.write_bytes(b"\n".join([orjson.dumps(header), *lines[1:]]) + b"\n")
     return path
 
 

@@ -5,14 +5,18 @@
 // requests (faults hit them as any client's), tagged with X-Druid-Sim-Client so the traffic view can
 // tell them apart; they never follow a redirect (a failed-over leader's 307 is shown, not followed) and
 // give up after a timeout so a hanging fault never holds the browser's few connections. On a secured
-// cluster they carry the Druid user the presenter signed in as (Authorization: Basic), and nothing else
-// does: the two kinds of credentials never cross.
+// cluster they carry the Druid user the presenter signed in as (Authorization: Basic); control calls
+// name that user in X-Druid-Sim-Viewer instead (empty when nobody is signed in), so the Cluster and
+// Traffic views show only what the user may read (druid_sim/security/viewer.py).
 
 const TOKEN_KEY = "druid-sim-token";
 const CREDENTIALS_KEY = "druid-sim-druid-credentials";
 const DRUID_TIMEOUT_MS = 10000;
 const CONTROL_TIMEOUT_MS = 15000;
-export const CLIENT = document.body.dataset.client || "druid-sim-dashboard";
+/** How the journal shows this page's requests. */
+export const CLIENT = "druid-sim-dashboard";
+/** What the page sends: its name with the key the server put in the page, which no other client sends. */
+const SIGNED_CLIENT = document.body.dataset.client || CLIENT;
 
 /** A call that did not succeed: `status` 0 when no answer came (connection cut, timeout). */
 export class CallError extends Error {
@@ -95,7 +99,8 @@ async function fetchWithin(url, options, timeoutMs) {
 }
 
 function controlHeaders(accept) {
-  const headers = { Accept: accept };
+  const signedIn = credentials.read(); // the Druid user signed in: the control API shows only what it may read
+  const headers = { Accept: accept, "X-Druid-Sim-Viewer": signedIn ? signedIn.authorization : "" };
   const kept = token.get();
   if (kept) headers.Authorization = `Bearer ${kept}`;
   return headers;
@@ -155,7 +160,8 @@ export function whenDruidUnauthorized(handler) {
  * its native login prompt, which it does for same-origin fetches otherwise; the page asks in its own dialog.
  */
 export async function druid(path, { method = "GET", body, accept = "application/json", client = CLIENT, authorization } = {}) {
-  const headers = { Accept: accept, "X-Druid-Sim-Client": client };
+  const named = client.startsWith(CLIENT) ? SIGNED_CLIENT + client.slice(CLIENT.length) : client;
+  const headers = { Accept: accept, "X-Druid-Sim-Client": named };
   const sent = authorization === undefined ? credentials.read() : null;
   const basic = authorization === undefined ? sent && sent.authorization : authorization;
   if (basic) headers.Authorization = basic;
