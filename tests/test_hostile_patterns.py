@@ -128,7 +128,8 @@ def test_a_java_only_security_name_is_refused_at_load(server: LiveServer, client
 def test_a_cassette_redaction_rule_is_linear_on_live_requests(tmp_path: Path) -> None:
     """A replay redacts each live request with the cassette's rules before matching it (docs/replay.md)."""
     cassette = cassette_with_rule(tmp_path / "shared.jsonl", EVIL)
-    with replay_server(cassette) as live, httpx.Client(base_url=live.url, timeout=10) as client:
+    hybrid = replay_server(cassette, replay_on_miss="simulate")  # a miss goes on to the model
+    with hybrid as live, httpx.Client(base_url=live.url, timeout=10) as client:
         answer = client.post(
             f"{V1}/taskStatus", content=json.dumps([VICTIM]), headers={"Content-Type": "application/json"}
         )

@@ -160,7 +160,10 @@ def test_with_two_workers_a_miss_the_model_answers_is_logged_once(tmp_path: Path
     argv = [str(druid_sim), "serve", "--cassette", str(cassette), "--workers", "2", "--port", str(port)]
     with log.open("wb") as err:
         process = subprocess.Popen(
-            [*argv, "--no-access-log"], stdout=subprocess.DEVNULL, stderr=err, start_new_session=True
+            [*argv, "--on-miss", "simulate", "--no-access-log"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
         )
     missed = f"{V1}/task/never_recorded/status"
     try:

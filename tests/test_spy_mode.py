@@ -8,6 +8,7 @@ its own process; the "cluster" is the simulator on a free port.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -139,7 +140,9 @@ def test_the_journal_saved_as_a_cassette_replays_the_session_byte_for_byte(tmp_p
         seen = [http.request(method, target).content for method, target in calls]
         task = http.post(f"{V1}/task", json=SPEC).json()["task"]
         payload = http.get(f"{V1}/task/{task}").content
-        http.get(f"{V1}/tasks", headers={"X-Druid-Sim-Client": "druid-sim-dashboard"})  # the page's own: left out
+        page = re.search(r'data-client="([^"]+)"', http.get("/").text)  # what the served page sends
+        assert page is not None
+        http.get(f"{V1}/tasks", headers={"X-Druid-Sim-Client": page.group(1)})  # the page's own: left out
         http.post("/__sim/faults", json={"kind": "error", "status": 503, "when": {"first": 1}})
         assert http.get(f"{V1}/isLeader").status_code == 503  # a fault's answer: left out
         assert main(["journal", "--url", url, "--save", str(saved)]) == 0

@@ -121,7 +121,7 @@ def test_a_hostile_redaction_rule_is_refused_or_runs_at_once(server: LiveServer,
             loaded = client.post("/__sim/cassette", json={"cassette": str(cassette)})
             assert _accepted_or_refused(loaded), loaded.text
             answer = client.post(f"{V1}/taskStatus", json=[VICTIM])
-            assert answer.status_code == 200
+            assert answer.status_code in (200, 599)  # answered at once: the model's, or a strict replay's miss
     finally:
         cassette.unlink()
         with httpx.Client(base_url=server.url, timeout=10) as client:
