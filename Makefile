@@ -10,12 +10,12 @@ WHEELHOUSE := $(VENV)/wheelhouse
 HOST ?= 127.0.0.1
 PORT ?= 8888
 
-.PHONY: install run test lint typecheck unit chromium screenshots bench fuzz soak mutate clean
+.PHONY: install run test lint typecheck unit chromium postgresql screenshots bench fuzz soak mutate clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,record,browser]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,record,browser,postgresql]'
 	rm -rf $(WHEELHOUSE)
 	$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
 		print(*p["dependencies"], *p["optional-dependencies"]["record"], sep="\n")' > $(VENV)/runtime-requirements.txt
@@ -38,7 +38,7 @@ typecheck: $(STAMP)
 # One pytest worker per CPU (pytest-xdist), each test file kept on one worker so its module-scoped servers and
 # browser are started once: the suite is mostly servers and subprocesses waiting on each other, so two
 # workers on two cores take ~2 minutes where one takes ~3.5.
-unit: $(STAMP) chromium
+unit: $(STAMP) chromium postgresql
 	$(BIN)/pytest -n auto --dist loadfile
 
 # The dashboard's browser tests drive Debian's Chromium. Installed here when it is missing and apt-get can
@@ -52,6 +52,20 @@ chromium:
 			|| echo "make: could not install chromium; the dashboard's browser tests will be skipped"; \
 	else \
 		echo "make: no chromium (install it: apt-get install chromium); the dashboard's browser tests will be skipped"; \
+	fi
+
+# The PostgreSQL state store's tests (tests/test_state_postgres.py) run a throw-away server from Debian's
+# PostgreSQL binaries. Installed here when missing and apt-get can be used as root; otherwise those tests
+# skip and say why. Never fails the build.
+postgresql:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make: installing Debian's postgresql for the PostgreSQL state store's tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null 2>&1 \
+			|| echo "make: could not install postgresql; the PostgreSQL state store's tests will be skipped"; \
+	else \
+		echo "make: no postgresql (install it: apt-get install postgresql); its state store tests will be skipped"; \
 	fi
 
 # Retake the README's screenshots (docs/screenshots/*.png) with the browser tests.

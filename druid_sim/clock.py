@@ -154,6 +154,13 @@ class Clock:
         self._notify()
         return now
 
+    def advance_to(self, ms: int) -> None:
+        """Move virtual time forward to exactly ``ms`` (nothing if it is there already): rebuilding a model
+        from a store replays each action at the very millisecond it happened (`druid_sim.state`)."""
+        self._rebase()
+        self._anchor_virtual = max(self._anchor_virtual, float(min(ms, LATEST_MS)))
+        self._notify()
+
     def set_scale(self, scale: float) -> None:
         """Change the speed from now on (0 freezes), without moving the current virtual time."""
         check_scale(scale)

@@ -38,8 +38,15 @@ class ServeConfig:
     dashboard: bool = True  # serve the dashboard page at / (and its files under /__sim/ui/)
     web_console: str | None = None  # a build of Druid's web console, served at /unified-console.html
     data_dirs: tuple[str, ...] = ()  # folders the control API may load files from (empty: the working directory)
+    state: str | None = None  # the state store: an SQLite file or a postgresql:// URL (None: in memory only)
+    advertise_url: str | None = None  # the URL other replicas redirect to (default self_url)
 
     @property
     def self_url(self) -> str:
         host = "localhost" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def advertised_url(self) -> str:
+        """Where clients reach this server: what ``/leader`` says and other replicas redirect to."""
+        return self.advertise_url or self.self_url

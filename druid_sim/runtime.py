@@ -31,15 +31,17 @@ class Leadership:
     """Who the Overlord leader is, as ``/leader`` and ``/isLeader`` report it and redirects use it."""
 
     self_url: str
-    leader_url: str | None = None  # None: this server leads
+    leader_url: str | None = None  # None: this server leads (unless electing)
+    #: A replica that does not lead and knows no leader (one is being elected, or its store is gone): 503s.
+    electing: bool = False
 
     @property
     def is_leader(self) -> bool:
-        return self.leader_url is None
+        return self.leader_url is None and not self.electing
 
     @property
     def current(self) -> str:
-        return self.leader_url or self.self_url
+        return self.leader_url or ("" if self.electing else self.self_url)
 
 
 @dataclass(slots=True)

@@ -54,7 +54,7 @@ def build_simulation(config: ServeConfig, clock: Clock | None = None) -> Simulat
         overlord=fresh_overlord(config, clock, scenario),
         logs=TaskLogs(pools),
         pools=pools,
-        leadership=Leadership(config.self_url),
+        leadership=Leadership(config.advertised_url),
         scenario=scenario,
     )
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from druid_sim.config import ServeConfig
     from druid_sim.control.auth import TokenDecision
     from druid_sim.replay.engine import Replay
+    from druid_sim.state import Settings, Store
 
 
 def register(subparsers: Any) -> None:
@@ -96,6 +97,20 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="a folder the control API may load scenario and cassette files from (repeatable; default: the "
         "working directory). Files given to --scenario and --cassette are always allowed",
+    )
+    parser.add_argument(
+        "--state",
+        default=None,
+        metavar="PATH|URL",
+        help="keep what clients did in a state store and rebuild from it on start (docs/state.md): an SQLite "
+        "file, or postgresql://... for replicas that share it and elect a leader (default: memory only)",
+    )
+    parser.add_argument(
+        "--advertise-url",
+        default=None,
+        metavar="URL",
+        help="with --state postgresql://...: the URL other replicas redirect clients to while this one leads "
+        "(default http://HOST:PORT)",
     )
     add_replay_arguments(parser)
     _add_limit_arguments(parser)
@@ -250,6 +265,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.state is not None and (args.cassette or args.workers > 1):
+        print(
+            "druid-sim serve: --state keeps a simulated cluster: it does not go with --cassette or --workers above 1",
+            file=sys.stderr,
+        )
+        return 2
     if args.web_console is not None:
         try:
             check_console_dir(args.web_console)
@@ -280,9 +301,23 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         limits=limits,
         data_dirs=tuple(args.data_dir),
+        state=args.state,
+        advertise_url=args.advertise_url,
         **replay_settings(args),
     )
-    checked = _check_scenario(config, args.seed)
+    store: Store | None = None
+    stored: tuple[Store, Settings] | None = None
+    if config.state is not None:
+        from druid_sim.state import StoreError
+        from druid_sim.state.serving import open_for
+
+        try:
+            config, store, settings = open_for(config, args.scenario is not None, args.seed is not None)
+        except StoreError as exc:
+            print(f"druid-sim serve: {exc}", file=sys.stderr)
+            return 2
+        stored = (store, settings)
+    checked = _check_scenario(config, config.seed if store is not None else args.seed)
     if checked is None:
         return 2
     config = checked
@@ -304,10 +339,16 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     with sock:
-        return _serve(replace(config, port=sock.getsockname()[1]), replay, control, sock)
+        return _serve(replace(config, port=sock.getsockname()[1]), replay, control, sock, stored)
 
 
-def _serve(config: ServeConfig, replay: Replay | None, control: TokenDecision, sock: socket.socket) -> int:
+def _serve(
+    config: ServeConfig,
+    replay: Replay | None,
+    control: TokenDecision,
+    sock: socket.socket,
+    stored: tuple[Store, Settings] | None = None,
+) -> int:
     """Announce, then serve on ``sock`` until stopped (`druid_sim.server.stopping`); the exit status."""
     from druid_sim.replay.engine import format_banner
     from druid_sim.replay.wiring import install_replay
@@ -330,6 +371,18 @@ def _serve(config: ServeConfig, replay: Replay | None, control: TokenDecision, s
 
             forward = Forwarder(config.replay_upstream, replay.forward_log, name="the upstream")
     app = build_app(simulation, forward=forward)
+    if stored is not None:
+        from druid_sim.state import StoreError
+        from druid_sim.state.serving import install
+
+        try:
+            ledger = install(simulation, app, *stored)
+        except StoreError as exc:
+            stored[0].close()
+            print(f"druid-sim serve: {exc}", file=sys.stderr)
+            return 2
+        role = "leading" if ledger.leading else f"standing by ({simulation.leadership.current or 'no leader yet'})"
+        print(f"druid-sim: state in {ledger.store.location}: {ledger.applied} actions rebuilt, {role}", flush=True)
     print(f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks (Ctrl-C stops)", flush=True)
     print(control.announcement(config.self_url), flush=True)
     secured = security_announcement(simulation)

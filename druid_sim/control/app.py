@@ -17,6 +17,7 @@ from druid_sim.control.errors import Endpoint, JSONAnswer, answers_json, error_r
 from druid_sim.control.files import FileAccess
 from druid_sim.control.openapi import control_openapi, druid_openapi
 from druid_sim.runtime import Simulation
+from druid_sim.state.ledger import ledger_of
 
 PREFIX = "/__sim"
 
@@ -59,12 +60,30 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
 }
 
 
+def standby_answer(request: Request) -> Response | None:
+    """A change asked of a replica that does not lead: 307 to the leader's same call, or 503 while none is
+    known, as a standby Overlord answers Druid calls (reference 8.1), so every change goes through the leader."""
+    simulation = core.simulation_of(request)
+    ledger = ledger_of(simulation)
+    if ledger is None or ledger.leading:
+        return None
+    leader = simulation.leadership.leader_url
+    if leader is None:
+        return error_response(503, "no leader is known yet (replicas are electing one); retry in a few seconds")
+    target = leader + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Response(status_code=307, headers={"location": target})
+
+
 def _route(path: str, endpoints: dict[str, Endpoint]) -> Route:
     by_method = {method: answers_json(endpoint) for method, endpoint in endpoints.items()}
     if "GET" in by_method:
         by_method["HEAD"] = by_method["GET"]
 
     async def dispatch(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            standby = standby_answer(request)
+            if standby is not None:
+                return standby
         return await by_method[request.method](request)
 
     return Route(PREFIX + path, dispatch, methods=list(by_method))

@@ -71,6 +71,8 @@ def describe_leader(simulation: Simulation) -> dict[str, Any]:
                 break  # it answers every such request before any leader fault behind it is reached
     if leadership.leader_url is not None:
         return _leader(leadership.leader_url, "redirecting", "leadership", False)
+    if leadership.electing:  # a replica while no leader is known (docs/state.md)
+        return _leader(None, "none", "leadership", False)
     return _leader(leadership.self_url, "leading", None, False)
 
 

@@ -7,12 +7,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from druid_sim import actions
+from druid_sim.actions import StoreUnavailable, record
 from druid_sim.clock import check_scale, format_instant, parse_duration, parse_instant
 from druid_sim.control.errors import ControlError, JSONAnswer, json_body
 from druid_sim.fields import ScenarioError
 from druid_sim.journal import journal_of
 from druid_sim.runtime import Simulation
 from druid_sim.simulation import reset_simulation
+from druid_sim.state.ledger import ledger_of
 from druid_sim.util.quoting import hidden
 
 CLOCK_FIELDS = {"advance", "to", "freeze", "scale", "speed"}
@@ -21,6 +24,18 @@ CLOCK_FIELDS = {"advance", "to", "freeze", "scale", "speed"}
 def simulation_of(request: Request) -> Simulation:
     simulation: Simulation = request.app.state.simulation
     return simulation
+
+
+def keep(simulation: Simulation, action: actions.Action) -> None:
+    """Make a control change durable before it is answered (`druid_sim.state`); 503 when it could not be."""
+    try:
+        record(simulation, action)
+    except StoreUnavailable as exc:
+        raise ControlError(
+            503,
+            f"the change could not be kept ({exc}); this server stops leading and rebuilds from the state store "
+            "before it leads again: retry on the leader (GET /druid/indexer/v1/leader)",
+        ) from None
 
 
 def describe_clock(simulation: Simulation) -> dict[str, Any]:
@@ -53,6 +68,7 @@ async def health(request: Request) -> Response:
             "clock": describe_clock(simulation),
             "journal": {"size": journal.size, "held": len(journal)},
             "extensions": sorted(simulation.extensions),
+            **({"state": ledger.describe()} if (ledger := ledger_of(simulation)) is not None else {}),
         }
     )
 
@@ -73,6 +89,7 @@ async def reset(request: Request) -> Response:
             f"cannot reset: the scenario file no longer validates (nothing changed): {exc}; fix it, or load "
             "another with POST /__sim/scenario",
         ) from None
+    keep(simulation, actions.control(actions.RESET, simulation.clock.now_ms()))
     return JSONAnswer({"reset": True, "clock": describe_rewound_clock(simulation, before)})
 
 
@@ -152,4 +169,5 @@ async def post_clock(request: Request) -> Response:
         clock.advance(max(0.0, (target - clock.now_ms()) / 1000.0))
     elif step is not None:
         clock.advance(step)
+    keep(simulation, actions.control(actions.CLOCK, clock.now_ms()))
     return JSONAnswer(describe_clock(simulation))

@@ -12,11 +12,16 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from druid_sim.control.core import simulation_of
+from druid_sim import actions
+from druid_sim.control.core import keep, simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer
 from druid_sim.faults.state import FaultSet
 
 EXTENSION = "faults"
+
+
+def _now(request: Request) -> int:
+    return simulation_of(request).clock.now_ms()
 
 
 def fault_set(request: Request) -> FaultSet:
@@ -62,6 +67,7 @@ async def add_faults(request: Request) -> Response:
         status = 409 if any("exists already" in problem["message"] for problem in problems) else 422
         message = where + "; ".join(f"{p['field'] or 'fault'}: {p['message']}" for p in problems)
         raise ControlError(status, message + " (nothing was added)", problems=problems) from None
+    keep(simulation_of(request), actions.control(actions.FAULT_ADD, _now(request), faults=specs))
     return JSONAnswer({"added": faults.describe(added)})  # the added ones only: a batch costs what it adds
 
 
@@ -72,6 +78,7 @@ async def remove_fault(request: Request) -> Response:
     if not faults.remove(name):
         names = ", ".join(fault.name for fault in faults.list()) or "none"
         raise ControlError(404, f"no fault named {name!r}; the faults in force are: {names}")
+    keep(simulation_of(request), actions.control(actions.FAULT_REMOVE, _now(request), name=name))
     return JSONAnswer({"removed": name})
 
 
@@ -80,6 +87,7 @@ async def clear_faults(request: Request) -> Response:
     faults = fault_set(request)
     count = len(faults.list())
     faults.clear()
+    keep(simulation_of(request), actions.control(actions.FAULT_CLEAR, _now(request)))
     return JSONAnswer({"cleared": count})
 
 
@@ -100,4 +108,5 @@ async def arm_preset(request: Request) -> Response:
     if name not in PRESETS:
         raise ControlError(404, f"no fault preset named {name!r}; the presets are: {', '.join(PRESETS)}")
     added = [fault.name for fault in arm(faults, name)]
+    keep(simulation_of(request), actions.control(actions.FAULT_PRESET, _now(request), preset=name))
     return JSONAnswer({"preset": name, "added": faults.describe(added)})

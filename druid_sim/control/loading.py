@@ -11,15 +11,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from druid_sim import actions
 from druid_sim.builtin import cassette_names, shipped_cassette
 from druid_sim.cassette import CassetteError
-from druid_sim.control.core import describe_rewound_clock, simulation_of
+from druid_sim.control.core import describe_rewound_clock, keep, simulation_of
 from druid_sim.control.errors import ControlError, JSONAnswer, json_body
 from druid_sim.control.files import CASSETTE_SUFFIXES, SCENARIO_SUFFIXES, FileAccess
 from druid_sim.replay.wiring import PreparedReplay, prepare_cassette, switch_cassette
 from druid_sim.scenario import ScenarioError, builtin_names
 from druid_sim.scenario import load_scenario as read_scenario
 from druid_sim.simulation import activate_scenario
+from druid_sim.state.ledger import ledger_of
 from druid_sim.util.quoting import hidden
 from druid_sim.util.threads import in_daemon_thread
 
@@ -116,6 +118,7 @@ async def load_scenario(request: Request) -> Response:
             f"scenario {ref!r} was not loaded (nothing changed): {exc} {_SEE_LOCALLY.format(command='scenario validate')}",
             problems=exc.as_json(),
         ) from None
+    keep(simulation, actions.control(actions.SCENARIO, simulation.clock.now_ms(), scenario=target))
     return JSONAnswer(
         {**_describe_scenario(target), "loaded": True, "clock": describe_rewound_clock(simulation, before)}
     )
@@ -145,6 +148,12 @@ async def load_cassette(request: Request) -> Response:
     message (file, line, fix; never the file's values) when it is broken, 409 while another is loading.
     """
     body = await json_body(request, {"cassette"})
+    if ledger_of(simulation_of(request)) is not None:
+        raise ControlError(
+            409,
+            "this server keeps a simulated cluster in its state store (--state), which does not keep cassettes: "
+            "replay a cassette on a server started without --state (nothing changed)",
+        )
     if "cassette" not in body:
         raise ControlError(422, 'say which cassette: {"cassette": "cassettes/run.jsonl"} or a shipped one, or null')
     ref = body["cassette"]

@@ -144,10 +144,13 @@ _FAULT = {
 _DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$"
 #: Answers any call can get, besides its own: a token refused (when one is configured) or a Host this
 #: server does not answer as (403, `druid_sim.control.browsers`); for a change, another Origin (403), a
-#: server of several workers that only reads (409), a body too large (413) or not JSON (415).
+#: server of several workers that only reads (409), a body too large (413) or not JSON (415); with
+#: ``--state`` (docs/state.md), a replica that does not lead (307 to the leader) or a change that could not
+#: be kept, or no leader known (503).
 _TOKEN_REFUSED = {"401": _ERROR}
 _ANY_REFUSED = {"403": _ERROR}
-_CHANGE_REFUSED = {"403": _ERROR, "409": _ERROR, "413": _ERROR, "415": _ERROR}
+_STANDBY = {"description": "a replica that does not lead: the same call on the leader (Location)"}
+_CHANGE_REFUSED = {"307": _STANDBY, "403": _ERROR, "409": _ERROR, "413": _ERROR, "415": _ERROR, "503": _ERROR}
 
 
 def _every_status(path: str, method: str, operation: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from urllib.parse import unquote
 
 import orjson
 
+from druid_sim import actions
+from druid_sim.actions import REMADE, StoreUnavailable, record
 from druid_sim.asgi import Receive, Scope, Send
 from druid_sim.clock import format_instant
 from druid_sim.druid import compaction_resource as compaction
@@ -256,6 +258,7 @@ async def post_task(sim: Simulation, request: DruidRequest) -> DruidResponse:
         size = exc.max_size
         message = f"Task queue already contains [{size}] tasks. Retry later or increase 'druid.indexer.queue.maxSize'[{size}]."
         return druid_error(429, "general", "ADMIN", "CAPACITY_EXCEEDED", message)
+    record(sim, actions.submitted(task, submission))
     return json_response(orjson.dumps({"task": task.id}))
 
 
@@ -264,7 +267,10 @@ async def post_shutdown(sim: Simulation, request: DruidRequest) -> DruidResponse
     found = _find(sim, request)
     if isinstance(found, DruidResponse):
         return found
-    sim.overlord.shutdown(found)
+    now = sim.overlord.now()
+    if found.phase_at(now).active:
+        sim.overlord.shutdown(found, now)
+        record(sim, actions.shut_down(found, now))
     return json_response(orjson.dumps({"task": found.id}))
 
 
@@ -277,8 +283,10 @@ async def post_shutdown_all(sim: Simulation, request: DruidRequest) -> DruidResp
     denied = datasource_filter(request.scope, request.method, datasource)
     if denied is not None:
         return denied
-    if not sim.overlord.shutdown_datasource(datasource):
+    victims = sim.overlord.shutdown_datasource(datasource)
+    if not victims:
         return error_page(404, request.path, request.header(b"accept"))
+    record(sim, actions.shut_down_datasource(datasource, victims[0].plan.shutdown_at or sim.overlord.now()))
     return json_response(orjson.dumps({"dataSource": datasource}))
 
 
@@ -469,6 +477,22 @@ STATUS_ROUTES: dict[tuple[str, ...], dict[str, tuple[Handler, tuple[str, ...]]]]
 }
 
 
+#: Handlers that keep their change as an action of their own, or change nothing though not GETs (the bulk
+#: status and lock queries, a pending-segments delete the simulator never holds); every other POST and
+#: DELETE that answers 2xx is kept as the call itself.
+KEPT_OWN_WAY: frozenset[Handler] = frozenset(
+    {
+        post_task,
+        post_shutdown,
+        post_shutdown_all,
+        post_task_status,
+        delete_pending_segments,
+        lock_resource.post_locked_intervals,
+        lock_resource.post_active_locks,
+    }
+)
+
+
 def split_path(raw: bytes) -> list[str]:
     """Path segments, each percent-decoded on its own; one trailing slash is dropped."""
     text = raw.decode("latin-1")
@@ -542,9 +566,21 @@ class DruidApp:
             return error_page(406, path, accept)
         request = DruidRequest(scope, receive, method, path, list(params))
         try:
-            return await handler(self.simulation, request)
+            if method == "GET" or handler in KEPT_OWN_WAY or REMADE in scope:
+                return await handler(self.simulation, request)
+            at_ms = self.simulation.clock.now_ms()
+            response = await handler(self.simulation, request)
+            if 200 <= response.status < 300:  # a change: kept as the call itself (druid_sim.actions.requested)
+                query = scope.get("query_string", b"")
+                content_type = request.header(b"content-type")
+                record(
+                    self.simulation, actions.requested(method, raw, query, content_type, await request.body(), at_ms)
+                )
+            return response
         except _NotFound:
             return error_page(404, path, accept)
+        except StoreUnavailable:  # the change could not be made durable: as an Overlord that lost its metadata store
+            return error_page(503, path, accept)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

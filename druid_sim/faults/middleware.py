@@ -38,7 +38,7 @@ class FaultMiddleware:
         faults: FaultSet | None = self.simulation.extensions.get(EXTENSION)
         if self._inner is None or (faults is not None and faults.armed):
             return None
-        if self.simulation.leadership.leader_url is not None:
+        if not self.simulation.leadership.is_leader:
             return None
         return self._inner(request)
 
@@ -56,8 +56,9 @@ class FaultMiddleware:
                     continue
                 await self._answer(fault, scope, receive, send)
                 return
-        leader = self.simulation.leadership.leader_url
-        if leader is not None:
+        leadership = self.simulation.leadership
+        if not leadership.is_leader:
+            leader = leadership.leader_url
             path = answers.raw_path(scope)
             scope[ANSWERED_BY] = "fault"
             scope[FAULT] = LEADERSHIP
@@ -67,8 +68,10 @@ class FaultMiddleware:
                     await self.app(scope, receive, send)
                 else:
                     await answers.non_leader_local(path, leader, scope)(scope, receive, send)
-                return
-            await answers.redirect(leader, scope)(scope, receive, send)
+            elif leader is None:  # a replica while no leader is known (reference 8.1): 503
+                await error_page(503, path, answers.header(scope, b"accept"))(scope, receive, send)
+            else:
+                await answers.redirect(leader, scope)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -96,7 +96,13 @@ class DruidSim:
         body = orjson.dumps({**(spec or DEFAULT_TASK), **fields})
 
         def submit() -> str:
-            return self.simulation.overlord.submit(parse_submission(body)).id
+            from druid_sim import actions
+            from druid_sim.actions import record
+
+            submission = parse_submission(body)
+            task = self.simulation.overlord.submit(submission)
+            record(self.simulation, actions.submitted(task, submission))  # kept, with state=, as POST /task keeps it
+            return task.id
 
         try:
             return self.server.call(submit)
@@ -104,6 +110,12 @@ class DruidSim:
             raise ValueError(f"Druid would refuse this task: {exc.message}") from None
         except DuplicateTaskError as exc:
             raise ValueError(f"a task with id {exc.args[0]!r} exists already; pick another id") from None
+
+    def restart(self) -> None:
+        """Stop the server and start it again on the same URL, as after a crash and a restart: with
+        ``state=`` (a store, docs/state.md) it comes back with everything the test did; without, from its
+        configuration's start. Clients see their connections closed, as with a real restart."""
+        self.server.restart()
 
     def set_leader(self, leader_url: str | None) -> None:
         """Make this Overlord a non-leader that redirects (307) to ``leader_url``; None makes it lead again."""

@@ -27,7 +27,7 @@ DEFAULT_START = "2026-01-01T00:00:00Z"
 MARKER_HELP = (
     "druid_sim(scenario=None, cassette=None, seed=0, time_scale=0, start='2026-01-01T00:00:00Z', "
     "journal_size=10000, data_dirs=(), fresh=False, strict=False, on_miss='error', ignore=(), match_on=(), "
-    "sequence='stick-last', latency='none'): configure the druid_sim fixture's server; "
+    "sequence='stick-last', latency='none', state=None): configure the druid_sim fixture's server; "
     "cassette=True replays (or records) cassettes/<module>/<test>.jsonl beside the test file; a request the "
     "cassette has no answer for fails the test unless on_miss='simulate' (hybrid: the model answers it)"
 )
@@ -47,6 +47,7 @@ OPTION_NAMES = (
     "strict",
     "on_miss",
     *MATCH_OPTION_NAMES,
+    "state",
 )
 RECORD_EXTRA_HINT = "pip install 'druid-sim[record]'"
 SETTINGS_KEY = pytest.StashKey["RecordSettings"]()
@@ -72,9 +73,11 @@ class SimOptions:
         default_factory=MatchOptions
     )  # ignore, match_on, sequence, latency: as druid-sim serve's
     max_cassette_size: int = MAX_CASSETTE_SIZE  # --druid-sim-max-cassette-size: the largest cassette loaded
+    state: str | None = None  # a state store (SQLite file or postgresql:// URL): the server rebuilds from it
 
     def config(self) -> ServeConfig:
         return ServeConfig(
+            state=self.state,
             scenario=self.scenario,
             seed=self.seed,
             time_scale=self.time_scale,

@@ -8,6 +8,7 @@ httptools, a real socket); the test process holds its simulation and changes it 
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,8 +23,10 @@ from druid_sim.runtime import Simulation
 from druid_sim.server.threaded import ThreadedServer, listening_socket
 
 if TYPE_CHECKING:
+    from druid_sim.config import ServeConfig
     from druid_sim.proxy.embedded import EmbeddedRecorder
     from druid_sim.replay.forward import Forwarder
+    from druid_sim.state import Settings, Store
 
 T = TypeVar("T")
 
@@ -36,23 +39,49 @@ class SimServer:
     """
 
     def __init__(self, options: SimOptions, forward: str | None = None) -> None:
-        from druid_sim.server.assembly import build_app
-        from druid_sim.simulation import build_simulation
-
         self.options = options
-        sock = listening_socket()
-        config = replace(options.config(), port=sock.getsockname()[1])
         self.forwarder: Forwarder | None = None
+        config = options.config()
         if forward is not None:
             from druid_sim.replay.forward import Forwarder
 
             self.forwarder = Forwarder(forward)
             config = replace(config, time_scale=1.0, start_ms=None, replay_on_miss="forward")
+        self._start(config, listening_socket())
+
+    def _start(self, config: ServeConfig, sock: socket.socket) -> None:
+        """Build the simulation for ``config`` (from its state store, when it names one) and serve it on ``sock``."""
+        from druid_sim.server.assembly import build_app
+        from druid_sim.simulation import build_simulation
+
+        config = replace(config, port=sock.getsockname()[1])
+        stored: tuple[Store, Settings] | None = None
+        if config.state is not None:
+            from druid_sim.state import StoreError
+            from druid_sim.state.serving import open_for
+
+            try:
+                config, store, settings = open_for(config, True, True)
+            except StoreError as exc:
+                sock.close()
+                pytest.fail(f"druid_sim: state={config.state!r}: {exc}", pytrace=False)
+            stored = (store, settings)
         self.config = config  # what every test sharing this server starts from (with its own cassette)
         self.simulation: Simulation = build_simulation(config)
         app = build_app(self.simulation, access_log=False, forward=self.forwarder)
+        if stored is not None:
+            from druid_sim.state.serving import install
+
+            install(self.simulation, app, *stored)
         self._threaded = ThreadedServer(app, sock, name="druid-sim test")
         self.url = self._threaded.url
+
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port, as a restarted process would be: with a
+        state store, rebuilt from it; without one, from scratch (everything the test did is gone)."""
+        port = self._threaded.port
+        self.stop()
+        self._start(self.config, listening_socket(port=port))
 
     def call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the server's event loop (the model is not thread-safe) and return its result."""
@@ -94,7 +123,12 @@ class SimServer:
         self.call(lambda: clock.advance(max(0, wall_clock_ms() - clock.now_ms()) / 1000.0))
 
     def stop(self) -> None:
+        from druid_sim.state import ledger_of
+
         self._threaded.stop()
+        ledger = ledger_of(self.simulation)
+        if ledger is not None:
+            ledger.store.close()
 
 
 class SimServers:

@@ -107,6 +107,7 @@ class SimulatorApp:
     ) -> None:
         self.simulation = simulation
         self.control = control
+        self.on_startup: list[Callable[[], Awaitable[None]]] = []  # awaited when the server starts (lifespan)
         self.on_shutdown = list(on_shutdown)  # awaited when the server stops (lifespan shutdown)
         self.pages = pages
         druid: ASGIApp = DruidApp(simulation)
@@ -151,6 +152,8 @@ class SimulatorApp:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    for start in self.on_startup:
+                        await start()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     for close in self.on_shutdown:

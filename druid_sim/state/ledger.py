@@ -1,0 +1,131 @@
+"""The ledger: where the write path (`druid_sim.actions.record`) keeps each change, durably, before its answer.
+
+With a store, the `Ledger` (``simulation.extensions["state"]``) appends each action and only then lets
+the answer go. It also rebuilds the model from the store (`restore`,
+`catch_up`) and moves a replica between leading and standing by (`lead`, `stand_by`): a replica that
+stops leading, or whose write failed, never answers from what it had in memory again; it rebuilds from
+the store before it leads again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from druid_sim.actions import EXTENSION, Action, StoreUnavailable
+from druid_sim.clock import wall_clock_ms
+from druid_sim.runtime import Simulation
+from druid_sim.simulation import reset_simulation
+from druid_sim.state.rebuild import apply
+from druid_sim.state.store import Settings, Store, Stored, StoreError
+
+logger = logging.getLogger(__name__)
+
+
+class Ledger:
+    """The store of one simulation: records its actions, rebuilds it, and tracks whether it leads."""
+
+    def __init__(self, simulation: Simulation, store: Store, settings: Settings) -> None:
+        self.simulation = simulation
+        self.store = store
+        self.settings = settings
+        self.holder = uuid.uuid4().hex  # this process, in the leader's lease
+        self.applied = 0  # seq of the last action in the model
+        #: (clock_ms, wall_ms, scale) of the last action applied: where virtual time stands at any wall time.
+        self.anchor = (settings.start_ms, settings.wall_ms, settings.scale)
+        self.leading = False
+        #: The model went live (its clock ran) since it was rebuilt: catching up on it would not be exact.
+        self.dirty = False
+        self.recorded = 0
+
+    # -- the write path --------------------------------------------------------------------------
+
+    def record(self, action: Action) -> None:
+        """Append ``action`` (durable on return); on failure step down and raise `StoreUnavailable`."""
+        if not self.leading:
+            raise StoreUnavailable("this replica does not lead")
+        clock = self.simulation.clock
+        stamped = replace(action, clock_ms=clock.now_ms(), scale=clock.scale, wall_ms=wall_clock_ms())
+        try:
+            seq = self.store.append(stamped, self.holder if self.store.shared else None)
+        except StoreError as exc:
+            logger.error("%s; not leading until the store takes writes again", exc)
+            self.stand_by(None)
+            raise StoreUnavailable(str(exc)) from None
+        self.applied = seq
+        self.anchor = (stamped.clock_ms, stamped.wall_ms, stamped.scale)
+        self.recorded += 1
+
+    # -- rebuilding ------------------------------------------------------------------------------
+
+    def catch_up(self, stored: list[Stored] | None = None) -> int:
+        """Apply the stored actions the model has not seen (fetched now unless given); returns how many."""
+        if self.dirty:
+            self.rebuild_from_start()
+            stored = None
+        clock = self.simulation.clock
+        if not clock.frozen:
+            clock.freeze()
+        pending = self.store.actions_after(self.applied) if stored is None else stored
+        for seq, action in pending:
+            if seq <= self.applied:
+                continue
+            apply(self.simulation, action, self.store.location)
+            self.applied = seq
+            self.anchor = (action.clock_ms, action.wall_ms, action.scale)
+        return len(pending)
+
+    def rebuild_from_start(self) -> None:
+        """A fresh model as the store's settings start it, before any action."""
+        simulation = self.simulation
+        simulation.config = replace(simulation.config, scenario=self.settings.scenario, seed=self.settings.seed)
+        reset_simulation(simulation)
+        simulation.clock.freeze()
+        self.applied = 0
+        self.anchor = (self.settings.start_ms, self.settings.wall_ms, self.settings.scale)
+        self.dirty = False
+
+    def go_live(self) -> None:
+        """Move the clock to where virtual time stands now and let it run at the stored speed."""
+        clock_ms, wall_ms, scale = self.anchor
+        clock = self.simulation.clock
+        clock.advance_to(int(clock_ms + (wall_clock_ms() - wall_ms) * scale))
+        clock.set_scale(scale)
+        self.dirty = True
+
+    # -- leading ---------------------------------------------------------------------------------
+
+    def lead(self, stored: list[Stored] | None = None) -> None:
+        """Take over: catch up on every stored action (``stored``: those fetched already), go live, lead."""
+        self.catch_up(stored)
+        self.go_live()
+        self.leading = True
+        leadership = self.simulation.leadership
+        leadership.leader_url = None
+        leadership.electing = False
+        logger.info("leading the simulated Overlord (%d stored actions applied)", self.applied)
+
+    def stand_by(self, leader_url: str | None) -> None:
+        """Stop leading: redirect to ``leader_url`` (None: no leader known, 503)."""
+        if self.leading:
+            logger.warning("no longer leading; %s", f"the leader is {leader_url}" if leader_url else "no leader known")
+        self.leading = False
+        leadership = self.simulation.leadership
+        leadership.leader_url = leader_url
+        leadership.electing = leader_url is None
+
+    def describe(self) -> dict[str, Any]:
+        """The store as ``/__sim/health`` shows it."""
+        return {
+            "location": self.store.location,
+            "leading": self.leading,
+            "appliedActions": self.applied,
+            "recordedActions": self.recorded,
+        }
+
+
+def ledger_of(simulation: Simulation) -> Ledger | None:
+    ledger = simulation.extensions.get(EXTENSION)
+    return ledger if isinstance(ledger, Ledger) else None
