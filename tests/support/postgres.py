@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.process import free_port
+from tests.support.live import free_socket
 
 USER = "druid"
 
@@ -82,7 +82,8 @@ def postgres_server() -> Iterator[Postgres]:
     if user is not None:
         entry = pwd.getpwnam(user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
-    port = free_port()
+    with free_socket() as probe:  # a port for PostgreSQL to bind (it takes a number, not a socket)
+        port = probe.getsockname()[1]
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
     try:
         subprocess.run(
