@@ -1,12 +1,14 @@
 """Druid's web console (Overlord mode) against druid-sim: its files served as the Router serves them, and
 every call its home page, Supervisors and Tasks views make on load answered as Druid answers them.
 
-The console build lives outside the repository (``../shared/druid-web-console/``); tests that need it
-skip with the reason when it is absent, as in a plain clone.
+The console build lives outside the repository: ``$DRUID_SIM_WEB_CONSOLE``, else ``shared/druid-web-console/``
+beside the checkout (where the project's CI puts it); tests that need it skip with the reason when it is
+absent, as in a plain clone.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -18,9 +20,10 @@ import pytest
 from druid_sim.config import ServeConfig
 from tests.support.live import START_MS, live_server
 
-CONSOLE = Path(__file__).resolve().parents[1].parent.parent / "shared" / "druid-web-console"
-if not CONSOLE.is_dir():
-    CONSOLE = Path("/work/shared/druid-web-console")
+CONSOLE = Path(
+    os.environ.get("DRUID_SIM_WEB_CONSOLE")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "druid-web-console"
+)
 needs_console = pytest.mark.skipif(
     not (CONSOLE / "unified-console.html").is_file(),
     reason=f"no build of Druid's web console at {CONSOLE} (a clone alone does not have one)",
