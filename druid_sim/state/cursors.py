@@ -110,6 +110,9 @@ class StoreCursors:
     def describe(self) -> dict[str, Any]:
         return {"kept": "state store", "location": self.store.location, "cassetteId": self.cassette, "shared": True}
 
+    def close(self) -> None:
+        self.store.close()
+
 
 def open_cursors(location: str, cassette: str) -> StoreCursors:
     """The cursors of the cassette whose identity is ``cassette`` in the store ``--state`` names (created or
