@@ -25,8 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,8 @@ from bench.common import (
     require_wrk,
     write_results,
 )
-from tests.support.postgres import Postgres, PostgresUnavailable, postgres_server
+from bench.state import postgres
+from tests.support.postgres import Postgres
 from tests.support.replay import exchange, write_cassette
 
 TASK = "index_parallel_wikipedia_auto_jndhkpbo_2026-01-01T00:00:00.000Z"
@@ -55,16 +55,6 @@ MMAP = "mmap file (--workers N)"
 
 def operations() -> int:
     return int(os.environ.get("BENCH_CURSOR_OPS", "5000"))
-
-
-@contextmanager
-def postgres() -> Iterator[Postgres | None]:
-    try:
-        with postgres_server() as server:
-            yield server
-    except PostgresUnavailable as exc:
-        print(f"no PostgreSQL: {exc}", file=sys.stderr)
-        yield None
 
 
 def set_fsync(pg: Postgres, on: bool) -> None:
