@@ -103,7 +103,8 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="PATH|URL",
         help="keep what clients did in a state store and rebuild from it on start (docs/state.md): an SQLite "
-        "file, or postgresql://... for replicas that share it and elect a leader (default: memory only)",
+        "file, or postgresql://... for replicas that share it and elect a leader (default: memory only); with "
+        "--cassette, keep the replay's sequence cursors there, shared by every replica replaying it",
     )
     parser.add_argument(
         "--advertise-url",
