@@ -256,3 +256,33 @@ def test_a_store_of_schema_1_gains_the_cursors_table(tmp_path: Path) -> None:
         assert store.run("SELECT count(*) FROM druid_sim_cursors") == [(0,)]
     finally:
         store.close()
+
+
+def test_store_cursors_hand_out_each_position_once_up_to_the_cap_per_cassette(tmp_path: Path) -> None:
+    """The cursor calls themselves, on SQLite in this process: ``advance`` gives the count before it (what
+    `take` turns into a position), stops at the cap, and every call touches its own cassette's rows only."""
+    from druid_sim.replay.cursors import take
+    from druid_sim.replay.options import SequencePolicy
+    from druid_sim.state.cursors import open_cursors
+
+    one = open_cursors(str(tmp_path / "cursors.db"), "1" * 64)
+    other = type(one)(one.store, "2" * 64)  # another cassette on the same store
+    try:
+        assert [one.advance(0, 3) for _ in range(5)] == [0, 1, 2, 3, 3]
+        assert [one.advance(1, None) for _ in range(4)] == [0, 1, 2, 3]
+        assert [take(other, 0, 2, SequencePolicy.STICK_LAST) for _ in range(3)] == [0, 1, 1]
+        assert [take(other, 1, 2, SequencePolicy.EXHAUST) for _ in range(3)] == [0, 1, None]
+        assert (one.counts(3), other.counts(3)) == ([3, 4, 0], [2, 2, 0])
+        assert (one.get(0), one.get(2), other.get(0)) == (3, 0, 2)
+        assert one.claim(7) and not one.claim(7) and other.claim(7)  # logged misses: per process and cassette
+        one.reset()
+        assert (one.counts(3), other.counts(3)) == ([0, 0, 0], [2, 2, 0])
+        assert one.claim(7)
+        assert one.describe() == {
+            "kept": "state store",
+            "location": str(tmp_path / "cursors.db"),
+            "cassetteId": "1" * 64,
+            "shared": True,
+        }
+    finally:
+        one.close()
