@@ -23,6 +23,18 @@ from druid_sim.server.serving import LOOPS
 # then escapes as httpcore.ConnectError instead of httpx.ConnectError. Importing it here keeps one httpcore.
 from druid_sim.simulation import reset_simulation
 from tests.support.live import LiveServer, live_server
+from tests.support.postgres import Postgres, PostgresUnavailable, postgres_server
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """A throw-away PostgreSQL server for a module's tests (`tests.support.postgres`); they skip, saying why,
+    where none can be run."""
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL here: {exc}")
 
 
 @pytest.fixture(scope="session")

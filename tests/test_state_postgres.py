@@ -8,23 +8,14 @@ tests skip and say why (``make postgresql`` installs it as root).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from tests.support.postgres import Postgres, PostgresUnavailable, postgres_server
+from tests.support.postgres import Postgres
 from tests.support.served import START, Served, served
 from tests.support.state import D, kill, new_store, refused_here, submit
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    try:
-        with postgres_server() as server:
-            yield server
-    except PostgresUnavailable as exc:
-        pytest.skip(f"no PostgreSQL here: {exc}")
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 15) -> None:

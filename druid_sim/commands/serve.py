@@ -103,7 +103,8 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="PATH|URL",
         help="keep what clients did in a state store and rebuild from it on start (docs/state.md): an SQLite "
-        "file, or postgresql://... for replicas that share it and elect a leader (default: memory only)",
+        "file, or postgresql://... for replicas that share it and elect a leader (default: memory only); with "
+        "--cassette, keep the replay's sequence cursors there, shared by every replica replaying it",
     )
     parser.add_argument(
         "--advertise-url",
@@ -265,9 +266,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.state is not None and (args.cassette or args.workers > 1):
+    if args.state is not None and args.workers > 1:
         print(
-            "druid-sim serve: --state keeps a simulated cluster: it does not go with --cassette or --workers above 1",
+            "druid-sim serve: --state does not go with --workers above 1: run more replicas on the same --state "
+            "instead (docs/state.md)",
             file=sys.stderr,
         )
         return 2
@@ -307,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
     )
     store: Store | None = None
     stored: tuple[Store, Settings] | None = None
-    if config.state is not None:
+    if config.state is not None and config.cassette is None:  # with a cassette, the store keeps its cursors only
         from druid_sim.state import StoreError
         from druid_sim.state.serving import open_for
 
@@ -327,6 +329,8 @@ def run(args: argparse.Namespace) -> int:
     except ReplaySetupError as exc:
         print(f"druid-sim serve: {exc}", file=sys.stderr)
         return 2
+    if replay is not None and config.state is not None and not _share_cursors(replay, config.state):
+        return 2
     warning = open_file_room(limits.max_connections)
     if warning is not None:
         print(f"druid-sim serve: {warning}", file=sys.stderr)
@@ -340,6 +344,25 @@ def run(args: argparse.Namespace) -> int:
         return 1
     with sock:
         return _serve(replace(config, port=sock.getsockname()[1]), replay, control, sock, stored)
+
+
+def _share_cursors(replay: Replay, location: str) -> bool:
+    """``--cassette FILE --state URL``: the replay's cursors in the store, shared by every replica on it
+    (`druid_sim.state.cursors`); False after saying why the store cannot be used."""
+    from druid_sim.replay.cursors import cassette_identity
+    from druid_sim.state import StoreError
+    from druid_sim.state.cursors import open_cursors
+
+    try:
+        cursors = open_cursors(location, cassette_identity(replay.cassette.path, replay.options.rules))
+    except StoreError as exc:
+        print(f"druid-sim serve: {exc}", file=sys.stderr)
+        return False
+    except OSError as exc:
+        print(f"druid-sim serve: cannot read the cassette {replay.name}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    replay.cursors = cursors
+    return True
 
 
 def _serve(
@@ -359,6 +382,13 @@ def _serve(
 
     if replay is not None:
         print(format_banner(replay), flush=True)
+        kept = replay.cursors.describe()
+        if kept.get("shared"):
+            print(
+                f"druid-sim: sequence cursors in {kept['location']} (cassette {kept['cassetteId'][:12]}), shared by "
+                "every replica replaying it there",
+                flush=True,
+            )
     if replay is not None and config.workers > 1:
         generated = control.token if control.generated else None
         return _run_workers(config, replay, control.announcement(config.self_url), generated, sock)
@@ -398,15 +428,19 @@ def _serve(
 
 def _summarise(config: ServeConfig, replay: Replay | None) -> None:
     """What a stopped replay says, on SIGINT and SIGTERM alike: hits, misses, what was forwarded, unused."""
+    from druid_sim.actions import StoreUnavailable
     from druid_sim.replay.engine import format_totals, format_unused
 
     if replay is None:
         return
     if replay.forward_log is not None:
         replay.forward_log.close()
-    print(format_totals(replay, listed=config.report_unused), flush=True)
-    if config.report_unused:
-        print(format_unused(replay), flush=True)
+    try:
+        print(format_totals(replay, listed=config.report_unused), flush=True)
+        if config.report_unused:
+            print(format_unused(replay), flush=True)
+    except StoreUnavailable as exc:  # cursors in a database that went away: nothing to count with
+        print(f"druid-sim: {replay.name}: {replay.hits} hits, {replay.miss_count} misses ({exc})", flush=True)
 
 
 def _announce_dashboard(config: ServeConfig, generated_token: str | None) -> None:

@@ -89,6 +89,8 @@ async def reset(request: Request) -> Response:
             f"cannot reset: the scenario file no longer validates (nothing changed): {exc}; fix it, or load "
             "another with POST /__sim/scenario",
         ) from None
+    except StoreUnavailable as exc:  # replay cursors shared through a database that does not answer
+        raise ControlError(503, f"the replay's sequence cursors could not be reset ({exc}): retry") from None
     keep(simulation, actions.control(actions.RESET, simulation.clock.now_ms()))
     return JSONAnswer({"reset": True, "clock": describe_rewound_clock(simulation, before)})
 

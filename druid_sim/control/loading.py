@@ -6,12 +6,15 @@ and the bookkeeping; this module only translates between them and JSON.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from druid_sim import actions
+from druid_sim.actions import StoreUnavailable
 from druid_sim.builtin import cassette_names, shipped_cassette
 from druid_sim.cassette import CassetteError
 from druid_sim.control.core import describe_rewound_clock, keep, simulation_of
@@ -134,8 +137,18 @@ async def get_cassette(request: Request) -> Response:
     replay = _replay(request)
     if replay is None:
         return JSONAnswer({"cassette": None})
-    described: dict[str, Any] = replay.describe()
+    with _cursors_answer():
+        described: dict[str, Any] = replay.describe()
     return JSONAnswer(described)
+
+
+@contextmanager
+def _cursors_answer() -> Iterator[None]:
+    """Reading cursors kept in a database that does not answer: 503, saying so."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        raise ControlError(503, f"the replay's cursors cannot be read ({exc}); retry when it answers") from None
 
 
 async def load_cassette(request: Request) -> Response:
@@ -153,6 +166,13 @@ async def load_cassette(request: Request) -> Response:
             409,
             "this server keeps a simulated cluster in its state store (--state), which does not keep cassettes: "
             "replay a cassette on a server started without --state (nothing changed)",
+        )
+    if simulation_of(request).config.state is not None:
+        raise ControlError(
+            409,
+            "this server shares its cassette's sequence cursors with the replicas on its state store (--state), "
+            "which would go on replaying the cassette they started with: restart every replica with --cassette "
+            "FILE to replay another (nothing changed)",
         )
     if "cassette" not in body:
         raise ControlError(422, 'say which cassette: {"cassette": "cassettes/run.jsonl"} or a shipped one, or null')
@@ -207,5 +227,6 @@ async def unused_interactions(request: Request) -> Response:
         raise ControlError(
             409, "no cassette is replayed, so nothing is unused; start with --cassette FILE or POST /__sim/cassette"
         )
-    unused: list[dict[str, Any]] = replay.unused()
+    with _cursors_answer():
+        unused: list[dict[str, Any]] = replay.unused()
     return JSONAnswer({"cassette": replay.name, "count": len(unused), "unused": unused})

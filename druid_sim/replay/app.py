@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from druid_sim.actions import StoreUnavailable
 from druid_sim.asgi import ASGIApp, Message, Receive, Scope, Send
 from druid_sim.clock import Clock
 from druid_sim.express import ExpressRequest
@@ -23,6 +24,7 @@ from druid_sim.replay.misses import MISS_STATUS, PROBLEM_JSON, log_miss, miss_pr
 from druid_sim.replay.normalize import Normalized, normalize_live
 from druid_sim.replay.options import PROBE_PATHS, LatencyMode, MissMode
 from druid_sim.runtime import ANSWERED_BY
+from druid_sim.wire import error_page
 
 #: Bodiless requests remembered for the fast path before the memory is cleared.
 FAST_PATH_SIZE = 4096
@@ -58,6 +60,15 @@ class ReplayApp:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        try:
+            await self._answer(scope, receive, send)
+        except StoreUnavailable:  # shared cursors whose database does not answer: as an Overlord without its store
+            scope[ANSWERED_BY] = "replay"
+            path = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
+            page = error_page(503, path, _accept(scope))
+            await page(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         query: bytes = scope.get("query_string", b"")
@@ -106,7 +117,10 @@ class ReplayApp:
         if self._latency or request.method not in _BODILESS:
             return None
         fast_key = (request.method, request.raw_path, request.query, self._matched_headers(request.headers))
-        answer = self._remembered(fast_key)
+        try:
+            answer = self._remembered(fast_key)
+        except StoreUnavailable:
+            return None  # the ASGI way answers the 503
         if answer is not None and self.replay.gives_back and PLACEHOLDER_START in answer.body:
             answer = _with_body(answer, self.replay.give_back(answer.body))
         if answer is not None:
@@ -182,6 +196,13 @@ class ReplayApp:
             await send({"type": "http.response.body", "body": b""})
         else:
             await send({"type": "http.response.body", "body": answer.body})
+
+
+def _accept(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _with_body(answer: Answer, body: bytes) -> Answer:

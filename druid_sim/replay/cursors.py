@@ -11,19 +11,26 @@ multi-process server only has to share that array: `MemoryCursors` keeps it in t
 
 The same store remembers which distinct misses were already logged (`claim`), so that a miss the model
 answers is logged once by the whole server, not once by each worker that meets it.
+
+Replicas on several machines (``serve --cassette FILE --state URL``) share the cursors through the
+state store instead (`druid_sim.state.cursors`), keyed by the cassette's identity (`cassette_identity`):
+its content and the matching rules that number its sequences.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import mmap
 import os
 import struct
 from array import array
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from druid_sim.replay.options import SequencePolicy
+import orjson
+
+from druid_sim.replay.options import MatchRules, SequencePolicy
 
 _SLOT = struct.Struct("<q")
 #: Bits that remember logged misses (`claim`): a miss whose hash shares a bit with one logged before
@@ -33,8 +40,21 @@ WARNED_BITS = 65536
 WARNED_MISSES = 4096
 
 
+#: Bumped whenever a change to matching numbers a cassette's sequences differently, so cursors kept by
+#: an older druid-sim (`cassette_identity`) are never taken for this one's.
+NUMBERING = 1
+
+
 class CursorStore(Protocol):
-    """How many times each sequence was played. Implementations must make `advance` atomic."""
+    """How many times each sequence was played. Implementations must make `advance` atomic.
+
+    A store may raise `druid_sim.actions.StoreUnavailable` when it cannot be reached (a database): the
+    replay answers 503 then, as an Overlord that lost its metadata store.
+    """
+
+    #: True when processes that do not share this one's resets use it too (replicas on other machines,
+    #: each with its own ``/__sim/reset``): no answer may then be remembered as settled.
+    shared: bool
 
     def get(self, slot: int) -> int:
         """The current count of ``slot``."""
@@ -52,9 +72,19 @@ class CursorStore(Protocol):
         """True the first time ``token`` (a miss's stable hash) is claimed since the last reset, by any worker."""
         ...
 
+    def counts(self, size: int) -> list[int]:
+        """The count of every slot below ``size``, in one read."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Where the cursors are kept, as ``GET /__sim/cassette`` shows it."""
+        ...
+
 
 class MemoryCursors:
     """Cursors for a single-process server: a plain array of counters."""
+
+    shared = False
 
     def __init__(self, size: int) -> None:
         self._counts = array("q", bytes(8 * size))
@@ -82,13 +112,22 @@ class MemoryCursors:
         self._claimed.add(token)
         return True
 
+    def counts(self, size: int) -> list[int]:
+        return list(self._counts[:size])
+
+    def describe(self) -> dict[str, Any]:
+        return {"kept": "memory"}
+
 
 class FileCursors:
     """Cursors shared by several worker processes through a memory-mapped file.
 
     Reads are plain loads from the mapping; `advance` takes an exclusive ``flock`` on the file so two
     workers never hand out the same position. The creator sizes (and zeroes) the file; workers open it.
+    Resets are refused with several workers (each has its own ``/__sim/``), so the store is not `shared`.
     """
+
+    shared = False
 
     def __init__(self, path: str | Path, size: int, create: bool = False) -> None:
         self.path = Path(path)
@@ -132,9 +171,34 @@ class FileCursors:
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def counts(self, size: int) -> list[int]:
+        return [int(count) for (count,) in _SLOT.iter_unpack(self._map[: 8 * size])]
+
+    def describe(self) -> dict[str, Any]:
+        return {"kept": "file", "path": str(self.path)}
+
     def close(self) -> None:
         self._map.close()
         os.close(self._fd)
+
+
+def cassette_identity(path: str | Path, rules: MatchRules) -> str:
+    """What names a cassette's cursors wherever they are shared: a SHA-256 (hex) of the file's bytes and of
+    the matching rules that group its interactions into sequences (another ``--ignore`` numbers them
+    otherwise). Two replicas given the same file and options agree on it; another cassette, or the same
+    one edited or re-recorded, gets another identity and so cursors of its own."""
+    digest = hashlib.sha256(f"druid-sim cursors {NUMBERING}\0".encode())
+    with Path(path).open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    matching = {
+        "ignoreQuery": sorted(rules.ignore_query),
+        "ignoreHeaders": sorted(rules.ignore_headers),
+        "ignoreBody": list(rules.ignore_body),
+        "matchHeaders": list(rules.match_headers),
+    }
+    digest.update(b"\0" + orjson.dumps(matching))
+    return digest.hexdigest()
 
 
 def take(store: CursorStore, slot: int, length: int, policy: SequencePolicy) -> int | None:

@@ -180,7 +180,11 @@ class Replay:
         return self.index.answer(plays[position])
 
     def settled(self, sequence: Sequence) -> bool:
-        """True when every further play of ``sequence`` gives the same answer (until a reset)."""
+        """True when every further play of ``sequence`` gives the same answer (until a reset).
+
+        Never with cursors shared by replicas: another replica's reset would not be seen here."""
+        if self.cursors.shared:
+            return False
         length = len(sequence.plays)
         policy = self.options.sequence
         if policy is SequencePolicy.STICK_LAST:
@@ -189,8 +193,10 @@ class Replay:
 
     def skipped(self, sequence: Sequence) -> str | None:
         """Why a sequence that matches cannot answer (only ``exhaust`` ever runs out)."""
-        played, length = self.cursors.get(sequence.slot), len(sequence.plays)
-        if self.options.sequence is SequencePolicy.EXHAUST and played >= length:
+        if self.options.sequence is not SequencePolicy.EXHAUST:
+            return None
+        length = len(sequence.plays)
+        if self.cursors.get(sequence.slot) >= length:
             return f"its sequence is used up: all {length} recorded answers were played (--sequence exhaust)"
         return None
 
@@ -249,8 +255,9 @@ class Replay:
         """Recorded interactions never played, and those played fewer times than recorded."""
         out: list[dict[str, Any]] = []
         interactions = self.cassette.interactions
+        counts = self.cursors.counts(len(self.index.sequences))
         for sequence in self.index.sequences:
-            for position, played in sequence.played(self.cursors.get(sequence.slot)).items():
+            for position, played in sequence.played(counts[sequence.slot]).items():
                 recorded = interactions[position].count
                 if played < recorded:
                     request = interactions[position].request
@@ -282,6 +289,7 @@ class Replay:
             "hits": self.hits,
             "misses": self.miss_count,
             "unused": len(self.unused()),
+            "cursors": self.cursors.describe(),
             "missed": list(self.misses),
             "forwarded": None
             if self.forward_log is None

@@ -75,12 +75,26 @@ class PostgresStore(SqlStore):
         yield from self._transaction(self._bg)
 
     def _transaction(self, connection: Any) -> Iterator[Any]:
-        psycopg = self._psycopg
-        try:
+        with self._translated():
             if connection.closed:
-                raise psycopg.OperationalError("the connection was closed")
+                raise self._psycopg.OperationalError("the connection was closed")
             with connection.transaction(), connection.cursor() as cursor:
                 yield cursor
+
+    def run(self, statement: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """One statement on the write connection, autocommitted: atomic, in one round trip."""
+        with self._translated():
+            if self._db.closed:
+                raise self._psycopg.OperationalError("the connection was closed")
+            cursor = self._db.execute(self.sql(statement), parameters)
+            return list(cursor.fetchall()) if cursor.description is not None else []
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """psycopg's errors as `StoreError`, each saying what to do."""
+        psycopg = self._psycopg
+        try:
+            yield
         except psycopg.errors.ReadOnlySqlTransaction:
             raise StoreError(
                 f"cannot write the state store {self.location} (the database is read-only): point --state at "

@@ -3,7 +3,9 @@
 ``druid_tasks`` follows Druid's own metadata table (``MetadataStorageTablesConfig``: id, created_date,
 datasource, payload, status, active, plus the type and group_id columns Druid 0.23 added); the rest
 is what the simulation needs: its settings (``druid_sim_meta``), the log of what clients did
-(``druid_sim_actions``) and, on PostgreSQL, the leader's lease (``druid_sim_leader``).
+(``druid_sim_actions``), the replay's sequence cursors (``druid_sim_cursors``: how far each recorded
+sequence of a cassette was played, shared by the replicas replaying it) and, on PostgreSQL, the
+leader's lease (``druid_sim_leader``).
 
 `SCHEMA_VERSION` goes up by one with every change, and `MIGRATIONS` holds the statements that take a
 store from each version to the next, so an older store is brought up to date when it is opened and a
@@ -12,13 +14,19 @@ newer one is refused (this druid-sim cannot know what it means).
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Per dialect ("sqlite", "postgresql"): the statements that create the current schema.
 _TYPES = {
     "sqlite": {"blob": "BLOB", "serial": "INTEGER PRIMARY KEY", "float": "REAL"},
     "postgresql": {"blob": "BYTEA", "serial": "BIGSERIAL PRIMARY KEY", "float": "DOUBLE PRECISION"},
 }
+#: The replay's cursors (`druid_sim.state.cursors`): per cassette (its identity, a SHA-256 in hex) and
+#: sequence (the slot its index gives it), how many times the sequence was played.
+_CURSORS = (
+    "CREATE TABLE IF NOT EXISTS druid_sim_cursors ("
+    " cassette VARCHAR(64) NOT NULL, slot BIGINT NOT NULL, pos BIGINT NOT NULL, PRIMARY KEY (cassette, slot))"
+)
 _CREATE = [
     "CREATE TABLE IF NOT EXISTS druid_sim_meta (name VARCHAR(255) PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS druid_tasks ("
@@ -40,13 +48,16 @@ _CREATE = [
     " scale {float} NOT NULL,"
     " task_id VARCHAR(255),"
     " args {blob} NOT NULL)",
+    _CURSORS,
 ]
 _CREATE_POSTGRESQL = [
     "CREATE TABLE IF NOT EXISTS druid_sim_leader ("
     " id INTEGER PRIMARY KEY, holder VARCHAR(255) NOT NULL, url TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)",
 ]
 #: version -> the statements that take a store from that version to the next one.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    1: [_CURSORS],  # 2: replay's sequence cursors, shared by replicas (serve --cassette --state)
+}
 
 
 def create_statements(dialect: str) -> list[str]:

@@ -96,6 +96,13 @@ class SqliteStore(SqlStore):
         except sqlite3.DatabaseError as exc:
             raise StoreError(self.explain(exc)) from None
 
+    def run(self, statement: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """One statement, committed on its own (the connection autocommits outside ``BEGIN``)."""
+        try:
+            return self._db.execute(statement, parameters).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(self.explain(exc)) from None
+
     def close(self) -> None:
         db = getattr(self, "_db", None)
         if db is not None:

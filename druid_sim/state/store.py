@@ -116,6 +116,15 @@ class SqlStore(Store):
     def sql(self, statement: str) -> str:
         return statement.replace("?", self.mark)
 
+    def run(self, statement: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (``?`` placeholders) in a transaction of its own; the rows it returns.
+
+        A single statement is atomic on both engines; the engines run it without a transaction's extra
+        round trips where they can (autocommit)."""
+        with self.transaction() as cursor:
+            cursor.execute(self.sql(statement), parameters)
+            return list(cursor.fetchall()) if cursor.description is not None else []
+
     def prepare(self) -> None:
         """Create the schema, or bring an older one up to date; refuse a newer one."""
         with self.transaction() as cursor:
