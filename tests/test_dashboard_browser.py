@@ -525,13 +525,26 @@ def test_a_secured_cluster_shows_what_each_druid_user_may_see_and_do(browser: An
 
 #: The viewports a presenter meets: a projector and a small laptop screen.
 VIEWPORTS = [{"width": 1440, "height": 900}, {"width": 1280, "height": 720}]
-#: The table's width needed and available, and any cell whose text does not fit it (cut or overflowing).
-FIT = """() => {
-  const table = document.querySelector('#tasks-table');
+#: A table's width needed and available, and any cell whose text does not fit it (cut or overflowing).
+FIT = """(selector) => {
+  const table = document.querySelector(selector);
   const cut = [...table.querySelectorAll('td, th')].filter((cell) => cell.offsetParent && cell.scrollWidth > cell.clientWidth + 1);
   return {needed: table.scrollWidth, available: table.closest('.table-wrap').clientWidth,
           page: document.documentElement.scrollWidth, viewport: innerWidth, cut: cut.map((cell) => cell.textContent)};
 }"""
+
+
+def assert_fits(page: Any, table: str, name: str) -> None:
+    """At each presenter's viewport the table fits its column: no sideways scrolling, no cell cut."""
+    for viewport in VIEWPORTS:
+        page.set_viewport_size(viewport)
+        fit = page.evaluate(FIT, table)
+        print(
+            f"\n{viewport['width']}×{viewport['height']}: the {name} table needs {fit['needed']} px of {fit['available']}"
+        )
+        assert fit["needed"] <= fit["available"] and fit["page"] <= fit["viewport"] and fit["cut"] == []
+
+
 RANK = {"RUNNING": 4, "PENDING": 3, "WAITING": 2}
 #: The presenter column: its height and width needed and shown, and whatever in it is cut (text wider or
 #: taller than its box), below the screen's bottom, or beyond the column's sides.
@@ -571,13 +584,7 @@ def test_the_tasks_table_fits_without_sideways_scrolling(tab: Page) -> None:
     headers = page.locator("#tasks-table thead th")
     expect(headers).to_have_text(["Task ID", "Type", "Datasource", "Status", "Created time", "Duration", "Location"])
     listed = {task["id"]: task for task in httpx.get(f"{tab.url}{V1}/tasks").json()}
-    for viewport in VIEWPORTS:
-        page.set_viewport_size(viewport)
-        fit = page.evaluate(FIT)
-        print(
-            f"\n{viewport['width']}×{viewport['height']}: the Tasks table needs {fit['needed']} px of {fit['available']}"
-        )
-        assert fit["needed"] <= fit["available"] and fit["page"] <= fit["viewport"] and fit["cut"] == []
+    assert_fits(page, "#tasks-table", "Tasks")
     # every id is shown whole (wrapped, never cut), so it can be selected and copied whole
     ids = page.locator("#tasks-table td.id .task-id").all_text_contents()
     assert sorted(ids) == sorted(listed)
@@ -869,13 +876,6 @@ def test_everything_the_page_shows_is_two_clicks_from_the_tasks_view_at_1280x720
 
 #: Druid's web console colours a supervisor's state (supervisors-view.tsx, `supervisorStateToColor`).
 CONSOLE_COLOURS = {"RUNNING": "rgb(33, 103, 213)", "SUSPENDED": "rgb(255, 191, 0)", "PENDING": "rgb(0, 234, 255)"}
-#: A table's width needed and available, and any cell whose text does not fit it (cut or overflowing).
-TABLE_FIT = """(selector) => {
-  const table = document.querySelector(selector);
-  const cut = [...table.querySelectorAll('td, th')].filter((cell) => cell.offsetParent && cell.scrollWidth > cell.clientWidth + 1);
-  return {needed: table.scrollWidth, available: table.closest('.table-wrap').clientWidth,
-          page: document.documentElement.scrollWidth, viewport: innerWidth, cut: cut.map((cell) => cell.textContent)};
-}"""
 #: Suspend a supervisor as another client would (a fetch from the page's context, not tagged as the page's
 #: own), then wait in the page (requestAnimationFrame) until its row says SUSPENDED: the page's own delay.
 SUSPENDED_WITHIN = """async (id) => {
@@ -980,13 +980,7 @@ def test_the_supervisors_view_shows_what_the_api_answers_and_a_suspend_within_a_
     page.set_viewport_size({"width": 1280, "height": 720})
     screenshot(page, "supervisors", tmp_path)
     page.click("#supervisor-detail-close")
-    for viewport in VIEWPORTS:
-        page.set_viewport_size(viewport)
-        fit = page.evaluate(TABLE_FIT, "#supervisors-table")
-        print(
-            f"{viewport['width']}×{viewport['height']}: the Supervisors table needs {fit['needed']} px of {fit['available']}"
-        )
-        assert fit["needed"] <= fit["available"] and fit["page"] <= fit["viewport"] and fit["cut"] == []
+    assert_fits(page, "#supervisors-table", "Supervisors")
     assert tab.unexpected_errors() == []
 
 
@@ -1041,13 +1035,7 @@ def test_the_services_view_shows_each_middlemanager_as_workers_answers(tab: Page
         )
         expect(cells.nth(6)).to_have_text(info["lastCompletedTaskTime"].replace("T", " ")[:19])
     screenshot(page, "services", tmp_path)
-    for viewport in VIEWPORTS:
-        page.set_viewport_size(viewport)
-        fit = page.evaluate(TABLE_FIT, "#services-table")
-        print(
-            f"\n{viewport['width']}×{viewport['height']}: the Services table needs {fit['needed']} px of {fit['available']}"
-        )
-        assert fit["needed"] <= fit["available"] and fit["page"] <= fit["viewport"] and fit["cut"] == []
+    assert_fits(page, "#services-table", "Services")
 
     # a running task opens its panel (two clicks from the Tasks view); a shut down leaves its worker's list
     running = workers[-1]["runningTasks"][-1]
