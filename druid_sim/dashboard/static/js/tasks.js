@@ -362,6 +362,7 @@ export const tasksView = {
     tasks = [];
     listedText = "";
     Object.assign(lastRead, listing());
+    tasksView.filterTo({}, context); // a group of the cluster that was
     tasksView.close(context);
   },
 };
