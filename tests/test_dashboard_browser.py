@@ -27,6 +27,7 @@ import pytest
 from druid_sim.cassette import load_cassette
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.credentials import SECRETS, SPEC
+from tests.support.replay import exchange, write_cassette
 from tests.support.served import serve
 
 sync_api = pytest.importorskip(
@@ -1096,5 +1097,47 @@ def test_a_viewer_sees_the_supervisors_and_services_druid_shows_it(browser: Any)
             expect(page.locator("#services-tab-count")).to_have_text(str(len(workers)))
             assert tab.page_errors == []
             assert [text for text in tab.console_errors if not REFUSED.search(text)] == []
+        finally:
+            tab.close()
+
+
+def worker_info(host: str, version: str, used: list[str], blacklisted_until: str | None = None) -> dict[str, Any]:
+    """An ``ImmutableWorkerInfo`` as Druid writes it (reference 13.1)."""
+    return {
+        "worker": {"scheme": "http", "host": host, "ip": "10.0.0.1", "capacity": 2, "version": version,
+                   "category": "_default_worker_category"},
+        "currCapacityUsed": len(used), "currParallelIndexCapacityUsed": 0,
+        "currCapacityUsedByTaskType": {"index_parallel": len(used)} if used else {},
+        "availabilityGroups": used, "runningTasks": used,
+        "lastCompletedTaskTime": "2025-12-31T23:50:00.000Z", "blacklistedUntil": blacklisted_until,
+    }  # fmt: skip
+
+
+def test_a_disabled_or_blacklisted_worker_says_so_as_the_console_does(browser: Any, tmp_path: Path) -> None:
+    """A worker whose version is "" is "Disabled" (the console's services view), one with ``blacklistedUntil``
+    ahead of the clock is blacklisted until then: ``/workers`` answers recorded from a cluster, replayed."""
+    expect = sync_api.expect
+    workers = [
+        worker_info("mm-1.example:8091", "", []),
+        worker_info("mm-2.example:8091", "0", ["index_parallel_wiki_a"], "2026-01-01T00:05:00.000Z"),
+        worker_info("mm-3.example:8091", "0", ["index_parallel_wiki_b"], "2025-12-31T23:55:00.000Z"),
+    ]
+    totals = {"currentClusterCapacity": 6, "maximumCapacityWithAutoScale": -1, "usedClusterCapacity": 2}
+    cassette = write_cassette(
+        tmp_path / "workers.jsonl",
+        [exchange("GET", f"{V1}/workers", 200, workers), exchange("GET", f"{V1}/totalWorkerCapacity", 200, totals)],
+    )
+    with serve("--cassette", str(cassette), "--time-scale", "0", "--start-time", START, "--no-access-log") as (_, url):
+        assert httpx.get(f"{url}{V1}/workers").json() == workers
+        tab = Page(browser, url)
+        try:
+            page = tab.open("services")
+            availability = page.locator("#services-table td.availability")
+            expect(availability).to_have_text(
+                ["Disabled", "Blacklisted until 2026-01-01 00:05:00", "Available: 1 free slot"]
+            )
+            expect(page.locator('#services-table tr[data-host="mm-1.example:8091"] td').nth(2)).to_have_text('""')
+            expect(page.locator("#services-status")).to_contain_text("cluster: 2 of 6 slots used (no autoscaler)")
+            assert tab.page_errors == []
         finally:
             tab.close()
