@@ -40,6 +40,7 @@ MEASURE = """async ([method, path, body, check]) => {
   return (performance.now() - started) / 1000;
 }"""
 ROW = "const id = JSON.parse(answer).task; return !!document.querySelector(`#tasks-table tr[data-task-id='${id}']`)"
+SUPERVISOR = "const row = document.querySelector('#supervisors-table tr[data-supervisor-id=\"kafka_metrics\"]'); return !!row && "
 CHANGES: list[tuple[str, str, str, Any, str]] = [
     ("a task submitted (POST /task) → its row", "POST", "druid/indexer/v1/task",
      {"type": "index", "spec": {"dataSchema": {"dataSource": "wikipedia"}}}, ROW),
@@ -53,7 +54,19 @@ CHANGES: list[tuple[str, str, str, Any, str]] = [
      "return document.querySelector('#scenario-badge').textContent === 'scenario queue-full'"),
     ("back to demo → the header", "POST", "__sim/scenario", {"scenario": "demo"},
      "return document.querySelector('#scenario-badge').textContent === 'scenario demo'"),
+    ("a supervisor suspended → its row (Supervisors)", "POST", "druid/indexer/v1/supervisor/kafka_metrics/suspend", {},
+     SUPERVISOR + "row.dataset.state === 'SUSPENDED'"),
+    ("a supervisor resumed → its row (Supervisors)", "POST", "druid/indexer/v1/supervisor/kafka_metrics/resume", {},
+     SUPERVISOR + "row.dataset.state !== 'SUSPENDED'"),
+    ("the clock advanced 1m → the workers read (Services)", "POST", "__sim/clock", {"advance": "1m"},
+     "return !document.querySelector('#services-status').textContent.includes('as of ' + window.__clock.slice(11))"),
 ]  # fmt: skip
+#: The view each change is watched in (the Tasks view for the others): the page is switched to it first.
+VIEW = {
+    "a supervisor suspended → its row (Supervisors)": ("supervisors", "#supervisors-table tbody tr"),
+    "a supervisor resumed → its row (Supervisors)": ("supervisors", "#supervisors-table tbody tr"),
+    "the clock advanced 1m → the workers read (Services)": ("services", "#services-table tbody tr"),
+}
 
 
 def run() -> tuple[str, bool]:
@@ -68,6 +81,11 @@ def run() -> tuple[str, bool]:
         page.wait_for_selector("#tasks-table tbody tr")
         for _ in range(repetitions() * 2):
             for name, method, path, body, check in CHANGES:
+                view, shown = VIEW.get(name, ("tasks", "#tasks-table tbody tr"))
+                if not page.evaluate("location.hash").startswith(f"#{view}"):
+                    page.evaluate(f"location.hash = '#{view}'")
+                    page.wait_for_selector(shown)
+                    page.wait_for_timeout(1000)  # a round or so on the view: the change lands just after one
                 page.evaluate("window.__clock = document.querySelector('#clock-badge').textContent.slice(0, 19)")
                 times[name].append(page.evaluate(MEASURE, [method, path, body, check]))
     rows = [(name, f"{statistics.median(got):.2f} s", f"{max(got):.2f} s", len(got)) for name, got in times.items()]

@@ -27,6 +27,7 @@ import pytest
 from druid_sim.cassette import load_cassette
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.credentials import SECRETS, SPEC
+from tests.support.replay import exchange, write_cassette
 from tests.support.served import serve
 
 sync_api = pytest.importorskip(
@@ -76,8 +77,10 @@ class Page:
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         self.page.set_default_timeout(8000)
 
-    def open(self, view: str = "tasks", fragment: str = "") -> Any:
-        self.page.goto(f"{self.url}/?refresh=200#{view}{fragment}")
+    def open(self, view: str = "tasks", fragment: str = "", refresh: int | None = 200) -> Any:
+        """The page at ``view``; ``refresh`` its pace (None: the page's default, as a presenter opens it)."""
+        pace = f"?refresh={refresh}" if refresh else ""
+        self.page.goto(f"{self.url}/{pace}#{view}{fragment}")
         return self.page
 
     def unexpected_errors(self) -> list[str]:
@@ -523,14 +526,42 @@ def test_a_secured_cluster_shows_what_each_druid_user_may_see_and_do(browser: An
 
 #: The viewports a presenter meets: a projector and a small laptop screen.
 VIEWPORTS = [{"width": 1440, "height": 900}, {"width": 1280, "height": 720}]
-#: The table's width needed and available, and any cell whose text does not fit it (cut or overflowing).
-FIT = """() => {
-  const table = document.querySelector('#tasks-table');
+#: A table's width needed and available, and any cell whose text does not fit it (cut or overflowing).
+FIT = """(selector) => {
+  const table = document.querySelector(selector);
   const cut = [...table.querySelectorAll('td, th')].filter((cell) => cell.offsetParent && cell.scrollWidth > cell.clientWidth + 1);
   return {needed: table.scrollWidth, available: table.closest('.table-wrap').clientWidth,
           page: document.documentElement.scrollWidth, viewport: innerWidth, cut: cut.map((cell) => cell.textContent)};
 }"""
+
+
+def assert_fits(page: Any, table: str, name: str) -> None:
+    """At each presenter's viewport the table fits its column: no sideways scrolling, no cell cut."""
+    for viewport in VIEWPORTS:
+        page.set_viewport_size(viewport)
+        fit = page.evaluate(FIT, table)
+        print(
+            f"\n{viewport['width']}×{viewport['height']}: the {name} table needs {fit['needed']} px of {fit['available']}"
+        )
+        assert fit["needed"] <= fit["available"] and fit["page"] <= fit["viewport"] and fit["cut"] == []
+
+
 RANK = {"RUNNING": 4, "PENDING": 3, "WAITING": 2}
+#: The presenter column: its height and width needed and shown, and whatever in it is cut (text wider or
+#: taller than its box), below the screen's bottom, or beyond the column's sides.
+COLUMN = """() => {
+  const column = document.querySelector('.presenter');
+  const box = column.getBoundingClientRect();
+  const shown = [...column.querySelectorAll('*')].filter((node) => node.getClientRects().length && getComputedStyle(node).visibility !== 'hidden');
+  const name = (node) => `${node.tagName.toLowerCase()}#${node.id}.${node.className} ${node.textContent.trim().slice(0, 40)}`;
+  return {height: column.scrollHeight, shown: column.clientHeight, most: innerHeight - box.top,
+          width: column.scrollWidth, shownWidth: column.clientWidth,
+          compacted: [...column.classList].filter((c) => c !== 'presenter').join(' '),
+          cut: shown.filter((node) => node.tagName !== 'SELECT' && node.clientHeight
+                    && (node.scrollWidth > node.clientWidth + 1 || node.scrollHeight > node.clientHeight + 1)).map(name),
+          below: shown.filter((node) => node.getBoundingClientRect().bottom > innerHeight + 0.5).map(name),
+          outside: shown.filter((node) => node.getBoundingClientRect().right > box.right + 0.5 || node.getBoundingClientRect().left < box.left - 0.5).map(name)};
+}"""
 
 
 def megabytes(size: int) -> str:
@@ -547,20 +578,14 @@ def shown_ids(page: Any) -> list[str]:
     ]
 
 
-def test_the_tasks_table_fits_without_sideways_scrolling_and_the_presenter_column_fits_900px(tab: Page) -> None:
+def test_the_tasks_table_fits_without_sideways_scrolling(tab: Page) -> None:
     expect = sync_api.expect
     page = tab.open("tasks")
     expect(page.locator("#tasks-table tbody tr").first).to_be_visible()
     headers = page.locator("#tasks-table thead th")
     expect(headers).to_have_text(["Task ID", "Type", "Datasource", "Status", "Created time", "Duration", "Location"])
     listed = {task["id"]: task for task in httpx.get(f"{tab.url}{V1}/tasks").json()}
-    for viewport in VIEWPORTS:
-        page.set_viewport_size(viewport)
-        fit = page.evaluate(FIT)
-        print(
-            f"\n{viewport['width']}×{viewport['height']}: the Tasks table needs {fit['needed']} px of {fit['available']}"
-        )
-        assert fit["needed"] <= fit["available"] and fit["page"] <= fit["viewport"] and fit["cut"] == []
+    assert_fits(page, "#tasks-table", "Tasks")
     # every id is shown whole (wrapped, never cut), so it can be selected and copied whole
     ids = page.locator("#tasks-table td.id .task-id").all_text_contents()
     assert sorted(ids) == sorted(listed)
@@ -568,17 +593,39 @@ def test_the_tasks_table_fits_without_sideways_scrolling_and_the_presenter_colum
     runners = page.locator("#tasks-table td.status-cell .runner").all_text_contents()
     assert "SUCCESS / NONE" not in runners and "RUNNING / PENDING" in runners
 
-    page.set_viewport_size(VIEWPORT)
+
+def test_the_presenter_column_fits_1280x720_and_1440x900_with_four_faults_armed_nothing_cut_off(tab: Page) -> None:
+    """Issue 20: the presenter's column never scrolls on its own at either size, and shows all it holds."""
+    expect = sync_api.expect
+    page = tab.open("tasks")
     page.click("[data-preset=leader-failover]")
     page.click("[data-preset=flaky-overlord]")
     expect(page.locator("#faults-list li[data-fault]")).to_have_count(4)
-    column = page.evaluate(
-        """() => { const column = document.querySelector('.presenter');
-        return {height: column.scrollHeight, shown: column.clientHeight,
-                last: document.querySelector('#faults-list li:last-child').getBoundingClientRect().bottom, viewport: innerHeight}; }"""
-    )
-    print(f"1440×900, 4 faults armed: the presenter column needs {column['height']} px of {column['shown']}")
-    assert column["height"] <= column["shown"] and column["last"] <= column["viewport"]
+    expect(page.locator("#control-result")).to_contain_text("Armed “Flaky Overlord”")
+    for viewport in VIEWPORTS:
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(300)  # a round: the column is fitted after each
+        column = page.evaluate(COLUMN)
+        print(
+            f"\n{viewport['width']}×{viewport['height']}, 4 faults armed: the presenter column needs "
+            f"{column['height']} px of {column['shown']} (at most {column['most']}), {column['width']} px wide "
+            f"of {column['shownWidth']}, compacted: {column['compacted'] or 'no'}"
+        )
+        assert column["height"] <= column["shown"] <= column["most"]
+        assert column["width"] <= column["shownWidth"]
+        assert column["cut"] == [] and column["below"] == [] and column["outside"] == []
+        # at these sizes it fits whole: each armed fault's window and counters show, nothing went to a tooltip
+        assert column["compacted"] == ""
+        counters = page.locator("#faults-list li[data-fault] .counters")
+        expect(counters).to_have_count(4)
+        assert all(counters.nth(i).is_visible() for i in range(4))
+    page.click(".presenter section[data-fold=clock] button.fold")  # a section folds to its title line
+    expect(page.locator("[data-advance='1m']")).to_be_hidden()
+    expect(page.locator("#clock-now")).to_be_visible()
+    page.reload()  # folded for the tab
+    expect(page.locator("[data-advance='1m']")).to_be_hidden()
+    page.click(".presenter section[data-fold=clock] button.fold")
+    expect(page.locator("[data-advance='1m']")).to_be_visible()
 
 
 def test_tasks_come_active_first_newest_first_sort_on_click_and_group(tab: Page, tmp_path: Path) -> None:
@@ -796,6 +843,24 @@ def test_everything_the_page_shows_is_two_clicks_from_the_tasks_view_at_1280x720
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     page.click("#submit-toggle")  # 1: the submit form
     expect(page.locator("#submit-spec")).to_be_visible()
+    page.click("a.tab[data-view=supervisors]")  # 1: the Supervisors view
+    supervisor = httpx.get(f"{tab.url}{V1}/supervisor").json()[0]
+    page.locator(f'#supervisors-table tr[data-supervisor-id="{supervisor}"] td.id').click()  # 2: its panel
+    for pane, shows in (
+        ("status", "activeTasks"),
+        ("spec", "ioConfig"),
+        ("stats", "buildSegments"),
+        ("history", "version"),
+    ):
+        page.click(f"#supervisor-detail-tabs button[data-pane={pane}]")  # 2: each of its panes
+        expect(page.locator("#supervisor-detail-body")).to_contain_text(shows)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    expect(page.locator("#supervisor-detail-actions [data-action]")).to_have_text(
+        ["Suspend", "Hard reset", "Terminate"]
+    )
+    page.click("a.tab[data-view=services]")  # 1: the Services view
+    expect(page.locator("#services-table a.task-id").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     page.click("a.tab[data-view=cluster]")  # 1: the Cluster view
     expect(page.locator("#workers-table tbody tr").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
@@ -806,3 +871,273 @@ def test_everything_the_page_shows_is_two_clicks_from_the_tasks_view_at_1280x720
     for control in ("#clock-freeze", "#scenario-load", "[data-preset=queue-full]", "#faults-list"):
         expect(page.locator(control)).to_be_visible()
     assert tab.unexpected_errors() == []
+
+
+# -- the Supervisors and Services views (issue 17) -----------------------------------------------------------
+
+#: Druid's web console colours a supervisor's state (supervisors-view.tsx, `supervisorStateToColor`).
+CONSOLE_COLOURS = {"RUNNING": "rgb(33, 103, 213)", "SUSPENDED": "rgb(255, 191, 0)", "PENDING": "rgb(0, 234, 255)"}
+#: Suspend a supervisor as another client would (a fetch from the page's context, not tagged as the page's
+#: own), then wait in the page (requestAnimationFrame) until its row says SUSPENDED: the page's own delay.
+SUSPENDED_WITHIN = """async (id) => {
+  const answer = await fetch(`druid/indexer/v1/supervisor/${id}/suspend`, {method: "POST", headers: {"Content-Type": "application/json"}, body: "{}"});
+  if (!answer.ok) throw new Error(`suspend answered ${answer.status}`);
+  const started = performance.now();
+  const row = () => document.querySelector(`#supervisors-table tr[data-supervisor-id="${id}"]`);
+  while (!row() || row().dataset.state !== "SUSPENDED") await new Promise((resolve) => requestAnimationFrame(resolve));
+  return (performance.now() - started) / 1000;
+}"""
+
+
+def integer(value: int) -> str:
+    """A number as the console writes it (en locale: 1,921)."""
+    return f"{value:,}"
+
+
+def test_the_supervisors_view_shows_what_the_api_answers_and_a_suspend_within_a_second(
+    tab: Page, tmp_path: Path
+) -> None:
+    """Reference 15.2 and 17: the console's columns from ``GET /supervisor?full`` and each ``/status``."""
+    expect = sync_api.expect
+    listed = httpx.get(f"{tab.url}{V1}/supervisor", params={"full": ""}).json()
+    reports = {item["id"]: httpx.get(f"{tab.url}{V1}/supervisor/{item['id']}/status").json() for item in listed}
+    page = tab.open("supervisors", refresh=None)  # the page's own pace, as a presenter opens it
+    rows = page.locator("#supervisors-table tbody tr")
+    expect(rows).to_have_count(len(listed))
+    assert listed and page.locator("#supervisors-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.supervisorId)"
+    ) == [item["id"] for item in listed]
+    expect(page.locator("#supervisors-status")).to_contain_text(f"{len(listed)} supervisors")
+    expect(page.locator("#supervisors-tab-count")).to_have_text(str(len(listed)))
+    for item in listed:
+        row = page.locator(f'#supervisors-table tr[data-supervisor-id="{item["id"]}"]')
+        payload = reports[item["id"]]["payload"]
+        io = item["spec"]["spec"]["ioConfig"]
+        cells = row.locator("td")
+        expect(cells.nth(1)).to_have_text(item["dataSource"])
+        expect(cells.nth(2)).to_have_text(item["spec"]["spec"]["tuningConfig"]["type"])
+        expect(cells.nth(3)).to_have_text(io["topic"])
+        expect(cells.nth(4)).to_have_text(f"● {item['detailedState']}")
+        expect(cells.nth(4).locator(".dot")).to_have_css("color", CONSOLE_COLOURS[item["detailedState"]])
+        expect(cells.nth(5)).to_have_text(f"{io['taskCount'] * io['replicas']}(no replication)")
+        expect(cells.nth(6)).to_have_text(f"{len(payload['activeTasks'])} active tasks")
+        expect(cells.nth(7)).to_have_text(integer(payload["aggregateLag"]))
+        expect(cells.nth(8)).to_have_text(
+            "none" if not payload["recentErrors"] else f"{len(payload['recentErrors'])} errors"
+        )
+        expect(row.locator("[data-action]")).to_have_text(["Suspend", "Hard reset", "Terminate"])
+
+    # suspending asks first, in the console's words; Cancel sends nothing
+    target = listed[-1]["id"]
+    row = page.locator(f'#supervisors-table tr[data-supervisor-id="{target}"]')
+    row.locator("[data-action=suspend]").click()
+    dialog = page.locator("#supervisor-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#supervisor-dialog-question")).to_have_text(
+        f"Are you sure you want to suspend supervisor {target}?"
+    )
+    expect(page.locator("#supervisor-confirm")).to_have_text("Suspend supervisor")
+    page.click("#supervisor-dialog-cancel")
+    expect(dialog).to_be_hidden()
+    assert httpx.get(f"{tab.url}{V1}/supervisor/{target}/status").json()["payload"]["state"] == "RUNNING"
+    # another client suspends it: the row says so within a second, at the page's own pace
+    took = page.evaluate(SUSPENDED_WITHIN, target)
+    print(f"\nanother client suspended {target}: the Supervisors view showed it after {took:.2f} s")
+    assert took <= 1.0
+    expect(row.locator(".dot")).to_have_css("color", CONSOLE_COLOURS["SUSPENDED"])
+    expect(row.locator("td").nth(6)).to_have_text("")  # a suspended supervisor runs no task (as the console)
+    # the page's own Resume, asked first, then the state as Druid reports it
+    row.locator("[data-action=resume]").click()
+    expect(page.locator("#supervisor-dialog-question")).to_have_text(
+        f"Are you sure you want to resume supervisor {target}?"
+    )
+    page.click("#supervisor-confirm")
+    expect(page.locator("#supervisors-action")).to_have_text(
+        f"Supervisor has been resumed: {target} (POST /supervisor/{{id}}/resume answered 200)"
+    )
+    resumed = httpx.get(f"{tab.url}{V1}/supervisor/{target}/status").json()["payload"]["detailedState"]
+    assert resumed != "SUSPENDED"
+    expect(row).to_have_attribute("data-state", resumed)
+
+    # a hard reset asks for the console's two acknowledgements before it can be sent
+    row.locator("[data-action=reset]").click()
+    expect(page.locator("#supervisor-dialog-checks input")).to_have_count(2)
+    expect(page.locator("#supervisor-confirm")).to_be_disabled()
+    page.locator("#supervisor-dialog-checks input").nth(0).check()
+    expect(page.locator("#supervisor-confirm")).to_be_disabled()
+    page.locator("#supervisor-dialog-checks input").nth(1).check()
+    expect(page.locator("#supervisor-confirm")).to_be_enabled()
+    page.click("#supervisor-dialog-cancel")
+
+    # the panel: the status report, then the spec, as Druid answers them
+    page.locator(f'#supervisors-table tr[data-supervisor-id="{listed[0]["id"]}"] td.id').click()
+    expect(page.locator("#supervisor-detail-id")).to_have_text(listed[0]["id"])
+    expect(page.locator("#supervisor-detail-note")).to_have_text("GET /supervisor/{id}/status: the supervisor's report")
+    expect(page.locator("#supervisor-detail-body")).to_contain_text(
+        f'"stream": "{listed[0]["spec"]["spec"]["ioConfig"]["topic"]}"'
+    )
+    page.click("#supervisor-detail-tabs button[data-pane=spec]")
+    expect(page.locator("#supervisor-detail-body")).to_contain_text('"bootstrap.servers"')
+    page.set_viewport_size({"width": 1280, "height": 720})
+    screenshot(page, "supervisors", tmp_path)
+    page.click("#supervisor-detail-close")
+    assert_fits(page, "#supervisors-table", "Supervisors")
+    assert tab.unexpected_errors() == []
+
+
+def test_a_supervisors_running_tasks_open_the_tasks_view_filtered_on_its_group(tab: Page) -> None:
+    """The console's "Go to tasks": the tasks whose group id is ``index_kafka_<supervisor>`` (reference 15.4)."""
+    expect = sync_api.expect
+    supervisor = httpx.get(f"{tab.url}{V1}/supervisor").json()[0]
+    group = f"index_kafka_{supervisor}"
+    theirs = sorted(task["id"] for task in httpx.get(f"{tab.url}{V1}/tasks").json() if task["groupId"] == group)
+    page = tab.open("tasks")
+    page.click("a.tab[data-view=supervisors]")  # 1
+    page.locator(f'#supervisors-table tr[data-supervisor-id="{supervisor}"] .tasks-link').click()  # 2
+    expect(page.locator("a.tab[data-view=tasks]")).to_have_class(re.compile("active"))
+    expect(page.locator("#filter-group-name")).to_have_text(group)
+    expect(page.locator("#tasks-table tbody tr[data-task-id]")).to_have_count(len(theirs))
+    assert theirs and sorted(shown_ids(page)) == theirs
+    page.click("#filter-group-clear")
+    expect(page.locator("#filter-group")).to_be_hidden()
+    expect(page.locator("#tasks-table tbody tr[data-task-id]")).to_have_count(
+        len(httpx.get(f"{tab.url}{V1}/tasks").json())
+    )
+    assert tab.unexpected_errors() == []
+
+
+def test_the_services_view_shows_each_middlemanager_as_workers_answers(tab: Page, tmp_path: Path) -> None:
+    """Reference 13.1 and 13.2: ``GET /workers`` row by row, the totals from ``GET /totalWorkerCapacity``."""
+    expect = sync_api.expect
+    workers = httpx.get(f"{tab.url}{V1}/workers").json()
+    totals = httpx.get(f"{tab.url}{V1}/totalWorkerCapacity").json()
+    page = tab.open("tasks")
+    page.click("a.tab[data-view=services]")
+    rows = page.locator("#services-table tbody tr")
+    expect(rows).to_have_count(len(workers))
+    expect(page.locator("#services-status")).to_contain_text(
+        f"{len(workers)} MiddleManagers · cluster: {totals['usedClusterCapacity']} of "
+        f"{totals['currentClusterCapacity']} slots used (no autoscaler)"
+    )
+    for info in workers:
+        worker = info["worker"]
+        row = page.locator(f'#services-table tr[data-host="{worker["host"]}"]')
+        cells = row.locator("td")
+        expect(cells.nth(0)).to_have_text(f"{worker['host']}{worker['scheme']}://{worker['ip']}")
+        expect(cells.nth(1)).to_have_text(worker["category"])
+        expect(cells.nth(2)).to_have_text(worker["version"])
+        expect(cells.nth(3).locator(".slots")).to_have_text(f"{info['currCapacityUsed']} / {worker['capacity']}")
+        by_type = ", ".join(f"{kind} {count}" for kind, count in info["currCapacityUsedByTaskType"].items())
+        expect(cells.nth(3).locator(".detail-line")).to_have_text(by_type)
+        expect(cells.nth(4).locator(".task-id")).to_have_text(info["runningTasks"])
+        free = worker["capacity"] - info["currCapacityUsed"]
+        expect(cells.nth(5)).to_have_text(
+            f"Available: {free} free slot{'' if free == 1 else 's'}" if free else "Full: every slot in use"
+        )
+        expect(cells.nth(6)).to_have_text(info["lastCompletedTaskTime"].replace("T", " ")[:19])
+    screenshot(page, "services", tmp_path)
+    assert_fits(page, "#services-table", "Services")
+
+    # a running task opens its panel (two clicks from the Tasks view); a shut down leaves its worker's list
+    running = workers[-1]["runningTasks"][-1]
+    page.click(f'#services-table a.task-id[data-task-id="{running}"]')
+    expect(page.locator("#detail-id")).to_have_text(running)
+    assert httpx.post(f"{tab.url}{V1}/task/{running}/shutdown").status_code == 200
+    page.click("a.tab[data-view=services]")
+    expect(page.locator(f'#services-table a.task-id[data-task-id="{running}"]')).to_have_count(0)
+    host = workers[-1]["worker"]["host"]
+    expect(page.locator(f'#services-table tr[data-host="{host}"] .slots')).to_have_text(
+        f"{workers[-1]['currCapacityUsed'] - 1} / {workers[-1]['worker']['capacity']}"
+    )
+    assert tab.unexpected_errors() == []
+
+
+def test_a_viewer_sees_the_supervisors_and_services_druid_shows_it(browser: Any) -> None:
+    """Reference 15.2: Druid 35 lists the supervisors a user may WRITE (viewer: none; admin: all); /workers
+    needs STATE READ and names every running task, and the ones viewer may not READ are no links."""
+    expect = sync_api.expect
+    with serve("--scenario", "secured-cluster", "--time-scale", "0", "--start-time", START, "--no-access-log") as (
+        _,
+        url,
+    ):
+        as_admin = httpx.get(f"{url}{V1}/supervisor", params={"full": ""}, auth=ADMIN).json()
+        assert httpx.get(f"{url}{V1}/supervisor", params={"full": ""}, auth=VIEWER).json() == []
+        workers = httpx.get(f"{url}{V1}/workers", auth=VIEWER).json()
+        readable = {task["id"] for task in httpx.get(f"{url}{V1}/runningTasks", auth=VIEWER).json()}
+        named = [task for info in workers for task in info["runningTasks"]]
+        hidden = [task for task in named if task not in readable]
+        assert hidden and all("payroll" in task for task in hidden) and set(named) - set(hidden)
+        tab = Page(browser, url)
+        try:
+            page = tab.open("supervisors")
+            expect(page.locator("#signin-dialog")).to_be_visible()
+            expect(page.locator("#supervisors-signin")).to_be_visible()
+            sign_in(page, *VIEWER)
+            expect(page.locator("#supervisors-empty")).to_have_text(
+                "Druid lists no supervisor to viewer: Druid 35 lists only the supervisors whose datasources the "
+                "user may WRITE (GET /supervisor, reference 15.2)."
+            )
+            expect(page.locator("#supervisors-table tbody tr")).to_have_count(0)
+            expect(page.locator("#supervisors-status")).to_contain_text("0 supervisors · what viewer may see")
+
+            page.click("a.tab[data-view=services]")
+            expect(page.locator("#services-table tbody tr")).to_have_count(len(workers))
+            links = page.locator("#services-table a.task-id")
+            expect(links).to_have_count(len(named) - len(hidden))
+            expect(page.locator("#services-table .task-id.unreadable")).to_have_text(hidden)
+            # /totalWorkerCapacity needs CONFIG READ, which viewer lacks: Druid's 403, said
+            expect(page.locator("#services-status")).to_contain_text(
+                "totalWorkerCapacity: 403 Forbidden: Access-Check-Result: Unauthorized · it needs CONFIG READ"
+            )
+
+            page.click("#user-badge")
+            sign_in(page, *ADMIN)
+            page.click("a.tab[data-view=supervisors]")
+            expect(page.locator("#supervisors-table tbody tr")).to_have_count(len(as_admin))
+            expect(page.locator("#services-tab-count")).to_have_text(str(len(workers)))
+            assert tab.page_errors == []
+            assert [text for text in tab.console_errors if not REFUSED.search(text)] == []
+        finally:
+            tab.close()
+
+
+def worker_info(host: str, version: str, used: list[str], blacklisted_until: str | None = None) -> dict[str, Any]:
+    """An ``ImmutableWorkerInfo`` as Druid writes it (reference 13.1)."""
+    return {
+        "worker": {"scheme": "http", "host": host, "ip": "10.0.0.1", "capacity": 2, "version": version,
+                   "category": "_default_worker_category"},
+        "currCapacityUsed": len(used), "currParallelIndexCapacityUsed": 0,
+        "currCapacityUsedByTaskType": {"index_parallel": len(used)} if used else {},
+        "availabilityGroups": used, "runningTasks": used,
+        "lastCompletedTaskTime": "2025-12-31T23:50:00.000Z", "blacklistedUntil": blacklisted_until,
+    }  # fmt: skip
+
+
+def test_a_disabled_or_blacklisted_worker_says_so_as_the_console_does(browser: Any, tmp_path: Path) -> None:
+    """A worker whose version is "" is "Disabled" (the console's services view), one with ``blacklistedUntil``
+    ahead of the clock is blacklisted until then: ``/workers`` answers recorded from a cluster, replayed."""
+    expect = sync_api.expect
+    workers = [
+        worker_info("mm-1.example:8091", "", []),
+        worker_info("mm-2.example:8091", "0", ["index_parallel_wiki_a"], "2026-01-01T00:05:00.000Z"),
+        worker_info("mm-3.example:8091", "0", ["index_parallel_wiki_b"], "2025-12-31T23:55:00.000Z"),
+    ]
+    totals = {"currentClusterCapacity": 6, "maximumCapacityWithAutoScale": -1, "usedClusterCapacity": 2}
+    cassette = write_cassette(
+        tmp_path / "workers.jsonl",
+        [exchange("GET", f"{V1}/workers", 200, workers), exchange("GET", f"{V1}/totalWorkerCapacity", 200, totals)],
+    )
+    with serve("--cassette", str(cassette), "--time-scale", "0", "--start-time", START, "--no-access-log") as (_, url):
+        assert httpx.get(f"{url}{V1}/workers").json() == workers
+        tab = Page(browser, url)
+        try:
+            page = tab.open("services")
+            availability = page.locator("#services-table td.availability")
+            expect(availability).to_have_text(
+                ["Disabled", "Blacklisted until 2026-01-01 00:05:00", "Available: 1 free slot"]
+            )
+            expect(page.locator('#services-table tr[data-host="mm-1.example:8091"] td').nth(2)).to_have_text('""')
+            expect(page.locator("#services-status")).to_contain_text("cluster: 2 of 6 slots used (no autoscaler)")
+            assert tab.page_errors == []
+        finally:
+            tab.close()

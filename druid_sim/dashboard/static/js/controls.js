@@ -12,10 +12,53 @@ let lastScale = 1;
 let afterReload = async () => {};
 let listedFor; // the server's scenario when the list was drawn: redrawn when it changes, not over the presenter's pick
 
+const FOLDED_KEY = "druid-sim-presenter-folded";
+
 function say(message, failed = false) {
   const line = $("#control-result");
   setText(line, message);
   line.classList.toggle("failed", failed);
+  fitColumn();
+}
+
+/**
+ * The column fits the screen without scrolling of its own: when the armed faults would not fit, their
+ * counters go into each fault's tooltip (the name, its window and ✕ stay); if that is not enough, the
+ * scenario's description shrinks to one line and the presets' timings go (both are in tooltips).
+ */
+function fitColumn() {
+  const column = $(".presenter");
+  column.classList.remove("dense", "denser");
+  for (const level of ["dense", "denser"]) {
+    if (column.scrollHeight <= column.clientHeight) return;
+    column.classList.add(level);
+  }
+}
+
+/** A click on a section's title folds its buttons away (the title line stays: the clock keeps its time), per tab. */
+function setUpFolding() {
+  let folded;
+  try {
+    folded = new Set(JSON.parse(sessionStorage.getItem(FOLDED_KEY) || "[]"));
+  } catch {
+    folded = new Set();
+  }
+  for (const section of $$(".presenter section[data-fold]")) {
+    const button = section.querySelector("button.fold");
+    const show = () => {
+      const shut = folded.has(section.dataset.fold);
+      section.classList.toggle("folded", shut);
+      button.setAttribute("aria-expanded", String(!shut));
+      fitColumn();
+    };
+    button.addEventListener("click", () => {
+      if (folded.has(section.dataset.fold)) folded.delete(section.dataset.fold);
+      else folded.add(section.dataset.fold);
+      sessionStorage.setItem(FOLDED_KEY, JSON.stringify([...folded]));
+      show();
+    });
+    show();
+  }
 }
 
 /** Run a control call from a button: disable it meanwhile, say what happened, refresh the page. */
@@ -90,6 +133,8 @@ function describeScenario(context) {
       : `This server replays ${cassette} with no scenario behind it.`;
   }
   setText("#scenario-description", text);
+  $("#scenario-description").title = text;
+  fitColumn();
   $("#scenario-load").disabled = !picked;
 }
 
@@ -107,7 +152,7 @@ function renderPresets(context) {
       {
         type: "button",
         class: timing ? "preset windowed" : "preset",
-        title: preset.description,
+        title: timing ? `${preset.description} (${timing})` : preset.description,
         dataset: { preset: preset.name },
         onclick: (event) => {
           let slowed = "";
@@ -161,7 +206,7 @@ function renderFaults(context) {
       { dataset: { fault: fault.name, phase: window ? window.phase : "always" }, class: window && window.phase === "over" ? "over" : null },
       h(
         "div",
-        { class: "fault-text", title: `${faultSummary(fault)} · from ${fault.source}` },
+        { class: "fault-text", title: `${faultSummary(fault)} · fired ${fault.fired} of ${fault.seen} · from ${fault.source}` },
         h("strong", {}, fault.name),
         window ? h("small", { class: "window", title: "the window, in virtual time" }, h("b", {}, window.range), ` · ${window.text}`) : null,
         h("small", { class: "counters" }, `${faultSummary(fault)} · fired ${fault.fired} of ${fault.seen}`),
@@ -181,6 +226,7 @@ function renderFaults(context) {
   list.replaceChildren(...items);
   setText("#faults-count", faults.length ? String(faults.length) : "");
   $("#faults-clear").hidden = faults.length === 0;
+  fitColumn();
 }
 
 export const presenter = {
@@ -218,6 +264,8 @@ export const presenter = {
       restarting(event.currentTarget, "Reset to the scenario's start", () => control("reset", { method: "POST" }), context);
     });
     presenterMode.setUp();
+    setUpFolding();
+    window.addEventListener("resize", fitColumn);
     $("#faults-clear").addEventListener("click", (event) => {
       act(event.currentTarget, (answer) => `Removed ${answer.cleared} faults`, () => control("faults", { method: "DELETE" }), context);
     });
@@ -262,7 +310,7 @@ export const presenter = {
   renderClock(context, text, speed) {
     setText("#clock-now", text);
     const clock = context.state.clock;
-    setText("#clock-speed", clock.frozen ? "frozen: moves only when advanced" : `${speed}: virtual seconds per real second`);
+    $("#clock-now").title = `virtual time: ${clock.frozen ? "frozen, it moves only when advanced" : `${speed}, virtual seconds per real second`}`;
     setText("#clock-freeze", clock.frozen ? "Resume" : "Freeze");
     for (const button of $$("[data-scale]")) button.classList.toggle("active", !clock.frozen && Number(button.dataset.scale) === clock.scale);
   },

@@ -10,11 +10,13 @@ import { $, $$, duration, setText, shortTime } from "./dom.js";
 import { clusterView } from "./cluster.js";
 import { presenter } from "./controls.js";
 import { replayView } from "./replay.js";
+import { servicesView } from "./services.js";
 import { signIn } from "./signin.js";
+import { supervisorsView } from "./supervisors.js";
 import { tasksView } from "./tasks.js";
 import { trafficView } from "./traffic.js";
 
-const VIEWS = { tasks: tasksView, cluster: clusterView, traffic: trafficView, replay: replayView };
+const VIEWS = { tasks: tasksView, supervisors: supervisorsView, services: servicesView, cluster: clusterView, traffic: trafficView, replay: replayView };
 const MAX_SAMPLES = 720;
 // A round every 750 ms: a change shows within a second even when it lands just after a round (pace + round).
 const DEFAULT_PACE_MS = 750;
@@ -45,6 +47,13 @@ const context = {
     showView("tasks");
     tasksView.open(id, context);
   },
+  /** The Tasks view, filtered on a group of tasks (a supervisor's: the console's "Go to tasks"). */
+  showTasks(filter) {
+    location.hash = "#tasks";
+    showView("tasks");
+    tasksView.filterTo(filter, context);
+    refreshNow();
+  },
   /** The cluster was reset or replaced (reset, scenario or cassette load): forget what the page kept. */
   forgetHistory() {
     state.samples = [];
@@ -71,7 +80,9 @@ function showView(name) {
 
 function viewFromHash() {
   const name = location.hash.slice(1).split("&")[0];
+  const before = state.view;
   showView(name in VIEWS ? name : "tasks");
+  if (state.view !== before) refreshNow(); // the view reads its own data: now, not at the next round
 }
 
 function isReplaying() {
@@ -260,7 +271,7 @@ function start() {
   setUpToken();
   signIn.setUp({
     changed() {
-      tasksView.userChanged(context);
+      for (const view of Object.values(VIEWS)) view.userChanged?.(context);
       refreshNow();
     },
   });

@@ -5,7 +5,8 @@
 // before the presenter signs in.
 
 import { PRESENTER, describeDruidFailure, druid, taskPath } from "./api.js";
-import { $, $$, displayState, h, pill, plural, setText, timeOfDay } from "./dom.js";
+import { $, $$, displayState, h, pill, plural, setText } from "./dom.js";
+import { listing, readAsUser, sayStatus } from "./listing.js";
 import { signIn } from "./signin.js";
 import { COLUMNS, renderHeader, tableRows } from "./tasktable.js";
 import { logPane } from "./logpane.js";
@@ -13,12 +14,14 @@ import { logPane } from "./logpane.js";
 const MAX_ROWS = 500;
 
 let tasks = [];
-let listedAt = null; // virtual time of the last good answer
-let problem = null;
+const lastRead = listing(); // when the list was read (virtual time), and why the last read failed
 let detail = null; // {id, pane, state, text}
+
+let group = null; // the group id a supervisor's "tasks" link filters on (a chip in the toolbar removes it)
 
 function filters() {
   return {
+    group,
     state: $("#filter-state").value,
     datasource: $("#filter-datasource").value,
     type: $("#filter-type").value,
@@ -60,7 +63,7 @@ function render(context, force = false) {
   const now = context.virtualNow();
   const user = signIn.user();
   const groupBy = $("#group-by").value;
-  const signature = [listedText, JSON.stringify(wanted), JSON.stringify(sort), groupBy, [...collapsed].join(), Math.floor((now || 0) / 1000), problem, detail && detail.id, user, signIn.needed()].join("|");
+  const signature = [listedText, JSON.stringify(wanted), JSON.stringify(sort), groupBy, [...collapsed].join(), Math.floor((now || 0) / 1000), lastRead.problem, detail && detail.id, user, signIn.needed()].join("|");
   if (!force && signature === drawn) return; // nothing to redraw: keep the rows under the pointer
   drawn = signature;
   const sortedAs = JSON.stringify(sort);
@@ -70,6 +73,7 @@ function render(context, force = false) {
   }
   const shown = tasks.filter(
     (task) =>
+      (!wanted.group || task.groupId === wanted.group) &&
       (!wanted.state || displayState(task) === wanted.state) &&
       (!wanted.datasource || task.dataSource === wanted.datasource) &&
       (!wanted.type || task.type === wanted.type) &&
@@ -92,13 +96,8 @@ function render(context, force = false) {
   $("#tasks-table tbody").replaceChildren(...rows);
   const counted = `${shown.length === tasks.length ? plural(tasks.length, "task") : `${shown.length} of ${plural(tasks.length, "task")}`} · ${sortedHow()}`;
   const capped = shown.length > MAX_ROWS ? ` (the first ${MAX_ROWS} shown: filter to see others)` : "";
-  const when = listedAt ? ` · as of ${timeOfDay(new Date(listedAt).toISOString())}` : "";
-  const as = user ? ` · what ${user} may read` : "";
-  const status = $("#tasks-status");
-  if (signIn.needed()) setText(status, "Not signed in: no Druid request is made until you sign in.");
-  else setText(status, problem ? `${counted}${as}${when} · the last refresh failed: ${problem}` : `${counted}${capped}${as}${when}`);
-  status.classList.toggle("failed", Boolean(problem));
-  $("#tasks-table").classList.toggle("stale", Boolean(problem));
+  // the line says "may read" (Druid drops the tasks of datasources the user may not READ) and how many show
+  sayStatus("#tasks-status", "#tasks-table", lastRead, `${counted}${lastRead.problem ? "" : capped}`, "read");
   setText("#tasks-tab-count", String(tasks.length));
 }
 
@@ -238,6 +237,7 @@ export const tasksView = {
       render(context, true);
     });
     $("#filter-id").addEventListener("input", () => render(context));
+    $("#filter-group-clear").addEventListener("click", () => tasksView.filterTo({}, context));
     $("#submit-toggle").addEventListener("click", () => {
       $("#submit-form").hidden = !$("#submit-form").hidden;
     });
@@ -285,30 +285,29 @@ export const tasksView = {
     }
   },
 
+  /** Show only the tasks of a group (`{group}`: a supervisor's tasks), as the console's "Go to tasks" does. */
+  filterTo(filter, context) {
+    group = filter.group || null;
+    const chip = $("#filter-group");
+    chip.hidden = !group;
+    setText("#filter-group-name", group || "");
+    render(context, true);
+  },
+
   async refresh(context) {
     if (signIn.needed()) {
       // a secured cluster and no user: every Druid call would be a 401, so none is made
-      if (tasks.length || problem) tasksView.userChanged(context);
+      if (tasks.length || lastRead.problem) tasksView.userChanged(context);
       render(context);
       return;
     }
-    const asked = signIn.user();
-    try {
-      const answer = await druid("tasks");
-      if (signIn.user() !== asked) return; // signed in as another user (or out) meanwhile: a stale answer
-      if (answer.ok && Array.isArray(answer.json)) {
-        tasks = answer.json;
-        listedText = answer.text;
-        listedAt = context.state.clock ? context.state.clock.nowMillis : null;
-        problem = null;
-        fillSelect($("#filter-datasource"), tasks.map((task) => task.dataSource));
-        fillSelect($("#filter-type"), tasks.map((task) => task.type));
-      } else {
-        problem = describeDruidFailure(answer);
-      }
-    } catch (error) {
-      problem = error.message;
-    }
+    const kept = await readAsUser(lastRead, context, () => druid("tasks"), (json, answer) => {
+      tasks = json;
+      listedText = answer.text;
+      fillSelect($("#filter-datasource"), tasks.map((task) => task.dataSource));
+      fillSelect($("#filter-type"), tasks.map((task) => task.type));
+    });
+    if (!kept) return; // signed in as another user (or out) meanwhile: a stale answer
     render(context);
     try {
       await refreshDetail();
@@ -347,8 +346,7 @@ export const tasksView = {
   userChanged(context) {
     tasks = [];
     listedText = "";
-    listedAt = null;
-    problem = null;
+    Object.assign(lastRead, listing());
     fillSelect($("#filter-datasource"), []);
     fillSelect($("#filter-type"), []);
     if (detail) {
@@ -363,7 +361,8 @@ export const tasksView = {
     $("#submit-result").classList.remove("failed");
     tasks = [];
     listedText = "";
-    listedAt = null;
+    Object.assign(lastRead, listing());
+    tasksView.filterTo({}, context); // a group of the cluster that was
     tasksView.close(context);
   },
 };
