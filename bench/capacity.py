@@ -7,7 +7,16 @@ reads ``/__sim/cluster`` twice a second: every MiddleManager must stay within it
 (target: 0 samples over), and no task may be PENDING past the assignment delay while a slot is free. It
 also samples the server's RSS and the tasks the model holds, for the memory per task a soak shows.
 
-``python -m bench capacity``
+Memory is flat only once every store the server bounds is full: the complete-task history
+(``--max-complete-tasks``), the queue (``--queue-max-size``, Druid's ``druid.indexer.queue.maxSize``; these
+clients submit several times what 9 slots run, so without a limit the queue grows as a real Overlord's
+would) and the journal (``--journal-size`` entries, 32 MiB of exchanges). The soak sets the history to
+``CAPACITY_MAX_COMPLETE`` (default 5,000) and the queue to ``CAPACITY_QUEUE`` (default 300) so that warm-up
+(the history full) comes within the first minutes; with the defaults (100,000 complete tasks) the same
+plateau comes after about 150 MB more. Warm-up ends at the first sample where the model holds the
+history's limit; the figures after it are the RSS range and its slope (least squares, MB per minute).
+
+``CAPACITY_SECONDS=1200 python -m bench capacity``
 """
 
 from __future__ import annotations
@@ -37,6 +46,24 @@ def _seconds() -> int:
     return int(os.environ.get("CAPACITY_SECONDS", "120"))
 
 
+def _max_complete() -> int:
+    return int(os.environ.get("CAPACITY_MAX_COMPLETE", "5000"))
+
+
+def _queue() -> int:
+    return int(os.environ.get("CAPACITY_QUEUE", "300"))
+
+
+def _slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of ``(seconds, MB)`` points, in MB per minute (0 for fewer than two)."""
+    if len(points) < 2:
+        return 0.0
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_m = sum(m for _, m in points) / len(points)
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    return 60 * sum((t - mean_t) * (m - mean_m) for t, m in points) / spread if spread else 0.0
+
+
 def _client(url: str, stop: float, number: int, sent: list[int]) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
         step = 0
@@ -53,6 +80,9 @@ def _client(url: str, stop: float, number: int, sent: list[int]) -> None:
             sent[number] += 1
 
 
+_CLUSTER: list[dict[str, Any]] = [{}]  # the last /__sim/cluster a sample read
+
+
 def _problems(client: httpx.Client) -> list[str]:
     """What one sample of ``/__sim/cluster`` and the pending list finds wrong.
 
@@ -61,7 +91,7 @@ def _problems(client: httpx.Client) -> list[str]:
     """
     pending = client.get(f"{D}/pendingTasks").json()
     read_at = time.monotonic()
-    cluster = client.get("/__sim/cluster").json()
+    cluster = _CLUSTER[0] = client.get("/__sim/cluster").json()
     gap_ms = (time.monotonic() - read_at) * 1000 * SCALE
     found = [
         f"{m['host']} {m['used']}/{m['capacity']}"
@@ -78,39 +108,61 @@ def _problems(client: httpx.Client) -> list[str]:
 
 
 def main() -> int:
-    seconds = _seconds()
-    with serving("capacity", "--scenario", "demo", "--time-scale", str(SCALE)) as server:
-        stop = time.monotonic() + seconds
+    seconds, max_complete, queue = _seconds(), _max_complete(), _queue()
+    bounds = ("--max-complete-tasks", str(max_complete), "--queue-max-size", str(queue))
+    with serving("capacity", "--scenario", "demo", "--time-scale", str(SCALE), *bounds) as server:
+        began = time.monotonic()
+        stop = began + seconds
         sent = [0] * 4
         clients = [threading.Thread(target=_client, args=(server.url, stop, n, sent)) for n in range(len(sent))]
         for thread in clients:
             thread.start()
         samples = 0
         over: list[str] = []
-        rss = [server.rss_mb()]
+        rss = [(0.0, server.rss_mb())]
+        warm_at: float | None = None
         with httpx.Client(base_url=server.url, timeout=30) as sampler:
             while time.monotonic() < stop:
                 over += _problems(sampler)
                 samples += 1
-                rss.append(server.rss_mb())
+                at = time.monotonic() - began
+                rss.append((at, server.rss_mb()))
+                held = sum(_CLUSTER[0]["tasks"].values())
+                if warm_at is None and held >= max_complete:
+                    warm_at = at
                 time.sleep(0.5)  # real time between samples: the load runs meanwhile
         for thread in clients:
             thread.join()
-        warm = rss[min(len(rss) - 1, len(rss) // 6)]
+    warm = [(t, m) for t, m in rss if warm_at is not None and t >= warm_at]
+    after = [m for _, m in warm]
     rows = [
         [
             seconds,
             sum(sent),
             samples,
             len(over),
-            f"{rss[0]:.0f} / {warm:.0f} / {rss[-1]:.0f} MB",
+            "not reached" if warm_at is None else f"{warm_at:.0f} s",
+            f"{rss[0][1]:.0f} / {after[0] if after else rss[-1][1]:.0f} / {rss[-1][1]:.0f} MB",
+            f"{min(after):.0f}–{max(after):.0f} MB" if after else "-",
+            f"{_slope(warm):+.2f}" if warm else "-",
         ]
     ]
     table = markdown_table(
-        ["seconds", "client rounds", "samples", "samples breaking a rule", "RSS start / warm / end"], rows
+        [
+            "seconds",
+            "client rounds",
+            "samples",
+            "samples breaking a rule",
+            "warm-up ends",
+            "RSS start / warm / end",
+            "RSS after warm-up",
+            "slope after warm-up (MB/min)",
+        ],
+        rows,
     )
     detail = "\n".join(f"* {problem}" for problem in over[:20])
-    write_results("capacity", f"# bench capacity\n\n{machine_note()}\n\n{table}\n\n{detail}\n")
+    note = f"`druid-sim serve --scenario demo --time-scale {SCALE} {' '.join(bounds)}`, 4 clients."
+    write_results("capacity", f"# bench capacity\n\n{machine_note()}\n\n{note}\n\n{table}\n\n{detail}\n")
     return 0 if not over else 1
 
 

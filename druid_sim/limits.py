@@ -19,7 +19,11 @@ has none:
   (PT5M). Shorter than a client's pool keeps connections, and a client reusing one races the close;
 * 1,000 open connections; a connection beyond that gets 503 for its request, then is closed;
 * 128 MiB of submitted task payloads kept for ``GET /task/{id}``: two of the largest bodies, or
-  thousands of ordinary specs (`druid_sim.overlord.payloads` says what happens beyond).
+  thousands of ordinary specs (`druid_sim.overlord.payloads` says what happens beyond);
+* 100,000 complete tasks remembered (about 1.5 KB each), the oldest forgotten first, as Druid's metadata
+  cleanup would; and a task queue as long as Druid's ``druid.indexer.queue.maxSize`` allows (unlimited,
+  like Druid's default, unless a scenario or ``--queue-max-size`` sets it). With both set, what a
+  server holds is bounded whatever its clients do (docs/performance.md, "Memory").
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ GIB = 1024 * MIB
 #: (docs/cassettes.md), so 256 MiB of ordinary exchanges is on the order of a few hundred MB of memory.
 MAX_CASSETTE_SIZE = 256 * MIB
 
+#: Complete tasks the model remembers (--max-complete-tasks); past it the oldest are forgotten.
+MAX_COMPLETE_TASKS = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class ServerLimits:
@@ -47,6 +54,9 @@ class ServerLimits:
     max_connections: int = 1000  # open connections (--max-connections)
     max_stored_payloads: int = 128 * MIB  # bytes of submitted task payloads kept (--max-stored-payloads)
     max_cassette_size: int = MAX_CASSETTE_SIZE  # bytes of a cassette file loaded (--max-cassette-size)
+    max_complete_tasks: int = MAX_COMPLETE_TASKS  # complete tasks remembered (--max-complete-tasks)
+    #: Active tasks the queue takes before submits get Druid's 429 (--queue-max-size); None: the scenario's.
+    queue_max_size: int | None = None
 
     def problems(self) -> list[str]:
         """What is wrong with these limits, as option names and fixes (empty when all are usable)."""
@@ -65,6 +75,10 @@ class ServerLimits:
             found.append("--max-stored-payloads cannot be negative (default 128MiB)")
         if self.max_cassette_size < 1 * KIB:
             found.append("--max-cassette-size must be at least 1KiB (default 256MiB)")
+        if self.max_complete_tasks < 1:
+            found.append("--max-complete-tasks must be at least 1 (default 100000)")
+        if self.queue_max_size is not None and self.queue_max_size < 1:
+            found.append("--queue-max-size must be at least 1 (leave it out for Druid's default, unlimited)")
         return found
 
 

@@ -40,6 +40,9 @@ def fresh_overlord(config: ServeConfig, clock: Clock, scenario: Scenario | None)
         workers = WorkerPool(hosts=pools.middle_managers, capacity=9)
         overlord = Overlord(clock, seed=config.seed, workers=workers)
     overlord.payloads.budget = config.limits.max_stored_payloads
+    overlord.remember_at_most(config.limits.max_complete_tasks)
+    if config.limits.queue_max_size is not None:
+        overlord.queue_max_size = config.limits.queue_max_size
     return overlord
 
 

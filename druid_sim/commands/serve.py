@@ -170,6 +170,23 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         help="submitted task payloads kept for GET /task/{id} (default 128MiB); beyond it the oldest complete "
         "tasks' payloads are let go of (404 payload null, as after Druid's metadata cleanup)",
     )
+    group.add_argument(
+        "--max-complete-tasks",
+        type=int,
+        default=limits.max_complete_tasks,
+        metavar="N",
+        help="complete tasks remembered (default 100000, about 1.5 KB each); past it the oldest are forgotten, "
+        "a tenth of N at a time "
+        "(GET /task/{id} then answers 404, as after Druid's metadata cleanup)",
+    )
+    group.add_argument(
+        "--queue-max-size",
+        type=int,
+        default=limits.queue_max_size,
+        metavar="N",
+        help="Druid's druid.indexer.queue.maxSize: active tasks before a submit gets 429 (default: the "
+        "scenario's queue_max_size, else unlimited as in Druid)",
+    )
     add_cassette_size_argument(group)
 
 
@@ -182,6 +199,8 @@ def _limits(args: argparse.Namespace) -> ServerLimits:
         max_connections=args.max_connections,
         max_stored_payloads=args.max_stored_payloads,
         max_cassette_size=args.max_cassette_size,
+        max_complete_tasks=args.max_complete_tasks,
+        queue_max_size=args.queue_max_size,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from druid_sim.clock import Clock
+from druid_sim.limits import MAX_COMPLETE_TASKS
 from druid_sim.overlord.behaviour import BehaviourRules, TaskBehaviour
 from druid_sim.overlord.ids import new_task_id
 from druid_sim.overlord.payloads import PayloadStore
@@ -33,11 +34,6 @@ STATES = ("pending", "waiting", "running", "complete")
 #: The states :meth:`Overlord.census` counts, as a client derives them (reference 4: ``statusCode``,
 #: or ``runnerStatusCode`` while it is RUNNING), lower case.
 CENSUS_STATES = ("waiting", "pending", "running", "success", "failed")
-#: How many complete tasks the model remembers; beyond it the oldest are forgotten (``GET /task/{id}``
-#: then answers 404), as a cluster's metadata retention (``druid.indexer.logs.kill``) deletes old task
-#: entries. It bounds memory and the work of every list, whatever the clock does: 100,000 is the history
-#: the simulator bench serves within its targets (``python -m bench simulator``: ~300 MB, p50 ≤ 10 ms).
-MAX_COMPLETE_TASKS = 100_000
 
 
 class DuplicateTaskError(Exception):
@@ -114,6 +110,9 @@ class Overlord:
         self.queue_max_size = queue_max_size
         #: Submitted payloads, kept within a byte budget (`druid_sim.overlord.payloads`).
         self.payloads = PayloadStore()
+        #: How many complete tasks the model remembers; beyond it the oldest are forgotten (``GET /task/{id}``
+        #: then answers 404), as a cluster's metadata retention (``druid.indexer.logs.kill``) deletes old
+        #: task entries. It bounds memory and the work of every list, whatever the clock does.
         self.max_complete = max_complete
         #: Held tasks past which `_forget` looks for complete tasks beyond ``max_complete`` (amortised: a tenth more).
         self._forget_at = max_complete + max(1, max_complete // 10)
@@ -136,6 +135,11 @@ class Overlord:
         #: Model parts built on the tasks (supervisors, segment metadata...), by name: they live and reset
         #: with this Overlord, so a reset that builds a new one drops them too.
         self.extras: dict[str, Any] = {}
+
+    def remember_at_most(self, max_complete: int) -> None:
+        """Keep at most ``max_complete`` complete tasks from now on (``--max-complete-tasks``)."""
+        self.max_complete = max_complete
+        self._forget_at = min(self._forget_at, max_complete + max(1, max_complete // 10))
 
     # -- time ------------------------------------------------------------------------------------
 
