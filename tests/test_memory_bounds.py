@@ -119,6 +119,8 @@ def test_bad_bounds_are_refused_before_anything_is_served() -> None:
         ("--max-complete-tasks", "--max-complete-tasks must be at least 1 (default 100000)"),
         ("--queue-max-size", "--queue-max-size must be at least 1"),
     ):
-        done = subprocess.run([*DRUID_SIM, "serve", flag, "0", "--port", "0"], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [*DRUID_SIM, "serve", flag, "0", "--port", "0"], capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 2
         assert fix in done.stderr and "Traceback" not in done.stderr
