@@ -40,7 +40,9 @@ async def echo(request: Request) -> Response:
 
 
 async def gzipped(request: Request) -> Response:
-    return Response(gzip.compress(b'{"task":"t"}'), headers={"Content-Encoding": "gzip"}, media_type="application/json")
+    return Response(
+        gzip.compress(b'{"task":"t"}', mtime=0), headers={"Content-Encoding": "gzip"}, media_type="application/json"
+    )
 
 
 async def log(request: Request) -> StreamingResponse:

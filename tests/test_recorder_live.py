@@ -97,7 +97,9 @@ LOG_LINES = 60_000  # about 6 MB
 
 
 async def gzip_status(request: Request) -> Response:
-    return Response(gzip.compress(STATUS_JSON), headers={"Content-Encoding": "gzip"}, media_type="application/json")
+    return Response(
+        gzip.compress(STATUS_JSON, mtime=0), headers={"Content-Encoding": "gzip"}, media_type="application/json"
+    )
 
 
 async def big_log(request: Request) -> StreamingResponse:

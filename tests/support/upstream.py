@@ -97,7 +97,7 @@ def endless_log(lines: int) -> Any:
             await send({"type": "http.response.body", "body": body})
             return
         if b"gzip" in scope["query_string"]:  # a small answer that decodes to the whole log: a gzip bomb
-            body = gzip.compress(LOG_LINE % 0 * lines, compresslevel=9)
+            body = gzip.compress(LOG_LINE % 0 * lines, compresslevel=9, mtime=0)
             headers = [(b"content-type", b"text/plain"), (b"content-encoding", b"gzip")]
             headers.append((b"content-length", b"%d" % len(body)))
             await send({"type": "http.response.start", "status": 200, "headers": headers})
