@@ -7,12 +7,16 @@ starts empty (three MiddleManagers of three slots each) with a frozen clock at 2
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.support.live import LiveServer
+from tests.support.replay import exchange, replay_server, write_cassette
+from tests.support.served import served
 
 V1 = "/druid/indexer/v1"
 START = "2026-01-01T00:00:00.000Z"
@@ -302,3 +306,110 @@ def test_18_4_a_middle_manager_answers_its_own_paths_when_addressed_by_its_host(
     assert {w["worker"]["host"]: w["worker"]["version"] for w in client.get(f"{V1}/workers").json()}[host] == ""
     assert client.post("/druid/worker/v1/enable", headers=header).json() == {host: "enabled"}
     assert client.get("/druid/worker/v1/enabled").status_code == 404  # the Overlord serves no such path
+
+
+def test_18_4_the_cluster_view_says_which_middle_managers_are_enabled(client: httpx.Client) -> None:
+    """Reference 18.4: what ``/workers`` shows as version "" the control API's cluster view calls disabled."""
+    host = hosts(client)[0]
+    client.post(f"{V1}/worker/{host}/disable")
+    managers = client.get("/__sim/cluster").json()["workers"]["middleManagers"]
+    assert [manager["enabled"] for manager in managers] == [f"{m['host']}:8091" != host for m in managers]
+
+
+# -- who may: ConfigResourceFilter and StateResourceFilter (docs/security.md 4.3) ------------------------
+
+ADMIN = ("admin", "admin-password")
+VIEWER = ("viewer", "viewer-password")
+FORBIDDEN = b'{"Access-Check-Result":"Unauthorized"}'
+
+
+@pytest.fixture
+def secured(server: LiveServer, client: httpx.Client) -> LiveServer:
+    assert client.post("/__sim/scenario", json={"scenario": "secured-cluster"}).status_code == 200
+    return server
+
+
+def test_18_worker_config_needs_config_read_and_write_and_the_audit_names_the_user(
+    secured: LiveServer, client: httpx.Client
+) -> None:
+    """Reference 18.1 - 18.3 and docs/security.md 4.3: ``ConfigResourceFilter``, CONFIG READ for GET, WRITE for
+    POST; the viewer has neither. The audit's identity is the authenticated user."""
+    for method, path in (("GET", "/worker"), ("GET", "/worker/history"), ("POST", "/worker")):
+        refused = client.request(method, V1 + path, json={}, auth=VIEWER)
+        assert (refused.status_code, refused.content) == (403, FORBIDDEN)
+    assert client.post(f"{V1}/worker", json={}, auth=ADMIN).status_code == 200
+    history = client.get(f"{V1}/worker/history", auth=ADMIN).json()
+    assert [entry["auditInfo"]["identity"] for entry in history] == ["admin"]
+
+
+def test_18_4_enabling_a_worker_needs_state_write(secured: LiveServer, client: httpx.Client) -> None:
+    """Reference 18.4 and docs/security.md 4.3: ``StateResourceFilter`` on a POST wants STATE WRITE; the
+    MiddleManager's own disable wants CONFIG WRITE, its ``enabled`` STATE READ."""
+    host = hosts_as(client, ADMIN)[0]
+    refused = client.post(f"{V1}/worker/{host}/disable", auth=VIEWER)
+    assert (refused.status_code, refused.content) == (403, FORBIDDEN)
+    assert client.post("/druid/worker/v1/disable", headers={"Host": host}, auth=VIEWER).status_code == 403
+    assert client.get("/druid/worker/v1/enabled", headers={"Host": host}, auth=VIEWER).json() == {host: True}
+    assert client.post(f"{V1}/worker/{host}/disable", auth=ADMIN).json() == {host: "disabled"}
+
+
+def hosts_as(client: httpx.Client, auth: tuple[str, str]) -> list[str]:
+    return [worker["worker"]["host"] for worker in client.get(f"{V1}/workers", auth=auth).json()]
+
+
+# -- the fault layer, the state store, record and replay ---------------------------------------------
+
+
+def test_18_a_fault_answers_the_worker_config_calls_like_any_other(client: httpx.Client) -> None:
+    """Reference 18.2: a fault named for ``/worker`` answers it instead of the model, which stays unchanged."""
+    fault = {"name": "no-config", "kind": "error", "status": 503, "routes": [f"^{V1}/worker$"], "methods": ["POST"]}
+    assert client.post("/__sim/faults", json=fault).status_code == 200
+    assert post_config(client, {"selectStrategy": {"type": "fillCapacity"}}).status_code == 503
+    assert client.get(f"{V1}/worker/history").json() == []  # another route: not faulted, and nothing audited
+    client.delete("/__sim/faults/no-config", headers={"Content-Type": "application/json"})
+    assert client.get(f"{V1}/worker").content == b""
+
+
+def test_18_worker_config_history_and_disabled_workers_survive_a_restart(tmp_path: Path) -> None:
+    """Reference 18.2 - 18.4 with ``serve --state``: the config, its audit (author, identity, address) and the
+    disabled MiddleManager come back as they were."""
+    state = str(tmp_path / "state.db")
+    args = ("--state", state, "--start-time", START, "--time-scale", "0", "--no-access-log")
+    with served(*args) as first, httpx.Client(base_url=first.url) as client:
+        post_config(client, {"selectStrategy": {"type": "fillCapacity"}}, AUDIT)
+        disabled = hosts(client)[1]
+        client.post("/druid/worker/v1/disable", headers={"Host": disabled})
+        before = [client.get(f"{V1}/{path}").content for path in ("worker", "worker/history", "workers")]
+    with served("--state", state, "--no-access-log") as again, httpx.Client(base_url=again.url) as client:
+        after = [client.get(f"{V1}/{path}").content for path in ("worker", "worker/history", "workers")]
+        assert after == before
+        assert orjson.loads(after[1])[0]["auditInfo"] == {
+            "author": "ops",
+            "identity": "allowAll",
+            "comment": "fill first",
+            "ip": "127.0.0.1",
+        }
+
+
+def test_18_recorded_worker_config_calls_replay_and_a_hybrid_replay_applies_the_recorded_strategy(
+    tmp_path: Path,
+) -> None:
+    """Reference 18.1 - 18.3: recorded answers come back as recorded; on a miss the model places tasks by the
+    strategy the recording posted (fill capacity: one MiddleManager fills first)."""
+    fill = {"type": "default", "selectStrategy": {"type": "fillCapacity"}, "autoScaler": None}
+    history = [{"key": "worker.config", "type": "worker.config", "payload": "{}", "auditTime": START}]
+    cassette = write_cassette(
+        tmp_path / "workers.jsonl",
+        [
+            exchange("POST", f"{V1}/worker", 200, b"", request_body=fill, at=0.0),
+            exchange("GET", f"{V1}/worker/history", 200, history, query=[("count", "100")], at=1.0),
+        ],
+    )
+    with replay_server(cassette, replay_on_miss="simulate") as server, httpx.Client(base_url=server.url) as client:
+        assert client.get(f"{V1}/worker/history", params={"count": 100}).json() == history
+        served_config = client.get(f"{V1}/worker").json()  # a miss: the model's, seeded from the POST
+        assert served_config["selectStrategy"]["type"] == "fillCapacity"
+        for _ in range(3):
+            submit(client)
+        server.clock.advance(20)
+        assert sorted(len(ids) for ids in running_per_host(client).values()) == [0, 0, 3]
