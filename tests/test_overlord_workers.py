@@ -193,10 +193,10 @@ def test_18_3_bad_count_and_interval_are_answered_as_druid_does(client: httpx.Cl
     )
 
 
-def test_18_3_equal_distribution_spreads_tasks_and_fill_capacity_fills_a_worker_first(
+def test_18_5_equal_distribution_spreads_tasks_and_fill_capacity_fills_a_worker_first(
     server: LiveServer, client: httpx.Client
 ) -> None:
-    """Reference 18.3: the most free slots (Druid's default) against the most used."""
+    """Reference 18.5: the most free slots (Druid's default) against the most used."""
     for _ in range(3):
         submit(client)
     server.clock.advance(20)
@@ -209,10 +209,10 @@ def test_18_3_equal_distribution_spreads_tasks_and_fill_capacity_fills_a_worker_
     assert sorted(len(ids) for ids in running_per_host(client).values()) == [0, 1, 3]
 
 
-def test_18_3_strong_affinity_keeps_a_datasource_on_its_workers_and_others_off_them(
+def test_18_5_strong_affinity_keeps_a_datasource_on_its_workers_and_others_off_them(
     server: LiveServer, client: httpx.Client
 ) -> None:
-    """Reference 18.3: ``WorkerSelectUtils.selectWorker`` with a strong ``affinityConfig``."""
+    """Reference 18.5: ``WorkerSelectUtils.selectWorker`` with a strong ``affinityConfig``."""
     first, *others = hosts(client)
     affinity = {"affinity": {"wiki": [first]}, "strong": True}
     post_config(client, {"selectStrategy": {"type": "equalDistributionWithAffinity", "affinityConfig": affinity}})
@@ -226,8 +226,8 @@ def test_18_3_strong_affinity_keeps_a_datasource_on_its_workers_and_others_off_t
     assert pending == [task_id for task_id in wiki if task_id not in running[first]]
 
 
-def test_18_3_weak_affinity_spills_over_to_workers_in_no_list(server: LiveServer, client: httpx.Client) -> None:
-    """Reference 18.3: without ``strong``, a task whose workers are full takes a worker of no affinity list."""
+def test_18_5_weak_affinity_spills_over_to_workers_in_no_list(server: LiveServer, client: httpx.Client) -> None:
+    """Reference 18.5: without ``strong``, a task whose workers are full takes a worker of no affinity list."""
     first, *others = hosts(client)
     post_config(client, {"selectStrategy": {"affinityConfig": {"affinity": {"wiki": [first]}}}})
     wiki = [submit(client, "wiki") for _ in range(5)]
@@ -237,8 +237,8 @@ def test_18_3_weak_affinity_spills_over_to_workers_in_no_list(server: LiveServer
     assert len(running[first]) == 3
 
 
-def test_18_3_a_changed_strategy_places_the_tasks_not_yet_running(server: LiveServer, client: httpx.Client) -> None:
-    """Reference 18.3: the task runner reads the config at each assignment; what runs stays where it is."""
+def test_18_5_a_changed_strategy_places_the_tasks_not_yet_running(server: LiveServer, client: httpx.Client) -> None:
+    """Reference 18.5: the task runner reads the config at each assignment; what runs stays where it is."""
     strong = {
         "type": "fillCapacityWithAffinity",
         "affinityConfig": {"affinity": {"wiki": ["gone:8091"]}, "strong": True},
@@ -329,7 +329,7 @@ def secured(server: LiveServer, client: httpx.Client) -> LiveServer:
     return server
 
 
-def test_18_worker_config_needs_config_read_and_write_and_the_audit_names_the_user(
+def test_18_1_worker_config_needs_config_read_and_write_and_the_audit_names_the_user(
     secured: LiveServer, client: httpx.Client
 ) -> None:
     """Reference 18.1 - 18.3 and docs/security.md 4.3: ``ConfigResourceFilter``, CONFIG READ for GET, WRITE for
@@ -360,7 +360,7 @@ def hosts_as(client: httpx.Client, auth: tuple[str, str]) -> list[str]:
 # -- the fault layer, the state store, record and replay ---------------------------------------------
 
 
-def test_18_a_fault_answers_the_worker_config_calls_like_any_other(client: httpx.Client) -> None:
+def test_18_2_a_fault_answers_the_worker_config_calls_like_any_other(client: httpx.Client) -> None:
     """Reference 18.2: a fault named for ``/worker`` answers it instead of the model, which stays unchanged."""
     fault = {"name": "no-config", "kind": "error", "status": 503, "routes": [f"^{V1}/worker$"], "methods": ["POST"]}
     assert client.post("/__sim/faults", json=fault).status_code == 200
@@ -370,7 +370,7 @@ def test_18_a_fault_answers_the_worker_config_calls_like_any_other(client: httpx
     assert client.get(f"{V1}/worker").content == b""
 
 
-def test_18_worker_config_history_and_disabled_workers_survive_a_restart(tmp_path: Path) -> None:
+def test_18_2_worker_config_history_and_disabled_workers_survive_a_restart(tmp_path: Path) -> None:
     """Reference 18.2 - 18.4 with ``serve --state``: the config, its audit (author, identity, address) and the
     disabled MiddleManager come back as they were."""
     state = str(tmp_path / "state.db")
@@ -391,10 +391,10 @@ def test_18_worker_config_history_and_disabled_workers_survive_a_restart(tmp_pat
         }
 
 
-def test_18_recorded_worker_config_calls_replay_and_a_hybrid_replay_applies_the_recorded_strategy(
+def test_18_1_recorded_worker_config_calls_replay_and_a_hybrid_replay_applies_the_recorded_strategy(
     tmp_path: Path,
 ) -> None:
-    """Reference 18.1 - 18.3: recorded answers come back as recorded; on a miss the model places tasks by the
+    """Reference 18.1 - 18.3 and 18.5: recorded answers come back as recorded; on a miss the model places tasks by the
     strategy the recording posted (fill capacity: one MiddleManager fills first)."""
     fill = {"type": "default", "selectStrategy": {"type": "fillCapacity"}, "autoScaler": None}
     history = [{"key": "worker.config", "type": "worker.config", "payload": "{}", "auditTime": START}]

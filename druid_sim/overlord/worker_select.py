@@ -1,4 +1,4 @@
-"""How the task runner picks a MiddleManager for a task: Druid's worker select strategies (reference 18.3).
+"""How the task runner picks a MiddleManager for a task: Druid's worker select strategies (reference 18.5).
 
 The Overlord's dynamic worker config (``WorkerBehaviorConfig``, ``POST /druid/indexer/v1/worker``) names
 a strategy. This module holds what the model uses of it, with no HTTP and no JSON:

@@ -38,7 +38,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6")) * 5
 SCENARIOS = ("demo", "slow-tasks", "queue-full", "failing-ingestion", None)
 DATASOURCES = ("wikipedia", "orders", "clickstream")
 TYPES = ("index_parallel", "index", "compact", "kill", "query_controller", "index_kafka")
-#: Worker select strategies (reference 18.3); ``{first}`` is the first MiddleManager's ``host:port``.
+#: Worker select strategies (reference 18.5); ``{first}`` is the first MiddleManager's ``host:port``.
 STRATEGIES: dict[str, dict[str, Any]] = {
     "equal": {"type": "equalDistribution"},
     "fill": {"type": "fillCapacity"},

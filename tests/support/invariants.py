@@ -5,7 +5,7 @@ One checker for the model tests, the regression tests over a socket and the stat
 
 * no MiddleManager runs more tasks than it has slots, and no two running tasks share a peon;
 * a PENDING task never waits for longer than the model's assignment delay while a slot it may take is free
-  (on an enabled MiddleManager the worker select strategy lets it use, reference 18.3 and 18.4);
+  (on an enabled MiddleManager the worker select strategy lets it use, reference 18.4 and 18.5);
 * every task is in exactly one of ``/tasks?state=waiting|pending|running|complete``, and those four
   lists are ``/tasks`` itself;
 * the running list is what the worker pool says is used, task by task and host by host.
@@ -107,7 +107,7 @@ def _capacity_violations(snapshot: Snapshot) -> list[str]:
 
 
 def may_run_on(config: Mapping[str, Any] | None, task: Mapping[str, Any], workers: Sequence[str]) -> set[str]:
-    """The workers (``host:port``) of ``workers`` a task may be given under ``config``, by reference 18.3:
+    """The workers (``host:port``) of ``workers`` a task may be given under ``config``, by reference 18.5:
     an affinity datasource its list (and, unless strong, the workers in no list), any other datasource the
     workers in no list; a strong category spec whose preferred category is not the default one, none."""
     strategy = (config or {}).get("selectStrategy") or {}
