@@ -82,7 +82,13 @@ def worker_paths() -> dict[str, Any]:
     return {
         f"{V1}/worker": {
             "get": _op(
-                "18.1 the WorkerBehaviorConfig; no entity before one was posted", {"200": _json("config", _OBJECT)}
+                "18.1 the WorkerBehaviorConfig",
+                {
+                    "200": {
+                        "description": "the WorkerBehaviorConfig as application/json; before one was posted, no "
+                        "entity and no content type (one answer, so its media type is left open)"
+                    }
+                },
             ),
             "post": _op(
                 "18.2 store, audit and apply a WorkerBehaviorConfig (X-Druid-Author, X-Druid-Comment)",
