@@ -22,6 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+#: However the caller names a worker (its ``host:port``, an index).
+Worker = TypeVar("Worker")
 
 EQUAL_DISTRIBUTION = "equalDistribution"
 FILL_CAPACITY = "fillCapacity"
@@ -93,7 +97,7 @@ class WorkerSelect:
         preferred_workers = tuple(worker for worker in workers if worker in own)
         return (preferred_workers,) if self.affinity.strong else (preferred_workers, others)
 
-    def pick(self, candidates: Sequence[tuple[str, int, int]]) -> str:
+    def pick(self, candidates: Sequence[tuple[Worker, int, int]]) -> Worker:
         """The worker ``selectFromEligibleWorkers`` picks among ``(worker, free, used)`` (non-empty, in tie
         order): the most free slots, or the most used; the first on a tie (``Stream.max`` keeps it)."""
         best = candidates[0]

@@ -242,11 +242,9 @@ class WorkerPool:
             for host in tier:
                 if heaps[host] and heaps[host][0][0] <= start:
                     free = bisect.bisect_right(frees[host], start)
-                    capacity = self.capacity_of(host) or 0
-                    candidates.append((self.address(host), free, capacity - free))
+                    candidates.append((host, free, len(frees[host]) - free))
             if candidates:
-                chosen = self.host_index(self.select.pick(candidates))
-                assert chosen is not None
+                chosen = self.select.pick(candidates)
                 at, slot = heapq.heappop(heaps[chosen])
                 del frees[chosen][bisect.bisect_left(frees[chosen], at)]
                 return start, slot
