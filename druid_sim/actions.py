@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 EXTENSION = "state"
 #: ASGI scope key set on a kept Druid call made again while rebuilding: it is kept already.
 REMADE = "druid_sim.state.remade"
+#: ASGI scope key of a call made again: the identity it was first made as (an audit entry names it).
+REMADE_IDENTITY = "druid_sim.state.identity"
+#: The request headers a kept Druid call keeps: the audit's author and comment, and the address a
+#: simulated MiddleManager was reached at.
+KEPT_HEADERS = (b"x-druid-author", b"x-druid-comment", b"host")
 
 SUBMIT = "submit"
 SHUTDOWN = "shutdown"
@@ -143,16 +148,34 @@ def shut_down_datasource(datasource: str, at_ms: int) -> Action:
     return Action(SHUTDOWN_ALL, at_ms, orjson.dumps({"dataSource": datasource}))
 
 
-def requested(method: str, raw_path: bytes, query: bytes, content_type: str | None, body: bytes, at_ms: int) -> Action:
+def requested(
+    method: str,
+    raw_path: bytes,
+    query: bytes,
+    content_type: str | None,
+    body: bytes,
+    at_ms: int,
+    *,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    client: str | None = None,
+    identity: str | None = None,
+) -> Action:
     """A change made through a Druid call with no action of its own: the call, to make again the same way
-    (moto's request recorder). The handler checked who asked; making it again needs no user."""
-    args = {
+    (moto's request recorder). The handler checked who asked; making it again needs no user, only what an
+    audit entry keeps of it (``headers`` of `KEPT_HEADERS`, the ``client`` address, the ``identity``)."""
+    args: dict[str, Any] = {
         "method": method,
         "path": raw_path.decode("latin-1"),
         "query": query.decode("latin-1"),
         "contentType": content_type,
         "body": body.decode("latin-1"),
     }
+    if headers:
+        args["headers"] = [[name.decode("latin-1"), value.decode("latin-1")] for name, value in headers]
+    if client is not None:
+        args["client"] = client
+    if identity is not None:
+        args["identity"] = identity
     return Action(REQUEST, at_ms, orjson.dumps(args))
 
 

@@ -184,6 +184,7 @@ PATH_PARAMETERS = {
     "datasources": ["{dataSource}", "{segmentId}"],
     "pendingSegments": ["{dataSource}"],
     "supervisor": ["{supervisorId}"],
+    "worker": ["{host}"],
 }
 
 

@@ -1,5 +1,6 @@
 """Druid's web console (Overlord mode) against druid-sim: its files served as the Router serves them, and
-every call its home page, Supervisors and Tasks views make on load answered as Druid answers them.
+every call its home page, Supervisors and Tasks views make on load answered as Druid answers them; its
+"Overlord dynamic config" dialog driven in a real browser (Playwright and Chromium, as the dashboard's).
 
 The console build lives outside the repository: ``$DRUID_SIM_WEB_CONSOLE``, else ``shared/druid-web-console/``
 beside the checkout (where the project's CI puts it); tests that need it skip with the reason when it is
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from druid_sim.config import ServeConfig
+from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.live import START_MS, live_server
 
 CONSOLE = Path(
@@ -97,3 +99,54 @@ def test_every_overlord_call_of_the_consoles_home_supervisors_and_tasks_views_su
         for action in ("suspend", "resume", "reset", "terminate"):
             response = client.post(f"{V1}/supervisor/kafka_metrics/{action}", json={})
             assert response.status_code == 200, (action, response.text)
+
+
+@needs_console
+def test_the_consoles_overlord_dynamic_config_dialog_loads_and_saves_with_its_audit_headers() -> None:
+    """Reference 18.6: the dialog's calls (``/worker/history?count=100``, ``/worker``, ``POST /worker`` with
+    ``X-Druid-Author: console`` and the comment typed) in a real browser, and the Services view's own refusal
+    in Overlord mode (it needs SQL or the Coordinator, so its Disable and Enable are out of reach there)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: `make install`")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no Chromium to drive: install Debian's chromium or point DRUID_SIM_CHROMIUM at one")
+    calls: list[tuple[str, str, int, str | None]] = []
+    with live_server(replace(DEMO, web_console=str(CONSOLE))) as live, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.on(
+                "response",
+                lambda answer: calls.append(
+                    (
+                        answer.request.method,
+                        answer.url.removeprefix(live.url),
+                        answer.status,
+                        answer.request.headers.get("x-druid-author"),
+                    )
+                ),
+            )
+            page.goto(f"{live.url}/unified-console.html")
+            page.get_by_text("Overlord mode").wait_for()
+            page.locator("button").nth(2).click()  # the header's settings menu
+            page.get_by_text("Overlord dynamic config").click()
+            dialog = page.locator("[role=dialog]")
+            dialog.locator("button", has_text="Next").click()
+            dialog.locator("input").fill("from the console")
+            dialog.locator("button", has_text="Save").click()
+            page.get_by_text("Saved overlord dynamic config").wait_for()
+            page.goto(f"{live.url}/unified-console.html#services")
+            page.get_by_text("must have SQL or coordinator access").wait_for()
+        finally:
+            browser.close()
+        history = httpx.get(f"{live.url}{V1}/worker/history").json()
+    worker_calls = [call for call in calls if call[1].startswith(f"{V1}/worker")]
+    assert worker_calls == [
+        ("GET", f"{V1}/worker/history?count=100", 200, None),
+        ("GET", f"{V1}/worker", 200, None),
+        ("POST", f"{V1}/worker", 200, "console"),
+    ]
+    assert [(entry["auditInfo"]["author"], entry["auditInfo"]["comment"]) for entry in history] == [
+        ("console", "from the console")
+    ]
+    assert history[0]["payload"] == '{"type":"default","selectStrategy":null,"autoScaler":null}'  # an untouched form

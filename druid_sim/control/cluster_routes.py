@@ -24,7 +24,8 @@ LEADER_PROBE = ("GET", "/druid/indexer/v1/tasks")
 
 
 def describe_workers(simulation: Simulation, now: int, viewer: Viewer | None = None) -> dict[str, Any]:
-    """Slots per MiddleManager (``capacity`` null: unlimited) and the tasks running in them now.
+    """Slots per MiddleManager (``capacity`` null: unlimited), the tasks running in them now, and whether
+    each is enabled (a disabled one gets no new task: ``POST /druid/indexer/v1/worker/{host}/disable``).
 
     ``viewer``: a signed-in Druid user of the dashboard (`druid_sim.security.viewer`); the ids of running
     tasks it may not read are left out (slots used still count them: Druid's /workers shows that much).
@@ -47,6 +48,7 @@ def describe_workers(simulation: Simulation, now: int, viewer: Viewer | None = N
                 "capacity": m.capacity,
                 "used": m.used,
                 "runningTasks": [task_id for task_id in m.running if shown(task_id)],
+                "enabled": m.enabled,
             }
             for m in managers
         ],

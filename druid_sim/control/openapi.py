@@ -112,6 +112,7 @@ _CLUSTER = {
                             "capacity": {"type": ["integer", "null"]},
                             "used": {"type": "integer"},
                             "runningTasks": {"type": "array", "items": {"type": "string"}},
+                            "enabled": {"type": "boolean", "description": "false: disabled, given no new task"},
                         },
                     },
                 },

@@ -1,7 +1,8 @@
 """The OpenAPI paths of the Overlord beyond the Tasks API: workers, locks, supervisors, compaction, segments.
 
 Part of the Druid API's document (`druid_sim.control.druid_openapi`), written from the behaviour
-reference's sections 13 - 16. Bodies are described by their shape; the reference has every field.
+reference's sections 13 - 16 and 18 (with the simulated MiddleManagers' own ``/druid/worker/v1`` paths).
+Bodies are described by their shape; the reference has every field.
 """
 
 from __future__ import annotations
@@ -66,8 +67,62 @@ def _per_supervisor(
     return _op(summary, responses, params=[_param("supervisorId")], body=body)
 
 
+_EMPTY_200 = {"description": "no entity and no content type"}
+_WORKER_STATE = _json("{host:port: enabled|disabled}", {"type": "object", "additionalProperties": {"type": "string"}})
+_NO_MIDDLE_MANAGER = {
+    "description": "the Host header names no simulated MiddleManager: the Overlord serves no such path",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
+def worker_paths() -> dict[str, Any]:
+    """Section 18: the dynamic worker config, its history, and enabling or disabling MiddleManagers."""
+    host = [_param("host")]
+    change = {"200": _WORKER_STATE, "500": _json("Worker on host <host> does not exists", _LEGACY_SCHEMA)}
+    return {
+        f"{V1}/worker": {
+            "get": _op(
+                "18.1 the WorkerBehaviorConfig",
+                {
+                    "200": {
+                        "description": "the WorkerBehaviorConfig as application/json; before one was posted, no "
+                        "entity and no content type (one answer, so its media type is left open)"
+                    }
+                },
+            ),
+            "post": _op(
+                "18.2 store, audit and apply a WorkerBehaviorConfig (X-Druid-Author, X-Druid-Comment)",
+                {"200": _EMPTY_200, "400": _LEGACY, **_BAD_BODY},
+                params=[_param("X-Druid-Author", "header"), _param("X-Druid-Comment", "header")],
+                body=True,
+            ),
+        },
+        f"{V1}/worker/history": {
+            "get": _op(
+                "18.3 audit entries of worker.config: the newest count, or an interval's (the last week) oldest first",
+                {"200": _json("AuditEntry list", _ARRAY), "400": _LEGACY, "404": _PAGE, "500": _PAGE},
+                params=[_param("interval", "query"), _param("count", "query")],
+            )
+        },
+        f"{V1}/worker/{{host}}/enable": {"post": _op("18.4 enable a MiddleManager (host:port)", change, params=host)},
+        f"{V1}/worker/{{host}}/disable": {"post": _op("18.4 disable a MiddleManager (host:port)", change, params=host)},
+        "/druid/worker/v1/enabled": {
+            "get": _op(
+                "18.4 a MiddleManager's own: whether it is enabled (addressed by the Host header)",
+                {"200": _json("{host:port: boolean}", _OBJECT), "404": _NO_MIDDLE_MANAGER},
+            )
+        },
+        "/druid/worker/v1/enable": {
+            "post": _op("18.4 a MiddleManager's own: enable it", {"200": _WORKER_STATE, "404": _NO_MIDDLE_MANAGER})
+        },
+        "/druid/worker/v1/disable": {
+            "post": _op("18.4 a MiddleManager's own: disable it", {"200": _WORKER_STATE, "404": _NO_MIDDLE_MANAGER})
+        },
+    }
+
+
 def overlord_paths() -> dict[str, Any]:
-    """Sections 13 - 16 of the reference as OpenAPI path items."""
+    """Sections 13 - 16 and 18 of the reference as OpenAPI path items."""
     sid = "{supervisorId}"
     sup = f"{V1}/supervisor"
     locks = {"200": _json("per datasource"), "400": _raw_text("No filter provided, or Jackson's mismatch"), **_BAD_BODY}
@@ -81,6 +136,7 @@ def overlord_paths() -> dict[str, Any]:
         f"{V1}/workers": {
             "get": _op("13.1 the MiddleManagers (ImmutableWorkerInfo)", {"200": _json("workers", _ARRAY)})
         },
+        **worker_paths(),
         f"{V1}/totalWorkerCapacity": {
             "get": _op("13.2 total, maximum and used capacity", {"200": _json("capacity", _OBJECT)})
         },

@@ -7,6 +7,7 @@ share them without importing the wiring.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -17,6 +18,23 @@ from druid_sim.security.access import denied, permitted
 from druid_sim.wire import DruidRequest, DruidResponse, error_page, json_response
 
 CONFIG = "CONFIG"
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+class NotFound(Exception):
+    """A query parameter JAX-RS could not convert: 404 with no entity (reference 1.1); the router answers it."""
+
+
+def java_int(value: str | None, bits: int = 32) -> int | None:
+    """A query parameter as JAX-RS converts it to an ``Integer`` (``bits=64``: a ``long``); `NotFound` if it cannot."""
+    if value is None:
+        return None
+    if not _INTEGER.match(value):
+        raise NotFound
+    number = int(value)
+    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        raise NotFound
+    return number
 
 
 def legacy_error(message: str, status: int) -> DruidResponse:

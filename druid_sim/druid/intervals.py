@@ -186,9 +186,13 @@ def _apply_period(ms: int, fields: dict[str, int], sign: int) -> int:
     return ms + sign * fields.get("ms", 0)
 
 
-def parse_interval(text: str) -> tuple[int, int]:
-    """Start and end (epoch ms) of ``start/end``, ``start/period`` or ``period/end`` (``_`` may stand for ``/``)."""
-    value = text.replace("_", "/")
+def parse_interval(text: str, *, underscore: bool = True) -> tuple[int, int]:
+    """Start and end (epoch ms) of ``start/end``, ``start/period`` or ``period/end``.
+
+    ``underscore``: ``_`` may stand for ``/`` (what ``/tasks`` and ``/pendingSegments`` replace before
+    ``Intervals.of``); ``/worker/history`` hands its ``interval`` to ``Intervals.of`` as it is.
+    """
+    value = text.replace("_", "/") if underscore else text
     try:
         left, separator, right = value.partition("/")
         if not separator:

@@ -8,7 +8,6 @@ a trailing slash is accepted. Each handler names the reference section it implem
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -24,7 +23,7 @@ from druid_sim.druid import compaction_resource as compaction
 from druid_sim.druid import datasource_resource as datasources
 from druid_sim.druid import lock_resource, worker_resource
 from druid_sim.druid import supervisor_resource as sup
-from druid_sim.druid.answers import is_json, legacy_error
+from druid_sim.druid.answers import NotFound, is_json, java_int, legacy_error
 from druid_sim.druid.intervals import IntervalError, interval_length_ms, parse_interval
 from druid_sim.druid.intervals import format_instant as joda_instant
 from druid_sim.druid.jackson import deep_point, shape_of
@@ -34,7 +33,15 @@ from druid_sim.overlord.overlord import STATES, DuplicateTaskError, QueueFullErr
 from druid_sim.overlord.reports import completion_report, live_report, reports_exist
 from druid_sim.overlord.task import Phase, Task
 from druid_sim.runtime import ANSWERED_BY, Simulation
-from druid_sim.security.access import datasource_filter, denied_text, permitted, require, state_filter, unreadable
+from druid_sim.security.access import (
+    datasource_filter,
+    denied_text,
+    permitted,
+    require,
+    state_filter,
+    unreadable,
+    user_of,
+)
 from druid_sim.security.model import DATASOURCE, READ, WRITE
 from druid_sim.wire import (
     JSON,
@@ -60,22 +67,6 @@ NO_SEGMENTS = (
     "Segment IDs committed by a task action are not persisted anymore. "
     "Use the metric 'segment/added/bytes' to identify the segments created by a task."
 )
-_INTEGER = re.compile(r"^[+-]?\d+$")
-
-
-class _NotFound(Exception):
-    """A query parameter JAX-RS could not convert: 404 with no entity (reference 1.1)."""
-
-
-def _java_int(value: str | None, bits: int = 32) -> int | None:
-    if value is None:
-        return None
-    if not _INTEGER.match(value):
-        raise _NotFound
-    number = int(value)
-    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
-        raise _NotFound
-    return number
 
 
 def druid_error(status: int, error_code: str, persona: str, category: str, message: str) -> DruidResponse:
@@ -109,7 +100,7 @@ def _list(sim: Simulation, request: DruidRequest, query: TaskQuery) -> DruidResp
 async def get_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.1 ``GET /tasks``: state, datasource, createdTimeInterval (its length), max, type."""
     query = request.query
-    max_ = _java_int(query.get("max"))
+    max_ = java_int(query.get("max"))
     state = query.get("state")
     if state is not None and state.lower() not in STATES:
         message = f"Invalid task state[{state}]. Must be one of [pending, waiting, running, complete]."
@@ -139,7 +130,7 @@ async def get_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
 
 async def get_complete_tasks(sim: Simulation, request: DruidRequest) -> DruidResponse:
     """2.2 ``GET /completeTasks``: only ``n``."""
-    n = _java_int(request.query.get("n"))
+    n = java_int(request.query.get("n"))
     return _list(sim, request, TaskQuery("complete", lookback_ms=sim.overlord.lookback_ms, max=n))
 
 
@@ -215,7 +206,7 @@ async def get_task_log(sim: Simulation, request: DruidRequest) -> DruidResponse:
     found = _find(sim, request)  # the resource filter runs before JAX-RS converts ``offset`` (404 if it cannot)
     if isinstance(found, DruidResponse):
         return found
-    offset = _java_int(request.query.get("offset"), bits=64) or 0
+    offset = java_int(request.query.get("offset"), bits=64) or 0
     now = sim.overlord.now()
     phase = found.phase_at(now)
     if not sim.logs.exists(found, phase):
@@ -434,6 +425,17 @@ ROUTES: list[tuple[tuple[str | None, ...], dict[str, tuple[Handler, tuple[str, .
     (("workers",), {"GET": (worker_resource.get_workers, _JSON_OUT)}),
     (("totalWorkerCapacity",), {"GET": (worker_resource.get_total_worker_capacity, _JSON_OUT)}),
     (("scaling",), {"GET": (worker_resource.get_scaling, _JSON_OUT)}),
+    # the dynamic worker config and enabling MiddleManagers (18)
+    (
+        ("worker",),
+        {
+            "GET": (worker_resource.get_worker_config, _JSON_OUT),
+            "POST": (worker_resource.post_worker_config, _JSON_OUT),
+        },
+    ),
+    (("worker", "history"), {"GET": (worker_resource.get_worker_history, _JSON_OUT)}),
+    (("worker", None, "enable"), {"POST": (worker_resource.post_enable_worker, _JSON_OUT)}),
+    (("worker", None, "disable"), {"POST": (worker_resource.post_disable_worker, _JSON_OUT)}),
     (("lockedIntervals", "v2"), {"POST": (lock_resource.post_locked_intervals, _JSON_OUT)}),
     (("activeLocks",), {"POST": (lock_resource.post_active_locks, _JSON_OUT)}),
     # OverlordCompactionResource and OverlordDataSourcesResource (16)
@@ -474,6 +476,10 @@ ROUTES: list[tuple[tuple[str | None, ...], dict[str, tuple[Handler, tuple[str, .
 STATUS_ROUTES: dict[tuple[str, ...], dict[str, tuple[Handler, tuple[str, ...]]]] = {
     ("status",): {"GET": (get_status, _JSON_OUT)},
     ("status", "health"): {"GET": (get_health, _JSON_OUT)},
+    # a simulated MiddleManager's WorkerResource, addressed by the Host header (18.4)
+    ("druid", "worker", "v1", "enabled"): {"GET": (worker_resource.get_middle_manager_enabled, _JSON_OUT)},
+    ("druid", "worker", "v1", "enable"): {"POST": (worker_resource.post_middle_manager_enable, _JSON_OUT)},
+    ("druid", "worker", "v1", "disable"): {"POST": (worker_resource.post_middle_manager_disable, _JSON_OUT)},
 }
 
 
@@ -573,14 +579,33 @@ class DruidApp:
             if 200 <= response.status < 300:  # a change: kept as the call itself (druid_sim.actions.requested)
                 query = scope.get("query_string", b"")
                 content_type = request.header(b"content-type")
-                record(
-                    self.simulation, actions.requested(method, raw, query, content_type, await request.body(), at_ms)
-                )
+                body = await request.body()
+                record(self.simulation, _kept_call(scope, method, raw, query, content_type, body, at_ms))
             return response
-        except _NotFound:
+        except NotFound:
             return error_page(404, path, accept)
         except StoreUnavailable:  # the change could not be made durable: as an Overlord that lost its metadata store
             return error_page(503, path, accept)
+
+
+def _kept_call(
+    scope: Scope, method: str, raw: bytes, query: bytes, content_type: str | None, body: bytes, at_ms: int
+) -> actions.Action:
+    """The action a change through the Druid API is kept as: the call, with what an audit entry reads of it."""
+    headers = [(key, value) for key, value in scope["headers"] if key in actions.KEPT_HEADERS]
+    client = scope.get("client")
+    user = user_of(scope)
+    return actions.requested(
+        method,
+        raw,
+        query,
+        content_type,
+        body,
+        at_ms,
+        headers=headers,
+        client=str(client[0]) if client else None,
+        identity=user.name if user is not None else None,
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

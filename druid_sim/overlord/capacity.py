@@ -16,11 +16,12 @@ from typing import Any
 from druid_sim.clock import format_instant
 from druid_sim.overlord.overlord import Overlord
 from druid_sim.overlord.task import Phase, Task
+from druid_sim.overlord.workers import MIDDLE_MANAGER_PORT
 
-#: ``druid.plaintextPort`` of a MiddleManager: workers announce themselves as ``host:8091``.
-MIDDLE_MANAGER_PORT = 8091
 #: ``druid.worker.version`` and ``druid.worker.category`` when not configured.
 WORKER_VERSION = "0"
+#: The version a disabled MiddleManager shows (``WorkerHolder.toImmutable``): how clients tell it is disabled.
+DISABLED_VERSION = ""
 WORKER_CATEGORY = "_default_worker_category"
 #: Slots per MiddleManager reported for a pool with unlimited capacity (``workers: {capacity: null}``).
 UNLIMITED_SLOTS_PER_HOST = 4
@@ -37,6 +38,7 @@ class WorkerState:
     capacity: int
     running: list[Task] = field(default_factory=list)
     last_completed_ms: int | None = None
+    enabled: bool = True
 
     @property
     def used(self) -> int:
@@ -53,7 +55,7 @@ class WorkerState:
                 "host": f"{self.host}:{MIDDLE_MANAGER_PORT}",
                 "ip": private_ip(self.host),
                 "capacity": self.capacity,
-                "version": WORKER_VERSION,
+                "version": WORKER_VERSION if self.enabled else DISABLED_VERSION,
                 "category": WORKER_CATEGORY,
             },
             "currCapacityUsed": self.used,
@@ -102,7 +104,11 @@ def slots_per_host(overlord: Overlord) -> dict[str, int]:
 
 def worker_states(overlord: Overlord, now: int) -> list[WorkerState]:
     """Every MiddleManager with the tasks running on it now and when it last finished one (within the look-back)."""
-    workers = {host: WorkerState(host, slots) for host, slots in slots_per_host(overlord).items()}
+    pool = overlord.workers
+    disabled = {pool.hosts[index] for index in pool.disabled}
+    workers = {
+        host: WorkerState(host, slots, enabled=host not in disabled) for host, slots in slots_per_host(overlord).items()
+    }
     for task in overlord.active_tasks(now):
         if task.phase_at(now) is Phase.RUNNING:
             state = workers.get(task.plan.location.host or "")

@@ -24,6 +24,7 @@ from druid_sim.overlord.behaviour import BehaviourRules, TaskBehaviour
 from druid_sim.overlord.ids import new_task_id
 from druid_sim.overlord.payloads import PayloadStore
 from druid_sim.overlord.task import NEVER, UNKNOWN_LOCATION, Phase, Plan, Task, View
+from druid_sim.overlord.worker_select import WorkerSelect
 from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS, MiddleManager, WorkerPool
 from druid_sim.util.jsonenc import dumps
 
@@ -210,10 +211,10 @@ class Overlord:
         self.datasources.add(task.datasource)
         if not plan.schedulable:
             self._planned(task)
-        elif plan.ready_at >= self._last_ready or self.workers.idle_by(plan.ready_at):
+        elif plan.ready_at >= self._last_ready or self.workers.idle_by(plan.ready_at, task.type, task.datasource):
             # The latest to be ready, or a slot is free from then on: no task planned so far is moved by it.
             self._last_ready = max(self._last_ready, plan.ready_at)
-            self._place(task, *self.workers.take(plan.ready_at))
+            self._place(task, *self.workers.take(plan.ready_at, task.type, task.datasource))
         else:
             self._reschedule(task.created_ms)
         self.version += 1
@@ -284,7 +285,7 @@ class Overlord:
         plan.running_at = start
         plan.end_at = start + plan.run_ms
         plan.slot = slot
-        plan.location = self.workers.location(slot)
+        plan.location = self.workers.location(slot) if slot >= 0 else UNKNOWN_LOCATION
         self._planned(task)
         self.workers.hold(slot, plan.completed_at())
         if (plan.running_at, plan.end_at, plan.slot, plan.outcome) != before:
@@ -317,9 +318,19 @@ class Overlord:
         waiting.sort(key=_ready_key)
         self._last_ready = waiting[-1].plan.ready_at if waiting else -1
         for task in waiting:
-            start, slot = self.workers.take(task.plan.ready_at)
+            start, slot = self.workers.take(task.plan.ready_at, task.type, task.datasource)
             self._place(task, max(start, moment), slot)
         self.version += 1
+
+    def configure_workers(self, select: WorkerSelect | None = None, disabled: frozenset[int] | None = None) -> None:
+        """A new worker select strategy, or MiddleManagers disabled or enabled, from now on.
+
+        What runs keeps running; every task not yet running is placed again under the new rules, as the
+        task runner assigns pending tasks by the config and workers it has at each moment.
+        """
+        now = self.now()
+        self.workers.configure(select, disabled)
+        self._reschedule(now)
 
     def active_count(self, now: int) -> int:
         self._prune(now)

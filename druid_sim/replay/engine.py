@@ -46,6 +46,7 @@ from druid_sim.replay.options import LatencyMode, MatchRules, MissMode, Sequence
 from druid_sim.replay.seed import Observations, cassette_end_ms, observe, seed_overlord, seed_tasks
 from druid_sim.replay.spy import ForwardLog
 from druid_sim.replay.supervisor_seed import seed_supervisors
+from druid_sim.replay.worker_seed import seed_worker_config
 
 logger = logging.getLogger("druid_sim.replay")
 
@@ -231,6 +232,7 @@ class Replay:
 
         ``tasks``: the ones `seed_tasks` built beforehand (off the event loop), used instead of building them.
         """
+        seed_worker_config(overlord, self.cassette)  # tasks are placed as the recorded config says
         seed_supervisors(overlord, self.cassette)  # the recorded supervisors run on in the model
         if tasks is None:
             return seed_overlord(overlord, self.cassette, self.observations)

@@ -24,7 +24,7 @@ _SUPERVISOR = "/druid/indexer/v1/supervisor"
 _ONE = re.compile(r"^/druid/indexer/v1/supervisor/([^/]+)(?:/(suspend|resume|terminate|shutdown))?$")
 
 
-def _json(body: Body) -> Any:
+def recorded_json(body: Body) -> Any:
     """A recorded body as JSON, None when empty or not JSON."""
     if body.is_empty:
         return None
@@ -49,10 +49,10 @@ def recorded_supervisors(cassette: Cassette) -> dict[str, StreamSupervisorSpec]:
         if not 200 <= response.status < 300:
             continue
         path = normalize_path(request.path)
-        body = _json(response.body)
+        body = recorded_json(response.body)
         specs: list[Any] = []
         if path == _SUPERVISOR and request.method == "POST":
-            specs.append(_json(request.body))
+            specs.append(recorded_json(request.body))
         elif path == _SUPERVISOR and isinstance(body, list):
             specs.extend(entry.get("spec") for entry in body if isinstance(entry, dict) and "spec" in entry)
         else:

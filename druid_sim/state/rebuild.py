@@ -75,6 +75,7 @@ def _make_request_again(simulation: Simulation, action: Action, location: str) -
     args = orjson.loads(action.args)
     body = args["body"].encode("latin-1")
     headers = [(b"content-type", args["contentType"].encode("latin-1"))] if args["contentType"] else []
+    headers += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in args.get("headers", [])]
     scope = {
         "type": "http",
         "method": args["method"],
@@ -83,7 +84,10 @@ def _make_request_again(simulation: Simulation, action: Action, location: str) -
         "query_string": args["query"].encode("latin-1"),
         "headers": headers,
         kinds.REMADE: True,
+        kinds.REMADE_IDENTITY: args.get("identity"),
     }
+    if args.get("client") is not None:
+        scope["client"] = (args["client"], 0)
 
     async def receive() -> dict[str, object]:
         return {"type": "http.request", "body": body, "more_body": False}

@@ -2,8 +2,10 @@
 
 A hypothesis rule-based state machine drives the model in-process (``build_simulation``, clock frozen)
 with submits of several task types (``compact`` among them, which waits minutes for its locks),
-shutdowns of running, pending and waiting tasks, ``shutdownAllTasks``, small and large clock steps and
-resets, on the built-in scenarios. After every step it checks the rules of ``tests/support/invariants.py``
+shutdowns of running, pending and waiting tasks, ``shutdownAllTasks``, changes of the worker select
+strategy (``POST /worker``: equal distribution, fill capacity, strong and weak affinity, a category no
+worker has) and MiddleManagers disabled and enabled, small and large clock steps and resets, on the
+built-in scenarios. After every step it checks the rules of ``tests/support/invariants.py``
 (capacity, no PENDING task beside a free slot past the assignment delay, one state per task, lists
 consistent with the worker pool) and determinism: a twin simulation with the same seed and steps gives
 byte-identical answers.
@@ -15,6 +17,7 @@ byte-identical answers.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import orjson
 from hypothesis import settings
@@ -23,7 +26,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from druid_sim.config import ServeConfig
 from druid_sim.druid.submission import parse_submission
+from druid_sim.druid.worker_config import read_worker_config
 from druid_sim.overlord.overlord import DuplicateTaskError, QueueFullError, TaskQuery
+from druid_sim.overlord.worker_config import AuditEntry, set_enabled, set_worker_config
 from druid_sim.runtime import Simulation
 from druid_sim.simulation import build_simulation, reset_simulation
 from tests.support.invariants import assert_invariants, model_snapshot
@@ -33,6 +38,20 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6")) * 5
 SCENARIOS = ("demo", "slow-tasks", "queue-full", "failing-ingestion", None)
 DATASOURCES = ("wikipedia", "orders", "clickstream")
 TYPES = ("index_parallel", "index", "compact", "kill", "query_controller", "index_kafka")
+#: Worker select strategies (reference 18.5); ``{first}`` is the first MiddleManager's ``host:port``.
+STRATEGIES: dict[str, dict[str, Any]] = {
+    "equal": {"type": "equalDistribution"},
+    "fill": {"type": "fillCapacity"},
+    "strong": {
+        "type": "fillCapacityWithAffinity",
+        "affinityConfig": {"affinity": {"wikipedia": ["{first}"]}, "strong": True},
+    },
+    "weak": {"type": "equalDistributionWithAffinity", "affinityConfig": {"affinity": {"orders": ["{first}"]}}},
+    "nowhere": {
+        "type": "fillCapacityWithCategorySpec",
+        "workerCategorySpec": {"categoryMap": {"kill": {"defaultCategory": "big"}}, "strong": True},
+    },
+}
 #: Small steps (within the assignment delay, a task's phases) and large ones (hours, a day).
 STEPS = st.sampled_from((0.5, 1, 2, 3, 7, 30, 90)) | st.sampled_from((600, 3600, 7200, 86400))
 
@@ -84,6 +103,14 @@ class OverlordMachine(RuleBasedStateMachine):
     def shutdown_all(self, datasource: str) -> None:
         self.both("shutdown_all", datasource)
 
+    @rule(strategy=st.sampled_from(sorted(STRATEGIES)))
+    def configure(self, strategy: str) -> None:
+        self.both("configure", strategy)
+
+    @rule(pick=st.integers(0, 2), enabled=st.booleans())
+    def enable(self, pick: int, enabled: bool) -> None:
+        self.both("enable", pick, enabled)
+
     @rule(seconds=STEPS)
     def step(self, seconds: float) -> None:
         for simulation in self.simulations:
@@ -121,6 +148,17 @@ def _act(simulation: Simulation, action: str, *args: object) -> object:
         assert task is not None
         overlord.shutdown(task)
         return task.id
+    if action == "configure":
+        first = overlord.workers.address(0)
+        strategy = orjson.loads(orjson.dumps(STRATEGIES[str(args[0])]).replace(b"{first}", first.encode()))
+        served, select = read_worker_config({"type": "default", "selectStrategy": strategy})
+        audit = AuditEntry(overlord.now(), "fuzz", "allowAll", "", "127.0.0.1", orjson.dumps(served).decode())
+        set_worker_config(overlord, orjson.dumps(served), select, audit)
+        return str(args[0])
+    if action == "enable":
+        pick, enabled = args
+        index = int(str(pick)) % len(overlord.workers.hosts)
+        return set_enabled(overlord, index, bool(enabled))
     return [task.id for task in overlord.shutdown_datasource(str(args[0]))]
 
 

@@ -58,6 +58,8 @@ DRUID_5XX = {
     "java.lang.NullPointerException",
     # 1.1: past Jackson's 1,000 levels of nesting, outside a property it wraps.
     "com.fasterxml.jackson.core.exc.StreamConstraintsException",
+    # 18.4: the Overlord's enable/disable of a worker it does not know (the handler's {"error"} 500).
+    '{"error":"Worker on host ',
 }
 _TITLE = re.compile(r"<title>Error 500 (.*?)</title>", re.DOTALL)
 

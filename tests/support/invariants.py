@@ -4,7 +4,8 @@ One checker for the model tests, the regression tests over a socket and the stat
 (``tests/fuzz/test_model_state_machine.py``), so they all hold the model to the same rules:
 
 * no MiddleManager runs more tasks than it has slots, and no two running tasks share a peon;
-* a PENDING task never waits while a slot is free for longer than the model's assignment delay;
+* a PENDING task never waits for longer than the model's assignment delay while a slot it may take is free
+  (on an enabled MiddleManager the worker select strategy lets it use, reference 18.4 and 18.5);
 * every task is in exactly one of ``/tasks?state=waiting|pending|running|complete``, and those four
   lists are ``/tasks`` itself;
 * the running list is what the worker pool says is used, task by task and host by host.
@@ -20,6 +21,7 @@ import orjson
 
 from druid_sim.clock import parse_instant
 from druid_sim.overlord.overlord import Overlord, TaskQuery
+from druid_sim.overlord.worker_config import worker_config_of
 from druid_sim.overlord.workers import MAX_ASSIGNMENT_DELAY_MS
 
 STATES = ("waiting", "pending", "running", "complete")
@@ -36,6 +38,9 @@ class Snapshot:
     everything: Sequence[Mapping[str, Any]]
     #: Per MiddleManager host: (capacity or None for unlimited, the ids of the tasks running there).
     managers: Mapping[str, tuple[int | None, Sequence[str]]]
+    #: The hosts disabled now, and the worker config in force (``GET /worker``'s JSON; None: none set).
+    disabled: frozenset[str] = frozenset()
+    worker_config: Mapping[str, Any] | None = None
 
 
 def model_snapshot(overlord: Overlord) -> Snapshot:
@@ -46,8 +51,12 @@ def model_snapshot(overlord: Overlord) -> Snapshot:
         tasks: list[dict[str, Any]] = orjson.loads(overlord.list_tasks(TaskQuery(state=state, lookback_ms=ALL_TIME_MS)))
         return tasks
 
-    managers = {m.host: (m.capacity, m.running) for m in overlord.middle_managers(now)}
-    return Snapshot(now, {state: listed(state) for state in STATES}, listed(None), managers)
+    found = overlord.middle_managers(now)
+    managers = {m.host: (m.capacity, m.running) for m in found}
+    disabled = frozenset(m.host for m in found if not m.enabled)
+    served = worker_config_of(overlord).served
+    config = orjson.loads(served) if served is not None else None
+    return Snapshot(now, {state: listed(state) for state in STATES}, listed(None), managers, disabled, config)
 
 
 def cluster_managers(cluster: Mapping[str, Any]) -> dict[str, tuple[int | None, Sequence[str]]]:
@@ -97,16 +106,48 @@ def _capacity_violations(snapshot: Snapshot) -> list[str]:
     return found
 
 
+def may_run_on(config: Mapping[str, Any] | None, task: Mapping[str, Any], workers: Sequence[str]) -> set[str]:
+    """The workers (``host:port``) of ``workers`` a task may be given under ``config``, by reference 18.5:
+    an affinity datasource its list (and, unless strong, the workers in no list), any other datasource the
+    workers in no list; a strong category spec whose preferred category is not the default one, none."""
+    strategy = (config or {}).get("selectStrategy") or {}
+    categories = strategy.get("workerCategorySpec")
+    if categories is not None:
+        entry = categories["categoryMap"].get(task["type"])
+        if entry is not None and categories["strong"]:
+            preferred = entry["categoryAffinity"].get(task["dataSource"], entry["defaultCategory"])
+            if preferred is not None and preferred != "_default_worker_category":
+                return set()
+        return set(workers)
+    affinity = strategy.get("affinityConfig")
+    if affinity is None:
+        return set(workers)
+    listed = {worker for names in affinity["affinity"].values() for worker in names}
+    free_of_lists = {worker for worker in workers if worker not in listed}
+    own = affinity["affinity"].get(task["dataSource"])
+    if own is None:
+        return free_of_lists
+    mine = {worker for worker in workers if worker in own}
+    return mine if affinity["strong"] else mine | free_of_lists
+
+
 def _idle_slot_violations(snapshot: Snapshot) -> list[str]:
-    free = sum(capacity - len(ids) if capacity is not None else 1 for capacity, ids in snapshot.managers.values())
-    if free <= 0:
+    free = {
+        f"{host}:8091": (capacity - len(ids) if capacity is not None else 1)
+        for host, (capacity, ids) in snapshot.managers.items()
+        if host not in snapshot.disabled
+    }
+    open_workers = [worker for worker, count in free.items() if count > 0]
+    if not open_workers:
         return []
     late = [
         task["id"]
         for task in snapshot.by_state["pending"]
         if parse_instant(task["queueInsertionTime"]) < snapshot.now_ms - MAX_ASSIGNMENT_DELAY_MS
+        and may_run_on(snapshot.worker_config, task, open_workers)
     ]
-    return [f"{len(late)} tasks PENDING past the assignment delay beside {free} free slots"] if late else []
+    slots = sum(free[worker] for worker in open_workers)
+    return [f"{len(late)} tasks PENDING past the assignment delay beside {slots} free slots they fit"] if late else []
 
 
 def assert_invariants(snapshot: Snapshot) -> None:
