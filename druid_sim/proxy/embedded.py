@@ -41,10 +41,16 @@ class EmbeddedRecorder:
     """mitmproxy recording ``upstream``, at :attr:`url`, until :meth:`stop`; a cassette at a time."""
 
     def __init__(
-        self, upstream: str, confdir: str | Path, insecure: bool = False, max_recorded_body: str | None = None
+        self,
+        upstream: str,
+        confdir: str | Path,
+        insecure: bool = False,
+        max_recorded_body: str | None = None,
+        upstream_name: str | None = None,
     ) -> None:
         """``max_recorded_body``: bytes of each body kept in the cassettes (a size such as ``8MiB``; None: the
-        recorder's default); a longer body is passed on whole and recorded cut, marked truncated."""
+        recorder's default); a longer body is passed on whole and recorded cut, marked truncated.
+        ``upstream_name``: the upstream's URL as the cassettes record it (None: ``upstream``)."""
         self.upstream = check_upstream(upstream)  # LaunchError with the fix
         self.url = ""
         self._settings: dict[str, Any] = {
@@ -55,6 +61,8 @@ class EmbeddedRecorder:
             "connection_strategy": "lazy",
             "ssl_insecure": insecure,
         }
+        if upstream_name is not None:
+            self._settings["upstream_name"] = check_upstream(upstream_name, "--druid-sim-record-upstream-name")
         if max_recorded_body is not None:
             self._settings["max_recorded_body"] = format_size(check_max_recorded_body(max_recorded_body))
         self._master: RecordingMaster | None = None
@@ -115,10 +123,11 @@ class EmbeddedRecorder:
         assert self._master is not None
         return self._master.recorder
 
-    def record_into(self, cassette: str | Path, mode: RecordMode) -> None:
+    def record_into(self, cassette: str | Path, mode: RecordMode, again_from: str | Path | None = None) -> None:
         """Record every exchange from now on into ``cassette`` (``mode``: overwrite or append); raises
-        `CassetteError` or OSError if it cannot be opened."""
-        self._call(lambda: self.recorder.open_cassette(cassette, mode))
+        `CassetteError` or OSError if it cannot be opened. ``again_from``: the cassette this recording
+        records again (its header and unchanged timings are kept: `Recorder.open_cassette`)."""
+        self._call(lambda: self.recorder.open_cassette(cassette, mode, again_from))
 
     @property
     def recorded(self) -> int:
