@@ -13,6 +13,7 @@ mitmproxy keeps the running master in module globals (``mitmproxy.ctx``): run on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -107,7 +108,13 @@ class EmbeddedRecorder:
             self._error = "mitmproxy did not start listening on 127.0.0.1 (its log above says why)"
             master.shutdown()  # type: ignore[no-untyped-call]
         self._ready.set()
-        await running
+        try:
+            await running
+        finally:
+            # mitmproxy's shutdown leaves its listening sockets open (nothing stops the servers when it is done),
+            # for the loop's end to drop unclosed: a recorder stopped in a running program closes them.
+            with contextlib.suppress(Exception):
+                await proxyserver.servers.update([])
 
     def _call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the proxy's event loop (where the recorder's hooks run) and return its result."""
