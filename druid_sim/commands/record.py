@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
         "--mode",
         choices=["refuse", "append", "overwrite"],
         default="refuse",
-        help="if the cassette exists: refuse (default), append to it, or overwrite it",
+        help="if the cassette exists: refuse (default), append to it, or overwrite it (one recorded from the same "
+        "upstream is recorded again: its header, salt included, and the timings of unchanged exchanges are kept)",
     )
     parser.add_argument(
         "--proxy-mode",
