@@ -183,11 +183,12 @@ def test_latency_recorded_replays_the_timing_a_recording_again_kept(
     assert answered == [200] and advanced >= SLOW_MS / 1000
 
 
-def test_a_test_recorded_again_from_a_frozen_simulator_is_byte_identical(
+def test_tests_recorded_again_from_a_frozen_simulator_are_byte_identical(
     pytester: pytest.Pytester, cluster: LiveServer
 ) -> None:
     """The plugin against a druid-sim on a frozen clock: ``druid_sim.advance`` moves the cluster's clock (the
-    task succeeds in no real time), and recording again gives the same bytes."""
+    task succeeds in no real time), and recording again gives the same bytes, for a test's own cassette and
+    for one two tests share (the second appends to it, keeping its timings too)."""
     pytester.makepyfile(
         test_user="""
 import pytest
@@ -201,22 +202,28 @@ def test_flow(druid_sim):
     assert druid_sim.http.get(f"/druid/indexer/v1/task/{task}/status").json()["status"]["status"] == "SUCCESS"
     assert druid_sim.http.get("/druid/indexer/v1/tasks", params={"state": "complete"}).status_code == 200
     assert druid_sim.http.get("/druid/indexer/v1/leader").status_code == 200
+
+@pytest.mark.druid_sim(cassette="shared.jsonl")
+def test_one(druid_sim):
+    assert druid_sim.http.get("/druid/indexer/v1/runningTasks").status_code == 200
+
+@pytest.mark.druid_sim(cassette="shared.jsonl")
+def test_two(druid_sim):
+    assert druid_sim.http.get("/druid/indexer/v1/completeTasks").status_code == 200
 """
     )
-    cassette = pytester.path / "cassettes" / "test_user" / "test_flow.jsonl"
+    cassettes = [pytester.path / "cassettes" / "test_user" / "test_flow.jsonl", pytester.path / "shared.jsonl"]
     with SimControl(cluster.url) as control:
         control.reset()
         record = (*QUIET, f"--druid-sim-record={cluster.url}", "--druid-sim-record-mode=all")
-        pytester.runpytest_inprocess(*record).assert_outcomes(passed=1)
-        first = cassette.read_bytes()
+        pytester.runpytest_inprocess(*record).assert_outcomes(passed=3)
+        first = [path.read_bytes() for path in cassettes]
         moved = control.clock()["nowMillis"] - START_MS
         control.reset()
-        pytester.runpytest_inprocess(*record).assert_outcomes(passed=1)
-        second = cassette.read_bytes()
+        pytester.runpytest_inprocess(*record).assert_outcomes(passed=3)
+        second = [path.read_bytes() for path in cassettes]
     assert moved == 3_600_000
-    assert (
-        b'"date"' not in second.lower()
-        and second.count(b'["Host","%s"]' % cluster.url.removeprefix("http://").encode()) == 4
-    )
+    host = b'["Host","%s"]' % cluster.url.removeprefix("http://").encode()
+    assert [(b'"date"' in data.lower(), data.count(host)) for data in second] == [(False, 4), (False, 2)]
     assert second == first
-    pytester.runpytest_inprocess(*QUIET, "--druid-sim-strict").assert_outcomes(passed=1)
+    pytester.runpytest_inprocess(*QUIET).assert_outcomes(passed=3)  # replayed (not strictly: each plays its part)

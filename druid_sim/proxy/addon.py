@@ -35,7 +35,7 @@ from druid_sim.cassette import (
     RuleError,
     new_meta,
 )
-from druid_sim.cassette.again import again
+from druid_sim.cassette.again import KeptTimings, again
 from druid_sim.cassette.keys import RedactionKeyError
 from druid_sim.cassette.redact import recording_redactor
 from druid_sim.cassette.writer import existing_meta, holds_recordings
@@ -214,15 +214,20 @@ class Recorder:
         logger.info("druid-sim: recording %s into %s; %s", target, writer.path, hint)
 
     def open_cassette(
-        self, path: str | Path, mode: RecordMode | str, again_from: str | Path | None = None
+        self,
+        path: str | Path,
+        mode: RecordMode | str,
+        again_from: str | Path | None = None,
+        kept: KeptTimings | None = None,
     ) -> CassetteWriter:
         """Record from now on into ``path`` (``mode``: refuse, append or overwrite), closing any cassette
         being recorded; raises `CassetteError`, `RuleError`, `RedactionKeyError` or OSError. Appending
         keeps the cassette's own redaction (rules and salt). Overwriting a cassette recorded from the same
         upstream with the same redaction records it again (`druid_sim.cassette.again`): its header, and the
         timings of the exchanges that did not change, are kept; ``again_from`` names that cassette when it
-        is not ``path`` itself (the pytest plugin records into a file beside it). Call it on the proxy's
-        event loop."""
+        is not ``path`` itself (the pytest plugin records into a file beside it). ``kept``, appending, goes on
+        pairing with the timings an earlier recording again began with (the writer's `kept`: a cassette
+        several tests share, recorded again test by test). Call it on the proxy's event loop."""
         self.close_cassette()
         upstream = self._upstream_name or self._upstream
         earlier = None
@@ -233,7 +238,8 @@ class Recorder:
         else:
             redactor = recording_redactor(self._rules, existing_meta(path, mode), self._redaction_key)
             url = redactor.redact_url(upstream) if upstream else None
-            meta, kept = new_meta(url, redactor.redaction), None
+            meta = new_meta(url, redactor.redaction)
+            kept = kept if RecordMode(mode) is RecordMode.APPEND else None
         writer = CassetteWriter.open(path, mode, meta, line_filter=redactor.scrub_line, kept=kept)
         self.writer, self.redactor = writer, redactor
         self.recorded = 0

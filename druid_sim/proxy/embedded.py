@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from mitmproxy import exceptions, options
 
 from druid_sim.cassette import RecordMode
+from druid_sim.cassette.again import KeptTimings
 from druid_sim.limits import format_size
 from druid_sim.proxy.addon import Recorder
 from druid_sim.proxy.launcher import check_max_recorded_body, check_upstream
@@ -130,11 +131,18 @@ class EmbeddedRecorder:
         assert self._master is not None
         return self._master.recorder
 
-    def record_into(self, cassette: str | Path, mode: RecordMode, again_from: str | Path | None = None) -> None:
+    def record_into(
+        self,
+        cassette: str | Path,
+        mode: RecordMode,
+        again_from: str | Path | None = None,
+        kept: KeptTimings | None = None,
+    ) -> KeptTimings | None:
         """Record every exchange from now on into ``cassette`` (``mode``: overwrite or append); raises
         `CassetteError` or OSError if it cannot be opened. ``again_from``: the cassette this recording
-        records again (its header and unchanged timings are kept: `Recorder.open_cassette`)."""
-        self._call(lambda: self.recorder.open_cassette(cassette, mode, again_from))
+        records again (its header and unchanged timings are kept: `Recorder.open_cassette`); ``kept``:
+        appending, the timings such a recording began with. Returns the timings this one keeps, if any."""
+        return self._call(lambda: self.recorder.open_cassette(cassette, mode, again_from, kept).kept)
 
     @property
     def recorded(self) -> int:

@@ -134,7 +134,7 @@ def druid_sim(
             handle.reset()
         if recorder is not None and plan is not None and plan.record is not None:
             server.catch_up(druid_sim_servers.cluster)  # the cluster's time, which the reset took back
-            start_recording(recorder, plan)
+            start_recording(recorder, plan, druid_sim_servers)
             handle.recorder, handle.cluster = recorder, druid_sim_servers.cluster
         request.node.stash[HANDLE_KEY] = handle
         yield handle
@@ -150,7 +150,7 @@ def druid_sim(
             druid_sim_servers.discard(options, forward)  # a test loaded another scenario: do not share it
 
 
-def start_recording(recorder: EmbeddedRecorder, plan: Plan) -> None:
+def start_recording(recorder: EmbeddedRecorder, plan: Plan, servers: SimServers) -> None:
     """Point the session's recorder at the test's cassette; a failure (a cassette appended to with no
     redaction of its own, a redaction key that cannot be had, a folder that cannot be written) fails
     the test with the reason, nothing written."""
@@ -165,8 +165,14 @@ def start_recording(recorder: EmbeddedRecorder, plan: Plan) -> None:
         if mode is RecordMode.APPEND and plan.path.is_file():
             shutil.copyfile(plan.path, partial)  # appended to aside, then renamed over it at the end
         # Recorded again over the cassette it replaces: from the same cluster, its header (its salt) and the
-        # timings of the exchanges that did not change are kept (druid_sim.cassette.again).
-        recorder.record_into(partial, mode, again_from=plan.path if mode is RecordMode.OVERWRITE else None)
+        # timings of the exchanges that did not change are kept (druid_sim.cassette.again); the later tests
+        # sharing a cassette rewritten this session go on pairing with the timings it had.
+        if mode is RecordMode.OVERWRITE:
+            kept = recorder.record_into(partial, mode, again_from=plan.path)
+            if kept is not None:
+                servers.kept[plan.path] = kept
+        else:
+            recorder.record_into(partial, mode, kept=servers.kept.get(plan.path))
     except (CassetteError, RuleError, RedactionKeyError, OSError) as exc:
         partial.unlink(missing_ok=True)
         problem = f"druid_sim: cannot record into {plan.path}: {exc}"

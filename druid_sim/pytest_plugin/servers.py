@@ -23,6 +23,7 @@ from druid_sim.runtime import Simulation
 from druid_sim.server.threaded import ThreadedServer, listening_socket
 
 if TYPE_CHECKING:
+    from druid_sim.cassette.again import KeptTimings
     from druid_sim.client import SimControl
     from druid_sim.config import ServeConfig
     from druid_sim.proxy.embedded import EmbeddedRecorder
@@ -147,6 +148,8 @@ class SimServers:
         self._confdir: str | None = None
         #: Cassettes rewritten from scratch this session (``all``): later tests sharing one append to it.
         self.rewritten: set[Path] = set()
+        #: The timings a cassette rewritten this session keeps (it was recorded again): its later tests go on with them.
+        self.kept: dict[Path, KeptTimings] = {}
         #: What each recording test wrote: (its plan, interactions, upstream), for the terminal summary.
         self.recorded: list[tuple[Plan, int, str]] = [] if recorded is None else recorded
         #: The control API of the cluster recorded from, when it is druid-sim on a frozen clock (`frozen_simulator`).
