@@ -21,6 +21,7 @@ import bisect
 import hashlib
 import logging
 import re
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,11 +58,13 @@ def digest(exchange: bytes) -> bytes:
 
 @dataclass(slots=True)
 class KeptTimings:
-    """The earlier recording's exchanges (digests, in order, repeats expanded) and their timings."""
+    """The earlier recording's exchanges (in order, repeats expanded) and their timings, held compactly: a
+    cassette of millions of repeated polls costs 20 bytes an exchange here (arrays, not objects)."""
 
-    keys: list[bytes] = field(default_factory=list)
-    timings: list[tuple[float, float]] = field(default_factory=list)  # (elapsed_ms, at)
-    _positions: dict[bytes, list[int]] = field(default_factory=dict)
+    _elapsed: array[float] = field(default_factory=lambda: array("d"))
+    _at: array[float] = field(default_factory=lambda: array("d"))
+    #: Where each distinct exchange (its digest) occurs, in order.
+    _positions: dict[bytes, array[int]] = field(default_factory=dict)
     _cursor: int = 0
     kept: int = 0
 
@@ -91,9 +94,12 @@ class KeptTimings:
         return kept
 
     def add(self, key: bytes, elapsed_ms: float, at: float) -> None:
-        self._positions.setdefault(key, []).append(len(self.keys))
-        self.keys.append(key)
-        self.timings.append((elapsed_ms, at))
+        positions = self._positions.get(key)
+        if positions is None:
+            positions = self._positions[key] = array("L")
+        positions.append(len(self._at))
+        self._elapsed.append(elapsed_ms)
+        self._at.append(at)
 
     def take(self, key: bytes) -> tuple[float, float] | None:
         """The (elapsed_ms, at) of the first earlier exchange equal to ``key`` after the last one taken, or None."""
@@ -106,10 +112,10 @@ class KeptTimings:
         position = positions[index]
         self._cursor = position + 1
         self.kept += 1
-        return self.timings[position]
+        return self._elapsed[position], self._at[position]
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self._at)
 
 
 @dataclass(frozen=True, slots=True)
