@@ -10,7 +10,7 @@ WHEELHOUSE := $(VENV)/wheelhouse
 HOST ?= 127.0.0.1
 PORT ?= 8888
 
-.PHONY: install run test lint typecheck unit chromium postgresql screenshots bench fuzz soak mutate clean
+.PHONY: install run test lint typecheck unit chromium postgresql screenshots cassettes bench fuzz soak mutate clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ screenshots: $(STAMP) chromium
 	DRUID_SIM_SCREENSHOTS=1 $(BIN)/pytest tests/test_dashboard_browser.py
 
 test: lint typecheck unit
+
+# Make every shipped cassette again (cassettes/remake.py): docs-examples from the docs page, demo-recording and
+# the example's cassettes recorded from simulators on a frozen clock. The same flow gives the same bytes, so
+# `git diff` shows what a change did to them; tests/test_stable_cassettes.py checks that it gives none.
+cassettes: $(STAMP)
+	$(BIN)/python cassettes/remake.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

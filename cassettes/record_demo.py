@@ -2,15 +2,23 @@
 
 Usage::
 
-    .venv/bin/python cassettes/record_demo.py [OUTPUT]
+    .venv/bin/python cassettes/record_demo.py [OUTPUT]      # or: make cassettes (every shipped cassette)
 
-It starts ``druid-sim serve --scenario demo --time-scale 60 --seed 7 --start-time 2026-01-01T00:00:00Z``
-and, in front of it, the recorder (``druid-sim record``, mitmproxy in reverse mode), each in its own
-process group, then drives a client through: the lists with and without filters, the four shortcut
-lists, a submission polled until it ends, payload, log (whole and tail), reports, segments,
-``POST /taskStatus``, shutting a running task down, ``shutdownAllTasks``, ``pendingSegments``,
-``leader``, ``isLeader``, ``/status``, ``/status/health``, and a few errors (unknown id, bad state,
-bad max, wrong content type). Both processes are stopped (process group) whatever happens.
+It starts ``druid-sim serve --scenario demo --seed 7 --start-time 2026-01-01T00:00:00Z --time-scale 0`` on
+a free port and, in front of it, the recorder (``druid-sim record --mode overwrite --upstream-name
+http://localhost:8888``, mitmproxy in reverse mode), each in its own process group, then drives a client
+through: the lists with and without filters, the four shortcut lists, a submission polled until it ends,
+payload, log (whole and tail), reports, segments, ``POST /taskStatus``, shutting a running task down,
+``shutdownAllTasks``, ``pendingSegments``, ``leader``, ``isLeader``, ``/status``, ``/status/health``, and a
+few errors (unknown id, bad state, bad max, wrong content type). Both processes are stopped (process
+group) whatever happens.
+
+The simulator's clock is frozen and the client moves it (``POST /__sim/clock``, straight to the simulator,
+never recorded) where it would wait, 30 virtual seconds between two polls: the cluster's answers depend
+on nothing but the flow, and the cassette is recorded under the name ``http://localhost:8888`` whatever
+port the simulator had (which the simulator also answers ``GET /leader`` with: ``--advertise-url``). Recorded again over itself, the cassette keeps its header (its salt) and the
+timings of the exchanges that did not change, so running this again gives the same bytes
+(``tests/test_stable_cassettes.py`` checks it).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,10 +39,17 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from druid_sim.client import SimControl  # noqa: E402
 from druid_sim.proxy.testing import record_argv, running_recorder  # noqa: E402
 
 V1 = "/druid/indexer/v1"
 DEFAULT_OUTPUT = Path(__file__).with_name("demo-recording.jsonl")
+#: The simulator as the cassette names it, whatever port it had: where `druid-sim serve` listens by default.
+UPSTREAM_NAME = "http://localhost:8888"
+#: The simulator's options: a frozen clock, which the client moves (`drive`).
+SERVE = ["--scenario", "demo", "--seed", "7", "--start-time", "2026-01-01T00:00:00Z", "--time-scale", "0"]
+#: Virtual seconds between two polls of the submitted task.
+POLL_S = 30
 SPEC = {
     "type": "index_parallel",
     "spec": {
@@ -58,23 +75,35 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_simulator(port: int) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "druid_sim", "serve", "--scenario", "demo", "--time-scale", "60", "--seed", "7"]
-    argv += ["--start-time", "2026-01-01T00:00:00Z", "--port", str(port), "--no-access-log"]
+@contextmanager
+def simulator(*serve: str) -> Iterator[str]:
+    """``druid-sim serve SERVE`` on a free loopback port, in its own process group; yields its URL once it
+    answers, and stops the group whatever happens."""
+    port = _free_port()
+    argv = [sys.executable, "-m", "druid_sim", "serve", *serve, "--port", str(port), "--no-access-log"]
     process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/status/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the simulator did not start: {' '.join(argv)}") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/status/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise SystemExit("the simulator did not start")
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
-def drive(client: httpx.Client) -> None:
-    """The client flow: every endpoint, polls, errors."""
+def drive(client: httpx.Client, clock: SimControl) -> None:
+    """The client flow: every endpoint, polls, errors; ``clock`` moves the simulator's time where a client waits."""
     get = client.get
     get(f"{V1}/tasks")
     running = get(f"{V1}/tasks", params={"state": "running"}).json()
@@ -84,11 +113,11 @@ def drive(client: httpx.Client) -> None:
         get(f"{V1}/{shortcut}")
     task = client.post(f"{V1}/task", json=SPEC).json()["task"]
     get(f"{V1}/tasks", params={"datasource": "wikipedia"})
-    for _ in range(240):  # about two minutes at most; a demo batch task runs a few virtual minutes
+    for _ in range(240):  # two virtual hours at most; a demo batch task runs a few virtual minutes
         status = get(f"{V1}/task/{task}/status").json()["status"]
         if status["statusCode"] != "RUNNING":
             break
-        time.sleep(0.5)
+        clock.advance(POLL_S)
     get(f"{V1}/task/{task}")
     get(f"{V1}/task/{task}/log")
     get(f"{V1}/task/{task}/log", params={"offset": "-2000"})
@@ -116,16 +145,16 @@ def drive(client: httpx.Client) -> None:
 
 def main(argv: list[str]) -> int:
     output = Path(argv[0]) if argv else DEFAULT_OUTPUT
-    port = _free_port()
-    simulator = _start_simulator(port)
-    try:
-        with tempfile.TemporaryDirectory() as confdir:
-            recorder_argv = record_argv(f"http://127.0.0.1:{port}", output, "--mode", "overwrite", confdir=confdir)
-            with running_recorder(recorder_argv) as proxy, httpx.Client(base_url=proxy.url, timeout=30) as client:
-                drive(client)
-    finally:
-        os.killpg(simulator.pid, signal.SIGTERM)
-        simulator.wait(timeout=10)
+    # What GET /leader answers is --advertise-url: the name, not the port.
+    with simulator(*SERVE, "--advertise-url", UPSTREAM_NAME) as upstream, tempfile.TemporaryDirectory() as confdir:
+        extra = ("--mode", "overwrite", "--upstream-name", UPSTREAM_NAME)
+        recorder_argv = record_argv(upstream, output, *extra, confdir=confdir)
+        with (
+            running_recorder(recorder_argv) as proxy,
+            httpx.Client(base_url=proxy.url, timeout=30) as client,
+            SimControl(upstream) as clock,
+        ):
+            drive(client, clock)
     print(f"wrote {output}")
     return 0
 

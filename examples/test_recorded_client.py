@@ -5,15 +5,19 @@ them, in ``cassettes/test_recorded_client/<test>.jsonl`` (``cassette=True`` name
 test). ``pytest examples`` replays them: no cluster, no network, and the client's sleeps move the
 virtual clock. ``strict=True`` fails a test whose client sends a request the cassette has no answer
 for, or leaves a recorded one unplayed. To record them again, point pytest at a cluster; here a
-simulator stands in for it:
+simulator on a frozen clock stands in for it:
 
-    druid-sim serve --scenario examples/ingest-scenario.yaml --time-scale 1000 --port 8890 &
-    pytest examples/test_recorded_client.py --druid-sim-record=http://127.0.0.1:8890 --druid-sim-record-mode=all
+    druid-sim serve --scenario examples/ingest-scenario.yaml --start-time 2026-01-01T00:00:00Z --time-scale 0 \
+        --port 8888 &
+    pytest examples/test_recorded_client.py --druid-sim-record=http://localhost:8888 --druid-sim-record-mode=all
 
-While a test records, ``druid_sim.url`` forwards to the cluster through druid-sim's recorder (which
-redacts credentials before anything is written), the client's ``sleep`` (``druid_sim.advance``)
-really waits, and faults still answer in front of the cluster, so the same test code runs both ways.
-``--druid-sim-record-mode=once`` records only the cassettes that are missing.
+(``make cassettes`` does that, on a free port, with ``--druid-sim-record-upstream-name=http://localhost:8888``,
+and gives the committed files byte for byte.) While a test records, ``druid_sim.url`` forwards to the
+cluster through druid-sim's recorder (which redacts credentials before anything is written) and faults
+still answer in front of the cluster, so the same test code runs both ways. The client's ``sleep``
+(``druid_sim.advance``) really waits for a real cluster; a simulator on a frozen clock has its clock moved
+instead, so recording it again gives the same cassettes. ``--druid-sim-record-mode=once`` records only the
+cassettes that are missing.
 """
 
 from __future__ import annotations
@@ -33,10 +37,10 @@ TASK = "/druid/indexer/v1/task"
 
 @pytest.fixture
 def client(druid_sim: DruidSim) -> Iterator[IngestClient]:
-    """The client under test, polling every 0.1 s and retrying after 0.05 s, then 0.1 s: of virtual
-    time in a replay, of real time while recording (a quick task of the scenario runs 33 s: 33 ms at
-    --time-scale 1000)."""
-    timing = {"poll_interval": 0.1, "backoff": 0.05}
+    """The client under test, polling every 5 s and retrying after 1 s, then 2 s: of virtual time in a
+    replay and while recording a frozen simulator, of real time while recording a real cluster (a quick
+    task of the scenario runs 33 s)."""
+    timing = {"poll_interval": 5.0, "backoff": 1.0}
     with IngestClient(druid_sim.url, sleep=druid_sim.advance, clock=druid_sim.now_seconds, **timing) as made:
         yield made
 

@@ -392,10 +392,11 @@ def test_recording_options_that_cannot_work_are_usage_errors(
 
 
 def test_the_example_records_from_a_simulated_cluster_and_then_replays(pytester: pytest.Pytester) -> None:
-    """examples/test_recorded_client.py as its docstring says to record it, with the simulator as the cluster."""
+    """examples/test_recorded_client.py as its docstring says to record it, with the simulator on a frozen
+    clock as the cluster (the tests move its clock)."""
     pytester.makepyfile(test_recorded_client=(EXAMPLES / "test_recorded_client.py").read_text())
     scenario = str(EXAMPLES / "ingest-scenario.yaml")
-    with live_server(ServeConfig(scenario=scenario, time_scale=1000, start_ms=START_MS)) as cluster:
+    with live_server(ServeConfig(scenario=scenario, time_scale=0, start_ms=START_MS)) as cluster:
         run(pytester, f"--druid-sim-record={cluster.url}", "--druid-sim-record-mode=all").assert_outcomes(passed=3)
     recorded = sorted((pytester.path / "cassettes" / "test_recorded_client").glob("*.jsonl"))
     assert [path.name for path in recorded] == sorted(

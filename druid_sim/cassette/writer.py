@@ -16,6 +16,7 @@ import enum
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import orjson
 
 from druid_sim import __version__
+from druid_sim.cassette.again import KeptTimings, digest
 from druid_sim.cassette.codec import body_to_obj, encode_meta, encode_repeat, request_to_obj
 from druid_sim.cassette.errors import CassetteError, CassetteExistsError, CassetteFormatError
 from druid_sim.cassette.loader import read_meta
@@ -100,14 +102,25 @@ class CassetteWriter:
     salt, so placeholders stay the same) is kept and `meta` is ignored.
     """
 
-    def __init__(self, path: Path, fd: int, meta: CassetteMeta, line_filter: Callable[[bytes], bytes] | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        meta: CassetteMeta,
+        line_filter: Callable[[bytes], bytes] | None,
+        kept: KeptTimings | None = None,
+    ) -> None:
         self.path = path
         self.meta = meta
         self.written = 0
         self._fd: int | None = fd
         self._line_filter = line_filter
         self._last_key: tuple[int, bool, bytes, bytes, bytes] | None = None
-        self._epoch = recorded_at_epoch(meta)
+        self._last_exchange = b""  # the digest of the last interaction line written (what a repeat repeats)
+        #: A cassette recorded again over itself (`again`): the timings of its unchanged exchanges, kept.
+        self.kept = kept
+        # `at` counts from recorded_at; recording again under a kept header, from the start of this recording.
+        self._epoch = time.time() if kept is not None else recorded_at_epoch(meta)
 
     @classmethod
     def open(
@@ -116,11 +129,13 @@ class CassetteWriter:
         mode: RecordMode | str,
         meta: CassetteMeta,
         line_filter: Callable[[bytes], bytes] | None = None,
+        kept: KeptTimings | None = None,
     ) -> CassetteWriter:
         """Open (or create) a cassette for recording according to `mode`.
 
         `line_filter`, if given, sees every encoded line just before it is written; the recorder uses it
-        as a last redaction pass.
+        as a last redaction pass. `kept` (with mode overwrite and the cassette's own header as `meta`:
+        `druid_sim.cassette.again`) records the cassette again, keeping the timings of unchanged exchanges.
         """
         path = Path(path)
         mode = RecordMode(mode)
@@ -134,14 +149,14 @@ class CassetteWriter:
             if mode is RecordMode.APPEND and os.fstat(fd).st_size > 0:
                 meta = read_meta(path)
                 _drop_partial_last_line(path)
-                return cls(path, fd, meta, line_filter)
+                return cls(path, fd, meta, line_filter, kept)
             if mode is RecordMode.REFUSE and holds_recordings(path):  # written since the check above
                 raise CassetteExistsError(path)
             if os.fstat(fd).st_size > 0:
                 if mode is RecordMode.REFUSE:
                     logger.info("%s holds only a header (a session that recorded nothing): recording into it", path)
                 os.ftruncate(fd, 0)
-            writer = cls(path, fd, meta, line_filter)
+            writer = cls(path, fd, meta, line_filter, kept)
             writer._write(encode_meta(meta))
             return writer
         except BaseException:
@@ -166,30 +181,37 @@ class CassetteWriter:
         stable = [h for h in headers if h[0].lower() not in VOLATILE_HEADERS]
         stable_b = headers_b if len(stable) == len(headers) else dumps(stable)
         key = (response.status, response.chunked, req_b, stable_b, body_b)
+        elapsed_ms, at = interaction.elapsed_ms, interaction.at
         if key == self._last_key:
-            self._write(encode_repeat(interaction.at, interaction.elapsed_ms))
+            if self.kept is not None:
+                elapsed_ms, at = self.kept.take(self._last_exchange) or (elapsed_ms, at)
+            self._write(encode_repeat(at, elapsed_ms))
         else:
             self._last_key = key
+            exchange = b'{"request":%s,"response":{"status":%d,"headers":%s,%s"body":%s}' % (
+                req_b,
+                response.status,
+                headers_b,
+                b'"chunked":true,' if response.chunked else b"",
+                body_b,
+            )
+            if self._line_filter is not None:
+                exchange = self._line_filter(exchange)
+            self._last_exchange = digest(exchange)
+            if self.kept is not None:
+                elapsed_ms, at = self.kept.take(self._last_exchange) or (elapsed_ms, at)
             self._write(
-                b'{"request":%s,"response":{"status":%d,"headers":%s,%s"body":%s},"elapsed_ms":%s,"at":%s}'
-                % (
-                    req_b,
-                    response.status,
-                    headers_b,
-                    b'"chunked":true,' if response.chunked else b"",
-                    body_b,
-                    dumps(round(interaction.elapsed_ms, 3)),
-                    dumps(round(interaction.at, 3)),
-                )
+                b'%s,"elapsed_ms":%s,"at":%s}' % (exchange, dumps(round(elapsed_ms, 3)), dumps(round(at, 3))),
+                filtered=True,
             )
         self.written += 1
 
-    def _write(self, line: bytes) -> None:
+    def _write(self, line: bytes, filtered: bool = False) -> None:
         """One `write` of the whole line: an unbuffered fd, so the line is with the OS (and survives a
         SIGKILL of the recorder) as soon as this returns. No fsync: that only matters if the machine dies."""
         if self._fd is None:
             raise ValueError(f"cassette {self.path} is closed")
-        if self._line_filter is not None:
+        if self._line_filter is not None and not filtered:
             line = self._line_filter(line)
         line += b"\n"
         written = os.write(self._fd, line)

@@ -23,6 +23,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--upstream", metavar="URL", help="Druid Router or Overlord, e.g. http://localhost:8888")
     parser.add_argument(
+        "--upstream-name",
+        metavar="URL",
+        help="the cluster's URL as the cassette records it (its header's upstream and each request's Host), when "
+        "the recorder reaches it at another address: a port-forward, a tunnel, a simulator on a free port. "
+        "Recording again then keeps the cassette's header whatever port the cluster had (default: --upstream)",
+    )
+    parser.add_argument(
         "--listen", default="127.0.0.1:8889", metavar="HOST:PORT", help="where clients connect (default %(default)s)"
     )
     parser.add_argument("--cassette", required=True, metavar="FILE", help="cassette to write (JSON Lines)")
@@ -30,7 +37,8 @@ def register(subparsers: Any) -> None:
         "--mode",
         choices=["refuse", "append", "overwrite"],
         default="refuse",
-        help="if the cassette exists: refuse (default), append to it, or overwrite it",
+        help="if the cassette exists: refuse (default), append to it, or overwrite it (one recorded from the same "
+        "upstream is recorded again: its header, salt included, and the timings of unchanged exchanges are kept)",
     )
     parser.add_argument(
         "--proxy-mode",
@@ -116,5 +124,6 @@ def run(args: argparse.Namespace) -> int:
             upstream_timeout=args.upstream_timeout,
             max_recorded_body=args.max_recorded_body,
             redaction_key=_key_file(args.redaction_key),
+            upstream_name=args.upstream_name,
         )
     )

@@ -110,8 +110,8 @@ def register(subparsers: Any) -> None:
         "--advertise-url",
         default=None,
         metavar="URL",
-        help="with --state postgresql://...: the URL other replicas redirect clients to while this one leads "
-        "(default http://HOST:PORT)",
+        help="the URL clients know this Overlord by: what GET /druid/indexer/v1/leader answers while it leads, and, "
+        "with --state postgresql://..., where other replicas redirect clients (default http://HOST:PORT)",
     )
     add_replay_arguments(parser)
     _add_limit_arguments(parser)

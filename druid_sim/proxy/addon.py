@@ -15,8 +15,10 @@ import re
 import sys
 import time
 from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 if __package__ in (None, ""):  # loaded by `mitmdump -s` from a checkout that is not pip-installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,6 +35,7 @@ from druid_sim.cassette import (
     RuleError,
     new_meta,
 )
+from druid_sim.cassette.again import KeptTimings, again
 from druid_sim.cassette.keys import RedactionKeyError
 from druid_sim.cassette.redact import recording_redactor
 from druid_sim.cassette.writer import existing_meta, holds_recordings
@@ -68,6 +71,8 @@ class Recorder:
         self.recorded = 0
         self._upstream: str | None = None  # the reverse-mode upstream, once running
         self._redaction_key: str | None = None  # the redaction_key option (a key file), if set
+        self._upstream_name: str | None = None  # the upstream_name option: the upstream as cassettes name it
+        self._host_as: tuple[str, str] | None = None  # (the upstream's Host, the name's), when they differ
         self._opened_at = 0.0  # when the current cassette was opened (time.time())
         self._path_filter = re.compile(DEFAULT_PATH_FILTER)
         self._rules = RedactionRules()
@@ -116,6 +121,14 @@ class Recorder:
             "in the cassette header, unless $DRUID_SIM_REDACTION_KEY holds a key. See docs/cassettes.md.",
         )
         add(
+            "upstream_name",
+            str,
+            "",
+            "The reverse-mode upstream's URL as the cassette records it (its header and each request's Host header), "
+            "when the recorder reaches the cluster at another address (a port-forward, a tunnel); empty: the "
+            "upstream itself.",
+        )
+        add(
             "record_stream_threshold",
             int,
             DEFAULT_STREAM_THRESHOLD,
@@ -154,6 +167,11 @@ class Recorder:
                 raise options_error(f"record_path_filter is not a valid regular expression: {exc}") from exc
         if "redaction_key" in updated:
             self._redaction_key = ctx.options.redaction_key or None
+        if "upstream_name" in updated:
+            self._upstream_name = ctx.options.upstream_name.rstrip("/") or None
+            self._host_as = None
+            if self._upstream is not None:
+                self._name_hosts()
         if "redact_rules" in updated or "redact_builtin" in updated:
             try:
                 self._rules = RedactionRules.from_specs(ctx.options.redact_rules, ctx.options.redact_builtin)
@@ -175,6 +193,7 @@ class Recorder:
         self.guard.running()
         upstream = reverse_upstream()
         self._upstream = upstream[0] if upstream else None
+        self._name_hosts()
         if not self.fixed_cassette:
             return
         path, mode = ctx.options.cassette, ctx.options.cassette_mode
@@ -194,19 +213,47 @@ class Recorder:
         hint = f"point Druid clients at {urls}" if upstream else f"set HTTP_PROXY={urls}"
         logger.info("druid-sim: recording %s into %s; %s", target, writer.path, hint)
 
-    def open_cassette(self, path: str | Path, mode: RecordMode | str) -> CassetteWriter:
+    def open_cassette(
+        self,
+        path: str | Path,
+        mode: RecordMode | str,
+        again_from: str | Path | None = None,
+        kept: KeptTimings | None = None,
+    ) -> CassetteWriter:
         """Record from now on into ``path`` (``mode``: refuse, append or overwrite), closing any cassette
         being recorded; raises `CassetteError`, `RuleError`, `RedactionKeyError` or OSError. Appending
-        keeps the cassette's own redaction (rules and salt). Call it on the proxy's event loop."""
+        keeps the cassette's own redaction (rules and salt). Overwriting a cassette recorded from the same
+        upstream with the same redaction records it again (`druid_sim.cassette.again`): its header, and the
+        timings of the exchanges that did not change, are kept; ``again_from`` names that cassette when it
+        is not ``path`` itself (the pytest plugin records into a file beside it). ``kept``, appending, goes on
+        pairing with the timings an earlier recording again began with (the writer's `kept`: a cassette
+        several tests share, recorded again test by test). Call it on the proxy's event loop."""
         self.close_cassette()
-        redactor = recording_redactor(self._rules, existing_meta(path, mode), self._redaction_key)
-        url = redactor.redact_url(self._upstream) if self._upstream else None
-        writer = CassetteWriter.open(path, mode, new_meta(url, redactor.redaction), line_filter=redactor.scrub_line)
+        upstream = self._upstream_name or self._upstream
+        earlier = None
+        if RecordMode(mode) is RecordMode.OVERWRITE:
+            earlier = again(again_from or path, upstream, self._rules, self._redaction_key)
+        if earlier is not None:
+            redactor, meta, kept = earlier.redactor, earlier.meta, earlier.timings
+        else:
+            redactor = recording_redactor(self._rules, existing_meta(path, mode), self._redaction_key)
+            url = redactor.redact_url(upstream) if upstream else None
+            meta = new_meta(url, redactor.redaction)
+            kept = kept if RecordMode(mode) is RecordMode.APPEND else None
+        writer = CassetteWriter.open(path, mode, meta, line_filter=redactor.scrub_line, kept=kept)
         self.writer, self.redactor = writer, redactor
         self.recorded = 0
         # With cassettes switched while running, an exchange that began before this one opened is not its own.
         self._opened_at = 0.0 if self.fixed_cassette else time.time()
         return writer
+
+    def _name_hosts(self) -> None:
+        """With ``upstream_name``, the Host header mitmproxy sends the upstream is recorded as the name's."""
+        if self._upstream is None or self._upstream_name is None:
+            self._host_as = None
+            return
+        sent, named = urlsplit(self._upstream), urlsplit(self._upstream_name)
+        self._host_as = None if sent.netloc == named.netloc else (sent.netloc.lower(), named.netloc)
 
     def close_cassette(self) -> int:
         """Stop recording (the file is closed; every finished exchange is in it); how many were recorded."""
@@ -261,6 +308,8 @@ class Recorder:
         if flow.request.timestamp_start < self._opened_at:
             return  # began before this cassette was opened: it belonged to the one before (or to none)
         interaction = flow_to_interaction(flow, writer.at(flow.request.timestamp_start), self._body_limit)
+        if self._host_as is not None:
+            interaction = _host_renamed(interaction, *self._host_as)
         if interaction.request.body.truncated is not None or interaction.response.body.truncated is not None:
             _say_truncated(interaction)
         writer.append(redactor.redact_interaction(interaction))
@@ -297,6 +346,13 @@ class Recorder:
 
     def _wanted(self, flow: http.HTTPFlow) -> bool:
         return self._path_filter.search(flow.request.path.partition("?")[0]) is not None
+
+
+def _host_renamed(interaction: Interaction, sent: str, named: str) -> Interaction:
+    """The interaction with its request's Host header ``sent`` (the upstream's) recorded as ``named``."""
+    request = interaction.request
+    headers = [(k, named) if k.lower() == "host" and v.lower() == sent else (k, v) for k, v in request.headers]
+    return replace(interaction, request=replace(request, headers=headers))
 
 
 def _say_truncated(interaction: Interaction) -> None:

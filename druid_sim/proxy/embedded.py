@@ -13,6 +13,7 @@ mitmproxy keeps the running master in module globals (``mitmproxy.ctx``): run on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 from mitmproxy import exceptions, options
 
 from druid_sim.cassette import RecordMode
+from druid_sim.cassette.again import KeptTimings
 from druid_sim.limits import format_size
 from druid_sim.proxy.addon import Recorder
 from druid_sim.proxy.launcher import check_max_recorded_body, check_upstream
@@ -41,10 +43,16 @@ class EmbeddedRecorder:
     """mitmproxy recording ``upstream``, at :attr:`url`, until :meth:`stop`; a cassette at a time."""
 
     def __init__(
-        self, upstream: str, confdir: str | Path, insecure: bool = False, max_recorded_body: str | None = None
+        self,
+        upstream: str,
+        confdir: str | Path,
+        insecure: bool = False,
+        max_recorded_body: str | None = None,
+        upstream_name: str | None = None,
     ) -> None:
         """``max_recorded_body``: bytes of each body kept in the cassettes (a size such as ``8MiB``; None: the
-        recorder's default); a longer body is passed on whole and recorded cut, marked truncated."""
+        recorder's default); a longer body is passed on whole and recorded cut, marked truncated.
+        ``upstream_name``: the upstream's URL as the cassettes record it (None: ``upstream``)."""
         self.upstream = check_upstream(upstream)  # LaunchError with the fix
         self.url = ""
         self._settings: dict[str, Any] = {
@@ -55,6 +63,8 @@ class EmbeddedRecorder:
             "connection_strategy": "lazy",
             "ssl_insecure": insecure,
         }
+        if upstream_name is not None:
+            self._settings["upstream_name"] = check_upstream(upstream_name, "--druid-sim-record-upstream-name")
         if max_recorded_body is not None:
             self._settings["max_recorded_body"] = format_size(check_max_recorded_body(max_recorded_body))
         self._master: RecordingMaster | None = None
@@ -99,7 +109,13 @@ class EmbeddedRecorder:
             self._error = "mitmproxy did not start listening on 127.0.0.1 (its log above says why)"
             master.shutdown()  # type: ignore[no-untyped-call]
         self._ready.set()
-        await running
+        try:
+            await running
+        finally:
+            # mitmproxy's shutdown leaves its listening sockets open (nothing stops the servers when it is done),
+            # for the loop's end to drop unclosed: a recorder stopped in a running program closes them.
+            with contextlib.suppress(Exception):
+                await proxyserver.servers.update([])
 
     def _call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the proxy's event loop (where the recorder's hooks run) and return its result."""
@@ -115,10 +131,18 @@ class EmbeddedRecorder:
         assert self._master is not None
         return self._master.recorder
 
-    def record_into(self, cassette: str | Path, mode: RecordMode) -> None:
+    def record_into(
+        self,
+        cassette: str | Path,
+        mode: RecordMode,
+        again_from: str | Path | None = None,
+        kept: KeptTimings | None = None,
+    ) -> KeptTimings | None:
         """Record every exchange from now on into ``cassette`` (``mode``: overwrite or append); raises
-        `CassetteError` or OSError if it cannot be opened."""
-        self._call(lambda: self.recorder.open_cassette(cassette, mode))
+        `CassetteError` or OSError if it cannot be opened. ``again_from``: the cassette this recording
+        records again (its header and unchanged timings are kept: `Recorder.open_cassette`); ``kept``:
+        appending, the timings such a recording began with. Returns the timings this one keeps, if any."""
+        return self._call(lambda: self.recorder.open_cassette(cassette, mode, again_from, kept).kept)
 
     @property
     def recorded(self) -> int:

@@ -43,6 +43,7 @@ class RecordOptions:
     upstream_timeout: float = 60.0
     max_recorded_body: str = format_size(DEFAULT_MAX_RECORDED_BODY)  # bytes of each body kept in the cassette
     redaction_key: str | None = None  # a key file kept outside the cassette (created if missing)
+    upstream_name: str | None = None  # the upstream's URL as the cassette records it (header and Host)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -103,6 +104,8 @@ def recorder_settings(options: RecordOptions) -> dict[str, Any]:
         raise LaunchError("--upstream URL is required in reverse mode (or use --proxy-mode regular)")
     else:
         mode = f"reverse:{check_upstream(options.upstream)}"
+    if options.upstream_name is not None and (options.proxy_mode == "regular" or options.upstream is None):
+        raise LaunchError("--upstream-name renames --upstream in the cassette: it needs reverse mode and --upstream")
     settings: dict[str, Any] = {
         "mode": [mode],
         "listen_host": host,
@@ -120,6 +123,8 @@ def recorder_settings(options: RecordOptions) -> dict[str, Any]:
         settings["record_path_filter"] = options.path_filter
     if options.redaction_key is not None:
         settings["redaction_key"] = options.redaction_key
+    if options.upstream_name is not None:
+        settings["upstream_name"] = check_upstream(options.upstream_name, "--upstream-name")
     if options.confdir:
         settings["confdir"] = options.confdir
     return settings

@@ -25,7 +25,7 @@ from druid_sim.pytest_plugin.recording import (
     recorded_summary,
     where_to_record,
 )
-from druid_sim.pytest_plugin.servers import SimServer, SimServers
+from druid_sim.pytest_plugin.servers import SimServers
 
 if TYPE_CHECKING:
     from druid_sim.proxy.embedded import EmbeddedRecorder
@@ -125,7 +125,7 @@ def druid_sim(
     if plan is not None and plan.recording:
         recorder = druid_sim_servers.recorder()
     forward = None if recorder is None else recorder.url
-    server = SimServer(options, forward) if fresh else druid_sim_servers.get(options, forward)
+    server = druid_sim_servers.new(options, forward) if fresh else druid_sim_servers.get(options, forward)
     handle = DruidSim(server, str(plan.path) if plan is not None and plan.replay else None, plan)
     try:
         if fresh:
@@ -133,9 +133,9 @@ def druid_sim(
         else:
             handle.reset()
         if recorder is not None and plan is not None and plan.record is not None:
-            server.catch_up()  # its clock is real time, which the reset took back to the server's start
-            start_recording(recorder, plan)
-            handle.recorder = recorder
+            server.catch_up(druid_sim_servers.cluster)  # the cluster's time, which the reset took back
+            start_recording(recorder, plan, druid_sim_servers)
+            handle.recorder, handle.cluster = recorder, druid_sim_servers.cluster
         request.node.stash[HANDLE_KEY] = handle
         yield handle
     finally:
@@ -150,7 +150,7 @@ def druid_sim(
             druid_sim_servers.discard(options, forward)  # a test loaded another scenario: do not share it
 
 
-def start_recording(recorder: EmbeddedRecorder, plan: Plan) -> None:
+def start_recording(recorder: EmbeddedRecorder, plan: Plan, servers: SimServers) -> None:
     """Point the session's recorder at the test's cassette; a failure (a cassette appended to with no
     redaction of its own, a redaction key that cannot be had, a folder that cannot be written) fails
     the test with the reason, nothing written."""
@@ -164,35 +164,20 @@ def start_recording(recorder: EmbeddedRecorder, plan: Plan) -> None:
     try:
         if mode is RecordMode.APPEND and plan.path.is_file():
             shutil.copyfile(plan.path, partial)  # appended to aside, then renamed over it at the end
-        elif mode is RecordMode.OVERWRITE and (header := pinned_header(plan.path, recorder.upstream)) is not None:
-            partial.write_bytes(header)  # recorded again under the same header: the same salt, the same file
-            mode = RecordMode.APPEND
-        recorder.record_into(partial, mode)
+        # Recorded again over the cassette it replaces: from the same cluster, its header (its salt) and the
+        # timings of the exchanges that did not change are kept (druid_sim.cassette.again); the later tests
+        # sharing a cassette rewritten this session go on pairing with the timings it had.
+        if mode is RecordMode.OVERWRITE:
+            kept = recorder.record_into(partial, mode, again_from=plan.path)
+            if kept is not None:
+                servers.kept[plan.path] = kept
+        else:
+            recorder.record_into(partial, mode, kept=servers.kept.get(plan.path))
     except (CassetteError, RuleError, RedactionKeyError, OSError) as exc:
         partial.unlink(missing_ok=True)
         problem = f"druid_sim: cannot record into {plan.path}: {exc}"
     if problem is not None:
         pytest.fail(problem, pytrace=False)
-
-
-def pinned_header(path: Path, upstream: str) -> bytes | None:
-    """The header line of the cassette at ``path`` if recording it again should keep it, else None.
-
-    A cassette recorded again from the same cluster keeps its header (its salt above all: a new one
-    would change every placeholder), so re-recording the same client flow rewrites only what really
-    changed. One recorded without redaction, or from another cluster, gets a new header.
-    """
-    from druid_sim.cassette import CassetteFormatError, read_meta
-
-    try:
-        meta = read_meta(path)
-        with path.open("rb") as file:
-            line = file.readline()
-    except (OSError, CassetteFormatError):
-        return None
-    if meta.redaction is None or meta.redaction.salt is None or meta.upstream != upstream:
-        return None
-    return line if line.endswith(b"\n") else None
 
 
 def publish_recording(plan: Plan) -> None:

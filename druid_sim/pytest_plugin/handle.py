@@ -50,6 +50,8 @@ class DruidSim:
         self.plan = plan
         #: The session's recorder, while the test records into its cassette.
         self.recorder: EmbeddedRecorder | None = None
+        #: While recording a cluster that is druid-sim on a frozen clock: its control API (its clock is moved).
+        self.cluster: SimControl | None = None
         #: Interactions recorded into the cassette, once the test is over.
         self.recorded = 0
         #: The control API client (everything below goes through it, as a test in another process would).
@@ -138,17 +140,22 @@ class DruidSim:
     def advance(self, duration: str | float) -> str:
         """Move virtual time forward (seconds, or ``"250ms"``, ``"5m"``, ``"2h"``); returns the new time.
 
-        While recording, the cluster's time is real: this waits that long (a client's ``sleep``).
+        While recording, the cluster's time is real: this waits that long (a client's ``sleep``); unless the
+        cluster is druid-sim on a frozen clock, whose clock it moves, with this server's.
         """
-        if self.recording:
+        if self.recording and self.cluster is None:
             time.sleep(parse_duration(duration))
             return self.now()
+        if self.cluster is not None:
+            self.cluster.advance(duration)
         return self.control.advance(duration)["now"]
 
     def advance_to(self, instant: str) -> str:
-        if self.recording:
+        if self.recording and self.cluster is None:
             time.sleep(max(0.0, parse_instant(instant) / 1000.0 - self.now_seconds()))
             return self.now()
+        if self.cluster is not None:
+            self.cluster.advance_to(instant)
         return self.control.advance_to(instant)["now"]
 
     def freeze(self) -> None:

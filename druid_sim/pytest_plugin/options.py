@@ -108,6 +108,7 @@ class RecordSettings:
     strict: bool = False
     max_body: str | None = None  # --druid-sim-record-max-body: bytes of each body the recorder keeps
     max_cassette_size: int = MAX_CASSETTE_SIZE  # --druid-sim-max-cassette-size
+    upstream_name: str | None = None  # --druid-sim-record-upstream-name: the cluster's URL in the cassettes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -134,6 +135,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="bytes of each request and response body written to a recorded cassette (default 8MiB, as "
         "druid-sim record's --max-recorded-body); a longer body reaches the test whole and is recorded cut, "
         "marked truncated",
+    )
+    group.addoption(
+        "--druid-sim-record-upstream-name",
+        metavar="URL",
+        default=None,
+        help="the cluster's URL as recorded cassettes name it (their header's upstream and each request's Host), "
+        "when --druid-sim-record reaches it at another address (a port-forward, a simulator on a free port), so "
+        "recording again keeps each cassette's header (default: --druid-sim-record's URL)",
     )
     group.addoption(
         "--druid-sim-strict",
@@ -163,6 +172,7 @@ def record_settings(config: pytest.Config) -> RecordSettings:
     given: str | None = config.getoption("druid_sim_record_mode", None)
     strict = bool(config.getoption("druid_sim_strict", False))
     max_body: str | None = config.getoption("druid_sim_record_max_body", None)
+    upstream_name: str | None = config.getoption("druid_sim_record_upstream_name", None)
     given_size: str | None = config.getoption("druid_sim_max_cassette_size", None)
     try:
         max_size = MAX_CASSETTE_SIZE if given_size is None else parse_size(given_size)
@@ -182,6 +192,8 @@ def record_settings(config: pytest.Config) -> RecordSettings:
         upstream = check_upstream(upstream, flag="--druid-sim-record")
         if max_body is not None:
             check_max_recorded_body(max_body, flag="--druid-sim-record-max-body")
+        if upstream_name is not None:
+            upstream_name = check_upstream(upstream_name, flag="--druid-sim-record-upstream-name")
     except LaunchError as exc:
         raise pytest.UsageError(str(exc)) from None
     try:
@@ -193,7 +205,7 @@ def record_settings(config: pytest.Config) -> RecordSettings:
             f"--druid-sim-record records through mitmproxy, which cannot be imported here ({exc}). "
             f"Install the recorder: {RECORD_EXTRA_HINT}"
         ) from None
-    return RecordSettings(upstream, mode, strict, max_body, max_size)
+    return RecordSettings(upstream, mode, strict, max_body, max_size, upstream_name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,8 @@ from druid_sim.runtime import Simulation
 from druid_sim.server.threaded import ThreadedServer, listening_socket
 
 if TYPE_CHECKING:
+    from druid_sim.cassette.again import KeptTimings
+    from druid_sim.client import SimControl
     from druid_sim.config import ServeConfig
     from druid_sim.proxy.embedded import EmbeddedRecorder
     from druid_sim.replay.forward import Forwarder
@@ -35,10 +37,12 @@ class SimServer:
     """One real server (uvicorn, uvloop, httptools, as `serve` runs) on a free loopback port, in a daemon thread.
 
     ``forward``: the innermost layer forwards to this upstream instead of asking the model (a test
-    recording through the session's recorder), and the clock is real time from now.
+    recording through the session's recorder), and the clock is real time from now; or, with
+    ``cluster_ms`` (the time of a cluster that is druid-sim on a frozen clock), a frozen clock at that
+    time, which the test moves with the cluster's (`DruidSim.advance`).
     """
 
-    def __init__(self, options: SimOptions, forward: str | None = None) -> None:
+    def __init__(self, options: SimOptions, forward: str | None = None, cluster_ms: int | None = None) -> None:
         self.options = options
         self.forwarder: Forwarder | None = None
         config = options.config()
@@ -46,7 +50,8 @@ class SimServer:
             from druid_sim.replay.forward import Forwarder
 
             self.forwarder = Forwarder(forward)
-            config = replace(config, time_scale=1.0, start_ms=None, replay_on_miss="forward")
+            scale = 1.0 if cluster_ms is None else 0.0
+            config = replace(config, time_scale=scale, start_ms=cluster_ms, replay_on_miss="forward")
         self._start(config, listening_socket())
 
     def _start(self, config: ServeConfig, sock: socket.socket) -> None:
@@ -115,12 +120,14 @@ class SimServer:
             hint = " (with pytest: --druid-sim-max-cassette-size)" if "--max-cassette-size" in str(exc) else ""
             pytest.fail(f"druid_sim: cannot load the cassette: {exc}{hint}", pytrace=False)
 
-    def catch_up(self) -> None:
-        """A recording server's clock is real time, which a reset rewinds to when the server was built."""
+    def catch_up(self, cluster: SimControl | None = None) -> None:
+        """A recording server's clock is real time, which a reset rewinds to when the server was built; or,
+        recording a frozen simulator (``cluster``), that simulator's time."""
         from druid_sim.clock import wall_clock_ms
 
         clock = self.simulation.clock
-        self.call(lambda: clock.advance(max(0, wall_clock_ms() - clock.now_ms()) / 1000.0))
+        now_ms = wall_clock_ms() if cluster is None else cluster.clock()["nowMillis"]
+        self.call(lambda: clock.advance(max(0, now_ms - clock.now_ms()) / 1000.0))
 
     def stop(self) -> None:
         from druid_sim.state import ledger_of
@@ -141,15 +148,24 @@ class SimServers:
         self._confdir: str | None = None
         #: Cassettes rewritten from scratch this session (``all``): later tests sharing one append to it.
         self.rewritten: set[Path] = set()
+        #: The timings a cassette rewritten this session keeps (it was recorded again): its later tests go on with them.
+        self.kept: dict[Path, KeptTimings] = {}
         #: What each recording test wrote: (its plan, interactions, upstream), for the terminal summary.
         self.recorded: list[tuple[Plan, int, str]] = [] if recorded is None else recorded
+        #: The control API of the cluster recorded from, when it is druid-sim on a frozen clock (`frozen_simulator`).
+        self.cluster: SimControl | None = None
 
     def get(self, options: SimOptions, forward: str | None = None) -> SimServer:
         """The shared server for ``options`` (forwarding to ``forward``, for tests that record)."""
         server = self._servers.get((options, forward))
         if server is None:
-            server = self._servers[options, forward] = SimServer(options, forward)
+            server = self._servers[options, forward] = self.new(options, forward)
         return server
+
+    def new(self, options: SimOptions, forward: str | None = None) -> SimServer:
+        """A server of its own for ``options``; recording a frozen simulator, its clock at the simulator's time."""
+        cluster_ms = None if forward is None or self.cluster is None else self.cluster.clock()["nowMillis"]
+        return SimServer(options, forward, cluster_ms)
 
     def discard(self, options: SimOptions, forward: str | None = None) -> None:
         server = self._servers.pop((options, forward), None)
@@ -174,14 +190,23 @@ class SimServers:
 
             self._confdir = tempfile.mkdtemp(prefix="druid-sim-mitmproxy-")  # its CA stays out of ~/.mitmproxy
             try:
-                self._recorder = EmbeddedRecorder(upstream, self._confdir, max_recorded_body=self.settings.max_body)
+                self._recorder = EmbeddedRecorder(
+                    upstream,
+                    self._confdir,
+                    max_recorded_body=self.settings.max_body,
+                    upstream_name=self.settings.upstream_name,
+                )
             except RecorderStartError as exc:
                 pytest.fail(f"druid_sim: the recorder did not start: {exc}", pytrace=False)
+            self.cluster = frozen_simulator(upstream)
         return self._recorder
 
     def stop_all(self) -> None:
         for options, forward in list(self._servers):
             self.discard(options, forward)
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
         if self._recorder is not None:
             self._recorder.stop()
             self._recorder = None
@@ -190,4 +215,21 @@ class SimServers:
             self._confdir = None
 
 
-__all__ = ["SimServer", "SimServers"]
+def frozen_simulator(url: str) -> SimControl | None:
+    """The control API of the cluster at ``url`` if it is druid-sim on a frozen clock (``--time-scale 0``), else
+    None. Waiting for real would move nothing there: a recording test moves its clock instead (`DruidSim.advance`),
+    so recording the same flow again gives the same answers, the same task ids and times (issue 19)."""
+    from druid_sim.client import SimControl, SimControlError
+
+    control = SimControl(url, timeout=5.0)
+    try:
+        frozen = control.clock().get("frozen") is True
+    except (SimControlError, ValueError, KeyError, AttributeError):
+        frozen = False
+    if not frozen:
+        control.close()
+        return None
+    return control
+
+
+__all__ = ["SimServer", "SimServers", "frozen_simulator"]
