@@ -198,6 +198,8 @@ SPEC = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wiki"}}
 @pytest.mark.druid_sim(cassette=True)
 def test_flow(druid_sim):
     task = druid_sim.http.post("/druid/indexer/v1/task", json=SPEC).json()["task"]
+    # fail here rather than wait a real hour in advance() if the frozen cluster were not recognised
+    assert not druid_sim.recording or druid_sim.cluster is not None, "the frozen druid-sim was not recognised"
     druid_sim.advance("1h")
     assert druid_sim.http.get(f"/druid/indexer/v1/task/{task}/status").json()["status"]["status"] == "SUCCESS"
     assert druid_sim.http.get("/druid/indexer/v1/tasks", params={"state": "complete"}).status_code == 200
