@@ -39,6 +39,15 @@ def test_a_mutant_its_test_does_not_notice_is_reported(tmp_path: Path) -> None:
     assert "survives" in found[0] and "re-pick the sample" in found[1]
 
 
+def test_a_method_mutmut_shows_at_the_margin_applies_at_its_own_indentation() -> None:
+    """``mutmut show`` prints a method dedented, but not the lines a docstring continues on."""
+    source = 'class A:\n    def f(self) -> str:\n        """One line,\n        and another."""\n        return "a"\n'
+    shown = 'def f(self) -> str:\n    """One line,\n        and another."""\n    return "a"\n'
+    mutant = Mutant("m", "a.py", shown, shown.replace('"a"', '"XXaXX"'), "")
+    assert mutant.apply(source) == source.replace('"a"', '"XXaXX"')
+    assert mutant.apply(source + source.replace("class A", "class B")) is None  # found twice: not applied
+
+
 def test_the_score_counts_unreached_mutants_as_survivors_and_skips_those_not_run() -> None:
     spec, ids = "druid_sim.faults.spec.x_parse__mutmut_", "druid_sim.overlord.ids.x_new_task_id__mutmut_"
     ran = [(f"{spec}1", 1), (f"{spec}2", 0), (f"{spec}3", 33), (f"{spec}4", None), (f"{ids}1", 36), (f"{ids}2", 37)]

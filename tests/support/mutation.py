@@ -149,8 +149,34 @@ class Mutant:
     test: str
 
     def apply(self, source: str) -> str | None:
-        """``source`` with this mutation, or None when ``before`` is no longer there exactly once."""
-        return source.replace(self.before, self.after, 1) if source.count(self.before) == 1 else None
+        """``source`` with this mutation, or None when ``before`` is no longer there exactly once.
+
+        ``mutmut show`` prints a method dedented to the left margin, except the lines a string literal
+        continues on (a docstring's), so a method's code is found by its lines without their indentation,
+        and each changed line keeps the indentation it has in ``source``.
+        """
+        if source.count(self.before) == 1:
+            return source.replace(self.before, self.after, 1)
+        lines, before, after = source.splitlines(keepends=True), self.before.splitlines(), self.after.splitlines()
+        if len(before) != len(after) or not before:
+            return None
+        wanted = [line.strip() for line in before]
+        found = [
+            start
+            for start in range(len(lines) - len(before) + 1)
+            if [line.strip() for line in lines[start : start + len(before)]] == wanted
+        ]
+        if len(found) != 1:
+            return None
+        start = found[0]
+        for offset, (old, new) in enumerate(zip(before, after, strict=True)):
+            if old != new:
+                line = lines[start + offset]
+                margin = line[: len(line) - len(line.lstrip())]
+                shown_margin = old[: len(old) - len(old.lstrip())]
+                ending = line[len(line.rstrip("\r\n")) :]
+                lines[start + offset] = margin + new.removeprefix(shown_margin) + ending
+        return "".join(lines)
 
 
 def diff_of(name: str) -> tuple[str, str, str]:
