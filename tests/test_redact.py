@@ -246,6 +246,24 @@ def test_the_header_holds_rules_and_salt_so_a_replayer_writes_exactly_the_record
     assert other.body.value["spec"]["ingestToken"] != live.body.value["spec"]["ingestToken"]
 
 
+def test_a_redactor_for_another_thread_has_the_key_rules_and_bound_but_none_of_the_memory() -> None:
+    """docs/replay.md, saving the journal as a cassette: an export while replaying redacts with the replayed
+    cassette's salt (so its placeholders) in a worker thread, with a redactor of its own (`Redactor.same_key`):
+    what the serving one remembered is not shared, and the copy remembers no more secrets than it would."""
+    serving = Redactor("test-salt", RedactionRules.from_specs(RULES), remember=1)
+    serving.placeholder("Pa55-word-1")
+    copy = serving.same_key()
+    assert (copy.salt, copy.rules, copy.key_id, copy.redaction) == ("test-salt", serving.rules, None, serving.redaction)
+    assert copy.redact_json({"ingestToken": "tok-1"}) == serving.redact_json({"ingestToken": "tok-1"})
+    assert copy.scrub_line(b"log: with Pa55-word-1") == b"log: with Pa55-word-1"  # none of the serving one's memory
+    copy.placeholder("0ther-Pa55-2")
+    copy.placeholder("Th1rd-Pa55-3")  # past the bound of 1: not remembered
+    assert copy.scrub_line(b"0ther-Pa55-2 Th1rd-Pa55-3") == copy.placeholder("0ther-Pa55-2").encode() + b" Th1rd-Pa55-3"
+    assert serving.scrub_line(b"0ther-Pa55-2") == b"0ther-Pa55-2"  # and the serving one learns nothing from it
+    kept = Redactor.with_key("k" * 64)
+    assert (kept.same_key().key_id, kept.same_key().redaction) == (kept.key_id, kept.redaction)  # named, not stored
+
+
 def test_a_key_kept_outside_the_cassette_is_named_not_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEY_ENV, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
