@@ -62,6 +62,11 @@ def test_credential_headers_keep_scheme_and_cookie_names() -> None:
     assert out["WWW-Authenticate"] == 'Basic realm="druid"'
     cookie = out["Cookie"].split(";")[0].split("=")[1]
     assert cookie == out["Set-Cookie"].split(";")[0].split("=")[1]  # same session id, same placeholder
+    # a value with "=" in it (Base64 padding) is the value whole: the name ends at the first "=" (RFC 6265)
+    padded = redactor().redact_headers([("Cookie", "session=dG9rZW4tMTIz==; theme=dark")])
+    assert padded == [
+        ("Cookie", f"session={redactor().placeholder('dG9rZW4tMTIz==')}; theme={redactor().placeholder('dark')}")
+    ]
 
 
 def test_credential_query_parameters_and_url_userinfo_are_redacted() -> None:
@@ -182,6 +187,14 @@ def test_user_rules_add_headers_json_keys_paths_query_and_regexes() -> None:
     assert PLACEHOLDER_RE.fullmatch(doc["ingestToken2"]) and PLACEHOLDER_RE.fullmatch(doc["spec"]["custom"]["value"])
     assert doc["value"] == "c"
     assert PLACEHOLDER_RE.fullmatch(doc["note"])
+
+
+def test_a_regex_rule_replaces_its_group_named_secret_else_group_1_else_the_whole_match() -> None:
+    """docs/cassettes.md, redaction: ``regex:`` rules replace the group named ``secret``, else group 1, else
+    the whole match."""
+    r = redactor(r"regex:(tenant|account)=(?P<secret>\w+)", r"regex:build-(\d{6})", r"regex:sk_test_\w+")
+    text = r.redact_text("tenant=acme7 build-123456 sk_test_abc")
+    assert text == f"tenant={r.placeholder('acme7')} build-{r.placeholder('123456')} {r.placeholder('sk_test_abc')}"
 
 
 @pytest.mark.parametrize("rule", ["header", "nokind:x", "regex:(", "json:"])
