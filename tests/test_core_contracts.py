@@ -52,15 +52,17 @@ def test_an_empty_body_is_no_body_and_json_is_known_by_its_first_non_blank_byte(
 
 
 def test_ignored_body_pointers_with_a_star_drop_every_key_or_index_they_cross() -> None:
-    rules = MatchRules(ignore_body=("/items/*/id", "/tags/*", "/context/*/at", "/spec/0"))
+    rules = MatchRules(ignore_body=("/items/*/id", "/tags/*", "/context/*/at", "/spec/0", "/absent/x", "/spec/9"))
     value = {
         "items": [{"id": 1, "x": 2}, {"id": 3, "x": 4}],
         "tags": ["a", "b", "c"],
-        "context": {"one": {"at": 1, "keep": True}, "two": {"at": 2}},
+        "context": {"one": {"at": 1, "keep": True}, "two": {"at": 2}, "three": {"keep": False}},
         "spec": ["first", "second"],
     }
+    # a pointer to what this body lacks ("three" has no "at"; no "absent", no 10th spec) leaves it as it is
     assert canonical_json(value, rules) == (
-        b'{"context":{"one":{"keep":true},"two":{}},"items":[{"x":2},{"x":4}],"spec":["second"],"tags":[]}'
+        b'{"context":{"one":{"keep":true},"three":{"keep":false},"two":{}},"items":[{"x":2},{"x":4}],'
+        b'"spec":["second"],"tags":[]}'
     )
 
 

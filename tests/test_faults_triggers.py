@@ -106,6 +106,16 @@ def test_the_fault_set_api_lists_adds_removes_and_clears(server: LiveServer) -> 
     assert faults.list() == []
 
 
+def test_a_fault_without_a_name_is_named_after_its_place_or_the_next_number_free() -> None:
+    """docs/scenarios.md, faults: the default name is ``fault-<n>``, the n-th fault in force; a number a fault
+    named by hand holds is skipped, never reused (a second fault of a name is refused)."""
+    faults = FaultSet.of(Clock(start_ms=START_MS, scale=0))
+    assert faults.add({"kind": "reset"}).name == "fault-1"
+    faults.add({"name": "fault-3", "kind": "reset"})
+    assert faults.add({"kind": "reset"}).name == "fault-4"  # the third in force: fault-3 is taken
+    assert [fault.name for fault in faults.list()] == ["fault-1", "fault-3", "fault-4"]
+
+
 @pytest.mark.parametrize(
     ("given", "added"),
     [
