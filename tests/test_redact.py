@@ -197,6 +197,16 @@ def test_a_regex_rule_replaces_its_group_named_secret_else_group_1_else_the_whol
     assert text == f"tenant={r.placeholder('acme7')} build-{r.placeholder('123456')} {r.placeholder('sk_test_abc')}"
 
 
+def test_secret_shaped_strings_under_ordinary_keys_are_redacted_in_json() -> None:
+    """docs/cassettes.md, redaction: secret-shaped strings anywhere in a JSON body, and what a user's regex rule
+    matches, even where no key looks like a credential."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXg"
+    r = redactor()
+    assert r.redact_json({"note": f"sent {jwt}", "n": 1}) == {"note": f"sent {r.placeholder(jwt)}", "n": 1}
+    user = redactor(r"regex:sk_live_\w+")
+    assert user.redact_json({"memo": "sk_live_123"}) == {"memo": user.placeholder("sk_live_123")}
+
+
 @pytest.mark.parametrize("rule", ["header", "nokind:x", "regex:(", "json:"])
 def test_bad_user_rule_says_how_to_write_one(rule: str) -> None:
     with pytest.raises(RuleError, match="redaction rule"):
