@@ -124,9 +124,15 @@ def test_a_fault_without_a_name_is_named_after_its_place_or_the_next_number_free
             {"category": "CAPACITY_EXCEEDED"},
         ),
         ({"kind": "error", "status": 502, "exception": "java.io.IOException"}, {"body": "jetty"}),
+        (  # a category given is kept; error_code defaults to "general"
+            {"kind": "error", "status": 599, "body": "druid", "persona": "OPERATOR", "category": "SERVICE_UNAVAILABLE"},
+            {"error_code": "general"},
+        ),
         ({"kind": "redirect", "to": "http://overlord-2:8090"}, {}),
         ({"kind": "no_leader", "answer": "overlord"}, {}),
         ({"kind": "forbidden", "answer": "text"}, {}),
+        ({"kind": "forbidden"}, {"answer": "json"}),  # the defaults of docs/scenarios.md
+        ({"kind": "truncate"}, {"keep": 0.5}),
         ({"kind": "unauthorized", "answer": "rejected", "user": "bob"}, {}),
         ({"kind": "queue_full", "max_size": 5, "routes": ["/druid/indexer/v1/task"], "methods": ["POST"]}, {}),
         ({"kind": "truncate", "keep": 0.25}, {}),
@@ -153,6 +159,9 @@ def test_a_bad_fault_is_refused_with_every_problem_named(server: LiveServer) -> 
     text = str(caught.value)
     assert "kind: must be one of" in text and "did you mean 'latency'" in text
     assert "whn: unknown field; did you mean 'when'?" in text
+    with pytest.raises(ScenarioError) as caught:  # docs/scenarios.md: an error's status is 400-599
+        faults_of(server).add({"kind": "error", "status": 600})
+    assert str(caught.value) == "fault: status: must be at most 599, not 600"
 
 
 def test_reset_restores_the_scenarios_faults_and_their_counters(tmp_path: object) -> None:
