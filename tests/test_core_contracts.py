@@ -22,7 +22,13 @@ from druid_sim.config import ServeConfig
 from druid_sim.faults import FaultSet
 from druid_sim.fields import ScenarioError
 from druid_sim.replay.matchers import MAX_BODY_FIELDS, Difference, body, path
-from druid_sim.replay.normalize import Normalized, canonical_body, canonical_json, normalize_header_value
+from druid_sim.replay.normalize import (
+    Normalized,
+    canonical_body,
+    canonical_json,
+    normalize_header_value,
+    normalize_path,
+)
 from druid_sim.replay.options import MatchRules
 from druid_sim.runtime import Simulation
 from druid_sim.scenario import load_scenario
@@ -105,6 +111,16 @@ def test_a_difference_reads_as_the_part_its_name_and_both_values() -> None:
     assert Difference("query", "state", "running", "waiting").describe() == (
         "query state: recorded 'running', received 'waiting'"
     )
+
+
+def test_paths_compare_decoded_segment_by_segment_without_the_query_or_one_trailing_slash() -> None:
+    """docs/replay.md, matching: each segment percent-decoded on its own (bytes that are not UTF-8 as U+FFFD),
+    one trailing slash dropped; the query starts at the first ``?`` (RFC 3986)."""
+    assert normalize_path("/druid/indexer/v1/tasks/") == "/druid/indexer/v1/tasks"
+    assert normalize_path("/") == "/"
+    assert normalize_path("/druid/indexer/v1/task/a%3Ab/status/") == "/druid/indexer/v1/task/a:b/status"
+    assert normalize_path("/druid/indexer/v1/task/caf%E9/log") == "/druid/indexer/v1/task/caf\ufffd/log"
+    assert normalize_path("/druid/indexer/v1/tasks?state=running?") == "/druid/indexer/v1/tasks"
 
 
 def test_header_values_compare_without_case_or_blanks_around_parameters() -> None:
