@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx
 import orjson
 import pytest
 
+from druid_sim.cassette import Request, body_from_bytes
 from druid_sim.cassette.redact import Redactor
 from druid_sim.config import ServeConfig
 from druid_sim.faults import FaultSet
@@ -26,8 +28,10 @@ from druid_sim.replay.normalize import (
     Normalized,
     canonical_body,
     canonical_json,
+    live_request,
     normalize_header_value,
     normalize_path,
+    normalize_recorded,
 )
 from druid_sim.replay.options import MatchRules
 from druid_sim.runtime import Simulation
@@ -121,6 +125,22 @@ def test_paths_compare_decoded_segment_by_segment_without_the_query_or_one_trail
     assert normalize_path("/druid/indexer/v1/task/a%3Ab/status/") == "/druid/indexer/v1/task/a:b/status"
     assert normalize_path("/druid/indexer/v1/task/caf%E9/log") == "/druid/indexer/v1/task/caf\ufffd/log"
     assert normalize_path("/druid/indexer/v1/tasks?state=running?") == "/druid/indexer/v1/tasks"
+    raw = live_request("GET", b"/druid/indexer/v1/task/caf\xe9/log", b"", [], b"", MatchRules())  # not encoded
+    assert raw.path == "/druid/indexer/v1/task/caf\ufffd/log"
+
+
+def _recorded_post(data: bytes, content_type: str) -> Normalized:
+    request = Request("POST", "/druid/indexer/v1/task", [], [("Content-Type", content_type)])
+    return normalize_recorded(replace(request, body=body_from_bytes(data, content_type)), MatchRules())
+
+
+def test_a_recorded_body_is_json_by_its_content_type_or_first_byte_and_bytes_otherwise() -> None:
+    """docs/replay.md, matching: JSON is compared canonically (whitespace does not matter), a bare JSON value
+    known by its Content-Type; anything else as bytes, and a miss shows it as text."""
+    assert _recorded_post(b"42 ", "application/json").key == _recorded_post(b" 42", "application/json").key
+    text, other = _recorded_post(b"name=wiki", "text/plain"), _recorded_post(b"name=web", "text/plain")
+    assert (text.body, text.body_json, text.is_json) == (b"name=wiki", None, False)
+    assert body(other, text) == [Difference("body", None, "name=wiki", "name=web")]
 
 
 def test_header_values_compare_without_case_or_blanks_around_parameters() -> None:
