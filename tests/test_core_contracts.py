@@ -177,6 +177,9 @@ def test_in_force_lists_the_faults_that_could_act_now_and_whether_on_every_reque
     assert [fault.name for fault, _ in faults.in_force("POST", "/druid/indexer/v1/task")][-1] == "elsewhere"
     simulation.clock.advance(60)
     assert [(fault.name, always) for fault, always in faults.in_force("GET", TASKS)] == [*expected, ("later", True)]
+    faults.add({"name": "posts", "kind": "error", "status": 500, "methods": ["POST"]})
+    faults.add({"name": "gets", "kind": "error", "status": 500, "methods": ["GET"]})
+    assert [fault.name for fault, _ in faults.in_force("GET", TASKS)][-2:] == ["later", "gets"]  # its methods count
 
 
 def test_a_second_fault_of_the_same_name_is_refused_naming_the_field_and_the_fix() -> None:

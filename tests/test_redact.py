@@ -365,3 +365,8 @@ def test_json_cut_at_the_recorders_limit_is_redacted_by_name() -> None:
         assert secret not in text
     assert '"note":"plain words"' in text  # only names that say "secret" lose their values
     assert text.startswith('{"spec":{"custom":{"value":"<redacted:')
+    # a cut log is not cut JSON: its text patterns apply, and names are not taken for JSON keys
+    log = 'INFO [main] Config - properties {"key":"primary","value":"v1"} loaded\nINFO [main] Main - token=abcdefgh12345678'
+    cut_log = redactor("json:spec/custom/value").redact_body(Body("text", log, truncated=50_000_000))
+    assert str(cut_log.value).startswith('INFO [main] Config - properties {"key":"primary","value":"v1"} loaded\n')
+    assert "abcdefgh12345678" not in str(cut_log.value) and cut_log.truncated == 50_000_000

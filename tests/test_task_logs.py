@@ -129,6 +129,7 @@ COMMON = (
     'ExecutorLifecycle - Running with task: {\n  "type" : ',
     "SingleTaskBackgroundRunner - Running task: ",
     'CuratorDruidNodeAnnouncer - Announced self [{"druidNode":{',
+    "{/,null,AVAILABLE}\n",  # Jetty's ContextHandler: the peon's chat handler started
     'LoggingEmitter - {"feed":"metrics","timestamp":"',
 )
 
