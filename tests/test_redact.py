@@ -293,6 +293,8 @@ def test_a_key_kept_outside_the_cassette_is_named_not_stored(tmp_path: Path, mon
     key_file = tmp_path / "keys" / "redaction.key"
     recorder = recording_redactor(RedactionRules(), key_file=str(key_file))
     assert key_file.stat().st_mode & 0o777 == 0o600
+    ruled = recording_redactor(RedactionRules.from_specs(RULES), key_file=str(key_file))  # the same key, with rules
+    assert (ruled.rules.specs, ruled.key_id) == (RULES, recorder.key_id)
     cassette = _recorded(tmp_path, recorder, _submission("tok-1", "Pa55-word-1"))
     header = (tmp_path / "c.jsonl").read_text().split("\n", 1)[0]
     assert '"key_id"' in header and '"salt"' not in header and key_file.read_text().strip() not in header
