@@ -249,29 +249,40 @@ def pick(count: int, seed: int, root: Path = Path("mutants")) -> list[Mutant]:
     chosen: list[Mutant] = []
     per_module: dict[str, int] = {}
     limit = max(1, count // len(MODULES) + 1)
+    rejected: set[str] = set()
     with _temporary() as folder:
         package = copy_package(Path(folder))
-        for name in killed:
-            module = module_of(name) or ""
-            if len(chosen) == count or per_module.get(module, 0) >= limit:
-                continue
-            file, before, after = diff_of(name)
-            tests = sorted(reaching.get(name.rsplit("__mutmut_", 1)[0], []))
-            candidate = Mutant(name, file, before, after, "")
-            path = package / file
-            original = path.read_text()
-            mutated = candidate.apply(original)
-            if mutated is None or not tests or run_tests(package, tests)[0] != 0:
-                continue  # gone, unreached, or its tests fail without it too (they could not tell)
-            path.write_text(mutated)
-            try:
-                exit_code, failed = run_tests(package, tests)
-            finally:
-                path.write_text(original)
-            if exit_code == 1 and failed:
-                chosen.append(Mutant(name, file, before, after, failed))
+        for cap in (1, limit):  # one per module first, so that every module is in the sample, then up to limit
+            for name in killed:
+                module = module_of(name) or ""
+                taken = any(mutant.name == name for mutant in chosen)
+                if len(chosen) == count or taken or name in rejected or per_module.get(module, 0) >= cap:
+                    continue
+                found = _killing_test(package, name, reaching)
+                if found is None:
+                    rejected.add(name)
+                    continue
+                chosen.append(found)
                 per_module[module] = per_module.get(module, 0) + 1
     return chosen
+
+
+def _killing_test(package: Path, name: str, reaching: dict[str, list[str]]) -> Mutant | None:
+    """Mutant ``name`` with the first test that fails under it, or None when it no longer applies, no test
+    reaches it, or its tests fail without it too (they could not tell)."""
+    file, before, after = diff_of(name)
+    tests = sorted(reaching.get(name.rsplit("__mutmut_", 1)[0], []))
+    path = package / file
+    original = path.read_text()
+    mutated = Mutant(name, file, before, after, "").apply(original)
+    if mutated is None or not tests or run_tests(package, tests)[0] != 0:
+        return None
+    path.write_text(mutated)
+    try:
+        exit_code, failed = run_tests(package, tests)
+    finally:
+        path.write_text(original)
+    return Mutant(name, file, before, after, failed) if exit_code == 1 and failed else None
 
 
 def _temporary() -> tempfile.TemporaryDirectory[str]:
