@@ -100,7 +100,7 @@ soak: $(STAMP)
 # every mutant and learns which tests reach which function (a few minutes the first time, then incremental).
 MUTATE_SAMPLE ?= 40
 MUTATE_SEED ?= 23
-MUTATE_TIMEOUT ?= 1800
+MUTATE_TIMEOUT ?= 5400
 MUTATE_CHILDREN ?= 1
 mutate: $(STAMP)
 	nice $(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) 'druid_sim.security.model.*'

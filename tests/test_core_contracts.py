@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,21 @@ import httpx
 import orjson
 import pytest
 
+from druid_sim.cassette import Request, body_from_bytes
 from druid_sim.cassette.redact import Redactor
 from druid_sim.config import ServeConfig
 from druid_sim.faults import FaultSet
 from druid_sim.fields import ScenarioError
 from druid_sim.replay.matchers import MAX_BODY_FIELDS, Difference, body, path
-from druid_sim.replay.normalize import Normalized, canonical_body, canonical_json, normalize_header_value
+from druid_sim.replay.normalize import (
+    Normalized,
+    canonical_body,
+    canonical_json,
+    live_request,
+    normalize_header_value,
+    normalize_path,
+    normalize_recorded,
+)
 from druid_sim.replay.options import MatchRules
 from druid_sim.runtime import Simulation
 from druid_sim.scenario import load_scenario
@@ -52,15 +62,17 @@ def test_an_empty_body_is_no_body_and_json_is_known_by_its_first_non_blank_byte(
 
 
 def test_ignored_body_pointers_with_a_star_drop_every_key_or_index_they_cross() -> None:
-    rules = MatchRules(ignore_body=("/items/*/id", "/tags/*", "/context/*/at", "/spec/0"))
+    rules = MatchRules(ignore_body=("/items/*/id", "/tags/*", "/context/*/at", "/spec/0", "/absent/x", "/spec/9"))
     value = {
         "items": [{"id": 1, "x": 2}, {"id": 3, "x": 4}],
         "tags": ["a", "b", "c"],
-        "context": {"one": {"at": 1, "keep": True}, "two": {"at": 2}},
+        "context": {"one": {"at": 1, "keep": True}, "two": {"at": 2}, "three": {"keep": False}},
         "spec": ["first", "second"],
     }
+    # a pointer to what this body lacks ("three" has no "at"; no "absent", no 10th spec) leaves it as it is
     assert canonical_json(value, rules) == (
-        b'{"context":{"one":{"keep":true},"two":{}},"items":[{"x":2},{"x":4}],"spec":["second"],"tags":[]}'
+        b'{"context":{"one":{"keep":true},"three":{"keep":false},"two":{}},"items":[{"x":2},{"x":4}],'
+        b'"spec":["second"],"tags":[]}'
     )
 
 
@@ -105,6 +117,32 @@ def test_a_difference_reads_as_the_part_its_name_and_both_values() -> None:
     )
 
 
+def test_paths_compare_decoded_segment_by_segment_without_the_query_or_one_trailing_slash() -> None:
+    """docs/replay.md, matching: each segment percent-decoded on its own (bytes that are not UTF-8 as U+FFFD),
+    one trailing slash dropped; the query starts at the first ``?`` (RFC 3986)."""
+    assert normalize_path("/druid/indexer/v1/tasks/") == "/druid/indexer/v1/tasks"
+    assert normalize_path("/") == "/"
+    assert normalize_path("/druid/indexer/v1/task/a%3Ab/status/") == "/druid/indexer/v1/task/a:b/status"
+    assert normalize_path("/druid/indexer/v1/task/caf%E9/log") == "/druid/indexer/v1/task/caf\ufffd/log"
+    assert normalize_path("/druid/indexer/v1/tasks?state=running?") == "/druid/indexer/v1/tasks"
+    raw = live_request("GET", b"/druid/indexer/v1/task/caf\xe9/log", b"", [], b"", MatchRules())  # not encoded
+    assert raw.path == "/druid/indexer/v1/task/caf\ufffd/log"
+
+
+def _recorded_post(data: bytes, content_type: str) -> Normalized:
+    request = Request("POST", "/druid/indexer/v1/task", [], [("Content-Type", content_type)])
+    return normalize_recorded(replace(request, body=body_from_bytes(data, content_type)), MatchRules())
+
+
+def test_a_recorded_body_is_json_by_its_content_type_or_first_byte_and_bytes_otherwise() -> None:
+    """docs/replay.md, matching: JSON is compared canonically (whitespace does not matter), a bare JSON value
+    known by its Content-Type; anything else as bytes, and a miss shows it as text."""
+    assert _recorded_post(b"42 ", "application/json").key == _recorded_post(b" 42", "application/json").key
+    text, other = _recorded_post(b"name=wiki", "text/plain"), _recorded_post(b"name=web", "text/plain")
+    assert (text.body, text.body_json, text.is_json) == (b"name=wiki", None, False)
+    assert body(other, text) == [Difference("body", None, "name=wiki", "name=web")]
+
+
 def test_header_values_compare_without_case_or_blanks_around_parameters() -> None:
     assert normalize_header_value(" Application/JSON ;  Charset=UTF-8 ") == "application/json;charset=utf-8"
 
@@ -139,6 +177,9 @@ def test_in_force_lists_the_faults_that_could_act_now_and_whether_on_every_reque
     assert [fault.name for fault, _ in faults.in_force("POST", "/druid/indexer/v1/task")][-1] == "elsewhere"
     simulation.clock.advance(60)
     assert [(fault.name, always) for fault, always in faults.in_force("GET", TASKS)] == [*expected, ("later", True)]
+    faults.add({"name": "posts", "kind": "error", "status": 500, "methods": ["POST"]})
+    faults.add({"name": "gets", "kind": "error", "status": 500, "methods": ["GET"]})
+    assert [fault.name for fault, _ in faults.in_force("GET", TASKS)][-2:] == ["later", "gets"]  # its methods count
 
 
 def test_a_second_fault_of_the_same_name_is_refused_naming_the_field_and_the_fix() -> None:

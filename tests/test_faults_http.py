@@ -146,6 +146,19 @@ def test_a_redirecting_non_leader_serves_leader_is_leader_and_status_itself_sect
     assert client.get("/druid/indexer/v1/isLeader/").status_code == 307  # exact paths only
 
 
+@pytest.mark.parametrize(
+    ("fault", "answer"), [({"kind": "redirect", "to": "http://overlord-2:8090"}, 307), ({"kind": "no_leader"}, 503)]
+)
+def test_leader_faults_never_target_status_paths_so_those_do_not_count_section8_1(
+    client: httpx.Client, add: Any, fault: dict[str, Any], answer: int
+) -> None:
+    """Reference 8.1, 8.2: ``/status`` and ``/status/*`` are served by every Overlord (and the Router) itself, so
+    they are not requests a leader fault targets: its ``nth`` counts the others only (docs/scenarios.md)."""
+    add({**fault, "when": {"nth": 2}})
+    paths = ("/status", "/status/health", "/druid/indexer/v1/tasks", "/druid/indexer/v1/tasks")
+    assert [client.get(path).status_code for path in paths] == [200, 200, 200, answer]
+
+
 def test_no_leader_as_router_is_the_routers_503_section8_2(client: httpx.Client, add: Any) -> None:
     add({"kind": "no_leader"})
     response = client.get("/druid/indexer/v1/task/abc/status")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from druid_sim.clock import Clock
 from druid_sim.config import ServeConfig
 from druid_sim.faults import FaultSet
+from druid_sim.faults.spec import parse_fault
 from druid_sim.scenario import ScenarioError
 from tests.support.live import START_MS, LiveServer, live_server
 
@@ -104,12 +106,62 @@ def test_the_fault_set_api_lists_adds_removes_and_clears(server: LiveServer) -> 
     assert faults.list() == []
 
 
+def test_a_fault_without_a_name_is_named_after_its_place_or_the_next_number_free() -> None:
+    """docs/scenarios.md, faults: the default name is ``fault-<n>``, the n-th fault in force; a number a fault
+    named by hand holds is skipped, never reused (a second fault of a name is refused)."""
+    faults = FaultSet.of(Clock(start_ms=START_MS, scale=0))
+    assert faults.add({"kind": "reset"}).name == "fault-1"
+    faults.add({"name": "fault-3", "kind": "reset"})
+    assert faults.add({"kind": "reset"}).name == "fault-4"  # the third in force: fault-3 is taken
+    assert [fault.name for fault in faults.list()] == ["fault-1", "fault-3", "fault-4"]
+
+
+@pytest.mark.parametrize(
+    ("given", "added"),
+    [
+        (  # docs/scenarios.md: a druid body's category comes from the status (429: CAPACITY_EXCEEDED)
+            {"kind": "error", "status": 429, "body": "druid", "message": "m", "error_code": "busy", "persona": "USER"},
+            {"category": "CAPACITY_EXCEEDED"},
+        ),
+        ({"kind": "error", "status": 502, "exception": "java.io.IOException"}, {"body": "jetty"}),
+        (  # a category given is kept; error_code defaults to "general"
+            {"kind": "error", "status": 599, "body": "druid", "persona": "OPERATOR", "category": "SERVICE_UNAVAILABLE"},
+            {"error_code": "general"},
+        ),
+        ({"kind": "redirect", "to": "http://overlord-2:8090"}, {}),
+        ({"kind": "no_leader", "answer": "overlord"}, {}),
+        ({"kind": "forbidden", "answer": "text"}, {}),
+        ({"kind": "forbidden"}, {"answer": "json"}),  # the defaults of docs/scenarios.md
+        ({"kind": "truncate"}, {"keep": 0.5}),
+        ({"kind": "unauthorized", "answer": "rejected", "user": "bob"}, {}),
+        ({"kind": "queue_full", "max_size": 5, "routes": ["/druid/indexer/v1/task"], "methods": ["POST"]}, {}),
+        ({"kind": "truncate", "keep": 0.25}, {}),
+        ({"kind": "slow_body", "rate": 100.0, "chunk": 10}, {}),
+        ({"kind": "reset", "when": {"nth": 2, "between": ["30s", None], "seed": 3}}, {}),
+    ],
+)
+def test_a_fault_is_listed_in_the_shape_it_was_given_and_reads_back_the_same(
+    given: dict[str, object], added: dict[str, object]
+) -> None:
+    """docs/control-api.md, ``GET /__sim/faults``: each fault in the shape it was given (the defaults a kind
+    answers with included), plus ``seen`` and ``fired``; the listing, posted again, is listed the same."""
+    faults = FaultSet.of(Clock(start_ms=START_MS, scale=0))
+    fault = faults.add({"name": "f", **given})
+    (listed,) = faults.describe()
+    assert listed == {"name": "f", **given, **added, "source": "api", "seen": 0, "fired": 0}
+    posted_again = parse_fault({k: v for k, v in listed.items() if k not in ("seen", "fired")})
+    assert posted_again.as_json() == fault.as_json() and posted_again.trigger == fault.trigger
+
+
 def test_a_bad_fault_is_refused_with_every_problem_named(server: LiveServer) -> None:
     with pytest.raises(ScenarioError) as caught:
         faults_of(server).add({"kind": "latncy", "whn": {"nth": 0}})
     text = str(caught.value)
     assert "kind: must be one of" in text and "did you mean 'latency'" in text
     assert "whn: unknown field; did you mean 'when'?" in text
+    with pytest.raises(ScenarioError) as caught:  # docs/scenarios.md: an error's status is 400-599
+        faults_of(server).add({"kind": "error", "status": 600})
+    assert str(caught.value) == "fault: status: must be at most 599, not 600"
 
 
 def test_reset_restores_the_scenarios_faults_and_their_counters(tmp_path: object) -> None:

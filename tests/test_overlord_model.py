@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import orjson
+import pytest
+
 from druid_sim.clock import Clock
 from druid_sim.config import ServeConfig
 from druid_sim.fields import Context
@@ -52,6 +55,22 @@ def test_demo_cluster_has_every_state_and_several_types() -> None:
     assert {Phase.SUCCESS, Phase.FAILED, Phase.RUNNING, Phase.WAITING} <= phases
     assert len({task.type for task in visible}) >= 4 and len({task.datasource for task in visible}) >= 3
     assert 20 <= len(visible) <= 80
+
+
+@pytest.mark.parametrize("scenario", ["demo", "flaky-overlord"])  # the demo's come from its supervisors
+def test_kafka_tasks_read_the_stream_they_start_on_until_told_to_stop(scenario: str) -> None:
+    """An ``index_kafka`` task as a Kafka supervisor makes it (reference 15): its end sequence numbers name the
+    stream and partitions it starts from, each at Long.MAX_VALUE until the supervisor sets the end (the Kafka
+    task log in docs/druid-tasks-api.md: ``end offsets updated from [{0=9223372036854775807}] to [{0=230985}]``)."""
+    simulation = build_simulation(ServeConfig(scenario=scenario, seed=3, time_scale=0, start_ms=START_MS))
+    kafka = [task for task in simulation.overlord.tasks.values() if task.type == "index_kafka"]
+    assert kafka
+    for task in kafka:
+        io_config = orjson.loads(task.payload_json)["ioConfig"]
+        start, end = io_config["startSequenceNumbers"], io_config["endSequenceNumbers"]
+        assert (start["type"], end["type"], end["stream"]) == ("start", "end", start["stream"])
+        ends = {partition: int(offset) for partition, offset in end["partitionSequenceNumberMap"].items()}
+        assert ends == dict.fromkeys(start["partitionSequenceNumberMap"], 2**63 - 1)
 
 
 def test_demo_cluster_keeps_moving_new_tasks_arrive_and_finish() -> None:

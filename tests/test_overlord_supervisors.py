@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from tests.support.live import LiveServer
 
@@ -101,7 +102,8 @@ def test_15_1_create_answers_the_id_and_starts_task_groups_through_the_task_mode
 def test_15_4_offsets_and_lag_move_with_the_clock_and_tasks_roll_over_after_task_duration(
     server: LiveServer, client: httpx.Client
 ) -> None:
-    """Reference 15.4: latest offsets grow; after ``taskDuration`` the next generation reads while the old publishes."""
+    """Reference 15.4: latest offsets grow; after ``taskDuration`` the next generation reads while the old publishes.
+    Reference 15.6: the stats of each reading and publishing task, in Druid's shape."""
     create(client)
     server.clock.advance(60)
     before = payload(client)
@@ -122,6 +124,12 @@ def test_15_4_offsets_and_lag_move_with_the_clock_and_tasks_roll_over_after_task
     assert sorted(stats) == ["0", "1"]
     totals = next(iter(stats["0"].values()))["totals"]["buildSegments"]
     assert totals["processed"] > 0
+    row = {"processed", "processedBytes", "processedWithError", "thrownAway", "unparseable"}
+    for task in (task for group in stats.values() for task in group.values()):
+        assert set(task) == {"movingAverages", "totals"} and set(task["totals"]["buildSegments"]) == row
+        averages = task["movingAverages"]["buildSegments"]
+        assert set(averages) == {"1m", "5m", "15m"} and all(set(average) == row for average in averages.values())
+        assert averages["1m"]["thrownAway"] == averages["1m"]["unparseable"] == 0  # the simulator's rows parse
 
 
 def test_15_8_suspend_publishes_and_ends_tasks_and_resume_starts_new_ones(
@@ -142,6 +150,7 @@ def test_15_8_suspend_publishes_and_ends_tasks_and_resume_starts_new_ones(
     assert {task["id"]: task["statusCode"] for task in kafka_tasks(client)} == dict.fromkeys(running, "SUCCESS")
     listed = client.get(SUP, params={"system": ""}).json()[0]
     assert listed["suspended"] is True and listed["type"] == "kafka" and listed["source"] == "wiki-edits"
+    assert orjson.loads(listed["specString"]) == client.get(f"{SUP}/wiki").json()  # 15.2: the spec as a JSON string
     resumed = client.post(f"{SUP}/wiki/resume")
     assert resumed.status_code == 200 and resumed.json()["suspended"] is False
     assert client.post(f"{SUP}/wiki/resume").json() == {"error": "[wiki] is already running"}

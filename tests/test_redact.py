@@ -62,6 +62,11 @@ def test_credential_headers_keep_scheme_and_cookie_names() -> None:
     assert out["WWW-Authenticate"] == 'Basic realm="druid"'
     cookie = out["Cookie"].split(";")[0].split("=")[1]
     assert cookie == out["Set-Cookie"].split(";")[0].split("=")[1]  # same session id, same placeholder
+    # a value with "=" in it (Base64 padding) is the value whole: the name ends at the first "=" (RFC 6265)
+    padded = redactor().redact_headers([("Cookie", "session=dG9rZW4tMTIz==; theme=dark")])
+    assert padded == [
+        ("Cookie", f"session={redactor().placeholder('dG9rZW4tMTIz==')}; theme={redactor().placeholder('dark')}")
+    ]
 
 
 def test_credential_query_parameters_and_url_userinfo_are_redacted() -> None:
@@ -184,6 +189,24 @@ def test_user_rules_add_headers_json_keys_paths_query_and_regexes() -> None:
     assert PLACEHOLDER_RE.fullmatch(doc["note"])
 
 
+def test_a_regex_rule_replaces_its_group_named_secret_else_group_1_else_the_whole_match() -> None:
+    """docs/cassettes.md, redaction: ``regex:`` rules replace the group named ``secret``, else group 1, else
+    the whole match."""
+    r = redactor(r"regex:(tenant|account)=(?P<secret>\w+)", r"regex:build-(\d{6})", r"regex:sk_test_\w+")
+    text = r.redact_text("tenant=acme7 build-123456 sk_test_abc")
+    assert text == f"tenant={r.placeholder('acme7')} build-{r.placeholder('123456')} {r.placeholder('sk_test_abc')}"
+
+
+def test_secret_shaped_strings_under_ordinary_keys_are_redacted_in_json() -> None:
+    """docs/cassettes.md, redaction: secret-shaped strings anywhere in a JSON body, and what a user's regex rule
+    matches, even where no key looks like a credential."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXg"
+    r = redactor()
+    assert r.redact_json({"note": f"sent {jwt}", "n": 1}) == {"note": f"sent {r.placeholder(jwt)}", "n": 1}
+    user = redactor(r"regex:sk_live_\w+")
+    assert user.redact_json({"memo": "sk_live_123"}) == {"memo": user.placeholder("sk_live_123")}
+
+
 @pytest.mark.parametrize("rule", ["header", "nokind:x", "regex:(", "json:"])
 def test_bad_user_rule_says_how_to_write_one(rule: str) -> None:
     with pytest.raises(RuleError, match="redaction rule"):
@@ -246,12 +269,32 @@ def test_the_header_holds_rules_and_salt_so_a_replayer_writes_exactly_the_record
     assert other.body.value["spec"]["ingestToken"] != live.body.value["spec"]["ingestToken"]
 
 
+def test_a_redactor_for_another_thread_has_the_key_rules_and_bound_but_none_of_the_memory() -> None:
+    """docs/replay.md, saving the journal as a cassette: an export while replaying redacts with the replayed
+    cassette's salt (so its placeholders) in a worker thread, with a redactor of its own (`Redactor.same_key`):
+    what the serving one remembered is not shared, and the copy remembers no more secrets than it would."""
+    serving = Redactor("test-salt", RedactionRules.from_specs(RULES), remember=1)
+    serving.placeholder("Pa55-word-1")
+    copy = serving.same_key()
+    assert (copy.salt, copy.rules, copy.key_id, copy.redaction) == ("test-salt", serving.rules, None, serving.redaction)
+    assert copy.redact_json({"ingestToken": "tok-1"}) == serving.redact_json({"ingestToken": "tok-1"})
+    assert copy.scrub_line(b"log: with Pa55-word-1") == b"log: with Pa55-word-1"  # none of the serving one's memory
+    copy.placeholder("0ther-Pa55-2")
+    copy.placeholder("Th1rd-Pa55-3")  # past the bound of 1: not remembered
+    assert copy.scrub_line(b"0ther-Pa55-2 Th1rd-Pa55-3") == copy.placeholder("0ther-Pa55-2").encode() + b" Th1rd-Pa55-3"
+    assert serving.scrub_line(b"0ther-Pa55-2") == b"0ther-Pa55-2"  # and the serving one learns nothing from it
+    kept = Redactor.with_key("k" * 64)
+    assert (kept.same_key().key_id, kept.same_key().redaction) == (kept.key_id, kept.redaction)  # named, not stored
+
+
 def test_a_key_kept_outside_the_cassette_is_named_not_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEY_ENV, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     key_file = tmp_path / "keys" / "redaction.key"
     recorder = recording_redactor(RedactionRules(), key_file=str(key_file))
     assert key_file.stat().st_mode & 0o777 == 0o600
+    ruled = recording_redactor(RedactionRules.from_specs(RULES), key_file=str(key_file))  # the same key, with rules
+    assert (ruled.rules.specs, ruled.key_id) == (RULES, recorder.key_id)
     cassette = _recorded(tmp_path, recorder, _submission("tok-1", "Pa55-word-1"))
     header = (tmp_path / "c.jsonl").read_text().split("\n", 1)[0]
     assert '"key_id"' in header and '"salt"' not in header and key_file.read_text().strip() not in header
@@ -324,3 +367,8 @@ def test_json_cut_at_the_recorders_limit_is_redacted_by_name() -> None:
         assert secret not in text
     assert '"note":"plain words"' in text  # only names that say "secret" lose their values
     assert text.startswith('{"spec":{"custom":{"value":"<redacted:')
+    # a cut log is not cut JSON: its text patterns apply, and names are not taken for JSON keys
+    log = 'INFO [main] Config - properties {"key":"primary","value":"v1"} loaded\nINFO [main] Main - token=abcdefgh12345678'
+    cut_log = redactor("json:spec/custom/value").redact_body(Body("text", log, truncated=50_000_000))
+    assert str(cut_log.value).startswith('INFO [main] Config - properties {"key":"primary","value":"v1"} loaded\n')
+    assert "abcdefgh12345678" not in str(cut_log.value) and cut_log.truncated == 50_000_000

@@ -62,6 +62,8 @@ TYPES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
             "StreamAppenderator - Flushed in-memory data with commit metadata [",
             "StreamAppenderator - Persisted stats: processed rows: [",
             '"metric":"ingest/events/processed"',
+            # the sequences are named after the payload's baseSequenceName (SeekableStreamIndexTaskRunner)
+            "for sequenceName[index_kafka_clickstream_events_0123456789abcde_0].",
         ),
     ),
     "index_parallel": (
@@ -127,6 +129,7 @@ COMMON = (
     'ExecutorLifecycle - Running with task: {\n  "type" : ',
     "SingleTaskBackgroundRunner - Running task: ",
     'CuratorDruidNodeAnnouncer - Announced self [{"druidNode":{',
+    "{/,null,AVAILABLE}\n",  # Jetty's ContextHandler: the peon's chat handler started
     'LoggingEmitter - {"feed":"metrics","timestamp":"',
 )
 
@@ -171,6 +174,8 @@ def test_each_type_logs_druids_own_lines_for_its_work(
         assert expected in text, f"{name}: no {expected!r}"
     assert f"Running task: {ids[name]}\n" in text
     assert "Task completed with status" not in text  # still running
+    for line in text.split("\n")[:-1]:  # Druid's layout, or a line a multi-line message goes on with
+        assert STAMP.match(line.encode()) or line[:1] in (" ", "}", "\t", ""), line[:200]
 
 
 @pytest.mark.parametrize("name", list(TYPES))
@@ -250,6 +255,8 @@ def test_a_running_log_is_a_prefix_of_the_finished_one_which_ends_as_druids_do(t
     assert tail.endswith("\nFinished peon task\n")
     assert f'Task completed with status: {{\n  "id" : "{task}",\n  "status" : "SUCCESS",\n' in tail
     assert "IndexTask - Published [" in tail and "Stopping lifecycle [module] stage [ANNOUNCEMENTS]" in tail
+    pushed = final.decode().rsplit("BatchAppenderator - Push complete...\n", 1)[1]  # AppenderatorImpl, after its pushes
+    assert re.match(r"\S+ INFO \[[^\]]+\] org.apache.druid.indexing.common.task.IndexTask - Processed\[", pushed)
 
 
 def test_a_failing_task_logs_its_exception_and_a_killed_peon_just_stops(tmp_path: Path) -> None:

@@ -149,8 +149,34 @@ class Mutant:
     test: str
 
     def apply(self, source: str) -> str | None:
-        """``source`` with this mutation, or None when ``before`` is no longer there exactly once."""
-        return source.replace(self.before, self.after, 1) if source.count(self.before) == 1 else None
+        """``source`` with this mutation, or None when ``before`` is no longer there exactly once.
+
+        ``mutmut show`` prints a method dedented to the left margin, except the lines a string literal
+        continues on (a docstring's), so a method's code is found by its lines without their indentation,
+        and each changed line keeps the indentation it has in ``source``.
+        """
+        if source.count(self.before) == 1:
+            return source.replace(self.before, self.after, 1)
+        lines, before, after = source.splitlines(keepends=True), self.before.splitlines(), self.after.splitlines()
+        if len(before) != len(after) or not before:
+            return None
+        wanted = [line.strip() for line in before]
+        found = [
+            start
+            for start in range(len(lines) - len(before) + 1)
+            if [line.strip() for line in lines[start : start + len(before)]] == wanted
+        ]
+        if len(found) != 1:
+            return None
+        start = found[0]
+        for offset, (old, new) in enumerate(zip(before, after, strict=True)):
+            if old != new:
+                line = lines[start + offset]
+                margin = line[: len(line) - len(line.lstrip())]
+                shown_margin = old[: len(old) - len(old.lstrip())]
+                ending = line[len(line.rstrip("\r\n")) :]
+                lines[start + offset] = margin + new.removeprefix(shown_margin) + ending
+        return "".join(lines)
 
 
 def diff_of(name: str) -> tuple[str, str, str]:
@@ -223,29 +249,40 @@ def pick(count: int, seed: int, root: Path = Path("mutants")) -> list[Mutant]:
     chosen: list[Mutant] = []
     per_module: dict[str, int] = {}
     limit = max(1, count // len(MODULES) + 1)
+    rejected: set[str] = set()
     with _temporary() as folder:
         package = copy_package(Path(folder))
-        for name in killed:
-            module = module_of(name) or ""
-            if len(chosen) == count or per_module.get(module, 0) >= limit:
-                continue
-            file, before, after = diff_of(name)
-            tests = sorted(reaching.get(name.rsplit("__mutmut_", 1)[0], []))
-            candidate = Mutant(name, file, before, after, "")
-            path = package / file
-            original = path.read_text()
-            mutated = candidate.apply(original)
-            if mutated is None or not tests or run_tests(package, tests)[0] != 0:
-                continue  # gone, unreached, or its tests fail without it too (they could not tell)
-            path.write_text(mutated)
-            try:
-                exit_code, failed = run_tests(package, tests)
-            finally:
-                path.write_text(original)
-            if exit_code == 1 and failed:
-                chosen.append(Mutant(name, file, before, after, failed))
+        for cap in (1, limit):  # one per module first, so that every module is in the sample, then up to limit
+            for name in killed:
+                module = module_of(name) or ""
+                taken = any(mutant.name == name for mutant in chosen)
+                if len(chosen) == count or taken or name in rejected or per_module.get(module, 0) >= cap:
+                    continue
+                found = _killing_test(package, name, reaching)
+                if found is None:
+                    rejected.add(name)
+                    continue
+                chosen.append(found)
                 per_module[module] = per_module.get(module, 0) + 1
     return chosen
+
+
+def _killing_test(package: Path, name: str, reaching: dict[str, list[str]]) -> Mutant | None:
+    """Mutant ``name`` with the first test that fails under it, or None when it no longer applies, no test
+    reaches it, or its tests fail without it too (they could not tell)."""
+    file, before, after = diff_of(name)
+    tests = sorted(reaching.get(name.rsplit("__mutmut_", 1)[0], []))
+    path = package / file
+    original = path.read_text()
+    mutated = Mutant(name, file, before, after, "").apply(original)
+    if mutated is None or not tests or run_tests(package, tests)[0] != 0:
+        return None
+    path.write_text(mutated)
+    try:
+        exit_code, failed = run_tests(package, tests)
+    finally:
+        path.write_text(original)
+    return Mutant(name, file, before, after, failed) if exit_code == 1 and failed else None
 
 
 def _temporary() -> tempfile.TemporaryDirectory[str]:
