@@ -31,6 +31,7 @@ from druid_sim.clock import format_instant
 from druid_sim.overlord.behaviour import Distribution
 from druid_sim.overlord.ids import random_id
 from druid_sim.overlord.overlord import Overlord, Submission, served_payload
+from druid_sim.overlord.peon.kafka import KAFKA_END
 from druid_sim.overlord.stream import Partitions, consumed_after
 from druid_sim.overlord.task import NEVER, Phase, Plan, Task
 from druid_sim.util.jsonenc import dumps
@@ -423,7 +424,8 @@ def task_payload(spec: StreamSupervisorSpec, group: int, base: str, start: Mappi
     io_config = dict(ingestion.get("ioConfig") or {})
     offsets_key = "partitionSequenceNumberMap"
     start_map = {partition_key(spec, p): offset for p, offset in start.items()}
-    end_value = "9223372036854775807" if spec.type == "kafka" else "NO_END_SEQUENCE_NUMBER"
+    # Kafka offsets are Longs (an open end is Long.MAX_VALUE, a JSON number); Kinesis sequence numbers are strings
+    end_value: int | str = KAFKA_END if spec.type == "kafka" else "NO_END_SEQUENCE_NUMBER"
     task_io: dict[str, Any] = {
         "type": spec.type,
         "taskGroupId": group,
