@@ -192,10 +192,15 @@ class Encoder:
         number = self._remember(obj)
         transient = TRANSIENT.get(kind, {})
         names = _fields(kind) or tuple(vars(obj))
-        state = {field: self.value(getattr(obj, field)) for field in names if field not in transient}
-        if isinstance(obj, Overlord):
-            state["extras"] = self.value({k: v for k, v in obj.extras.items() if k not in TRANSIENT_EXTRAS})
+        state = {field: self.value(self._field(obj, field)) for field in names if field not in transient}
         return {"@o": name, "n": number, "v": state}
+
+    @staticmethod
+    def _field(obj: Any, field: str) -> Any:
+        value = getattr(obj, field)
+        if field == "extras" and isinstance(obj, Overlord):
+            return {key: extra for key, extra in value.items() if key not in TRANSIENT_EXTRAS}
+        return value
 
     def _remember(self, obj: Any) -> int:
         number = len(self.memo)
@@ -297,12 +302,9 @@ class Decoder:
         self.memo[data["n"]] = obj
         state = data["v"]
         for field, value in state.items():
-            if field != "extras" or not isinstance(obj, Overlord):
-                object.__setattr__(obj, field, self.value(value))
+            object.__setattr__(obj, field, self.value(value))
         for field, make in TRANSIENT.get(cls, {}).items():
             object.__setattr__(obj, field, make())
-        if isinstance(obj, Overlord):
-            obj.extras = self.value(state["extras"])
         return obj
 
     def _task(self, data: dict[str, Any]) -> Task:
