@@ -40,8 +40,9 @@ from druid_sim.state.ledger import Ledger
 from druid_sim.state.serving import install, open_for
 from druid_sim.state.snapshotter import Snapshotter
 from druid_sim.state.store import Settings, open_store
+from tests.support.postgres import Postgres, PostgresUnavailable, postgres_server
 from tests.support.served import START, served
-from tests.support.state import D, kill
+from tests.support.state import D, kill, submit
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 TYPES = ("index_parallel", "index", "kill")
@@ -290,3 +291,49 @@ def test_a_kill_while_a_snapshot_is_written_loses_nothing_acknowledged(tmp_path:
         statuses = client.post(f"{D}/taskStatus", json=acknowledged).json()
         assert sorted(statuses) == sorted(acknowledged)
         assert {task for task in shut if statuses[task]["errorMsg"] == "Shutdown request from user"} == set(shut)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL here: {exc}")
+
+
+def newest_snapshot(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        row = db.execute("SELECT MAX(seq) FROM druid_sim_snapshots").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def test_replicas_come_back_from_the_snapshot_on_postgresql(postgres: Postgres) -> None:
+    """On PostgreSQL: once the snapshotter caught up with the last action, a standby starting later and
+    the leader restarted after SIGKILL both load that snapshot, and answer every task as the leader did."""
+    url = postgres.new_database()
+    env = {**os.environ, "DRUID_SIM_SNAPSHOT_EVERY": "1", "DRUID_SIM_SNAPSHOT_SECONDS": "0"}
+    args = ("--state", url, "--scenario", "demo", "--start-time", START, "--time-scale", "0", "--no-access-log")
+    with served(*args, env=env) as leader, httpx.Client(base_url=leader.url) as client:
+        ids = [submit(client) for _ in range(12)]
+        assert client.post(f"{D}/task/{ids[3]}/shutdown").status_code == 200
+        assert client.post("/__sim/clock", json={"advance": "10m"}).status_code == 200
+        last = client.get("/__sim/health").json()["state"]["appliedActions"]
+        deadline = time.monotonic() + 60
+        while newest_snapshot(url) != last:  # real time: the snapshotter polls the log every half second
+            assert time.monotonic() < deadline, "the snapshotter never caught up"
+            time.sleep(0.1)
+        before = client.post(f"{D}/taskStatus", json=ids).content
+        with served(*args, env=env) as standby, httpx.Client(base_url=standby.url) as other:
+            assert other.get("/__sim/health").json()["state"]["snapshotSeq"] == last
+        kill(leader)
+    with served(*args, env=env) as again, httpx.Client(base_url=again.url) as client:
+        assert client.get("/__sim/health").json()["state"]["snapshotSeq"] == last
+        deadline = time.monotonic() + 30
+        while client.get(f"{D}/isLeader").status_code != 200:  # the killed leader's lease runs out (real time)
+            assert time.monotonic() < deadline, "never took the lead"
+            time.sleep(0.1)
+        assert client.get("/__sim/health").json()["state"]["snapshotSeq"] == last
+        assert client.post(f"{D}/taskStatus", json=ids).content == before

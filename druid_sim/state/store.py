@@ -301,7 +301,9 @@ class SqlStore(Store):
             cursor.execute(
                 self.sql(
                     "INSERT INTO druid_sim_snapshots (seq, epoch, parts, size, digest, wall_ms) "
-                    "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM druid_sim_actions WHERE seq = ?) "
+                    "SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT), "
+                    "CAST(? AS VARCHAR(64)), CAST(? AS BIGINT) "
+                    "WHERE EXISTS (SELECT 1 FROM druid_sim_actions WHERE seq = ?) "
                     "ON CONFLICT (seq) DO NOTHING"
                 ),
                 (seq, epoch, len(parts), len(data), hashlib.sha256(data).hexdigest(), wall_clock_ms(), seq),
