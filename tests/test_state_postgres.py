@@ -13,18 +13,14 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.support.postgres import Postgres, PostgresUnavailable, postgres_server
+from tests.support.postgres import Postgres
 from tests.support.served import START, Served, served
-from tests.support.state import D, kill, new_store, refused_here, submit
+from tests.support.state import D, kill, new_store, postgres_or_skip, refused_here, submit
 
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    try:
-        with postgres_server() as server:
-            yield server
-    except PostgresUnavailable as exc:
-        pytest.skip(f"no PostgreSQL here: {exc}")
+    yield from postgres_or_skip()
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 15) -> None:

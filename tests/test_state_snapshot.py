@@ -40,9 +40,9 @@ from druid_sim.state.ledger import Ledger
 from druid_sim.state.serving import install, open_for
 from druid_sim.state.snapshotter import Snapshotter
 from druid_sim.state.store import Settings, open_store
-from tests.support.postgres import Postgres, PostgresUnavailable, postgres_server
+from tests.support.postgres import Postgres
 from tests.support.served import START, served
-from tests.support.state import D, kill, submit
+from tests.support.state import D, kill, postgres_or_skip, submit
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 TYPES = ("index_parallel", "index", "kill")
@@ -138,8 +138,8 @@ def rebuilt(path: Path, settings_: Settings, scenario: str | None) -> tuple[Simu
 
 
 def model(simulation: Simulation, ledger: Ledger) -> Any:
-    """The whole model as a snapshot holds it, as data."""
-    return orjson.loads(snapshot.encode(simulation, ledger.applied, ledger.epoch, ledger.anchor))
+    """The whole model as a snapshot holds it, as data (with its payloads)."""
+    return snapshot.header(snapshot.encode(simulation, ledger.applied, ledger.epoch, ledger.anchor))
 
 
 def answers(simulation: Simulation, ids: list[str]) -> list[bytes]:
@@ -295,11 +295,7 @@ def test_a_kill_while_a_snapshot_is_written_loses_nothing_acknowledged(tmp_path:
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    try:
-        with postgres_server() as server:
-            yield server
-    except PostgresUnavailable as exc:
-        pytest.skip(f"no PostgreSQL here: {exc}")
+    yield from postgres_or_skip()
 
 
 def newest_snapshot(url: str) -> int:

@@ -58,6 +58,9 @@ from druid_sim.simulation import reset_simulation
 
 #: Bumped whenever what a snapshot holds changes meaning: a snapshot of another format is not used.
 FORMAT = 1
+#: A snapshot is these bytes, the length of its JSON document (8 bytes, big-endian), the document, and
+#: the tasks' payloads one after another (the document says where each ends).
+MAGIC = b"druid-sim snapshot\n"
 
 
 class SnapshotError(Exception):
@@ -152,6 +155,9 @@ class Encoder:
         self.externals = externals
         self.memo: dict[int, int] = {}
         self.keep: list[Any] = []  # what the memo's ids belong to, alive until encoding ends
+        #: The tasks' payloads, one after the other, kept beside the JSON (JSON inside a JSON string is
+        #: escaped and unescaped byte by byte: most of a snapshot, and most of the time to read it).
+        self.blob: list[bytes] = []
 
     def value(self, obj: Any) -> Any:
         if obj is None or isinstance(obj, bool | int | float | str):
@@ -208,6 +214,11 @@ class Encoder:
         self.keep.append(obj)
         return number
 
+    def _payload(self, payload: bytes) -> int:
+        """``payload``'s number in the blob."""
+        self.blob.append(payload)
+        return len(self.blob) - 1
+
     def _task(self, task: Task) -> Any:
         number = self._remember(task)
         plan = task.plan
@@ -219,7 +230,7 @@ class Encoder:
                 task.type,
                 task.datasource,
                 task.created_ms,
-                task.payload_json.decode("latin-1"),
+                self._payload(task.payload_json),
                 task.seq,
                 task.seed,
                 task.payload_kept,
@@ -244,9 +255,13 @@ class Encoder:
 class Decoder:
     """The inverse of `Encoder`: makes only `ALLOWED` classes, `ENUMS` and the builtin containers."""
 
-    def __init__(self, externals: dict[str, Any]) -> None:
+    def __init__(self, externals: dict[str, Any], blob: bytes = b"", ends: list[int] | None = None) -> None:
         self.externals = externals
         self.memo: dict[int, Any] = {}
+        self.blob = blob
+        #: Where each payload starts and ends in the blob, by its number.
+        self.ends = ends or []
+        self.starts = [0, *self.ends[:-1]]
 
     def value(self, data: Any) -> Any:
         if type(data) is list:
@@ -333,7 +348,7 @@ class Decoder:
             sys.intern(datasource),
             created_ms,
             plan,
-            payload.encode("latin-1"),
+            self.blob[self.starts[payload] : self.ends[payload]],
             seq,
             seed,
             payload_kept=kept,
@@ -378,14 +393,30 @@ def encode(simulation: Simulation, seq: int, epoch: int, anchor: tuple[int, int,
         "faults": fault_list,
         "overlord": encoder.value(simulation.overlord),
     }
-    return orjson.dumps(document)
+    ends: list[int] = []
+    end = 0
+    for payload in encoder.blob:
+        end += len(payload)
+        ends.append(end)
+    document["payloadEnds"] = ends
+    text = orjson.dumps(document)
+    return MAGIC + len(text).to_bytes(8, "big") + text + b"".join(encoder.blob)
 
 
 def header(data: bytes) -> dict[str, Any]:
-    """A decoded snapshot's document (everything; the model is decoded by `restore`)."""
-    document: dict[str, Any] = orjson.loads(data)
+    """A snapshot's document, as data (the model is made from it by `restore`)."""
+    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 8:
+        raise SnapshotError("not a druid-sim snapshot")
+    size = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 8], "big")
+    start = len(MAGIC) + 8
+    document: dict[str, Any] = orjson.loads(data[start : start + size])
     if document.get("format") != FORMAT:
         raise SnapshotError(f"a snapshot of format {document.get('format')}, not {FORMAT}")
+    blob = data[start + size :]
+    ends = document["payloadEnds"]
+    if (ends[-1] if ends else 0) != len(blob):
+        raise SnapshotError("a snapshot whose payloads are cut short")
+    document["payloadBlob"] = blob
     return document
 
 
@@ -404,7 +435,8 @@ def restore(simulation: Simulation, document: dict[str, Any]) -> None:
     enabled = gc.isenabled()
     gc.disable()  # hundreds of thousands of objects made at once, none of them garbage
     try:
-        overlord = Decoder(_externals(simulation)).value(document["overlord"])
+        decoder = Decoder(_externals(simulation), document["payloadBlob"], document["payloadEnds"])
+        overlord = decoder.value(document["overlord"])
     finally:
         if enabled:
             gc.enable()

@@ -26,9 +26,9 @@ from druid_sim.state.store import SNAPSHOT_PART_BYTES
 logger = logging.getLogger(__name__)
 
 #: A snapshot after this many new actions (``DRUID_SIM_SNAPSHOT_EVERY``) ...
-EVERY_ACTIONS = 2_000
+EVERY_ACTIONS = 1_000
 #: ... or this many real seconds after the last one, when any action came since (``DRUID_SIM_SNAPSHOT_SECONDS``).
-EVERY_S = 30.0
+EVERY_S = 10.0
 
 
 def _setting(name: str, default: float) -> float:

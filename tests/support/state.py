@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,10 +14,20 @@ import pytest
 from druid_sim.cli import main
 from druid_sim.config import ServeConfig
 from druid_sim.state.serving import open_for
+from tests.support.postgres import Postgres, PostgresUnavailable, postgres_server
 from tests.support.served import Served
 
 D = "/druid/indexer/v1"
 SUBMIT = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wikipedia"}}}
+
+
+def postgres_or_skip() -> Iterator[Postgres]:
+    """A throw-away PostgreSQL for a test module's ``postgres`` fixture, or its tests skipped saying why."""
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL here: {exc}")
 
 
 def kill(server: Served) -> None:
