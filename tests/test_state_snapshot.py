@@ -183,7 +183,7 @@ def check_snapshot_is_a_full_replay(tmp_path: Path, scenario: str | None, moves:
         ledger.store.close()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(moves=st.lists(step, min_size=1, max_size=40), cut=st.integers(0, 60))
 def test_a_snapshot_and_the_actions_after_it_rebuild_what_every_action_does(
     tmp_path: Path, moves: list[Any], cut: int
