@@ -68,6 +68,10 @@ wrk.body = '{"type":"index_parallel","spec":{"dataSchema":{"dataSource":"wikiped
 """
 
 
+def restart_only() -> bool:
+    return os.environ.get("BENCH_STATE_ONLY") == "restart"
+
+
 def stored_tasks() -> int:
     return int(os.environ.get("BENCH_STATE_TASKS", "100000"))
 
@@ -121,7 +125,9 @@ def build_store(location: str, tasks: int, tail: int) -> tuple[float, float]:
             snapshotter.write()
             snapshot_s = time.perf_counter() - began
             snapshotter.ledger.store.close()
-            renewed = 0.0  # renew the lease at once: catching up took a while
+            if store.shared:  # catching up took a while: renew the lease before the next write
+                store.heartbeat(ledger.holder, simulation.leadership.self_url)
+                renewed = time.monotonic()
         body = orjson.dumps({"type": "kill", "dataSource": f"ds{number % 7}", "interval": KILL_INTERVAL})
         submission = parse_submission(body)
         task = simulation.overlord.submit(submission)
@@ -174,49 +180,59 @@ def run() -> tuple[str, bool]:
         ExitStack() as stack,
     ):
         folder = Path(scratch)
-        group = stack.enter_context(ServerGroup())
-        stores = {"memory": (), "sqlite": ("--state", str(folder / "reads.db"))}
-        if pg is not None:
-            stores["postgresql"] = ("--state", pg.new_database())
-        servers = {name: serve(group, name, *args) for name, args in stores.items()}
-        path = status_path(servers["memory"])
-        cases = {
-            (name, what): Case(f"{what}: {name}", server.url + target, connections, pid=server.pid)
-            for name, server in servers.items()
-            for what, target, connections in (
-                ("status c=1", path, 1),
-                ("status c=32", path, 32),
-                ("tasks c=32", f"{PREFIX}/tasks", 32),
-            )
-        }
-        print("reads, interleaved…", file=sys.stderr, flush=True)
-        interleave(list(cases.values()))
-        for (name, what), case in cases.items():
-            base = cases[("memory", what)]
-            share = ratio(case.rps, base.rps)
-            ok = name == "memory" or share >= READ_TARGET
-            passed &= ok
-            target = "" if name == "memory" else f"≥ {READ_TARGET}× ({verdict(ok)})"
-            rows.append(
-                [f"read {what}", name, f"{case.rps:,.0f} req/s", f"{share:.2f}×", f"p99 {case.p99_ms:.2f} ms", target]
-            )
-        script = folder / "submit.lua"
-        script.write_text(SUBMIT_LUA)
-        print("submissions…", file=sys.stderr, flush=True)
-        submits = {name: run_wrk(server.url + f"{PREFIX}/task", 4, script=script) for name, server in servers.items()}
-        for name, result in submits.items():
-            share = ratio(result.requests_per_s, submits["memory"].requests_per_s)
-            rows.append(
-                [
-                    "POST /task c=4",
-                    name,
-                    f"{result.requests_per_s:,.0f} /s",
-                    f"{share:.2f}×",
-                    f"p99 {result.p99_ms:.2f} ms",
-                    "",
-                ]
-            )
-        group.stop_all()
+        if not restart_only():  # BENCH_STATE_ONLY=restart skips the reads, submissions and takeovers
+            group = stack.enter_context(ServerGroup())
+            stores = {"memory": (), "sqlite": ("--state", str(folder / "reads.db"))}
+            if pg is not None:
+                stores["postgresql"] = ("--state", pg.new_database())
+            servers = {name: serve(group, name, *args) for name, args in stores.items()}
+            path = status_path(servers["memory"])
+            cases = {
+                (name, what): Case(f"{what}: {name}", server.url + target, connections, pid=server.pid)
+                for name, server in servers.items()
+                for what, target, connections in (
+                    ("status c=1", path, 1),
+                    ("status c=32", path, 32),
+                    ("tasks c=32", f"{PREFIX}/tasks", 32),
+                )
+            }
+            print("reads, interleaved…", file=sys.stderr, flush=True)
+            interleave(list(cases.values()))
+            for (name, what), case in cases.items():
+                base = cases[("memory", what)]
+                share = ratio(case.rps, base.rps)
+                ok = name == "memory" or share >= READ_TARGET
+                passed &= ok
+                target = "" if name == "memory" else f"≥ {READ_TARGET}× ({verdict(ok)})"
+                rows.append(
+                    [
+                        f"read {what}",
+                        name,
+                        f"{case.rps:,.0f} req/s",
+                        f"{share:.2f}×",
+                        f"p99 {case.p99_ms:.2f} ms",
+                        target,
+                    ]
+                )
+            script = folder / "submit.lua"
+            script.write_text(SUBMIT_LUA)
+            print("submissions…", file=sys.stderr, flush=True)
+            submits = {
+                name: run_wrk(server.url + f"{PREFIX}/task", 4, script=script) for name, server in servers.items()
+            }
+            for name, result in submits.items():
+                share = ratio(result.requests_per_s, submits["memory"].requests_per_s)
+                rows.append(
+                    [
+                        "POST /task c=4",
+                        name,
+                        f"{result.requests_per_s:,.0f} /s",
+                        f"{share:.2f}×",
+                        f"p99 {result.p99_ms:.2f} ms",
+                        "",
+                    ]
+                )
+            group.stop_all()
 
         tasks = stored_tasks()
         big = {"sqlite": str(folder / "big.db")}
@@ -253,7 +269,9 @@ def run() -> tuple[str, bool]:
                 ]
             )
 
-        if pg is not None:
+        if restart_only():
+            pass
+        elif pg is not None:
             print("takeovers…", file=sys.stderr, flush=True)
             times = [takeover_seconds(pg.new_database()) for _ in range(TAKEOVERS)]
             median = statistics.median(times)
