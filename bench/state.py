@@ -134,7 +134,7 @@ def build_store(location: str, tasks: int, tail: int) -> tuple[float, float]:
         record(simulation, actions.submitted(task, submission))
         # One every 12 virtual seconds (100,000: two weeks): what the three slots the demo's Kafka tasks
         # leave can run, so the queue stays short, as a cluster's does (a queue thousands deep makes every
-        # submission re-plan it: the store would take hours to write).
+        # submission re-plan it, and writing the store would take most of the bench).
         simulation.clock.advance(12)
         if store.shared and time.monotonic() - renewed > 0.5:  # the lease, as the elector would renew it
             store.heartbeat(ledger.holder, simulation.leadership.self_url)
