@@ -26,7 +26,7 @@ from druid_sim.state.store import SNAPSHOT_PART_BYTES
 logger = logging.getLogger(__name__)
 
 #: A snapshot after this many new actions (``DRUID_SIM_SNAPSHOT_EVERY``) ...
-EVERY_ACTIONS = 1_000
+EVERY_ACTIONS = 500
 #: ... or this many real seconds after the last one, when any action came since (``DRUID_SIM_SNAPSHOT_SECONDS``).
 EVERY_S = 10.0
 
