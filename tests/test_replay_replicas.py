@@ -240,20 +240,24 @@ def test_state_with_more_than_one_worker_is_refused(capsys: pytest.CaptureFixtur
     )
 
 
-def test_a_store_of_schema_1_gains_the_cursors_table(tmp_path: Path) -> None:
-    """The cursors came with schema 2: a store written by an older druid-sim is migrated when it opens."""
+def test_a_store_of_schema_1_gains_the_cursors_and_snapshot_tables(tmp_path: Path) -> None:
+    """The cursors came with schema 2 and snapshots with 3: a store written by an older druid-sim is
+    migrated through each step when it opens."""
     import sqlite3
 
     path = str(tmp_path / "old.db")
     SqliteStore(path).close()
     with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE druid_sim_cursors")
+        for table in ("druid_sim_cursors", "druid_sim_snapshots", "druid_sim_snapshot_parts"):
+            db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE druid_sim_meta SET value = '1' WHERE name = 'schema_version'")
     db.close()
     store = SqliteStore(path)
     try:
-        assert store.run("SELECT value FROM druid_sim_meta WHERE name = 'schema_version'") == [(str(SCHEMA_VERSION),)]
-        assert store.run("SELECT count(*) FROM druid_sim_cursors") == [(0,)]
+        assert SCHEMA_VERSION == 3
+        assert store.run("SELECT value FROM druid_sim_meta WHERE name = 'schema_version'") == [("3",)]
+        for table in ("druid_sim_cursors", "druid_sim_snapshots", "druid_sim_snapshot_parts"):
+            assert store.run(f"SELECT count(*) FROM {table}") == [(0,)]
     finally:
         store.close()
 

@@ -431,7 +431,10 @@ def _serve(
             print(f"druid-sim serve: {exc}", file=sys.stderr)
             return 2
         role = "leading" if ledger.leading else f"standing by ({simulation.leadership.current or 'no leader yet'})"
-        print(f"druid-sim: state in {ledger.store.location}: {ledger.applied} actions rebuilt, {role}", flush=True)
+        since = f" (from the snapshot at action {ledger.snapshot_seq})" if ledger.snapshot_seq else ""
+        print(
+            f"druid-sim: state in {ledger.store.location}: {ledger.applied} actions rebuilt{since}, {role}", flush=True
+        )
     print(f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks (Ctrl-C stops)", flush=True)
     print(control.announcement(config.self_url), flush=True)
     secured = security_announcement(simulation)
@@ -442,7 +445,16 @@ def _serve(
     # full collection walks it (~0.3 s with 100,000 tasks held, in the middle of some request).
     gc.collect()
     gc.freeze()
-    return 0 if serve_until_stopped(app, sock, uvicorn_settings(), lambda: _summarise(config, replay)) else 1
+    snapshots = None
+    if stored is not None:  # a process of its own follows the store and snapshots the model (docs/state.md)
+        from druid_sim.server.snapshots import start as start_snapshots
+
+        snapshots = start_snapshots(config)
+    try:
+        return 0 if serve_until_stopped(app, sock, uvicorn_settings(), lambda: _summarise(config, replay)) else 1
+    finally:
+        if snapshots is not None:
+            snapshots.stop()
 
 
 def _summarise(config: ServeConfig, replay: Replay | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from druid_sim.clock import Clock
@@ -270,11 +270,15 @@ class ArrivalStreams:
     is looked at again.
     """
 
-    def __init__(self, streams: Sequence[Stream], version: Callable[[], int] = lambda: 0) -> None:
+    def __init__(self, streams: Sequence[Stream], overlord: Overlord | None = None) -> None:
         self.streams = list(streams)
-        self._version = version
+        #: Whose tasks' ``version`` tells that they changed (data, not a closure: a snapshot carries it).
+        self.overlord = overlord
         self._next = -1
         self._seen = -1
+
+    def _version(self) -> int:
+        return self.overlord.version if self.overlord is not None else 0
 
     def __call__(self, now: int) -> None:
         if now < self._next and self._version() == self._seen:
@@ -399,7 +403,7 @@ def build_overlord(scenario: Scenario, clock: Clock, seed: int) -> ScenarioOverl
     ):  # their tasks take worker slots in time order with the arrivals, whatever the clock's steps
         streams.append(start_supervisors(scenario, overlord, pools, clock.start_ms, start))
     if streams:
-        merged = ArrivalStreams(streams, lambda: overlord.version)
+        merged = ArrivalStreams(streams, overlord)
         merged(start)  # what is due by the start is there from the start (the supervisors' running tasks)
         overlord.before_answer.insert(0, merged)
     bursts = [(clock.start_ms + int(e.at * 1000), e.burst) for e in scenario.timeline if e.burst is not None]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+from typing import Any
 
 import orjson
 
@@ -41,12 +42,17 @@ def encode_settings(config: ServeConfig, cursor_path: str, sequences: int) -> st
 def decode_settings(value: str) -> tuple[ServeConfig, str, int]:
     """The configuration, cursor file path and sequence count encoded by `encode_settings`."""
     payload = orjson.loads(value)
-    fields = dict(payload["config"])
+    return decode_config(payload["config"]), str(payload["cursors"]), int(payload["sequences"])
+
+
+def decode_config(encoded: dict[str, object]) -> ServeConfig:
+    """A `ServeConfig` from ``dataclasses.asdict`` of one, as JSON gives it back (lists for tuples)."""
+    fields: dict[str, Any] = dict(encoded)
     fields["replay_ignore"] = tuple(fields.get("replay_ignore", ()))
     fields["replay_match_on"] = tuple(fields.get("replay_match_on", ()))
     fields["limits"] = ServerLimits(**fields.get("limits", {}))
     fields["data_dirs"] = tuple(fields.get("data_dirs", ()))
-    return ServeConfig(**fields), str(payload["cursors"]), int(payload["sequences"])
+    return ServeConfig(**fields)
 
 
 class WorkerControl:
@@ -113,4 +119,4 @@ def create_app() -> ASGIApp:
     return app
 
 
-__all__ = ["WORKER_ENV", "WorkerControl", "create_app", "decode_settings", "encode_settings"]
+__all__ = ["WORKER_ENV", "WorkerControl", "create_app", "decode_config", "decode_settings", "encode_settings"]

@@ -14,10 +14,13 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from druid_sim import actions as kinds
 from druid_sim.actions import EXTENSION, Action, StoreUnavailable
 from druid_sim.clock import wall_clock_ms
+from druid_sim.fields import ScenarioError
 from druid_sim.runtime import Simulation
 from druid_sim.simulation import reset_simulation
+from druid_sim.state import snapshot
 from druid_sim.state.rebuild import apply
 from druid_sim.state.store import Settings, Store, Stored, StoreError
 
@@ -33,6 +36,11 @@ class Ledger:
         self.settings = settings
         self.holder = uuid.uuid4().hex  # this process, in the leader's lease
         self.applied = 0  # seq of the last action in the model
+        #: seq of the first action of the log the model was rebuilt from (after the last reset): a snapshot's
+        #: mark that the log it follows still stands.
+        self.epoch = 0
+        #: seq of the snapshot the model was last rebuilt from (0: none, every action replayed).
+        self.snapshot_seq = 0
         #: (clock_ms, wall_ms, scale) of the last action applied: where virtual time stands at any wall time.
         self.anchor = (settings.start_ms, settings.wall_ms, settings.scale)
         self.leading = False
@@ -68,14 +76,43 @@ class Ledger:
         clock = self.simulation.clock
         if not clock.frozen:
             clock.freeze()
+        if self.applied == 0:
+            self.from_snapshot()
         pending = self.store.actions_after(self.applied) if stored is None else stored
         for seq, action in pending:
             if seq <= self.applied:
                 continue
             apply(self.simulation, action, self.store.location)
+            if self.applied == 0 or action.kind in (kinds.RESET, kinds.SCENARIO):
+                self.epoch = seq
             self.applied = seq
             self.anchor = (action.clock_ms, action.wall_ms, action.scale)
         return len(pending)
+
+    def from_snapshot(self) -> bool:
+        """Load the store's newest snapshot into the fresh model (the actions after it are then applied);
+        False, changing nothing, when there is none or it cannot be used (every action is replayed then)."""
+        try:
+            found = self.store.latest_snapshot()
+        except StoreError as exc:
+            logger.warning("%s; rebuilding from every stored action", exc)
+            return False
+        if found is None:
+            return False
+        try:
+            document = snapshot.header(found.data)
+            snapshot.restore(self.simulation, document)
+        except (snapshot.SnapshotError, ScenarioError, KeyError, TypeError, ValueError) as exc:
+            logger.warning(
+                "the snapshot at action %d cannot be used (%s): rebuilding from every stored action", found.seq, exc
+            )
+            self.rebuild_from_start()
+            return False
+        clock_ms, wall_ms, scale = document["anchor"]
+        self.anchor = (int(clock_ms), int(wall_ms), float(scale))
+        self.applied = self.snapshot_seq = found.seq
+        self.epoch = found.epoch
+        return True
 
     def rebuild_from_start(self) -> None:
         """A fresh model as the store's settings start it, before any action."""
@@ -83,7 +120,7 @@ class Ledger:
         simulation.config = replace(simulation.config, scenario=self.settings.scenario, seed=self.settings.seed)
         reset_simulation(simulation)
         simulation.clock.freeze()
-        self.applied = 0
+        self.applied = self.epoch = self.snapshot_seq = 0
         self.anchor = (self.settings.start_ms, self.settings.wall_ms, self.settings.scale)
         self.dirty = False
 
@@ -122,6 +159,7 @@ class Ledger:
             "location": self.store.location,
             "leading": self.leading,
             "appliedActions": self.applied,
+            "snapshotSeq": self.snapshot_seq,
             "recordedActions": self.recorded,
         }
 

@@ -28,13 +28,14 @@ class SqliteStore(SqlStore):
     dialect = "sqlite"
     mark = "?"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, lock: bool = True) -> None:
+        """``lock`` False: a follower inside the server that holds the file (its snapshotter) takes no lock."""
         self.location = path
         self._path = Path(path)
         folder = self._path.parent
         if not folder.is_dir():
             raise StoreError(f"cannot open the state store {path}: the folder {folder} does not exist; create it first")
-        self._lock = self._take_lock()
+        self._lock = self._take_lock() if lock else -1
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")

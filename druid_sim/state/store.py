@@ -9,6 +9,7 @@ not exist, a read-only file, a database that does not answer, a schema from a ne
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 import orjson
 
 from druid_sim.actions import RESET, SCENARIO, SHUTDOWN_ALL, SUBMIT, Action
+from druid_sim.clock import wall_clock_ms
 from druid_sim.state.schema import SCHEMA_VERSION, create_statements, migration_statements
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,18 @@ class Settings:
 
 #: (seq, action): an action as stored, with its place in the log.
 Stored = tuple[int, Action]
+#: How big each part of a snapshot is written (bytes): each part is its own short transaction, so the
+#: server's writes never wait long behind a snapshot being written.
+SNAPSHOT_PART_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A complete snapshot as stored: the model after action ``seq`` of the log that began at ``epoch``."""
+
+    seq: int
+    epoch: int
+    data: bytes
 
 
 class Store(ABC):
@@ -84,6 +98,18 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def first_seq(self) -> int:
+        """The seq of the oldest action kept (everything before the last reset is gone); 0 for an empty log."""
+        return 0
+
+    def save_snapshot(self, seq: int, epoch: int, data: bytes, part_bytes: int = SNAPSHOT_PART_BYTES) -> bool:
+        """Keep a snapshot of the model after action ``seq``; False when the log moved past it (a reset)."""
+        return False
+
+    def latest_snapshot(self) -> Snapshot | None:
+        """The newest complete snapshot of the log as it stands now, or None."""
+        return None
 
     def heartbeat(self, holder: str, url: str, lease_s: float = LEASE_S) -> tuple[str, str] | None:
         """Take or renew the leader's lease; who holds it and the leader's URL (None: no leader known).
@@ -137,7 +163,9 @@ class SqlStore(Store):
                     f"the state store {self.location} has schema version {version}, newer than this druid-sim's "
                     f"({SCHEMA_VERSION}): upgrade druid-sim, or give another --state"
                 )
-            statements = create_statements(self.dialect) if version is None else migration_statements(version)
+            statements = (
+                create_statements(self.dialect) if version is None else migration_statements(version, self.dialect)
+            )
             for statement in statements:
                 cursor.execute(statement)
             if version != SCHEMA_VERSION:
@@ -217,6 +245,7 @@ class SqlStore(Store):
             elif action.kind in (RESET, SCENARIO):  # a fresh cluster: what came before can never matter again
                 cursor.execute(self.sql("DELETE FROM druid_sim_actions WHERE seq < ?"), (seq,))
                 cursor.execute("DELETE FROM druid_tasks")
+                cursor.execute(self.sql("DELETE FROM druid_sim_snapshots WHERE seq < ?"), (seq,))
             elif action.kind == SHUTDOWN_ALL:
                 cursor.execute(
                     self.sql("UPDATE druid_tasks SET active = ? WHERE datasource = ? AND active = ?"),
@@ -253,13 +282,91 @@ class SqlStore(Store):
             for row in cursor.fetchall()
         ]
 
+    # -- snapshots --------------------------------------------------------------------------------------
 
-def open_store(location: str) -> Store:
-    """The store ``--state`` names: a ``postgresql://`` URL, else an SQLite file path. Raises `StoreError`."""
+    def first_seq(self) -> int:
+        with self.transaction() as cursor:
+            cursor.execute("SELECT MIN(seq) FROM druid_sim_actions")
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def save_snapshot(self, seq: int, epoch: int, data: bytes, part_bytes: int = SNAPSHOT_PART_BYTES) -> bool:
+        """Write the parts, each in its own transaction, then the row that makes the snapshot complete.
+
+        Atomic and durable: a snapshot whose writer died part-way has no row, so it is never read (its
+        parts are cleared by the next one). Only the newest complete snapshot is kept.
+        """
+        parts = [data[start : start + part_bytes] for start in range(0, len(data), part_bytes)] or [b""]
+        with self.transaction() as cursor:
+            cursor.execute(self.sql("DELETE FROM druid_sim_snapshot_parts WHERE snapshot_seq = ?"), (seq,))
+        for number, part in enumerate(parts):
+            with self.transaction() as cursor:
+                cursor.execute(
+                    self.sql("INSERT INTO druid_sim_snapshot_parts (snapshot_seq, part, data) VALUES (?, ?, ?)"),
+                    (seq, number, part),
+                )
+        with self.transaction() as cursor:
+            # Complete only while the log still holds the action it follows (no reset dropped it meanwhile).
+            cursor.execute(
+                self.sql(
+                    "INSERT INTO druid_sim_snapshots (seq, epoch, parts, size, digest, wall_ms) "
+                    "SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT), "
+                    "CAST(? AS VARCHAR(64)), CAST(? AS BIGINT) "
+                    "WHERE EXISTS (SELECT 1 FROM druid_sim_actions WHERE seq = ?) "
+                    "ON CONFLICT (seq) DO NOTHING"
+                ),
+                (seq, epoch, len(parts), len(data), hashlib.sha256(data).hexdigest(), wall_clock_ms(), seq),
+            )
+            saved = bool(cursor.rowcount == 1)
+            if saved:
+                cursor.execute(self.sql("DELETE FROM druid_sim_snapshots WHERE seq < ?"), (seq,))
+        with self.transaction() as cursor:  # the parts of older snapshots (and of this one, if it came too late)
+            cursor.execute(
+                self.sql(
+                    f"DELETE FROM druid_sim_snapshot_parts WHERE snapshot_seq {'<' if saved else '<='} ? "
+                    "AND snapshot_seq NOT IN (SELECT seq FROM druid_sim_snapshots)"
+                ),
+                (seq,),
+            )
+        return saved
+
+    def latest_snapshot(self) -> Snapshot | None:
+        """The newest complete snapshot whose log still stands (its epoch is the oldest action kept)."""
+        with self.transaction() as cursor:
+            cursor.execute("SELECT MIN(seq) FROM druid_sim_actions")
+            row = cursor.fetchone()
+            first = int(row[0]) if row and row[0] is not None else 0
+            cursor.execute("SELECT seq, epoch, parts, size, digest FROM druid_sim_snapshots ORDER BY seq DESC LIMIT 1")
+            found = cursor.fetchone()
+            if found is None:
+                return None
+            seq, epoch, parts, size, digest = int(found[0]), int(found[1]), int(found[2]), int(found[3]), found[4]
+            if epoch != first:
+                logger.warning("the snapshot at action %d belongs to a log since reset: not used", seq)
+                return None
+            cursor.execute(
+                self.sql("SELECT part, data FROM druid_sim_snapshot_parts WHERE snapshot_seq = ? ORDER BY part"), (seq,)
+            )
+            rows = cursor.fetchall()
+        data = b"".join(bytes(part) for _, part in rows)
+        if [int(number) for number, _ in rows] != list(range(parts)) or len(data) != size:
+            logger.warning("the snapshot at action %d is incomplete in the store: not used", seq)
+            return None
+        if hashlib.sha256(data).hexdigest() != digest:
+            logger.warning("the snapshot at action %d does not match its digest: not used", seq)
+            return None
+        return Snapshot(seq, epoch, data)
+
+
+def open_store(location: str, follower: bool = False) -> Store:
+    """The store ``--state`` names: a ``postgresql://`` URL, else an SQLite file path. Raises `StoreError`.
+
+    ``follower``: opened beside the server that holds it (its snapshotter), so an SQLite file is not locked.
+    """
     if location.startswith(("postgresql://", "postgres://")):
         from druid_sim.state.postgres import PostgresStore
 
         return PostgresStore(location)
     from druid_sim.state.sqlite import SqliteStore
 
-    return SqliteStore(location)
+    return SqliteStore(location, lock=not follower)
