@@ -328,3 +328,39 @@ def test_replicas_come_back_from_the_snapshot_on_postgresql(postgres: Postgres) 
             time.sleep(0.1)
         assert client.get("/__sim/health").json()["state"]["snapshotSeq"] == last
         assert client.post(f"{D}/taskStatus", json=ids).content == before
+
+
+def newest_sqlite_snapshot(db: Path) -> int:
+    with sqlite3.connect(db) as connection:
+        row = connection.execute("SELECT MAX(seq) FROM druid_sim_snapshots").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def test_the_worker_config_and_disabled_middle_managers_come_back_from_a_snapshot(tmp_path: Path) -> None:
+    """Reference 18: a posted worker select strategy (with its audit entry) and a disabled MiddleManager are
+    part of the model a snapshot carries: restarted after SIGKILL from that snapshot alone, the server
+    answers ``/worker``, ``/worker/history``, ``/workers`` and every task's status as before."""
+    db = tmp_path / "state.db"
+    env = {**os.environ, "DRUID_SIM_SNAPSHOT_EVERY": "1", "DRUID_SIM_SNAPSHOT_SECONDS": "0"}
+    args = ("--state", str(db), "--scenario", "demo", "--start-time", START, "--time-scale", "0", "--no-access-log")
+    reads = (f"{D}/worker", f"{D}/worker/history?count=10", f"{D}/workers")
+    with served(*args, env=env) as server, httpx.Client(base_url=server.url) as client:
+        config = {"type": "default", "selectStrategy": {"type": "fillCapacity"}}
+        headers = {"X-Druid-Author": "ops", "X-Druid-Comment": "pack the workers"}
+        assert client.post(f"{D}/worker", json=config, headers=headers).status_code == 200
+        host = client.get(f"{D}/workers").json()[0]["worker"]["host"]
+        assert client.post(f"{D}/worker/{host}/disable").status_code == 200
+        ids = [submit(client) for _ in range(6)]
+        assert client.post("/__sim/clock", json={"advance": "2m"}).status_code == 200
+        last = client.get("/__sim/health").json()["state"]["appliedActions"]
+        deadline = time.monotonic() + 60
+        while newest_sqlite_snapshot(db) != last:  # real time: the snapshotter polls the log every half second
+            assert time.monotonic() < deadline, "the snapshotter never caught up"
+            time.sleep(0.1)
+        before = [client.get(path).content for path in reads] + [client.post(f"{D}/taskStatus", json=ids).content]
+        assert client.get(f"{D}/workers").json()[0]["worker"]["version"] == ""  # disabled (reference 18)
+        kill(server)
+    with served(*args, env=env) as server, httpx.Client(base_url=server.url) as client:
+        assert client.get("/__sim/health").json()["state"]["snapshotSeq"] == last
+        after = [client.get(path).content for path in reads] + [client.post(f"{D}/taskStatus", json=ids).content]
+    assert after == before

@@ -50,6 +50,8 @@ from druid_sim.overlord.supervisors import (
     SupervisorManager,
 )
 from druid_sim.overlord.task import Location, Phase, Plan, Task
+from druid_sim.overlord.worker_config import AuditEntry, WorkerConfig
+from druid_sim.overlord.worker_select import Affinity, CategorySpec, WorkerSelect
 from druid_sim.overlord.workers import WorkerPool
 from druid_sim.runtime import Simulation
 from druid_sim.scenario.model import ArrivalStreams, PlannedArrivals, ScenarioOverlord, ScenarioWorld, TimelineBursts
@@ -78,6 +80,11 @@ ALLOWED: dict[str, type] = {
         Overlord,
         ScenarioOverlord,
         WorkerPool,
+        WorkerSelect,
+        Affinity,
+        CategorySpec,
+        WorkerConfig,
+        AuditEntry,
         PayloadStore,
         Location,
         ScenarioWorld,
