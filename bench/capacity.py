@@ -80,18 +80,15 @@ def _client(url: str, stop: float, number: int, sent: list[int]) -> None:
             sent[number] += 1
 
 
-_CLUSTER: list[dict[str, Any]] = [{}]  # the last /__sim/cluster a sample read
-
-
-def _problems(client: httpx.Client) -> list[str]:
-    """What one sample of ``/__sim/cluster`` and the pending list finds wrong.
+def _problems(client: httpx.Client) -> tuple[list[str], dict[str, Any]]:
+    """What one sample of ``/__sim/cluster`` and the pending list finds wrong, and the cluster it read.
 
     The two reads are apart in real time, so at x60 a task may have become PENDING (or a slot freed)
     between them: the pending check allows the assignment delay plus that gap in virtual time.
     """
     pending = client.get(f"{D}/pendingTasks").json()
     read_at = time.monotonic()
-    cluster = _CLUSTER[0] = client.get("/__sim/cluster").json()
+    cluster: dict[str, Any] = client.get("/__sim/cluster").json()
     gap_ms = (time.monotonic() - read_at) * 1000 * SCALE
     found = [
         f"{m['host']} {m['used']}/{m['capacity']}"
@@ -104,7 +101,7 @@ def _problems(client: httpx.Client) -> list[str]:
         for task in pending:
             if parse_instant(task["queueInsertionTime"]) < now - MAX_ASSIGNMENT_DELAY_MS - gap_ms - 1000:
                 found.append(f"{task['id']} PENDING beside {free} free slots")
-    return found
+    return found, cluster
 
 
 def main() -> int:
@@ -123,11 +120,12 @@ def main() -> int:
         warm_at: float | None = None
         with httpx.Client(base_url=server.url, timeout=30) as sampler:
             while time.monotonic() < stop:
-                over += _problems(sampler)
+                found, cluster = _problems(sampler)
+                over += found
                 samples += 1
                 at = time.monotonic() - began
                 rss.append((at, server.rss_mb()))
-                held = sum(_CLUSTER[0]["tasks"].values())
+                held = sum(cluster["tasks"].values())
                 if warm_at is None and held >= max_complete:
                     warm_at = at
                 time.sleep(0.5)  # real time between samples: the load runs meanwhile

@@ -31,13 +31,12 @@ from typing import Any, Protocol
 import orjson
 
 from druid_sim.replay.options import MatchRules, SequencePolicy
+from druid_sim.util.claims import Claims
 
 _SLOT = struct.Struct("<q")
 #: Bits that remember logged misses (`claim`): a miss whose hash shares a bit with one logged before
 #: is not logged again, one chance in this many for two distinct misses. 8 KiB of the cursor file.
 WARNED_BITS = 65536
-#: Distinct misses one process remembers before it forgets them all and starts again.
-WARNED_MISSES = 4096
 
 
 #: Bumped whenever a change to matching numbers a cassette's sequences differently, so cursors kept by
@@ -88,7 +87,7 @@ class MemoryCursors:
 
     def __init__(self, size: int) -> None:
         self._counts = array("q", bytes(8 * size))
-        self._claimed: set[int] = set()
+        self._claims = Claims()
 
     def get(self, slot: int) -> int:
         return self._counts[slot]
@@ -102,15 +101,10 @@ class MemoryCursors:
     def reset(self) -> None:
         for index in range(len(self._counts)):
             self._counts[index] = 0
-        self._claimed.clear()
+        self._claims.clear()
 
     def claim(self, token: int) -> bool:
-        if token in self._claimed:
-            return False
-        if len(self._claimed) >= WARNED_MISSES:
-            self._claimed.clear()
-        self._claimed.add(token)
-        return True
+        return self._claims.claim(token)
 
     def counts(self, size: int) -> list[int]:
         return list(self._counts[:size])

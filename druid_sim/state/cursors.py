@@ -27,13 +27,12 @@ from typing import Any
 
 from druid_sim.actions import StoreUnavailable
 from druid_sim.state.store import SqlStore, StoreError, open_store
+from druid_sim.util.claims import Claims
 
 logger = logging.getLogger(__name__)
 
 #: How long (real seconds) a replica whose database failed answers 503 before it tries it again.
 RETRY_S = 0.5
-#: Distinct misses one process remembers as logged before it forgets them all and starts again.
-CLAIMED_MISSES = 4096
 
 _ADVANCE = (
     "INSERT INTO druid_sim_cursors (cassette, slot, pos) VALUES (?, ?, 1) "
@@ -49,7 +48,7 @@ class StoreCursors:
     def __init__(self, store: SqlStore, cassette: str) -> None:
         self.store = store
         self.cassette = cassette
-        self._claimed: set[int] = set()
+        self._claims = Claims()
         self._failed_at: float | None = None  # when the database last failed (None: it answers)
 
     def _run(self, statement: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -90,15 +89,10 @@ class StoreCursors:
 
     def reset(self) -> None:
         self._run("DELETE FROM druid_sim_cursors WHERE cassette = ?", (self.cassette,))
-        self._claimed.clear()
+        self._claims.clear()
 
     def claim(self, token: int) -> bool:
-        if token in self._claimed:
-            return False
-        if len(self._claimed) >= CLAIMED_MISSES:
-            self._claimed.clear()
-        self._claimed.add(token)
-        return True
+        return self._claims.claim(token)
 
     def counts(self, size: int) -> list[int]:
         counts = [0] * size
