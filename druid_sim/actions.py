@@ -110,6 +110,10 @@ class Action:
         """One field of a control call's JSON arguments."""
         return orjson.loads(self.args)[name] if self.args else None
 
+    def optional(self, name: str) -> Any:
+        """One field of a control call's JSON arguments, None when absent (an action stored before it was kept)."""
+        return orjson.loads(self.args).get(name) if self.args else None
+
 
 def submitted(task: Task, submission: Submission) -> Action:
     """``POST /task`` accepted ``task`` from ``submission`` (the client's JSON as parsed, payload as sent)."""

@@ -105,6 +105,10 @@ class Clock:
         self._lock = threading.Lock()
         #: One event per event loop with a sleeper on it, replaced after every change.
         self._changed: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+        #: The latest virtual time the model may be changed at by a look (None: now). Set by a worker of
+        #: ``serve --workers N --state``: a look never catches up past the time the next stored action may
+        #: be stamped at (`druid_sim.state.fence`). On the clock, as the clock outlives resets and snapshots.
+        self.horizon: Callable[[], int] | None = None
 
     @property
     def scale(self) -> float:
@@ -159,6 +163,15 @@ class Clock:
         from a store replays each action at the very millisecond it happened (`druid_sim.state`)."""
         self._rebase()
         self._anchor_virtual = max(self._anchor_virtual, float(min(ms, LATEST_MS)))
+        self._notify()
+
+    def move_to(self, ms: int) -> None:
+        """Put virtual time at exactly ``ms``, even before where it stands: only for a worker of ``serve
+        --workers`` applying another worker's stored action at the millisecond it was stamped
+        (`druid_sim.state.shared`); nothing a client sees ever moves the clock back."""
+        with self._lock:
+            self._rebase()
+            self._anchor_virtual = float(min(ms, LATEST_MS))
         self._notify()
 
     def set_scale(self, scale: float) -> None:

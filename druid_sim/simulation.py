@@ -40,6 +40,8 @@ def fresh_overlord(config: ServeConfig, clock: Clock, scenario: Scenario | None)
         workers = WorkerPool(hosts=pools.middle_managers, capacity=9)
         overlord = Overlord(clock, seed=config.seed, workers=workers)
     overlord.payloads.budget = config.limits.max_stored_payloads
+    # With a store of actions the model must be a function of them: skip old arrivals only at stored jumps.
+    overlord.skip_on_read = config.state is None or config.cassette is not None
     overlord.remember_at_most(config.limits.max_complete_tasks)
     if config.limits.queue_max_size is not None:
         overlord.queue_max_size = config.limits.queue_max_size

@@ -65,8 +65,9 @@ def test_max_complete_tasks_keeps_only_the_newest_complete_tasks_across_resets(q
             # each task ran its 10 minutes within the hour after it: all are complete, within the 24 hours
             # /completeTasks shows by default (reference 2.1)
             complete = {task["id"] for task in client.get(f"{V1}/completeTasks").json()}
-            # forgetting runs in batches of a tenth of the bound (at least one task): 5 to 6 are held
-            assert 5 <= len(complete) <= 6 and complete == set(ids[-len(complete) :])
+            # forgetting runs as a task is added, in batches of a tenth of the bound (at least one task), and
+            # keeps the tasks active then (here the one just submitted): 5 to 7 are held
+            assert 5 <= len(complete) <= 7 and complete == set(ids[-len(complete) :])
             assert client.get(f"{V1}/tasks").json() == client.get(f"{V1}/completeTasks").json()
             never = unknown(client, "index_parallel_never_submitted")
             for forgotten in ids[: -len(complete)]:

@@ -235,8 +235,8 @@ def test_state_with_more_than_one_worker_is_refused(capsys: pytest.CaptureFixtur
     cassette = poll_cassette(tmp_path / "poll.jsonl")
     message = refused_here(capsys, *replica(cassette, str(tmp_path / "state.db"), "--workers", "2"))
     assert message == (
-        "druid-sim serve: --state does not go with --workers above 1: run more replicas on the same --state "
-        "instead (docs/state.md)"
+        "druid-sim serve: --workers above 1 with --state needs an SQLite file and no --cassette: replay's workers "
+        "share their cursors through a file of their own; with --state run more replicas on it instead (docs/state.md)"
     )
 
 

@@ -125,9 +125,12 @@ def test_two_workers_play_one_sequence_in_recorded_order_and_stop_on_ctrl_c(
     assert list(temp.glob("druid-sim-cursors-*")) == []
 
 
-def test_more_than_one_worker_needs_a_cassette(capsys: pytest.CaptureFixture[str]) -> None:
+def test_more_than_one_worker_needs_a_cassette_or_a_state_store(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--workers", "2", "--port", "1"]) == 2
-    assert "--workers above 1 needs --cassette" in capsys.readouterr().err
+    assert (
+        "--workers above 1 needs --state FILE (the workers share the simulated cluster through it) or --cassette"
+        in (capsys.readouterr().err)
+    )
 
 
 def test_workers_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:

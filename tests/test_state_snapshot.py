@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 from druid_sim import actions
 from druid_sim.actions import record
 from druid_sim.config import ServeConfig
-from druid_sim.druid.submission import parse_submission
 from druid_sim.overlord.overlord import TaskQuery
 from druid_sim.overlord.task import Plan, Task
 from druid_sim.runtime import Simulation
@@ -40,6 +39,7 @@ from druid_sim.state.ledger import Ledger
 from druid_sim.state.serving import install, open_for
 from druid_sim.state.snapshotter import Snapshotter
 from druid_sim.state.store import Settings, open_store
+from tests.support.moves import client_move
 from tests.support.postgres import Postgres
 from tests.support.served import START, served
 from tests.support.state import D, kill, submit
@@ -82,48 +82,7 @@ def live_store(path: Path, scenario: str | None) -> Iterator[Live]:
 
 def take(live: Live, move: tuple[Any, ...]) -> None:
     """Make one move as the handlers make it: change the model, then keep the action."""
-    sim = live.simulation
-    overlord = sim.overlord
-    kind = move[0]
-    if kind == "submit":
-        if move[1] == "kill":
-            body = orjson.dumps({"type": "kill", "dataSource": move[2], "interval": "2025-01-01/2025-02-01"})
-        else:
-            body = orjson.dumps({"type": move[1], "spec": {"dataSchema": {"dataSource": move[2]}}})
-        submission = parse_submission(body)
-        task = overlord.submit(submission)
-        record(sim, actions.submitted(task, submission))
-        live.ids.append(task.id)
-    elif kind == "shutdown" and live.ids:
-        now = overlord.now()
-        found = overlord.get(live.ids[move[1] % len(live.ids)], now)
-        if found is not None and found.phase_at(now).active:
-            overlord.shutdown(found, now)
-            record(sim, actions.shut_down(found, now))
-    elif kind == "shutdown_all":
-        victims = overlord.shutdown_datasource(move[1])
-        if victims:
-            record(sim, actions.shut_down_datasource(move[1], victims[0].plan.shutdown_at or overlord.now()))
-    elif kind == "advance":
-        sim.clock.advance(move[1])
-        record(sim, actions.control(actions.CLOCK, sim.clock.now_ms()))
-    elif kind == "read":
-        if move[1] == "tasks":
-            overlord.list_tasks(TaskQuery())
-        elif move[1] == "census":
-            overlord.census()
-        else:
-            overlord.statuses(live.ids)
-    elif kind == "fault":
-        faults = sim.extensions["faults"]
-        name = f"f{move[1]}"
-        if name in {fault.name for fault in faults.list()}:
-            faults.remove(name)
-            record(sim, actions.control(actions.FAULT_REMOVE, overlord.now(), name=name))
-        else:
-            spec = {"name": name, "kind": "error", "status": 503, "routes": [f"{D}/task/*/status"]}
-            faults.add(spec)
-            record(sim, actions.control(actions.FAULT_ADD, overlord.now(), faults=[spec]))
+    client_move(live.simulation, live.ids, move)
 
 
 def rebuilt(path: Path, settings_: Settings, scenario: str | None) -> tuple[Simulation, Ledger]:

@@ -271,10 +271,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"druid-sim serve: {problem}", file=sys.stderr)
     if limits.problems():
         return 2
-    if args.workers > 1 and not args.cassette:
+    if args.workers > 1 and not args.cassette and args.state is None:
         print(
-            "druid-sim serve: --workers above 1 needs --cassette: the simulated cluster lives in one process "
-            "(each worker would have its own); replay shares its sequence cursors between workers",
+            "druid-sim serve: --workers above 1 needs --state FILE (the workers share the simulated cluster "
+            "through it) or --cassette (replay shares its sequence cursors between workers); without either "
+            "each worker would invent its own cluster",
             file=sys.stderr,
         )
         return 2
@@ -285,10 +286,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.state is not None and args.workers > 1:
+    if args.state is not None and args.workers > 1 and (args.cassette or "://" in args.state):
         print(
-            "druid-sim serve: --state does not go with --workers above 1: run more replicas on the same --state "
-            "instead (docs/state.md)",
+            "druid-sim serve: --workers above 1 with --state needs an SQLite file and no --cassette: "
+            + (
+                "replay's workers share their cursors through a file of their own; with --state run more "
+                "replicas on it instead"
+                if args.cassette
+                else "with PostgreSQL, run more replicas on the same --state instead, each with --workers 1"
+            )
+            + " (docs/state.md)",
             file=sys.stderr,
         )
         return 2
@@ -411,6 +418,8 @@ def _serve(
     if replay is not None and config.workers > 1:
         generated = control.token if control.generated else None
         return _run_workers(config, replay, control.announcement(config.self_url), generated, sock)
+    if stored is not None and config.workers > 1:
+        return _run_state_workers(config, stored, control, sock)
     simulation = build_simulation(config)
     forward = None
     if replay is not None:
@@ -481,6 +490,63 @@ def _announce_dashboard(config: ServeConfig, generated_token: str | None) -> Non
         return
     link = f"{config.self_url}/" + (f"#token={generated_token}" if generated_token else "")
     print(f"druid-sim: dashboard on {link}", flush=True)
+
+
+def _run_state_workers(
+    config: ServeConfig, stored: tuple[Store, Settings], control: TokenDecision, sock: socket.socket
+) -> int:
+    """``--workers N --state FILE``: N uvicorn processes, each with the whole model, sharing the store.
+
+    This process rebuilds the model once first, so a store that cannot be served is refused here, in one
+    line, before any worker starts; it goes live (a jump of the clock since the store was last served is
+    kept, as a single server keeps it) and then lets its copy go. It keeps the file's lock while the
+    workers serve, creates their fence (`druid_sim.state.fence`) and runs the snapshotter.
+    """
+    import tempfile
+
+    from druid_sim.server.assembly import build_app
+    from druid_sim.server.snapshots import start as start_snapshots
+    from druid_sim.server.stopping import serve_workers
+    from druid_sim.server.workers import WORKER_ENV, encode_state_settings
+    from druid_sim.simulation import build_simulation
+    from druid_sim.state import StoreError
+    from druid_sim.state.fence import Fence
+    from druid_sim.state.serving import install
+
+    store = stored[0]
+    simulation = build_simulation(config)
+    try:
+        ledger = install(simulation, build_app(simulation), *stored)
+    except StoreError as exc:
+        store.close()
+        print(f"druid-sim serve: {exc}", file=sys.stderr)
+        return 2
+    since = f" (from the snapshot at action {ledger.snapshot_seq})" if ledger.snapshot_seq else ""
+    print(f"druid-sim: state in {store.location}: {ledger.applied} actions rebuilt{since}", flush=True)
+    descriptor, fence_path = tempfile.mkstemp(prefix="druid-sim-fence-", suffix=".bin")
+    os.close(descriptor)
+    fence = Fence(fence_path, create=True, committed=ledger.applied, fence_ms=simulation.clock.now_ms())
+    del simulation, ledger  # each worker rebuilds its own; this process only holds the lock and the fence
+    gc.collect()
+    snapshots = start_snapshots(config)
+    try:
+        os.environ[WORKER_ENV] = encode_state_settings(config, fence_path)
+        print(
+            f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks, {config.workers} workers "
+            "sharing the state store (Ctrl-C stops)",
+            flush=True,
+        )
+        print(control.announcement(config.self_url), flush=True)
+        _announce_dashboard(config, control.token if control.generated else None)
+        serve_workers("druid_sim.server.workers:create_app", sock, config.workers, uvicorn_settings())
+    finally:
+        os.environ.pop(WORKER_ENV, None)
+        snapshots.stop()
+        fence.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(fence_path)
+        store.close()
+    return 0
 
 
 def _run_workers(

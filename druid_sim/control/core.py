@@ -165,11 +165,18 @@ async def post_clock(request: Request) -> Response:
             scale = 0.0
         elif scale is None:
             scale = clock.scale or 1.0
+    overlord = simulation.overlord
+    before = overlord.now()
     if scale is not None:
         clock.set_scale(scale)
     if target is not None:  # measured after the speed change, so a running clock lands on the instant
         clock.advance(max(0.0, (target - clock.now_ms()) / 1000.0))
     elif step is not None:
         clock.advance(step)
-    keep(simulation, actions.control(actions.CLOCK, clock.now_ms()))
+    if step is None:
+        keep(simulation, actions.control(actions.CLOCK, clock.now_ms()))
+    else:  # a jump: what it skips is decided here, once, and kept with it (`Overlord.jump`)
+        after = clock.now_ms()
+        overlord.jump(before, after)
+        keep(simulation, actions.control(actions.CLOCK, after, **{"from": before}))
     return JSONAnswer(describe_clock(simulation))

@@ -133,6 +133,12 @@ class Overlord:
         self._census: _CachedCensus | None = None
         #: Called with the current time before each answer, so scenarios can add planned arrivals.
         self.before_answer: list[Callable[[int], None]] = []
+        #: Whether that catch-up may skip what is older than its window (arrivals, bursts, supervisors'
+        #: generations: ``CATCH_UP_MS``) on any look at the model (True: a model in memory only), or only
+        #: across a stored jump of the clock (`jump`: False with a state store). With a store the model must be a
+        #: function of the stored actions alone, whoever looked at it when: a look that skipped would give
+        #: the model a restart or another worker process rebuilds different tasks.
+        self.skip_on_read = True
         #: Model parts built on the tasks (supervisors, segment metadata...), by name: they live and reset
         #: with this Overlord, so a reset that builds a new one drops them too.
         self.extras: dict[str, Any] = {}
@@ -147,11 +153,38 @@ class Overlord:
     def now(self) -> int:
         """The current virtual time, after letting time-driven extensions catch up."""
         now = self.clock.now_ms()
-        for hook in self.before_answer:
-            hook(now)
-        if len(self._order) > self._forget_at:
-            self._forget(now)
+        self.catch_up(now)
         return now
+
+    def catch_up(self, now: int) -> None:
+        """Add what the scenario plans up to ``now`` (no later than the clock's ``horizon``): arrivals, bursts,
+        supervisors' tasks, in time order."""
+        horizon = self.clock.horizon
+        moment = now if horizon is None else min(now, horizon())
+        for hook in self.before_answer:
+            hook(moment)
+
+    @property
+    def may_skip(self) -> bool:
+        """Whether any look may skip what is older than the catch-up window (see `skip_on_read`)."""
+        return self.skip_on_read
+
+    def jump(self, before: int, after: int) -> None:
+        """The clock jumped from ``before`` to ``after``: catch up on everything up to ``before``, then skip
+        what is older than the catch-up window before ``after`` (as a look after a long jump does in memory).
+
+        Called where the jump is a stored action (``POST /__sim/clock``, a server going live after a
+        restart), so every model rebuilt from the store skips exactly the same tasks. What is not skipped
+        is added by the next look, as ever (a jump into a burst of 80,000 tasks answers at once).
+        """
+        self.catch_up(before)
+        for hook in self.before_answer:
+            owner = getattr(hook, "__self__", hook)  # a bound ``catch_up`` (the supervisors alone): its owner skips
+            skip_old = getattr(owner, "skip_old", None)
+            if skip_old is not None:
+                skip_old(after)
+        if len(self._order) > self._forget_at:
+            self._forget(after)
 
     def _forget(self, now: int) -> None:
         """Forget the oldest complete tasks beyond ``max_complete`` (a bounded history, like metadata retention).
@@ -218,6 +251,8 @@ class Overlord:
         else:
             self._reschedule(task.created_ms)
         self.version += 1
+        if len(self._order) > self._forget_at:  # at an add, never at a look: the same tasks in every rebuild
+            self._forget(task.created_ms)
         return task
 
     def add_all(self, tasks: Iterable[Task]) -> int:
@@ -245,6 +280,8 @@ class Overlord:
         self._active.sort(key=order_key)
         self._occupy(task for task in added if task.created_ms <= now and task.phase_at(now) is Phase.RUNNING)
         self.version += 1
+        if len(self._order) > self._forget_at:
+            self._forget(now)
         return len(added)
 
     def _occupy(self, running: Iterable[Task]) -> None:
@@ -389,7 +426,14 @@ class Overlord:
         return task
 
     def _prune(self, now: int) -> None:
-        """Drop tasks that have become complete from the active list (time only moves forward)."""
+        """Drop tasks that have become complete from the active list (time only moves forward).
+
+        Not past the clock's ``horizon``: a task complete by then but running at a stored action's time
+        still holds its slot.
+        """
+        horizon = self.clock.horizon
+        if horizon is not None:
+            now = min(now, horizon())
         if any(task.created_ms <= now and task.phase_at(now).complete for task in self._active):
             still: list[Task] = []
             for task in self._active:

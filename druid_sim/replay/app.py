@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from druid_sim.actions import StoreUnavailable
-from druid_sim.asgi import ASGIApp, Message, Receive, Scope, Send
+from druid_sim.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
 from druid_sim.clock import Clock
 from druid_sim.express import ExpressRequest
 from druid_sim.replay.answers import Answer
@@ -79,7 +79,7 @@ class ReplayApp:
             if answer is not None:
                 await self._send(scope, send, answer)
                 return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         live = self._normalize(method, raw_path, query, scope["headers"], body)
         sequence = self.replay.find(live)
         if sequence is not None:
@@ -93,10 +93,10 @@ class ReplayApp:
                 return
         if self._simulate:
             self.replay.simulated_miss(live)
-            await self.app(scope, _replaying(body, receive), send)
+            await self.app(scope, replaying(body, receive), send)
             return
         if scope["path"] in PROBE_PATHS:  # a health check or readiness probe: the model answers, not a miss
-            await self.app(scope, _replaying(body, receive), send)
+            await self.app(scope, replaying(body, receive), send)
             return
         near = self.replay.explain_miss(live)
         self.replay.note_miss(live, near, "replay")
@@ -212,30 +212,3 @@ def _with_body(answer: Answer, body: bytes) -> Answer:
     length = str(len(body)).encode("ascii")
     headers = tuple((name, length if name == b"content-length" else value) for name, value in answer.headers)
     return replace(answer, headers=headers, body=body)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole request body (empty if the client disconnected first)."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the already-read body once, then defers to the real one."""
-    sent = False
-
-    async def replay_receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay_receive

@@ -280,11 +280,17 @@ class ArrivalStreams:
     def _version(self) -> int:
         return self.overlord.version if self.overlord is not None else 0
 
+    def skip_old(self, now: int) -> None:
+        """After a jump to ``now``, forget every stream's arrivals older than its catch-up window."""
+        for stream in self.streams:
+            stream.skip_old(now)
+        self._next = -1
+
     def __call__(self, now: int) -> None:
         if now < self._next and self._version() == self._seen:
             return
-        for stream in self.streams:
-            stream.skip_old(now)
+        if self.overlord is None or self.overlord.may_skip:
+            self.skip_old(now)
         while True:
             stream = min(self.streams, key=lambda item: item.next_at)
             if stream.next_at > now:
@@ -305,8 +311,13 @@ class TimelineBursts:
         self._times = [at for at, _ in self.pending]
         self.index = 0
 
-    def __call__(self, now: int) -> None:
+    def skip_old(self, now: int) -> None:
+        """After a jump to ``now``, forget the bursts older than `CATCH_UP_MS`."""
         self.index = max(self.index, bisect.bisect_left(self._times, now - CATCH_UP_MS))
+
+    def __call__(self, now: int) -> None:
+        if self.world.overlord.may_skip:
+            self.skip_old(now)
         while self.index < len(self.pending) and self.pending[self.index][0] <= now:
             at, burst = self.pending[self.index]
             self.index += 1

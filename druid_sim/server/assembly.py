@@ -44,13 +44,22 @@ def control_app(simulation: Simulation) -> ASGIApp | None:
     return build_control_app(simulation)
 
 
-def build_app(simulation: Simulation, access_log: bool | None = None, forward: Forwarder | None = None) -> SimulatorApp:
+def build_app(
+    simulation: Simulation,
+    access_log: bool | None = None,
+    forward: Forwarder | None = None,
+    serialize: Middleware | None = None,
+) -> SimulatorApp:
     """The whole ASGI application for ``simulation``.
 
     ``forward``: what no layer answers goes to this upstream instead of the model (the pytest plugin's
     recorder, while a test records from a real cluster); everything in front of it stays as it is.
+    ``serialize``: right around the model, a worker's write lock (``serve --workers N --state``,
+    `druid_sim.server.serialized`), inside faults so no delay is taken with the lock held.
     """
     middlewares = druid_middlewares(simulation)
+    if serialize is not None:
+        middlewares.insert(0, serialize)
     if forward is not None:
         middlewares.insert(0, lambda model: forward)  # innermost, in the model's place
     served: list[Pages] = []

@@ -39,6 +39,11 @@ def encode_settings(config: ServeConfig, cursor_path: str, sequences: int) -> st
     return orjson.dumps(payload).decode()
 
 
+def encode_state_settings(config: ServeConfig, fence_path: str) -> str:
+    """The value of `WORKER_ENV` for a simulating server with a store (``--state``) and its fence file."""
+    return orjson.dumps({"config": dataclasses.asdict(config), "fence": fence_path}).decode()
+
+
 def decode_settings(value: str) -> tuple[ServeConfig, str, int]:
     """The configuration, cursor file path and sequence count encoded by `encode_settings`."""
     payload = orjson.loads(value)
@@ -55,17 +60,30 @@ def decode_config(encoded: dict[str, object]) -> ServeConfig:
     return ServeConfig(**fields)
 
 
-class WorkerControl:
-    """The ``/__sim/`` API of one worker among several: reads pass, changes answer 409."""
+#: With a store (``--state``), the control calls every worker applies (they are stored actions).
+KEPT_CONTROL = ("/__sim/reset", "/__sim/clock", "/__sim/scenario", "/__sim/faults")
 
-    def __init__(self, app: ASGIApp, workers: int) -> None:
+
+class WorkerControl:
+    """The ``/__sim/`` API of one worker among several: reads pass, changes answer 409 (with a store, the
+    changes it keeps pass: clock, reset, scenario, faults)."""
+
+    def __init__(self, app: ASGIApp, workers: int, stored: bool = False) -> None:
         self.app = app
         self.pid = str(os.getpid()).encode()
-        self.message = (
-            f"this server runs {workers} worker processes (--workers {workers}), each with its own model, "
-            "clock, faults and journal, so a change through /__sim/ would reach only the worker that "
-            "answers; restart druid-sim serve without --workers (or with --workers 1) to use it"
-        )
+        self.kept = KEPT_CONTROL if stored else ()
+        if stored:
+            self.message = (
+                f"this server runs {workers} worker processes (--workers {workers}) sharing a state store, which "
+                "keeps clock, reset, scenario and fault changes for all of them; this change would reach only the "
+                "worker that answers (each has its own journal); restart druid-sim serve with --workers 1 to use it"
+            )
+        else:
+            self.message = (
+                f"this server runs {workers} worker processes (--workers {workers}), each with its own model, "
+                "clock, faults and journal, so a change through /__sim/ would reach only the worker that "
+                "answers; restart druid-sim serve without --workers (or with --workers 1) to use it"
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pid = self.pid
@@ -75,7 +93,7 @@ class WorkerControl:
                 message = {**message, "headers": [*message.get("headers", []), (WORKER_HEADER, pid)]}
             await send(message)
 
-        if scope["type"] != "http" or scope["method"] in _READ_ONLY:
+        if scope["type"] != "http" or scope["method"] in _READ_ONLY or scope["path"].startswith(self.kept):
             await self.app(scope, receive, tagged)
             return
         body = orjson.dumps({"error": "conflict", "message": self.message})
@@ -102,6 +120,9 @@ def create_app() -> ASGIApp:
         raise RuntimeError(
             f"druid_sim.server.workers:create_app runs in druid-sim serve --workers workers (${WORKER_ENV})"
         )
+    payload = orjson.loads(value)
+    if "fence" in payload:
+        return _state_app(decode_config(payload["config"]), str(payload["fence"]))
     config, cursor_path, sequences = decode_settings(value)
     config, replay = prepare_replay(config)
     if replay is None:
@@ -114,6 +135,44 @@ def create_app() -> ASGIApp:
     app = build_app(simulation)
     if app.control is not None:
         app.control = WorkerControl(app.control, config.workers)
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+def _state_app(config: ServeConfig, fence_path: str) -> ASGIApp:
+    """One worker of a simulating server with a store: the whole model, rebuilt from the store, following
+    the other workers' writes through it (`druid_sim.state.shared`)."""
+    from druid_sim.actions import EXTENSION
+    from druid_sim.control.errors import error_response
+    from druid_sim.server.assembly import build_app
+    from druid_sim.server.serialized import SerializedWrites
+    from druid_sim.simulation import build_simulation
+    from druid_sim.state.fence import Fence
+    from druid_sim.state.shared import WorkerLedger
+    from druid_sim.state.store import open_store
+    from druid_sim.wire import error_page
+
+    assert config.state is not None
+    store = open_store(config.state, follower=True)
+    settings = store.load_settings()
+    if settings is None:
+        raise RuntimeError(f"the state store {store.location} lost its settings since the server started")
+    simulation = build_simulation(config)
+    ledger = WorkerLedger(simulation, store, settings, Fence(fence_path))
+    simulation.extensions[EXTENSION] = ledger
+
+    def druid_refusal(scope: Scope, _why: str) -> ASGIApp:
+        accept = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"accept"), None)
+        return error_page(503, scope["path"], accept)
+
+    def control_refusal(_scope: Scope, why: str) -> ASGIApp:
+        return error_response(503, f"the change could not be kept ({why}); retry once the state store answers")
+
+    app = build_app(simulation, serialize=lambda inner: SerializedWrites(inner, ledger, druid_refusal))
+    ledger.start()
+    if app.control is not None:
+        app.control = WorkerControl(SerializedWrites(app.control, ledger, control_refusal), config.workers, True)
     gc.collect()
     gc.freeze()
     return app

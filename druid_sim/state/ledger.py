@@ -27,6 +27,12 @@ from druid_sim.state.store import Settings, Store, Stored, StoreError
 logger = logging.getLogger(__name__)
 
 
+#: A gap of virtual time while no server ran shorter than this is not kept as a jump of the clock: it skips
+#: nothing (the shortest catch-up window, arrivals every 30 ms, is a minute), and a store started and
+#: stopped often need not grow by an action each time.
+JUMP_KEPT_MS = 60_000
+
+
 class Ledger:
     """The store of one simulation: records its actions, rebuilds it, and tracks whether it leads."""
 
@@ -125,23 +131,40 @@ class Ledger:
         self.dirty = False
 
     def go_live(self) -> None:
-        """Move the clock to where virtual time stands now and let it run at the stored speed."""
+        """Move the clock to where virtual time stands now and let it run at the stored speed.
+
+        When virtual time moved on while no server ran (a restart, a takeover), that is a jump of the clock:
+        kept as one (`Overlord.jump`), so every later rebuild skips the same old arrivals this one does.
+        """
+        before, after = self.resume_clock()
+        if after - before > JUMP_KEPT_MS and self.leading:
+            self.simulation.overlord.jump(before, after)
+            self.record(kinds.control(kinds.CLOCK, after, **{"from": before}))
+
+    def resume_clock(self) -> tuple[int, int]:
+        """Let the clock run from the last applied action at its stored speed; (before, after) in virtual ms."""
         clock_ms, wall_ms, scale = self.anchor
         clock = self.simulation.clock
-        clock.advance_to(int(clock_ms + (wall_clock_ms() - wall_ms) * scale))
+        before = clock.now_ms()
+        after = int(clock_ms + (wall_clock_ms() - wall_ms) * scale)
+        clock.advance_to(after)
         clock.set_scale(scale)
         self.dirty = True
+        return before, after
 
     # -- leading ---------------------------------------------------------------------------------
 
     def lead(self, stored: list[Stored] | None = None) -> None:
         """Take over: catch up on every stored action (``stored``: those fetched already), go live, lead."""
         self.catch_up(stored)
-        self.go_live()
         self.leading = True
         leadership = self.simulation.leadership
         leadership.leader_url = None
         leadership.electing = False
+        try:
+            self.go_live()
+        except StoreUnavailable:
+            return  # `record` stood by: the next try rebuilds from the store first
         logger.info("leading the simulated Overlord (%d stored actions applied)", self.applied)
 
     def stand_by(self, leader_url: str | None) -> None:

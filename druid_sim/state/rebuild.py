@@ -22,12 +22,22 @@ from druid_sim.state.store import StoreError
 FIX = "start with the druid-sim and scenario file that wrote it, or give another --state"
 
 
+def starts_at(action: Action) -> int:
+    """The virtual time applying ``action`` starts at: a jump of the clock starts where it jumped from."""
+    jumped_from = action.optional("from") if action.kind == kinds.CLOCK else None
+    return action.at_ms if jumped_from is None else int(jumped_from)
+
+
 def apply(simulation: Simulation, action: Action, location: str) -> None:
     """Replay ``action`` into ``simulation`` (whose clock is frozen); `StoreError` when it cannot be."""
     clock = simulation.clock
-    clock.advance_to(action.at_ms)
     kind = action.kind
     overlord = simulation.overlord
+    jumped_from = action.optional("from") if kind == kinds.CLOCK else None
+    if jumped_from is not None:  # the clock jumped from there: catch up on everything before the jump first
+        clock.advance_to(jumped_from)
+        overlord.now()
+    clock.advance_to(action.at_ms)
     if kind in (kinds.SUBMIT, kinds.SHUTDOWN, kinds.SHUTDOWN_ALL):
         overlord.now()  # the handler's first look at the model: planned arrivals up to now take their slots first
     if kind == kinds.SUBMIT:
@@ -48,6 +58,8 @@ def apply(simulation: Simulation, action: Action, location: str) -> None:
     elif kind == kinds.SHUTDOWN_ALL:
         overlord.shutdown_datasource(action.arg("dataSource"))
     elif kind == kinds.CLOCK:
+        if jumped_from is not None:
+            overlord.jump(jumped_from, action.at_ms)
         clock.advance_to(action.clock_ms)
     elif kind == kinds.RESET:
         reset_simulation(simulation)
