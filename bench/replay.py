@@ -182,12 +182,12 @@ def wiremock_jar() -> Path:
     return jars[-1]
 
 
-def wiremock_argv(port: int, root: Path, body: bytes) -> list[str]:
-    """WireMock with the exchange as a file stub, its request journal off."""
+def wiremock_argv(port: int, root: Path, body: bytes, path: str = STATUS_PATH) -> list[str]:
+    """WireMock with the exchange (``GET path`` answered ``body``) as a file stub, its request journal off."""
     jar = wiremock_jar()
     (root / "mappings").mkdir(parents=True, exist_ok=True)
     stub = {
-        "request": {"method": "GET", "url": STATUS_PATH},
+        "request": {"method": "GET", "url": path},
         "response": {"status": 200, "headers": {"Content-Type": "application/json"}, "body": body.decode()},
     }
     (root / "mappings" / "status.json").write_text(json.dumps(stub))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -199,6 +200,14 @@ def fresh(url: str) -> httpx.Client:
 
 
 SPEC = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wikipedia"}}}
+SUPERVISOR = {
+    "type": "kafka",
+    "spec": {
+        "dataSchema": {"dataSource": "wiki"},
+        "ioConfig": {"topic": "wiki", "consumerProperties": {"bootstrap.servers": "kafka:9092"}, "taskCount": 2},
+        "tuningConfig": {"type": "kafka"},
+    },
+}
 
 
 def test_a_write_through_one_worker_is_read_at_once_through_the_other(tmp_path: Path) -> None:
@@ -221,14 +230,11 @@ def test_a_write_through_one_worker_is_read_at_once_through_the_other(tmp_path: 
         with fresh(server.url) as client:
             assert client.post(f"{D}/task/{ids[0]}/shutdown").status_code == 200
             assert client.post("/__sim/clock", json={"advance": "2h"}).status_code == 200
-        lists: dict[str, bytes] = {}
-        for _ in range(30):
-            with fresh(server.url) as client:
-                health = client.get("/__sim/health")
-                body = client.get(f"{D}/tasks", params={"state": "complete"}).content
-                lists.setdefault(worker_of(health), body)
-        assert len(lists) == 2 and len(set(lists.values())) == 1, "the workers answer the same"
-        shut = orjson.loads(next(iter(lists.values())))
+        complete = f"{D}/tasks?state=complete"
+        lists = from_each_worker(server.url, [complete])
+        first_list, second_list = (answers[complete] for answers in lists.values())
+        assert first_list == second_list, "the workers answer the same"
+        shut = orjson.loads(first_list)
         first = next(task for task in shut if task["id"] == ids[0])
         assert first["statusCode"] == "FAILED"  # reference 2.6: shut down by the user
         with fresh(server.url) as client:
@@ -275,6 +281,84 @@ def test_workers_with_postgresql_or_a_cassette_are_refused_in_one_line(tmp_path:
         )
         assert done.returncode == 2
         assert says in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+def from_each_worker(url: str, paths: list[str]) -> dict[str, dict[str, bytes]]:
+    """The answers to ``paths`` from each of the two workers (new connections until both have answered)."""
+    seen: dict[str, dict[str, bytes]] = {}
+    for _ in range(200):
+        with fresh(url) as client:
+            pid = worker_of(client.get("/__sim/health"))
+            if pid not in seen:
+                seen[pid] = {path: client.get(path).content for path in paths}
+        if len(seen) == 2:
+            return seen
+    raise AssertionError("one worker never answered")
+
+
+def refuses_connections(url: str) -> bool:
+    try:
+        httpx.get(f"{url}/status/health", timeout=1)
+    except httpx.TransportError:
+        return True
+    return False
+
+
+def test_killed_with_sigkill_under_load_nothing_acknowledged_is_lost(tmp_path: Path) -> None:
+    """``kill -9`` of the server (its workers end with it: Linux's parent-death signal) while two clients
+    submit through new connections; a restart on the file, with two workers again, answers every acknowledged
+    task, and the tasks from before the load byte for byte as both workers answered them (reference 2.3)."""
+    state = str(tmp_path / "state.db")
+    args = ("--state", state, "--scenario", "demo", "--start-time", "2026-01-01T00:00:00Z", "--time-scale", "0")
+    with served("--workers", "2", *args) as server:
+        with fresh(server.url) as client:
+            ids = [client.post(f"{D}/task", json=SPEC).json()["task"] for _ in range(4)]
+            assert client.post("/__sim/clock", json={"advance": "20s"}).status_code == 200
+        with fresh(server.url) as client:
+            assert client.post(f"{D}/task/{ids[0]}/shutdown").status_code == 200
+            assert client.post(f"{D}/supervisor", json=SUPERVISOR).status_code == 200  # kept as the call itself
+            assert client.post("/__sim/clock", json={"advance": "3m"}).status_code == 200
+        paths = [f"{D}/task/{task}/status" for task in ids] + [f"{D}/task/{task}" for task in ids]
+        paths += [f"{D}/supervisor?full", "/__sim/clock", f"{D}/tasks"]
+        answers_before = from_each_worker(server.url, paths)
+        first, second = answers_before.values()
+        assert first == second
+        acknowledged: list[str] = []
+        stop = threading.Event()
+
+        def load() -> None:
+            while not stop.is_set():
+                try:
+                    with fresh(server.url) as client:
+                        response = client.post(f"{D}/task", json=SPEC)
+                except httpx.TransportError:
+                    return
+                if response.status_code == 200:
+                    acknowledged.append(response.json()["task"])
+
+        clients = [threading.Thread(target=load) for _ in range(2)]
+        for thread in clients:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(server.process.pid, signal.SIGKILL)  # the server alone: its workers must not outlive it
+        server.process.wait()
+        deadline = time.monotonic() + 10
+        while not refuses_connections(server.url):
+            assert time.monotonic() < deadline, "the workers outlived the server"
+            time.sleep(0.1)
+        stop.set()
+        for thread in clients:
+            thread.join()
+    assert len(acknowledged) >= 40
+    with served("--workers", "2", "--state", state) as again:
+        after = from_each_worker(again.url, [*paths[: 2 * len(ids)], f"{D}/supervisor?full"])
+        for answers_now in after.values():
+            assert answers_now == {path: first[path] for path in answers_now}
+        for task_id in acknowledged:
+            with fresh(again.url) as client:
+                assert client.get(f"{D}/task/{task_id}/status").status_code == 200, task_id
 
 
 def test_the_server_and_its_workers_end_together(tmp_path: Path) -> None:

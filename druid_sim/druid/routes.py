@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
@@ -28,6 +28,7 @@ from druid_sim.druid.intervals import IntervalError, interval_length_ms, parse_i
 from druid_sim.druid.intervals import format_instant as joda_instant
 from druid_sim.druid.jackson import deep_point, shape_of
 from druid_sim.druid.submission import SubmissionError, TooDeepError, parse_json_body, parse_submission
+from druid_sim.express import ExpressRequest
 from druid_sim.overlord.ids import invalid_id_reason
 from druid_sim.overlord.overlord import STATES, DuplicateTaskError, QueueFullError, TaskQuery
 from druid_sim.overlord.reports import completion_report, live_report, reports_exist
@@ -546,6 +547,41 @@ class DruidApp:
     def __init__(self, simulation: Simulation) -> None:
         self.simulation = simulation
 
+    def express(self, request: ExpressRequest) -> ModelAnswer | None:
+        """A ``GET`` answered from the parser's callback (`druid_sim.express`), when its handler waits on nothing.
+
+        The same handler builds the same bytes as the ASGI way; it runs to its end without an event loop, as
+        a kept call is made again (`druid_sim.state.rebuild`). A handler that would wait (a streamed log)
+        is let go and the request goes the ASGI way, where it runs again from the start: a ``GET`` only reads.
+        """
+        if request.method != "GET":
+            return None
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": request.path,
+            "raw_path": request.raw_path,
+            "query_string": request.query,
+            "headers": request.headers,
+            "client": request.client,
+        }
+        answering = self.respond(scope, _nothing_to_receive)
+        try:
+            answering.send(None)
+        except StopIteration as done:
+            response: DruidResponse = done.value
+        else:
+            answering.close()
+            return None
+        if response.stream is not None:
+            return None
+        request.answered_by = "model"
+        headers = list(response.headers)
+        if response.content_type is not None:
+            headers.append((b"content-type", response.content_type))
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        return ModelAnswer(response.status, tuple(headers), response.body)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[ANSWERED_BY] = "model"
         response = await self.respond(scope, receive)
@@ -586,6 +622,20 @@ class DruidApp:
             return error_page(404, path, accept)
         except StoreUnavailable:  # the change could not be made durable: as an Overlord that lost its metadata store
             return error_page(503, path, accept)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAnswer:
+    """An express answer of the model (`druid_sim.express.ExpressAnswer`): never chunked."""
+
+    status: int
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+    chunked: bool = False
+
+
+async def _nothing_to_receive() -> dict[str, object]:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _kept_call(

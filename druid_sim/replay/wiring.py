@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from druid_sim.asgi import ASGIApp, Middleware, Receive, Scope, Send
 from druid_sim.config import ServeConfig
-from druid_sim.express import ExpressAnswer, ExpressRequest
+from druid_sim.express import ExpressAnswer, ExpressRequest, express_of
 from druid_sim.logsafe import log_redaction
 from druid_sim.overlord.task import Task
 from druid_sim.replay.app import ReplayApp
@@ -80,6 +80,7 @@ class ReplaySwitch:
         self.app = app
         self.simulation = simulation
         self.current: ReplayApp | None = None
+        self._model = express_of(app)
 
     def use(self, replay: Replay | None) -> None:
         self.current = None if replay is None else ReplayApp(self.app, replay, self.simulation.clock)
@@ -92,9 +93,12 @@ class ReplaySwitch:
             await current(scope, receive, send)
 
     def express(self, request: ExpressRequest) -> ExpressAnswer | None:
-        """The replay's express answer (`druid_sim.express`); the model never has one."""
+        """The replay's express answer (`druid_sim.express`), or with no cassette the model's: a miss always
+        goes the ASGI way (it is matched, logged and maybe simulated there)."""
         current = self.current
-        return None if current is None else current.express(request)
+        if current is not None:
+            return current.express(request)
+        return None if self._model is None else self._model(request)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from druid_sim.actions import StoreUnavailable
 from druid_sim.asgi import ASGIApp, Receive, Scope, Send, read_body, replaying
+from druid_sim.express import ExpressAnswer, ExpressRequest, express_of
 from druid_sim.state.shared import WorkerLedger
 
 #: What answers a change when the store cannot take it: given the scope and why, an ASGI app.
@@ -31,6 +32,14 @@ class SerializedWrites:
         self.ledger = ledger
         self.refuse = refuse
         self._local = asyncio.Lock()
+        self._inner = express_of(app)
+
+    def express(self, request: ExpressRequest) -> ExpressAnswer | None:
+        """A read answered from the parser's callback (`druid_sim.express`), after catching up as well."""
+        if self._inner is None or request.method not in _READS:
+            return None
+        self.ledger.follow()
+        return self._inner(request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ledger = self.ledger

@@ -127,5 +127,8 @@ def serve_workers(app: str, sock: socket.socket, workers: int, settings: dict[st
                     worker.kill()
                     worker.process.join()
 
+    from druid_sim.server.workers import PARENT_ENV
+
+    os.environ[PARENT_ENV] = str(os.getpid())  # each worker ends when this process does (`die_with_parent`)
     config = uvicorn.Config(app, factory=True, workers=workers, **settings)
     PromptSupervisor(config, sockets=[sock]).run()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+import sys
 from typing import Any
 
 import orjson
@@ -107,8 +108,29 @@ class WorkerControl:
         await send({"type": "http.response.body", "body": body})
 
 
+#: The pid of the ``serve`` process that started the workers: a worker outliving it ends at once.
+PARENT_ENV = "DRUID_SIM_SERVE_PID"
+
+
+def die_with_parent() -> None:
+    """End this worker when the ``serve`` process that started it dies, however it dies (``kill -9``
+    included): Linux's parent-death signal. Without it, orphaned workers would go on answering on the
+    port (and writing the store) beside the next server started in its place."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    parent = os.environ.get(PARENT_ENV)
+    if parent is not None and os.getppid() != int(parent):  # it died before the signal was asked for
+        os._exit(1)
+
+
 def create_app() -> ASGIApp:
     """uvicorn's factory in each worker: the simulation from `WORKER_ENV`, cursors in the shared file."""
+    die_with_parent()
     from druid_sim.replay.command import prepare_replay
     from druid_sim.replay.cursors import FileCursors
     from druid_sim.replay.wiring import install_replay
