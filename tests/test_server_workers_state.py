@@ -45,6 +45,7 @@ from druid_sim.state.shared import WorkerLedger
 from druid_sim.state.store import open_store
 from tests.support.moves import client_move
 from tests.support.served import DRUID_SIM, served
+from tests.support.state import SUPERVISOR
 from tests.test_state_snapshot import answers, rebuilt
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -200,14 +201,6 @@ def fresh(url: str) -> httpx.Client:
 
 
 SPEC = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wikipedia"}}}
-SUPERVISOR = {
-    "type": "kafka",
-    "spec": {
-        "dataSchema": {"dataSource": "wiki"},
-        "ioConfig": {"topic": "wiki", "consumerProperties": {"bootstrap.servers": "kafka:9092"}, "taskCount": 2},
-        "tuningConfig": {"type": "kafka"},
-    },
-}
 
 
 def test_a_write_through_one_worker_is_read_at_once_through_the_other(tmp_path: Path) -> None:

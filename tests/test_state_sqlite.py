@@ -17,16 +17,7 @@ import pytest
 
 from druid_sim.state import open_store
 from tests.support.served import START, served
-from tests.support.state import D, kill, new_store, refused, refused_here, submit
-
-SUPERVISOR = {
-    "type": "kafka",
-    "spec": {
-        "dataSchema": {"dataSource": "wiki"},
-        "ioConfig": {"topic": "wiki", "consumerProperties": {"bootstrap.servers": "kafka:9092"}, "taskCount": 2},
-        "tuningConfig": {"type": "kafka"},
-    },
-}
+from tests.support.state import SUPERVISOR, D, kill, new_store, refused, refused_here, submit
 
 
 def snapshot(client: httpx.Client, ids: list[str]) -> dict[str, bytes]:

@@ -19,6 +19,17 @@ D = "/druid/indexer/v1"
 SUBMIT = {"type": "index_parallel", "spec": {"dataSchema": {"dataSource": "wikipedia"}}}
 
 
+#: A Kafka supervisor spec Druid accepts (kept, on a store, as the call itself).
+SUPERVISOR = {
+    "type": "kafka",
+    "spec": {
+        "dataSchema": {"dataSource": "wiki"},
+        "ioConfig": {"topic": "wiki", "consumerProperties": {"bootstrap.servers": "kafka:9092"}, "taskCount": 2},
+        "tuningConfig": {"type": "kafka"},
+    },
+}
+
+
 def kill(server: Served) -> None:
     """SIGKILL: the process ends between two instructions, nothing flushed or closed on its way out."""
     os.killpg(server.process.pid, signal.SIGKILL)
