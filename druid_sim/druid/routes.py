@@ -30,7 +30,7 @@ from druid_sim.druid.jackson import deep_point, shape_of
 from druid_sim.druid.submission import SubmissionError, TooDeepError, parse_json_body, parse_submission
 from druid_sim.express import ExpressRequest
 from druid_sim.overlord.ids import invalid_id_reason
-from druid_sim.overlord.overlord import STATES, DuplicateTaskError, QueueFullError, TaskQuery
+from druid_sim.overlord.overlord import STATES, DuplicateTaskError, Overlord, QueueFullError, TaskQuery
 from druid_sim.overlord.reports import completion_report, live_report, reports_exist
 from druid_sim.overlord.task import Phase, Task
 from druid_sim.runtime import ANSWERED_BY, Simulation
@@ -546,6 +546,39 @@ class DruidApp:
 
     def __init__(self, simulation: Simulation) -> None:
         self.simulation = simulation
+        #: Express answers to ``GET /task/{id}/status`` by (path, query, Accept): a client polling a task
+        #: gets the same bytes until the task's phase or the model's version changes (`_StatusAnswer`).
+        self._statuses: dict[tuple[bytes, bytes, bytes | None], _StatusAnswer] = {}
+
+    def _status_again(self, key: tuple[bytes, bytes, bytes | None]) -> ModelAnswer | None:
+        """The answer remembered for ``key``, if it still holds: same model, same version, same phase now."""
+        remembered = self._statuses.get(key)
+        if remembered is None:
+            return None
+        overlord = self.simulation.overlord
+        now = overlord.now()  # planned arrivals first, as the handler's own look: they may re-plan the task
+        if (
+            remembered.overlord is overlord
+            and remembered.version == overlord.version
+            and remembered.task.phase_at(now) is remembered.phase
+        ):
+            return remembered.answer
+        return None
+
+    def _remember_status(
+        self, key: tuple[bytes, bytes, bytes | None], path: str, answer: ModelAnswer, before_ms: int
+    ) -> None:
+        """Remember ``answer``, built between ``before_ms`` and now, if the task's phase was one throughout."""
+        overlord = self.simulation.overlord
+        task = overlord.tasks.get(unquote(path[len(TASK_PREFIX) : -len(STATUS_SUFFIX)]))
+        if task is None:
+            return
+        phase = task.phase_at(overlord.clock.now_ms())
+        if task.phase_at(before_ms) is not phase:  # it changed while the answer was built: which one it shows is unsure
+            return
+        if len(self._statuses) >= MAX_STATUS_ANSWERS:
+            self._statuses.clear()
+        self._statuses[key] = _StatusAnswer(overlord, overlord.version, task, phase, answer)
 
     def express(self, request: ExpressRequest) -> ModelAnswer | None:
         """A ``GET`` answered from the parser's callback (`druid_sim.express`), when its handler waits on nothing.
@@ -556,6 +589,15 @@ class DruidApp:
         """
         if request.method != "GET":
             return None
+        raw_path = request.raw_path
+        status_key = None
+        if raw_path.startswith(TASK_PREFIX_BYTES) and raw_path.endswith(STATUS_SUFFIX_BYTES):
+            accept = next((value for name, value in request.headers if name == b"accept"), None)
+            status_key = (raw_path, request.query, accept)
+            again = self._status_again(status_key)
+            if again is not None:
+                request.answered_by = "model"
+                return again
         scope = {
             "type": "http",
             "method": "GET",
@@ -565,6 +607,7 @@ class DruidApp:
             "headers": request.headers,
             "client": request.client,
         }
+        before_ms = self.simulation.clock.now_ms()
         answering = self.respond(scope, _nothing_to_receive)
         try:
             answering.send(None)
@@ -580,7 +623,10 @@ class DruidApp:
         if response.content_type is not None:
             headers.append((b"content-type", response.content_type))
         headers.append((b"content-length", str(len(response.body)).encode()))
-        return ModelAnswer(response.status, tuple(headers), response.body)
+        answer = ModelAnswer(response.status, tuple(headers), response.body)
+        if status_key is not None and response.status == 200:
+            self._remember_status(status_key, request.path, answer, before_ms)
+        return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[ANSWERED_BY] = "model"
@@ -622,6 +668,26 @@ class DruidApp:
             return error_page(404, path, accept)
         except StoreUnavailable:  # the change could not be made durable: as an Overlord that lost its metadata store
             return error_page(503, path, accept)
+
+
+TASK_PREFIX = "/druid/indexer/v1/task/"
+STATUS_SUFFIX = "/status"
+TASK_PREFIX_BYTES = TASK_PREFIX.encode()
+STATUS_SUFFIX_BYTES = STATUS_SUFFIX.encode()
+#: Status answers remembered for the express lane at most (then forgotten all at once): one per task polled.
+MAX_STATUS_ANSWERS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusAnswer:
+    """A ``GET /task/{id}/status`` answer and what it holds for: it is a function of the task's plan, which
+    only changes with the model's ``version``, and of the task's phase now."""
+
+    overlord: Overlord
+    version: int
+    task: Task
+    phase: Phase
+    answer: ModelAnswer
 
 
 @dataclass(frozen=True, slots=True)
