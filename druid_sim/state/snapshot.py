@@ -59,7 +59,8 @@ from druid_sim.scenario.schema import Arrivals, Burst
 from druid_sim.simulation import reset_simulation
 
 #: Bumped whenever what a snapshot holds changes meaning: a snapshot of another format is not used.
-FORMAT = 1
+#: 2: the model catches up by the stored actions alone (``Overlord.skip_on_read``, stored jumps).
+FORMAT = 2
 #: A snapshot is these bytes, the length of its JSON document (8 bytes, big-endian), the document, and
 #: the tasks' payloads one after another (the document says where each ends).
 MAGIC = b"druid-sim snapshot\n"
