@@ -151,7 +151,7 @@ def eager_fence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fence_module, "TICK_S", 0.0)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(moves=st.lists(step, min_size=1, max_size=30))
 def test_two_workers_and_a_restart_are_one_model_whatever_the_interleaving(
     tmp_path: Path, eager_fence: None, moves: list[Any]
