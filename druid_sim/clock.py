@@ -105,9 +105,11 @@ class Clock:
         self._lock = threading.Lock()
         #: One event per event loop with a sleeper on it, replaced after every change.
         self._changed: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
-        #: The latest virtual time the model may be changed at by a look (None: now). Set by a worker of
-        #: ``serve --workers N --state``: a look never catches up past the time the next stored action may
-        #: be stamped at (`druid_sim.state.fence`). On the clock, as the clock outlives resets and snapshots.
+        #: The latest virtual time this process may see (None: no limit). Set by a worker of ``serve
+        #: --workers N --state``: its time, and so what a look catches up to and every time it answers with,
+        #: never passes the time the next stored action may be stamped at (`druid_sim.state.fence`), so no
+        #: action is ever applied before something a worker already showed. On the clock, as the clock
+        #: outlives resets and snapshots.
         self.horizon: Callable[[], int] | None = None
 
     @property
@@ -125,7 +127,14 @@ class Clock:
         return self._start_ms
 
     def now_ms(self) -> int:
-        """The current virtual time in epoch milliseconds (never past `LATEST_MS`)."""
+        """The current virtual time in epoch milliseconds (never past `LATEST_MS`, nor the `horizon`)."""
+        with self._lock:
+            now = int(self._now())
+        horizon = self.horizon
+        return now if horizon is None else min(now, horizon())
+
+    def raw_now_ms(self) -> int:
+        """`now_ms` without the `horizon`: where this process's clock stands (the fence moves up to it)."""
         with self._lock:
             return int(self._now())
 

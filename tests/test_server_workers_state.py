@@ -75,6 +75,8 @@ class Workers:
     ledgers: list[WorkerLedger]
     path: Path
     ids: list[str] = field(default_factory=list)
+    #: The latest time each worker answered with: a worker's time never goes back (no reset is drawn).
+    shown: list[int] = field(default_factory=lambda: [0, 0])
 
 
 @contextmanager
@@ -116,6 +118,9 @@ def take(workers: Workers, who: int, move: tuple[Any, ...]) -> None:
     else:
         with ledger.writing():
             client_move(ledger.simulation, workers.ids, move)
+    now = ledger.simulation.clock.now_ms()
+    assert now >= workers.shown[who], "a worker's time went back"
+    workers.shown[who] = now
 
 
 def at_the_same_time(simulations: list[Simulation]) -> None:

@@ -6,11 +6,12 @@ the store. Two numbers in a small memory-mapped file, and a lock on it, make tha
 * ``committed``: the seq of the newest stored action. A worker that finds it past what it has applied
   applies the new actions before it answers anything (`druid_sim.state.shared.WorkerLedger.follow`), so a
   write acknowledged by one worker is seen by the next request to any worker, on any connection.
-* ``fence_ms``: the latest virtual time any worker may have changed its model at by looking (planned
-  arrivals added, supervisors' tasks started, complete tasks dropped from the active list). A worker's
-  look never catches up past it (`Clock.horizon`), and every action is stamped at or after it. So each
-  stored action lands after everything any worker did by looking, and every worker, the snapshotter and
-  a restart apply it to the same model: the model stays a function of the stored actions.
+* ``fence_ms``: the latest virtual time any worker may have shown or changed its model at by looking
+  (planned arrivals added, supervisors' tasks started, complete tasks dropped from the active list). A
+  worker's time never passes it (`Clock.horizon`: what it answers with and what its looks catch up to),
+  and every action is stamped at or after it. So each stored action lands after everything any worker
+  did or showed, and every worker, the snapshotter and a restart apply it to the same model: the model
+  stays a function of the stored actions, and no client sees time go back.
 * the **write lock**: an exclusive ``flock`` on the file, held while a worker catches up, makes its change,
   stores it and moves the two numbers on. A worker that finds the fence behind its clock moves it up to
   now under the same lock, when it is free (at most every `TICK_S`), so what planned arrivals show lags

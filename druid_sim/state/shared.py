@@ -10,10 +10,11 @@ the fence (`druid_sim.state.fence`) keep the N models one:
   the control API as a single server does, stores it (`record`, durable before the answer) and moves the
   fence on, all before the lock is let go. So writes are serialized through the store, one at a time,
   whichever worker takes them.
-* **Looks never catch up past the fence** (`Clock.horizon`), and writes are stamped at or after it: an
-  action is applied to every model after everything a look in any worker added, so the models, the
-  snapshotter's and a restart's are the same function of the stored actions
-  (`tests/test_server_workers_state.py` checks it, with hypothesis and over real sockets).
+* **A worker's time never passes the fence** (`Clock.horizon`: neither what it answers with nor what its
+  looks catch up to), and writes are stamped at or after it: an action is applied to every model after
+  everything any worker added or showed, so the models, the snapshotter's and a restart's are the same
+  function of the stored actions (`tests/test_server_workers_state.py` checks it, with hypothesis and
+  over real sockets), and a client never sees time go back.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class WorkerLedger(Ledger):
     def __init__(self, simulation: Simulation, store: Store, settings: Settings, fence: Fence) -> None:
         super().__init__(simulation, store, settings)
         self.fence = fence
-        fence.now_ms = simulation.clock.now_ms
+        fence.now_ms = simulation.clock.raw_now_ms
         simulation.clock.horizon = fence.horizon
 
     def start(self) -> None:
@@ -76,24 +77,19 @@ class WorkerLedger(Ledger):
         if not pending:
             return
         clock = self.simulation.clock
-        was = clock.now_ms()
         horizon, clock.horizon = clock.horizon, None  # an action catches up to its own time, as it did when made
-        restarted = False
         try:
             clock.freeze()
             for seq, action in pending:
-                clock.move_to(starts_at(action))  # maybe before this worker's clock: never before the fence
+                clock.move_to(starts_at(action))  # maybe before this worker's raw clock: never before the fence
                 apply(self.simulation, action, self.store.location)
-                restarted = restarted or action.kind in (kinds.RESET, kinds.SCENARIO)
                 if action.kind in (kinds.RESET, kinds.SCENARIO):
                     self.epoch = seq
                 self.applied = seq
                 self.anchor = (action.clock_ms, action.wall_ms, action.scale)
         finally:
+            self.resume_clock()  # from the last action: at or past anything this worker showed (the fence)
             clock.horizon = horizon
-            self.resume_clock()
-            if not restarted and clock.now_ms() < was:
-                clock.advance_to(was)  # this worker's own clock a hair ahead: never show time going back
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -110,14 +106,14 @@ class WorkerLedger(Ledger):
                     raise StoreUnavailable(str(exc)) from None
             self.follow()
             floor = self.fence.fence_ms
-            if clock.now_ms() < floor:
-                clock.advance_to(floor)  # stamped at or after everything any worker's looks added
+            if clock.raw_now_ms() < floor:
+                clock.advance_to(floor)  # stamped at or after everything any worker showed
             horizon, clock.horizon = clock.horizon, None
             try:
                 yield
-            finally:
-                clock.horizon = horizon
+            finally:  # the fence up to everything shown meanwhile (this worker's time was not held back)
                 self.fence.publish(self.applied, clock.now_ms())
+                clock.horizon = horizon
 
     def record(self, action: Action) -> None:
         """Store ``action`` (durable on return) and say so in the fence before the answer goes out."""
