@@ -11,6 +11,7 @@ while its snapshotter is writing a snapshot, and find every acknowledged change 
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import time
@@ -198,6 +199,30 @@ def test_a_snapshot_from_before_a_reset_is_not_used(tmp_path: Path) -> None:
     assert restored_ledger.applied == 5
     assert after in restored.overlord.tasks
     assert not set(before) & set(restored.overlord.tasks)
+
+
+def test_a_model_from_a_snapshot_is_frozen_and_given_back_to_the_collector_on_a_rebuild(tmp_path: Path) -> None:
+    """Loading a snapshot freezes what it made (no collection walks 100,000 tasks); a rebuild unfreezes it,
+    so the dropped model's cycles are collected instead of kept for good."""
+    path = tmp_path / "state.db"
+    with live_store(path, "demo") as live:
+        take(live, ("submit", "index", "orders"))
+        settings_ = live.ledger.settings
+    _follower, ledger = rebuilt(path, settings_, "demo")
+    assert Snapshotter(ledger, every_actions=1).write() is True
+    ledger.store.close()
+    gc.unfreeze()
+    _restored, restored_ledger = rebuilt(path, settings_, "demo")
+    try:
+        assert restored_ledger.snapshot_seq == 1
+        assert gc.get_freeze_count() > 0
+        restored_ledger.rebuild_from_start()
+        assert gc.get_freeze_count() == 0
+        restored_ledger.catch_up()  # from the snapshot again, and frozen again
+        assert restored_ledger.snapshot_seq == 1 and gc.get_freeze_count() > 0
+    finally:
+        restored_ledger.store.close()
+        gc.unfreeze()
 
 
 # -- serve --state, killed while its snapshotter writes ------------------------------------------------

@@ -17,16 +17,20 @@ dashboard (``GET /`` and ``/__sim/ui/``) unless the configuration turns it off, 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from druid_sim.asgi import ASGIApp, Middleware
 from druid_sim.control import build_control_app
 from druid_sim.druid.web_console import WebConsole, check_console_dir
 from druid_sim.faults import install as install_faults
 from druid_sim.journal import journal_middleware
-from druid_sim.replay.forward import Forwarder
 from druid_sim.replay.wiring import replay_middlewares
 from druid_sim.runtime import Simulation
 from druid_sim.security import install as install_security
 from druid_sim.server.app import ChainedPages, Pages, SimulatorApp
+
+if TYPE_CHECKING:  # httpx, which the forwarder needs, takes ~0.15 s to import: only when forwarding
+    from druid_sim.replay.forward import Forwarder
 
 
 def druid_middlewares(simulation: Simulation) -> list[Middleware]:

@@ -9,6 +9,7 @@ the store before it leads again.
 
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from dataclasses import replace
@@ -106,8 +107,7 @@ class Ledger:
         if found is None:
             return False
         try:
-            document = snapshot.header(found.data)
-            snapshot.restore(self.simulation, document)
+            document = snapshot.load(self.simulation, found.data)
         except (snapshot.SnapshotError, ScenarioError, KeyError, TypeError, ValueError) as exc:
             logger.warning(
                 "the snapshot at action %d cannot be used (%s): rebuilding from every stored action", found.seq, exc
@@ -125,6 +125,11 @@ class Ledger:
         simulation = self.simulation
         simulation.config = replace(simulation.config, scenario=self.settings.scenario, seed=self.settings.seed)
         reset_simulation(simulation)
+        if gc.get_freeze_count():
+            # The model just dropped was frozen (`snapshot.load`, or serve's freeze) and holds cycles: give
+            # it back to the collector now, or the next snapshot's freeze would keep it for good.
+            gc.unfreeze()
+            gc.collect()
         simulation.clock.freeze()
         self.applied = self.epoch = self.snapshot_seq = 0
         self.anchor = (self.settings.start_ms, self.settings.wall_ms, self.settings.scale)

@@ -253,17 +253,21 @@ class SqlStore(Store):
                 )
         return seq
 
+    def read_bulk(self, cursor: Any, statement: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The rows of a read of many rows or large values (``?`` placeholders), with ``cursor``."""
+        cursor.execute(self.sql(statement), parameters)
+        return list(cursor.fetchall())
+
     def actions_after(self, seq: int) -> list[Stored]:
         with self.transaction() as cursor:
             return self.fetch_actions(cursor, seq)
 
     def fetch_actions(self, cursor: Any, seq: int) -> list[Stored]:
         """The actions after ``seq``, in order, read with ``cursor``."""
-        cursor.execute(
-            self.sql(
-                "SELECT seq, kind, at_ms, clock_ms, wall_ms, scale, task_id, args FROM druid_sim_actions "
-                "WHERE seq > ? ORDER BY seq"
-            ),
+        rows = self.read_bulk(
+            cursor,
+            "SELECT seq, kind, at_ms, clock_ms, wall_ms, scale, task_id, args FROM druid_sim_actions "
+            "WHERE seq > ? ORDER BY seq",
             (seq,),
         )
         return [
@@ -279,7 +283,7 @@ class SqlStore(Store):
                     wall_ms=int(row[4]),
                 ),
             )
-            for row in cursor.fetchall()
+            for row in rows
         ]
 
     # -- snapshots --------------------------------------------------------------------------------------
@@ -344,10 +348,9 @@ class SqlStore(Store):
             if epoch != first:
                 logger.warning("the snapshot at action %d belongs to a log since reset: not used", seq)
                 return None
-            cursor.execute(
-                self.sql("SELECT part, data FROM druid_sim_snapshot_parts WHERE snapshot_seq = ? ORDER BY part"), (seq,)
+            rows = self.read_bulk(
+                cursor, "SELECT part, data FROM druid_sim_snapshot_parts WHERE snapshot_seq = ? ORDER BY part", (seq,)
             )
-            rows = cursor.fetchall()
         data = b"".join(bytes(part) for _, part in rows)
         if [int(number) for number, _ in rows] != list(range(parts)) or len(data) != size:
             logger.warning("the snapshot at action %d is incomplete in the store: not used", seq)
