@@ -33,11 +33,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from druid_sim.actions import EXTENSION
+from druid_sim import actions
+from druid_sim.actions import EXTENSION, record
 from druid_sim.config import ServeConfig
 from druid_sim.runtime import Simulation
 from druid_sim.server.assembly import build_app
-from druid_sim.simulation import build_simulation
+from druid_sim.simulation import build_simulation, reset_simulation
 from druid_sim.state import fence as fence_module
 from druid_sim.state.fence import Fence
 from druid_sim.state.serving import install, open_for
@@ -64,6 +65,7 @@ step = st.tuples(
         st.tuples(st.just("fault"), st.integers(0, 3)),
         st.tuples(st.just("pass"), st.sampled_from((1, 20, 90, 600, 7200, 86400))),
         st.tuples(st.just("read"), st.sampled_from(("tasks", "census", "status"))),
+        st.tuples(st.just("reset")),
     ),
 )
 
@@ -115,6 +117,11 @@ def take(workers: Workers, who: int, move: tuple[Any, ...]) -> None:
         ledger.simulation.overlord.now()
     elif move[0] == "read":
         client_move(ledger.simulation, workers.ids, move)
+    elif move[0] == "reset":  # as POST /__sim/reset does: the clock back at its start, for every worker
+        with ledger.writing():
+            reset_simulation(ledger.simulation)
+            record(ledger.simulation, actions.control(actions.RESET, ledger.simulation.clock.now_ms()))
+        workers.shown = [0, 0]
     else:
         with ledger.writing():
             client_move(ledger.simulation, workers.ids, move)
@@ -191,6 +198,20 @@ def test_a_look_never_catches_up_past_the_fence_and_a_write_is_stamped_after_it(
         take(workers, 1, ("submit", "index", "orders"))
         submitted = writer.simulation.overlord.tasks[workers.ids[-1]]
         assert submitted.created_ms >= moved
+
+
+def test_a_reset_through_one_worker_takes_every_worker_back_to_the_start(tmp_path: Path) -> None:
+    """After a reset the fence goes back with the clock: the next write, through the other worker, is
+    stamped at the start, not where time stood before the reset."""
+    with two_workers(tmp_path, "demo") as workers:
+        take(workers, 0, ("advance", 7200))
+        take(workers, 1, ("reset",))
+        take(workers, 0, ("submit", "index", "orders"))
+        submitted = workers.ledgers[0].simulation.overlord.tasks[workers.ids[-1]]
+        assert submitted.created_ms == START_MS
+        for ledger in workers.ledgers:
+            ledger.follow()
+            assert ledger.simulation.clock.now_ms() == START_MS
 
 
 # -- the real server -----------------------------------------------------------------------------------

@@ -67,6 +67,11 @@ class Fence:
         old_committed, old_fence = _LAYOUT.unpack_from(self._map, 0)
         _LAYOUT.pack_into(self._map, 0, max(old_committed, committed), max(old_fence, fence_ms))
 
+    def rewind(self, committed: int, fence_ms: int) -> None:
+        """After a reset or a scenario switch (the clock back at its start): the fence at the new time,
+        whatever it was; only under the write lock."""
+        _LAYOUT.pack_into(self._map, 0, max(self.committed, committed), fence_ms)
+
     @contextmanager
     def locked(self) -> Iterator[None]:
         """The write lock, held until the block ends (blocking: writes take about a millisecond)."""

@@ -118,7 +118,10 @@ class WorkerLedger(Ledger):
     def record(self, action: Action) -> None:
         """Store ``action`` (durable on return) and say so in the fence before the answer goes out."""
         super().record(action)
-        self.fence.publish(self.applied, self.simulation.clock.now_ms())
+        if action.kind in (kinds.RESET, kinds.SCENARIO):  # time went back to the start: so does the fence
+            self.fence.rewind(self.applied, self.simulation.clock.now_ms())
+        else:
+            self.fence.publish(self.applied, self.simulation.clock.now_ms())
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "worker": True, "committedActions": self.fence.committed}
