@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -378,6 +379,27 @@ def test_killed_with_sigkill_under_load_nothing_acknowledged_is_lost(tmp_path: P
         for task_id in acknowledged:
             with fresh(again.url) as client:
                 assert client.get(f"{D}/task/{task_id}/status").status_code == 200, task_id
+
+
+def test_a_store_the_model_does_not_rebuild_is_refused_in_one_line_and_never_served(tmp_path: Path) -> None:
+    """The parent rebuilds while the workers do: a stored submission the model rebuilds under another id is
+    refused (exit status 2, one line, docs/state.md "Refusals at start"), and no worker says more."""
+    state = tmp_path / "state.db"
+    with served("--state", str(state), "--time-scale", "0") as server, fresh(server.url) as client:
+        assert client.post(f"{D}/task", json=SPEC).status_code == 200
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE druid_sim_actions SET task_id = 'index_parallel_wikipedia_x' WHERE kind = 'submit'")
+        db.execute("DELETE FROM druid_sim_snapshots")
+    done = subprocess.run(
+        [*DRUID_SIM, "serve", "--workers", "2", "--state", str(state), "--port", "0", "--no-access-log"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "holds task index_parallel_wikipedia_x but the model rebuilt it as" in lines[0], lines
+    assert "Overlord Tasks API on" not in done.stdout
 
 
 def test_the_server_and_its_workers_end_together(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from druid_sim.control.auth import TokenDecision
     from druid_sim.replay.engine import Replay
     from druid_sim.state import Settings, Store
+    from druid_sim.state.fence import Fence
 
 
 def register(subparsers: Any) -> None:
@@ -497,40 +498,38 @@ def _run_state_workers(
 ) -> int:
     """``--workers N --state FILE``: N uvicorn processes, each with the whole model, sharing the store.
 
-    This process rebuilds the model once first, so a store that cannot be served is refused here, in one
-    line, before any worker starts; it goes live (a jump of the clock since the store was last served is
-    kept, as a single server keeps it) and then lets its copy go. It keeps the file's lock while the
-    workers serve, creates their fence (`druid_sim.state.fence`) and runs the snapshotter.
+    This process rebuilds the model once, in a thread, while the workers rebuild theirs side by side: a
+    store that cannot be served is refused in one line (exit status 2) and no worker ever answers; else it
+    goes live (a jump of the clock since the store was last served is kept, as a single server keeps it),
+    lets its copy go and tells the workers, through their fence (`druid_sim.state.fence`), that they may
+    serve. It keeps the file's lock while they do, and runs the snapshotter.
     """
+    import signal
     import tempfile
+    import threading
 
-    from druid_sim.server.assembly import build_app
-    from druid_sim.server.snapshots import start as start_snapshots
     from druid_sim.server.stopping import serve_workers
     from druid_sim.server.workers import WORKER_ENV, encode_state_settings
-    from druid_sim.simulation import build_simulation
-    from druid_sim.state import StoreError
-    from druid_sim.state.fence import Fence
-    from druid_sim.state.serving import install
+    from druid_sim.state.fence import READY, REFUSED, Fence
 
     store = stored[0]
-    simulation = build_simulation(config)
-    try:
-        ledger = install(simulation, build_app(simulation), *stored)
-    except StoreError as exc:
-        store.close()
-        print(f"druid-sim serve: {exc}", file=sys.stderr)
-        return 2
-    since = f" (from the snapshot at action {ledger.snapshot_seq})" if ledger.snapshot_seq else ""
-    print(f"druid-sim: state in {store.location}: {ledger.applied} actions rebuilt{since}", flush=True)
     descriptor, fence_path = tempfile.mkstemp(prefix="druid-sim-fence-", suffix=".bin")
     os.close(descriptor)
-    fence = Fence(fence_path, create=True, committed=ledger.applied, fence_ms=simulation.clock.now_ms())
-    del simulation, ledger  # each worker rebuilds its own; this process only holds the lock and the fence
-    gc.collect()
-    snapshots = start_snapshots(config)
-    try:
-        os.environ[WORKER_ENV] = encode_state_settings(config, fence_path)
+    fence = Fence(fence_path, create=True)
+    refused: list[str] = []
+    snapshots: list[Any] = []
+
+    def go_live() -> None:
+        problem = _rebuild_once(config, stored, fence)
+        if problem is not None:
+            refused.append(problem)
+            print(f"druid-sim serve: {problem}", file=sys.stderr, flush=True)
+            fence.settle(REFUSED)
+            os.kill(os.getpid(), signal.SIGTERM)  # the workers never answered: stop them
+            return
+        from druid_sim.server.snapshots import start as start_snapshots
+
+        snapshots.append(start_snapshots(config))
         print(
             f"druid-sim: Overlord Tasks API on {config.self_url}/druid/indexer/v1/tasks, {config.workers} workers "
             "sharing the state store (Ctrl-C stops)",
@@ -538,15 +537,41 @@ def _run_state_workers(
         )
         print(control.announcement(config.self_url), flush=True)
         _announce_dashboard(config, control.token if control.generated else None)
+
+    try:
+        os.environ[WORKER_ENV] = encode_state_settings(config, fence_path)
+        threading.Thread(target=go_live, name="druid-sim-rebuild", daemon=True).start()
         serve_workers("druid_sim.server.workers:create_app", sock, config.workers, uvicorn_settings())
     finally:
         os.environ.pop(WORKER_ENV, None)
-        snapshots.stop()
+        for process in snapshots:
+            process.stop()
+        if fence.ready != READY and not refused:
+            fence.settle(REFUSED)  # stopped before the rebuild was done: no worker may go on waiting
         fence.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(fence_path)
         store.close()
-    return 0
+    return 2 if refused else 0
+
+
+def _rebuild_once(config: ServeConfig, stored: tuple[Store, Settings], fence: Fence) -> str | None:
+    """Rebuild the model from the store, go live and settle the fence `READY`; the refusal, if any."""
+    from druid_sim.server.assembly import build_app
+    from druid_sim.simulation import build_simulation
+    from druid_sim.state import StoreError
+    from druid_sim.state.fence import READY
+    from druid_sim.state.serving import install
+
+    simulation = build_simulation(config)
+    try:
+        ledger = install(simulation, build_app(simulation), *stored)
+    except StoreError as exc:
+        return str(exc)
+    since = f" (from the snapshot at action {ledger.snapshot_seq})" if ledger.snapshot_seq else ""
+    print(f"druid-sim: state in {stored[0].location}: {ledger.applied} actions rebuilt{since}", flush=True)
+    fence.settle(READY, ledger.applied, simulation.clock.now_ms())
+    return None
 
 
 def _run_workers(

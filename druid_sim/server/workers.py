@@ -170,9 +170,9 @@ def _state_app(config: ServeConfig, fence_path: str) -> ASGIApp:
     from druid_sim.server.assembly import build_app
     from druid_sim.server.serialized import SerializedWrites
     from druid_sim.simulation import build_simulation
-    from druid_sim.state.fence import Fence
+    from druid_sim.state.fence import READY, Fence
     from druid_sim.state.shared import WorkerLedger
-    from druid_sim.state.store import open_store
+    from druid_sim.state.store import StoreError, open_store
     from druid_sim.wire import error_page
 
     assert config.state is not None
@@ -192,7 +192,15 @@ def _state_app(config: ServeConfig, fence_path: str) -> ASGIApp:
         return error_response(503, f"the change could not be kept ({why}); retry once the state store answers")
 
     app = build_app(simulation, serialize=lambda inner: SerializedWrites(inner, ledger, druid_refusal))
-    ledger.start()
+    try:
+        ledger.start()  # side by side with the parent's own rebuild
+    except StoreError as exc:
+        if ledger.fence.wait_settled() == READY:  # the parent could: this worker's store read failed
+            print(f"druid-sim worker {os.getpid()}: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)  # else the parent refused the store and says why, once
+    if ledger.fence.wait_settled() != READY:
+        os._exit(2)  # the parent refused the store (and said why): this worker never answers
+    ledger.follow()  # what the parent kept in going live (a jump of the clock)
     if app.control is not None:
         app.control = WorkerControl(SerializedWrites(app.control, ledger, control_refusal), config.workers, True)
     gc.collect()

@@ -31,8 +31,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-#: committed seq, fence (virtual ms): two little-endian 64-bit integers.
-_LAYOUT = struct.Struct("<qq")
+#: committed seq, fence (virtual ms), and whether the server is ready: little-endian 64-bit integers.
+_LAYOUT = struct.Struct("<qqq")
+#: ``ready``: the parent is still rebuilding / went live (workers may serve) / refused the store.
+REBUILDING, READY, REFUSED = 0, 1, -1
 #: How often (real seconds) a worker at most tries to move the fence up to its clock when looking.
 TICK_S = 0.005
 
@@ -47,7 +49,7 @@ class Fence:
             os.ftruncate(self._descriptor, _LAYOUT.size)
         self._map = mmap.mmap(self._descriptor, _LAYOUT.size)
         if create:
-            _LAYOUT.pack_into(self._map, 0, committed, fence_ms)
+            _LAYOUT.pack_into(self._map, 0, committed, fence_ms, REBUILDING)
         self._tried = 0.0
         self.held = False
         #: This worker's clock: the time a look may move the fence up to.
@@ -62,15 +64,31 @@ class Fence:
     def fence_ms(self) -> int:
         return int(_LAYOUT.unpack_from(self._map, 0)[1])
 
+    @property
+    def ready(self) -> int:
+        """`REBUILDING`, `READY` or `REFUSED`: what the parent made of the store."""
+        return int(_LAYOUT.unpack_from(self._map, 0)[2])
+
     def publish(self, committed: int, fence_ms: int) -> None:
         """Move both numbers on (never back); only under the write lock."""
-        old_committed, old_fence = _LAYOUT.unpack_from(self._map, 0)
-        _LAYOUT.pack_into(self._map, 0, max(old_committed, committed), max(old_fence, fence_ms))
+        old_committed, old_fence, ready = _LAYOUT.unpack_from(self._map, 0)
+        _LAYOUT.pack_into(self._map, 0, max(old_committed, committed), max(old_fence, fence_ms), ready)
 
     def rewind(self, committed: int, fence_ms: int) -> None:
         """After a reset or a scenario switch (the clock back at its start): the fence at the new time,
         whatever it was; only under the write lock."""
-        _LAYOUT.pack_into(self._map, 0, max(self.committed, committed), fence_ms)
+        _LAYOUT.pack_into(self._map, 0, max(self.committed, committed), fence_ms, self.ready)
+
+    def settle(self, ready: int, committed: int = 0, fence_ms: int = 0) -> None:
+        """The parent's word on the store: `READY` (with where the log and the clock stand) or `REFUSED`."""
+        old_committed, old_fence, _ = _LAYOUT.unpack_from(self._map, 0)
+        _LAYOUT.pack_into(self._map, 0, max(old_committed, committed), max(old_fence, fence_ms), ready)
+
+    def wait_settled(self, poll_s: float = 0.02) -> int:
+        """Block until the parent has settled the store (a worker rebuilds meanwhile); `READY` or `REFUSED`."""
+        while (ready := self.ready) == REBUILDING:
+            time.sleep(poll_s)
+        return ready
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -101,9 +119,9 @@ class Fence:
         except BlockingIOError:
             return fence  # a worker is writing: it moves the fence itself when done
         try:
-            committed, fence = _LAYOUT.unpack_from(self._map, 0)
+            committed, fence, ready = _LAYOUT.unpack_from(self._map, 0)
             if now > fence:
-                _LAYOUT.pack_into(self._map, 0, committed, now)
+                _LAYOUT.pack_into(self._map, 0, committed, now, ready)
                 fence = now
         finally:
             fcntl.flock(self._descriptor, fcntl.LOCK_UN)
@@ -114,4 +132,4 @@ class Fence:
         os.close(self._descriptor)
 
 
-__all__ = ["TICK_S", "Fence"]
+__all__ = ["READY", "REBUILDING", "REFUSED", "TICK_S", "Fence"]
