@@ -186,13 +186,15 @@ def run() -> tuple[str, bool]:
             if pg is not None:
                 stores["postgresql"] = ("--state", pg.new_database())
             servers = {name: serve(group, name, *args) for name, args in stores.items()}
-            path = status_path(servers["memory"])
+            # Each server's own task: the demo's starting tasks are seeded from each server's clock, so their
+            # ids differ by milliseconds from server to server (another's id would be a 404 on the others).
+            paths = {name: status_path(server) for name, server in servers.items()}
             cases = {
                 (name, what): Case(f"{what}: {name}", server.url + target, connections, pid=server.pid)
                 for name, server in servers.items()
                 for what, target, connections in (
-                    ("status c=1", path, 1),
-                    ("status c=32", path, 32),
+                    ("status c=1", paths[name], 1),
+                    ("status c=32", paths[name], 32),
                     ("tasks c=32", f"{PREFIX}/tasks", 32),
                 )
             }
