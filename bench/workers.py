@@ -29,7 +29,6 @@ from bench.common import (
     Case,
     Server,
     ServerGroup,
-    druid_sim_argv,
     free_port,
     http_get,
     interleave,
@@ -42,9 +41,9 @@ from bench.common import (
     write_results,
 )
 from bench.replay import wiremock_argv
+from bench.state import PREFIX
+from bench.state import serve as serve_demo
 
-PREFIX = "/druid/indexer/v1"
-START = "2026-01-01T00:00:00Z"
 WIREMOCK = "WireMock 3 (no journal)"
 MEMORY = "simulate, memory, 1 process"
 SQLITE = "simulate, --state, 1 process"
@@ -64,20 +63,8 @@ end
 
 
 def serve(group: ServerGroup, name: str, *args: str) -> Server:
-    port = free_port()
-    argv = druid_sim_argv(
-        "serve",
-        "--no-access-log",
-        "--scenario",
-        "demo",
-        "--start-time",
-        START,
-        "--time-scale",
-        "0",
-        "--port",
-        str(port),
-    )
-    return group.start(name, [*argv, *args], port, timeout_s=120)
+    """`bench.state.serve` (the demo from a fixed start) on a frozen clock: every server holds the same tasks."""
+    return serve_demo(group, name, "--time-scale", "0", *args)
 
 
 def run() -> tuple[str, bool]:

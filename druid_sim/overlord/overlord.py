@@ -157,12 +157,10 @@ class Overlord:
         return now
 
     def catch_up(self, now: int) -> None:
-        """Add what the scenario plans up to ``now`` (no later than the clock's ``horizon``): arrivals, bursts,
-        supervisors' tasks, in time order."""
-        horizon = self.clock.horizon
-        moment = now if horizon is None else min(now, horizon())
+        """Add what the scenario plans up to ``now`` (a time from the clock, so never past its ``horizon``):
+        arrivals, bursts, supervisors' tasks, in time order."""
         for hook in self.before_answer:
-            hook(moment)
+            hook(now)
 
     @property
     def may_skip(self) -> bool:
@@ -426,14 +424,9 @@ class Overlord:
         return task
 
     def _prune(self, now: int) -> None:
-        """Drop tasks that have become complete from the active list (time only moves forward).
-
-        Not past the clock's ``horizon``: a task complete by then but running at a stored action's time
-        still holds its slot.
-        """
-        horizon = self.clock.horizon
-        if horizon is not None:
-            now = min(now, horizon())
+        """Drop tasks that have become complete from the active list (time only moves forward; ``now``
+        comes from the clock, so never past its ``horizon``: a task running at the next stored action's time
+        keeps its slot)."""
         if any(task.created_ms <= now and task.phase_at(now).complete for task in self._active):
             still: list[Task] = []
             for task in self._active:
